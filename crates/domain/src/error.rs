@@ -1,0 +1,127 @@
+//! The one error type of Clientele. Every failure carries a stable machine [`ErrorCode`], a human
+//! sentence, and for input errors the field at fault. The web crate maps codes to HTTP statuses in a
+//! single table; the CLI prints the sentence.
+
+use serde::Serialize;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Stable, documented error codes. Renaming one is a breaking API change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// A field failed validation (missing, too long, wrong format).
+    InvalidInput,
+    /// No such object, or not visible to the caller.
+    NotFound,
+    /// No valid credentials.
+    Unauthenticated,
+    /// Authenticated, but not allowed to do this.
+    Forbidden,
+    /// `If-Match` named a version that is no longer current.
+    PreconditionFailed,
+    /// The name (of a group, business unit) is already used by a live object.
+    NameTaken,
+    /// The group name belonged to a deleted group and the organisation never reuses names.
+    NameReserved,
+    /// An e-mail or external reference is already used in the organisation.
+    AlreadyExists,
+    /// Exclusive membership: the client already belongs to another group.
+    ClientInAnotherGroup,
+    /// The client's relationship is not active, and the organisation requires it.
+    RelationshipNotActive,
+    /// The member is of the wrong kind for the group (a client in a group of groups, ...).
+    KindMismatch,
+    /// Nesting would make a group its own ancestor.
+    NestingCycle,
+    /// Nesting would exceed the organisation's maximum depth.
+    NestingTooDeep,
+    /// The group cannot be deleted now; `blockers` says why.
+    NotDeletable,
+    /// The change conflicts with existing data (e.g. switching to exclusive mode while clients are
+    /// in several groups).
+    Conflict,
+    /// The same `Idempotency-Key` was reused for a different request.
+    IdempotencyKeyReused,
+    /// The request body is too large.
+    PayloadTooLarge,
+    /// Something failed on our side; details are in the server log under the request id.
+    Internal,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidInput => "invalid_input",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::Unauthenticated => "unauthenticated",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::PreconditionFailed => "precondition_failed",
+            ErrorCode::NameTaken => "name_taken",
+            ErrorCode::NameReserved => "name_reserved",
+            ErrorCode::AlreadyExists => "already_exists",
+            ErrorCode::ClientInAnotherGroup => "client_in_another_group",
+            ErrorCode::RelationshipNotActive => "relationship_not_active",
+            ErrorCode::KindMismatch => "kind_mismatch",
+            ErrorCode::NestingCycle => "nesting_cycle",
+            ErrorCode::NestingTooDeep => "nesting_too_deep",
+            ErrorCode::NotDeletable => "not_deletable",
+            ErrorCode::Conflict => "conflict",
+            ErrorCode::IdempotencyKeyReused => "idempotency_key_reused",
+            ErrorCode::PayloadTooLarge => "payload_too_large",
+            ErrorCode::Internal => "internal",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{detail}")]
+pub struct Error {
+    pub code: ErrorCode,
+    pub detail: String,
+    /// The input field at fault, for input errors.
+    pub field: Option<String>,
+    /// Structured details a client can act on (delete blockers, the nesting path, ...).
+    pub extra: Option<serde_json::Value>,
+}
+
+impl Error {
+    pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
+        Error { code, detail: detail.into(), field: None, extra: None }
+    }
+
+    /// A field failed a rule: `invalid("name", "must not be empty")`.
+    pub fn invalid(field: impl Into<String>, rule: impl Into<String>) -> Self {
+        let field = field.into();
+        let rule = rule.into();
+        Error {
+            code: ErrorCode::InvalidInput,
+            detail: format!("{field}: {rule}"),
+            field: Some(field),
+            extra: None,
+        }
+    }
+
+    pub fn not_found(what: &str) -> Self {
+        Error::new(ErrorCode::NotFound, format!("{what} not found"))
+    }
+
+    pub fn forbidden(why: impl Into<String>) -> Self {
+        Error::new(ErrorCode::Forbidden, why)
+    }
+
+    /// An unexpected failure. The detail is for the log only; the web face never sends it.
+    pub fn internal(detail: impl std::fmt::Display) -> Self {
+        Error::new(ErrorCode::Internal, detail.to_string())
+    }
+
+    pub fn with_field(mut self, field: impl Into<String>) -> Self {
+        self.field = Some(field.into());
+        self
+    }
+
+    pub fn with_extra(mut self, extra: serde_json::Value) -> Self {
+        self.extra = Some(extra);
+        self
+    }
+}

@@ -1,0 +1,132 @@
+//! Client groups: their kinds and the rules for deleting them.
+
+use serde::{Deserialize, Serialize};
+
+use crate::policy::{DeletePolicy, Policies};
+use crate::{Error, Result};
+
+/// What a group holds: clients ("Group of Clients") or other groups ("Group of Client Groups",
+/// seed 000).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum GroupKind {
+    Clients,
+    Groups,
+}
+
+impl GroupKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GroupKind::Clients => "clients",
+            GroupKind::Groups => "groups",
+        }
+    }
+    pub fn parse(s: &str) -> Result<Self> {
+        match s {
+            "clients" => Ok(GroupKind::Clients),
+            "groups" => Ok(GroupKind::Groups),
+            _ => Err(Error::invalid("kind", "must be clients or groups")),
+        }
+    }
+}
+
+/// One reason a group cannot be deleted right now. The UI greys the delete button out and shows
+/// `message` (seed 000: "some delete icons are grayed out").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct DeleteBlocker {
+    /// Stable code: `has_members`, `nested_in_groups`, `protected`.
+    pub code: String,
+    pub message: String,
+}
+
+/// The facts about a group that deletion depends on.
+#[derive(Debug, Clone, Default)]
+pub struct DeletionFacts {
+    /// Clients (kind `clients`) or child groups (kind `groups`) currently in the group.
+    pub member_count: i64,
+    /// Names of the groups of groups this group is nested in.
+    pub parent_names: Vec<String>,
+    /// An admin marked the group as protected from deletion.
+    pub protected: bool,
+}
+
+/// Why the group cannot be deleted under the organisation's policies; empty means it can.
+///
+/// Under `only_empty` (seed 001) a group with members, or one that is itself a member of a group of
+/// groups, must be emptied and detached first. Under `detach_members` (seed 002) deletion removes
+/// those memberships and never the clients, so only protection blocks it.
+pub fn delete_blockers(policies: &Policies, facts: &DeletionFacts) -> Vec<DeleteBlocker> {
+    let mut blockers = Vec::new();
+    if facts.protected {
+        blockers.push(DeleteBlocker {
+            code: "protected".into(),
+            message: "This group is protected from deletion; an admin must lift the protection first.".into(),
+        });
+    }
+    if policies.delete_policy == DeletePolicy::OnlyEmpty {
+        if facts.member_count > 0 {
+            blockers.push(DeleteBlocker {
+                code: "has_members".into(),
+                message: format!(
+                    "This group has {} member{}; only empty groups can be deleted. Remove the members first.",
+                    facts.member_count,
+                    if facts.member_count == 1 { "" } else { "s" }
+                ),
+            });
+        }
+        if !facts.parent_names.is_empty() {
+            blockers.push(DeleteBlocker {
+                code: "nested_in_groups".into(),
+                message: format!(
+                    "This group is a member of the group of client groups {}; remove it from there first.",
+                    quoted_list(&facts.parent_names)
+                ),
+            });
+        }
+    }
+    blockers
+}
+
+fn quoted_list(names: &[String]) -> String {
+    names.iter().map(|n| format!("\"{n}\"")).collect::<Vec<_>>().join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policies(delete_policy: DeletePolicy) -> Policies {
+        Policies { delete_policy, ..Policies::default() }
+    }
+
+    #[test]
+    fn seed_001_a_group_with_clients_cannot_be_deleted() {
+        let facts = DeletionFacts { member_count: 3, ..Default::default() };
+        let blockers = delete_blockers(&policies(DeletePolicy::OnlyEmpty), &facts);
+        assert_eq!(blockers.len(), 1);
+        assert_eq!(blockers[0].code, "has_members");
+        assert!(blockers[0].message.contains("3 members"));
+    }
+
+    #[test]
+    fn seed_002_deleting_detaches_members_so_members_do_not_block() {
+        let facts = DeletionFacts { member_count: 3, parent_names: vec!["All".into()], protected: false };
+        assert!(delete_blockers(&policies(DeletePolicy::DetachMembers), &facts).is_empty());
+    }
+
+    #[test]
+    fn seed_000_a_group_inside_a_group_of_groups_says_which_one() {
+        let facts = DeletionFacts { parent_names: vec!["West region".into()], ..Default::default() };
+        let blockers = delete_blockers(&policies(DeletePolicy::OnlyEmpty), &facts);
+        assert_eq!(blockers[0].code, "nested_in_groups");
+        assert!(blockers[0].message.contains("\"West region\""));
+    }
+
+    #[test]
+    fn protection_blocks_under_every_policy() {
+        let facts = DeletionFacts { protected: true, ..Default::default() };
+        for p in [DeletePolicy::OnlyEmpty, DeletePolicy::DetachMembers] {
+            assert_eq!(delete_blockers(&policies(p), &facts)[0].code, "protected");
+        }
+    }
+}
