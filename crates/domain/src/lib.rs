@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod client;
+pub mod entities;
 pub mod error;
 pub mod group;
 pub mod ids;

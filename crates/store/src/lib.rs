@@ -1,1 +1,275 @@
-//! placeholder
+//! Clientele's storage: one query layer over SQLite (the embedded default) and PostgreSQL (several
+//! stateless servers on one database).
+//!
+//! Every statement is written once, as a `&'static str` that both backends accept (`$n` placeholders,
+//! `RETURNING`, `ON CONFLICT`, `WITH RECURSIVE`), and executed through the [`on!`] macro, which
+//! type-checks the same code against each driver. The few places where the engines really differ
+//! (write-transaction start, row locks) are methods here, not scattered `if postgres` branches.
+//!
+//! Functions take a [`Conn`]: a borrowed connection from a [`Tx`] (writes, consistent reads) or
+//! from [`Db::read`] (plain reads).
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgConnection, PgPool, Postgres, Sqlite, SqliteConnection, SqlitePool, Transaction};
+
+use clientele_domain::Error;
+
+mod error;
+pub mod sql;
+
+pub mod audit;
+pub mod business_units;
+pub mod clients;
+pub mod groups;
+pub mod idempotency;
+pub mod members;
+pub mod organizations;
+pub mod staff;
+
+pub use error::StoreError;
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Runs `$body` with `$c` bound to the concrete connection of whichever backend `$conn` holds.
+/// The body is compiled once per backend, so the SQL in it is shared while the types stay exact.
+#[macro_export]
+macro_rules! on {
+    ($conn:expr, $c:ident => $body:expr) => {
+        match $conn {
+            $crate::Conn::Sqlite($c) => $body,
+            $crate::Conn::Postgres($c) => $body,
+        }
+    };
+}
+
+/// Which engine a database URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// Refuses anything but `sqlite:` and `postgres:`/`postgresql:` URLs: a typo must never silently
+    /// create an empty SQLite file next to the real database.
+    pub fn from_url(url: &str) -> Result<Backend, Error> {
+        let scheme = url.split(':').next().unwrap_or_default();
+        match scheme {
+            "sqlite" => Ok(Backend::Sqlite),
+            "postgres" | "postgresql" => Ok(Backend::Postgres),
+            _ => Err(Error::invalid(
+                "database_url",
+                format!("unknown database URL scheme \"{scheme}:\"; use sqlite://FILE or postgres://..."),
+            )),
+        }
+    }
+}
+
+/// A pool of connections to one of the two backends.
+#[derive(Clone, Debug)]
+pub enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// A borrowed connection of either backend.
+pub enum Conn<'a> {
+    Sqlite(&'a mut SqliteConnection),
+    Postgres(&'a mut PgConnection),
+}
+
+/// An open transaction. Dropping it without [`Tx::commit`] rolls back.
+pub enum Tx {
+    Sqlite(Transaction<'static, Sqlite>),
+    Postgres(Transaction<'static, Postgres>),
+}
+
+/// A pooled connection for reads outside a transaction.
+pub enum ReadConn {
+    Sqlite(sqlx::pool::PoolConnection<Sqlite>),
+    Postgres(sqlx::pool::PoolConnection<Postgres>),
+}
+
+#[derive(Debug, Clone)]
+pub struct PoolSettings {
+    pub max_connections: u32,
+    pub acquire_timeout: Duration,
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        PoolSettings { max_connections: 16, acquire_timeout: Duration::from_secs(10) }
+    }
+}
+
+impl Db {
+    pub async fn connect(url: &str) -> Result<Db, Error> {
+        Db::connect_with(url, &PoolSettings::default()).await
+    }
+
+    pub async fn connect_with(url: &str, settings: &PoolSettings) -> Result<Db, Error> {
+        let unreachable = |e: sqlx::Error| Error::internal(format!("cannot open database: {e}"));
+        match Backend::from_url(url)? {
+            Backend::Sqlite => {
+                let options = SqliteConnectOptions::from_str(url)
+                    .map_err(|e| Error::invalid("database_url", e.to_string()))?
+                    .create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .foreign_keys(true)
+                    .busy_timeout(Duration::from_secs(10));
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(settings.max_connections)
+                    .acquire_timeout(settings.acquire_timeout)
+                    .connect_with(options)
+                    .await
+                    .map_err(unreachable)?;
+                Ok(Db::Sqlite(pool))
+            }
+            Backend::Postgres => {
+                let options = PgConnectOptions::from_str(url)
+                    .map_err(|e| Error::invalid("database_url", e.to_string()))?;
+                let pool = PgPoolOptions::new()
+                    .max_connections(settings.max_connections)
+                    .acquire_timeout(settings.acquire_timeout)
+                    .connect_with(options)
+                    .await
+                    .map_err(unreachable)?;
+                Ok(Db::Postgres(pool))
+            }
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            Db::Sqlite(_) => Backend::Sqlite,
+            Db::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Applies the embedded migrations of this backend.
+    pub async fn migrate(&self) -> Result<()> {
+        match self {
+            Db::Sqlite(pool) => sqlx::migrate!("../../migrations/sqlite").run(pool).await?,
+            Db::Postgres(pool) => sqlx::migrate!("../../migrations/postgres").run(pool).await?,
+        }
+        Ok(())
+    }
+
+    /// True when every embedded migration has been applied (for `/readyz`).
+    pub async fn migrations_current(&self) -> Result<bool> {
+        let (expected, applied): (usize, i64) = match self {
+            Db::Sqlite(pool) => (
+                sqlx::migrate!("../../migrations/sqlite").iter().count(),
+                sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success").fetch_one(pool).await?,
+            ),
+            Db::Postgres(pool) => (
+                sqlx::migrate!("../../migrations/postgres").iter().count(),
+                sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success").fetch_one(pool).await?,
+            ),
+        };
+        Ok(applied as usize == expected)
+    }
+
+    /// The names of the embedded migrations of both backends, in order: they must match.
+    pub fn migration_names() -> (Vec<String>, Vec<String>) {
+        let names = |m: sqlx::migrate::Migrator| m.iter().map(|m| format!("{} {}", m.version, m.description)).collect();
+        (names(sqlx::migrate!("../../migrations/sqlite")), names(sqlx::migrate!("../../migrations/postgres")))
+    }
+
+    /// Starts a transaction that will write. SQLite takes the write lock up front (`BEGIN
+    /// IMMEDIATE`) so two writers queue on `busy_timeout` instead of failing when one upgrades a
+    /// read lock.
+    pub async fn begin(&self) -> Result<Tx> {
+        Ok(match self {
+            Db::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+            Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+        })
+    }
+
+    pub async fn read(&self) -> Result<ReadConn> {
+        Ok(match self {
+            Db::Sqlite(pool) => ReadConn::Sqlite(pool.acquire().await?),
+            Db::Postgres(pool) => ReadConn::Postgres(pool.acquire().await?),
+        })
+    }
+
+    /// Answers whether the database is reachable.
+    pub async fn ping(&self) -> Result<()> {
+        let mut conn = self.read().await?;
+        let mut c = conn.conn();
+        on!(&mut c, c => sqlx::query("SELECT 1").execute(&mut **c).await.map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// Connections in use and idle, for `/metrics`.
+    pub fn pool_stats(&self) -> (u32, usize) {
+        match self {
+            Db::Sqlite(p) => (p.size(), p.num_idle()),
+            Db::Postgres(p) => (p.size(), p.num_idle()),
+        }
+    }
+
+    pub async fn close(&self) {
+        match self {
+            Db::Sqlite(p) => p.close().await,
+            Db::Postgres(p) => p.close().await,
+        }
+    }
+
+    /// Writes a consistent copy of a SQLite database to `path` while it is in use (`VACUUM INTO`
+    /// reads one snapshot, so concurrent writers neither block nor tear the copy).
+    pub async fn backup_sqlite(&self, path: &str) -> Result<(), Error> {
+        match self {
+            Db::Sqlite(pool) => {
+                if std::path::Path::new(path).exists() {
+                    return Err(Error::invalid("file", format!("{path} already exists; choose a new file name")));
+                }
+                sqlx::query("VACUUM INTO $1").bind(path).execute(pool).await.map_err(Error::internal)?;
+                Ok(())
+            }
+            Db::Postgres(_) => Err(Error::invalid(
+                "database_url",
+                "backup copies SQLite databases; for PostgreSQL use pg_dump",
+            )),
+        }
+    }
+}
+
+impl Tx {
+    pub fn conn(&mut self) -> Conn<'_> {
+        match self {
+            Tx::Sqlite(t) => Conn::Sqlite(&mut *t),
+            Tx::Postgres(t) => Conn::Postgres(&mut *t),
+        }
+    }
+
+    pub async fn commit(self) -> Result<()> {
+        match self {
+            Tx::Sqlite(t) => t.commit().await?,
+            Tx::Postgres(t) => t.commit().await?,
+        }
+        Ok(())
+    }
+}
+
+impl ReadConn {
+    pub fn conn(&mut self) -> Conn<'_> {
+        match self {
+            ReadConn::Sqlite(c) => Conn::Sqlite(&mut *c),
+            ReadConn::Postgres(c) => Conn::Postgres(&mut *c),
+        }
+    }
+}
+
+impl Conn<'_> {
+    pub fn backend(&self) -> Backend {
+        match self {
+            Conn::Sqlite(_) => Backend::Sqlite,
+            Conn::Postgres(_) => Backend::Postgres,
+        }
+    }
+}

@@ -1,0 +1,176 @@
+//! Clients.
+
+use clientele_domain::client::{ClientStatus, Relationship};
+use clientele_domain::entities::Client;
+use clientele_domain::{BusinessUnitId, ClientId, Error, GroupId, Millis, OrganizationId};
+
+use crate::sql::{Sql, contains_pattern};
+use crate::{Conn, Result, bind_params, on};
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct Row {
+    id: i64,
+    name: String,
+    name_key: String,
+    external_ref: Option<String>,
+    email: Option<String>,
+    phone: Option<String>,
+    status: String,
+    relationship: String,
+    relationship_expires_at: Option<i64>,
+    business_unit_id: Option<i64>,
+    notes: Option<String>,
+    version: i64,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl Row {
+    fn into_entity(self) -> Result<Client> {
+        Ok(Client {
+            id: ClientId(self.id),
+            name: self.name,
+            external_ref: self.external_ref,
+            email: self.email,
+            phone: self.phone,
+            status: ClientStatus::parse(&self.status)?,
+            relationship: Relationship::parse(&self.relationship)?,
+            relationship_expires_at: self.relationship_expires_at,
+            business_unit_id: self.business_unit_id.map(BusinessUnitId),
+            notes: self.notes,
+            version: self.version,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+/// The fields a client is written with (create and full update alike).
+#[derive(Debug, Clone)]
+pub struct ClientFields {
+    pub name: String,
+    pub name_key: String,
+    pub external_ref: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub status: ClientStatus,
+    pub relationship: Relationship,
+    pub relationship_expires_at: Option<Millis>,
+    pub business_unit_id: Option<BusinessUnitId>,
+    pub notes: Option<String>,
+}
+
+pub async fn insert(c: &mut Conn<'_>, org: OrganizationId, f: &ClientFields, now: Millis) -> Result<Client> {
+    let row = on!(c, c => sqlx::query_as::<_, Row>(
+        "INSERT INTO clients (organization_id, name, name_key, external_ref, email, phone, status, relationship,
+            relationship_expires_at, business_unit_id, notes, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)
+         RETURNING id, name, name_key, external_ref, email, phone, status, relationship, relationship_expires_at,
+            business_unit_id, notes, version, created_at, updated_at")
+        .bind(org.0).bind(&f.name).bind(&f.name_key).bind(&f.external_ref).bind(&f.email).bind(&f.phone)
+        .bind(f.status.as_str()).bind(f.relationship.as_str()).bind(f.relationship_expires_at)
+        .bind(f.business_unit_id.map(|b| b.0)).bind(&f.notes).bind(now)
+        .fetch_one(&mut **c).await)?;
+    row.into_entity()
+}
+
+pub async fn update(c: &mut Conn<'_>, org: OrganizationId, id: ClientId, f: &ClientFields, now: Millis) -> Result<Client> {
+    let row = on!(c, c => sqlx::query_as::<_, Row>(
+        "UPDATE clients SET name = $3, name_key = $4, external_ref = $5, email = $6, phone = $7, status = $8,
+            relationship = $9, relationship_expires_at = $10, business_unit_id = $11, notes = $12,
+            version = version + 1, updated_at = $13
+         WHERE organization_id = $1 AND id = $2
+         RETURNING id, name, name_key, external_ref, email, phone, status, relationship, relationship_expires_at,
+            business_unit_id, notes, version, created_at, updated_at")
+        .bind(org.0).bind(id.0).bind(&f.name).bind(&f.name_key).bind(&f.external_ref).bind(&f.email).bind(&f.phone)
+        .bind(f.status.as_str()).bind(f.relationship.as_str()).bind(f.relationship_expires_at)
+        .bind(f.business_unit_id.map(|b| b.0)).bind(&f.notes).bind(now)
+        .fetch_optional(&mut **c).await)?;
+    row.ok_or_else(|| Error::not_found("client"))?.into_entity()
+}
+
+pub async fn get(c: &mut Conn<'_>, org: OrganizationId, id: ClientId) -> Result<Client> {
+    let row = on!(c, c => sqlx::query_as::<_, Row>(
+        "SELECT id, name, name_key, external_ref, email, phone, status, relationship, relationship_expires_at,
+            business_unit_id, notes, version, created_at, updated_at
+         FROM clients WHERE organization_id = $1 AND id = $2")
+        .bind(org.0).bind(id.0)
+        .fetch_optional(&mut **c).await)?;
+    row.ok_or_else(|| Error::not_found("client"))?.into_entity()
+}
+
+pub async fn find_by_external_ref(c: &mut Conn<'_>, org: OrganizationId, external_ref: &str) -> Result<Option<Client>> {
+    let row = on!(c, c => sqlx::query_as::<_, Row>(
+        "SELECT id, name, name_key, external_ref, email, phone, status, relationship, relationship_expires_at,
+            business_unit_id, notes, version, created_at, updated_at
+         FROM clients WHERE organization_id = $1 AND external_ref = $2")
+        .bind(org.0).bind(external_ref)
+        .fetch_optional(&mut **c).await)?;
+    row.map(Row::into_entity).transpose()
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ClientFilter {
+    /// Substring of the name, external reference or e-mail, case-insensitive.
+    pub text: Option<String>,
+    /// Empty means every status.
+    pub statuses: Vec<ClientStatus>,
+    /// Only direct members of this group of clients.
+    pub group: Option<GroupId>,
+    pub business_unit: Option<BusinessUnitId>,
+}
+
+/// A page of clients ordered by name, filtered before paging; `after` is the (name_key, id) of the
+/// previous page's last row, so every page costs what the first costs.
+pub async fn list(c: &mut Conn<'_>, org: OrganizationId, filter: &ClientFilter, after: (&str, i64), limit: i64) -> Result<Vec<(Client, String)>> {
+    let mut sql = Sql::new(
+        "SELECT id, name, name_key, external_ref, email, phone, status, relationship, relationship_expires_at,
+            business_unit_id, notes, version, created_at, updated_at
+         FROM clients WHERE organization_id = ",
+    );
+    sql.bind(org.0);
+    sql.push(" AND (name_key > ").bind(after.0).push(" OR (name_key = ").bind(after.0).push(" AND id > ").bind(after.1).push("))");
+    if let Some(text) = &filter.text {
+        let pattern = contains_pattern(text);
+        sql.push(" AND (name_key LIKE ").bind(pattern.clone()).push(" ESCAPE '\\' OR LOWER(external_ref) LIKE ")
+            .bind(pattern.clone()).push(" ESCAPE '\\' OR email LIKE ").bind(pattern).push(" ESCAPE '\\')");
+    }
+    if !filter.statuses.is_empty() {
+        sql.push(" AND status IN (");
+        for (i, status) in filter.statuses.iter().enumerate() {
+            if i > 0 {
+                sql.push(", ");
+            }
+            sql.bind(status.as_str());
+        }
+        sql.push(")");
+    }
+    if let Some(group) = filter.group {
+        sql.push(" AND id IN (SELECT client_id FROM group_clients WHERE group_id = ").bind(group.0).push(")");
+    }
+    if let Some(unit) = filter.business_unit {
+        sql.push(" AND business_unit_id = ").bind(unit.0);
+    }
+    sql.push(" ORDER BY name_key, id LIMIT ").bind(limit);
+    let (text, params) = sql.into_parts();
+    let rows = on!(c, c => bind_params!(sqlx::query_as::<_, Row>(text), params).fetch_all(&mut **c).await)?;
+    rows.into_iter()
+        .map(|r| {
+            let key = r.name_key.clone();
+            r.into_entity().map(|e| (e, key))
+        })
+        .collect()
+}
+
+/// Clients still in groups although their relationship is no longer active at `now`.
+pub async fn with_lapsed_relationship_in_groups(c: &mut Conn<'_>, now: Millis, limit: i64) -> Result<Vec<(OrganizationId, ClientId)>> {
+    let rows: Vec<(i64, i64)> = on!(c, c => sqlx::query_as(
+        "SELECT c.organization_id, c.id FROM clients c
+         JOIN organizations o ON o.id = c.organization_id AND o.require_active_relationship
+         WHERE (c.relationship = 'expired' OR (c.relationship_expires_at IS NOT NULL AND c.relationship_expires_at <= $1))
+           AND EXISTS (SELECT 1 FROM group_clients gc WHERE gc.client_id = c.id)
+         ORDER BY c.id LIMIT $2")
+        .bind(now).bind(limit)
+        .fetch_all(&mut **c).await)?;
+    Ok(rows.into_iter().map(|(o, c)| (OrganizationId(o), ClientId(c))).collect())
+}

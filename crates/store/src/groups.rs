@@ -1,0 +1,237 @@
+//! Client groups, their logos, and the nesting neighbourhood the nesting rule needs.
+
+use std::collections::HashMap;
+
+use clientele_domain::entities::{ClientGroup, GroupRef};
+use clientele_domain::group::GroupKind;
+use clientele_domain::logo::{Logo, LogoVariant};
+use clientele_domain::nesting::Neighbourhood;
+use clientele_domain::{BusinessUnitId, Error, GroupId, Millis, OrganizationId, StaffId};
+
+use crate::sql::{Sql, contains_pattern};
+use crate::{Conn, Result, bind_params, on};
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: i64,
+    name: String,
+    name_key: String,
+    kind: String,
+    description: Option<String>,
+    crm_id: Option<String>,
+    business_unit_id: i64,
+    protected: bool,
+    member_count: i64,
+    has_light_logo: bool,
+    has_dark_logo: bool,
+    version: i64,
+    created_by: Option<i64>,
+    created_at: i64,
+    updated_by: Option<i64>,
+    updated_at: i64,
+}
+
+impl Row {
+    fn into_entity(self) -> Result<ClientGroup> {
+        Ok(ClientGroup {
+            id: GroupId(self.id),
+            name: self.name,
+            kind: GroupKind::parse(&self.kind)?,
+            description: self.description,
+            crm_id: self.crm_id,
+            business_unit_id: BusinessUnitId(self.business_unit_id),
+            protected: self.protected,
+            member_count: self.member_count,
+            has_light_logo: self.has_light_logo,
+            has_dark_logo: self.has_dark_logo,
+            version: self.version,
+            created_by: self.created_by.map(StaffId),
+            created_at: self.created_at,
+            updated_by: self.updated_by.map(StaffId),
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+/// The columns of [`Row`], with the logo flags computed from `group_logos` (logos themselves are
+/// never loaded with a group).
+macro_rules! select_group {
+    ($tail:literal) => {
+        concat!(
+            "SELECT g.id, g.name, g.name_key, g.kind, g.description, g.crm_id, g.business_unit_id, g.protected, g.member_count,
+                EXISTS (SELECT 1 FROM group_logos l WHERE l.group_id = g.id AND l.variant = 'light') AS has_light_logo,
+                EXISTS (SELECT 1 FROM group_logos l WHERE l.group_id = g.id AND l.variant = 'dark') AS has_dark_logo,
+                g.version, g.created_by, g.created_at, g.updated_by, g.updated_at
+             FROM client_groups g ",
+            $tail
+        )
+    };
+}
+
+#[derive(Debug, Clone)]
+pub struct GroupFields {
+    pub name: String,
+    pub name_key: String,
+    pub description: Option<String>,
+    pub crm_id: Option<String>,
+    pub business_unit_id: BusinessUnitId,
+    pub protected: bool,
+}
+
+pub async fn insert(c: &mut Conn<'_>, org: OrganizationId, kind: GroupKind, f: &GroupFields, by: StaffId, now: Millis) -> Result<GroupId> {
+    let id: i64 = on!(c, c => sqlx::query_scalar(
+        "INSERT INTO client_groups (organization_id, name, name_key, kind, description, crm_id, business_unit_id, protected,
+            created_by, created_at, updated_by, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $9, $10) RETURNING id")
+        .bind(org.0).bind(&f.name).bind(&f.name_key).bind(kind.as_str()).bind(&f.description).bind(&f.crm_id)
+        .bind(f.business_unit_id.0).bind(f.protected).bind(by.0).bind(now)
+        .fetch_one(&mut **c).await)?;
+    Ok(GroupId(id))
+}
+
+pub async fn update(c: &mut Conn<'_>, org: OrganizationId, id: GroupId, f: &GroupFields, by: StaffId, now: Millis) -> Result<()> {
+    let done = on!(c, c => sqlx::query(
+        "UPDATE client_groups SET name = $3, name_key = $4, description = $5, crm_id = $6, business_unit_id = $7,
+            protected = $8, updated_by = $9, updated_at = $10, version = version + 1
+         WHERE organization_id = $1 AND id = $2 AND deleted_at IS NULL")
+        .bind(org.0).bind(id.0).bind(&f.name).bind(&f.name_key).bind(&f.description).bind(&f.crm_id)
+        .bind(f.business_unit_id.0).bind(f.protected).bind(by.0).bind(now)
+        .execute(&mut **c).await.map(|r| r.rows_affected()))?;
+    if done == 0 {
+        return Err(Error::not_found("client group").into());
+    }
+    Ok(())
+}
+
+/// Marks the group changed (a member or logo changed): new version, who and when.
+pub async fn touch(c: &mut Conn<'_>, id: GroupId, member_delta: i64, by: Option<StaffId>, now: Millis) -> Result<()> {
+    on!(c, c => sqlx::query(
+        "UPDATE client_groups SET member_count = member_count + $2, version = version + 1,
+            updated_by = COALESCE($3, updated_by), updated_at = $4 WHERE id = $1")
+        .bind(id.0).bind(member_delta).bind(by.map(|s| s.0)).bind(now)
+        .execute(&mut **c).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// A live (not deleted) group of the organisation.
+pub async fn get(c: &mut Conn<'_>, org: OrganizationId, id: GroupId) -> Result<ClientGroup> {
+    let row = on!(c, c => sqlx::query_as::<_, Row>(select_group!("WHERE g.organization_id = $1 AND g.id = $2 AND g.deleted_at IS NULL"))
+        .bind(org.0).bind(id.0)
+        .fetch_optional(&mut **c).await)?;
+    row.ok_or_else(|| Error::not_found("client group"))?.into_entity()
+}
+
+pub async fn find_by_name(c: &mut Conn<'_>, org: OrganizationId, name_key: &str) -> Result<Option<ClientGroup>> {
+    let row = on!(c, c => sqlx::query_as::<_, Row>(select_group!("WHERE g.organization_id = $1 AND g.name_key = $2 AND g.deleted_at IS NULL"))
+        .bind(org.0).bind(name_key)
+        .fetch_optional(&mut **c).await)?;
+    row.map(Row::into_entity).transpose()
+}
+
+/// Whether a deleted group still holds this name (organisations that never reuse names).
+pub async fn name_reserved_by_tombstone(c: &mut Conn<'_>, org: OrganizationId, name_key: &str) -> Result<bool> {
+    let n: i64 = on!(c, c => sqlx::query_scalar(
+        "SELECT COUNT(*) FROM client_groups WHERE organization_id = $1 AND name_key = $2 AND holds_name AND deleted_at IS NOT NULL")
+        .bind(org.0).bind(name_key).fetch_one(&mut **c).await)?;
+    Ok(n > 0)
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct GroupFilter {
+    pub kind: Option<GroupKind>,
+    pub business_unit: Option<BusinessUnitId>,
+    pub text: Option<String>,
+}
+
+pub async fn list(c: &mut Conn<'_>, org: OrganizationId, filter: &GroupFilter, after: (&str, i64), limit: i64) -> Result<Vec<(ClientGroup, String)>> {
+    let mut sql = Sql::new(select_group!("WHERE g.deleted_at IS NULL AND g.organization_id = "));
+    sql.bind(org.0);
+    sql.push(" AND (g.name_key > ").bind(after.0).push(" OR (g.name_key = ").bind(after.0).push(" AND g.id > ").bind(after.1).push("))");
+    if let Some(kind) = filter.kind {
+        sql.push(" AND g.kind = ").bind(kind.as_str());
+    }
+    if let Some(unit) = filter.business_unit {
+        sql.push(" AND g.business_unit_id = ").bind(unit.0);
+    }
+    if let Some(text) = &filter.text {
+        let pattern = contains_pattern(text);
+        sql.push(" AND (g.name_key LIKE ").bind(pattern.clone()).push(" ESCAPE '\\' OR LOWER(g.crm_id) LIKE ").bind(pattern).push(" ESCAPE '\\')");
+    }
+    sql.push(" ORDER BY g.name_key, g.id LIMIT ").bind(limit);
+    let (text, params) = sql.into_parts();
+    let rows = on!(c, c => bind_params!(sqlx::query_as::<_, Row>(text), params).fetch_all(&mut **c).await)?;
+    rows.into_iter()
+        .map(|r| {
+            let key = r.name_key.clone();
+            r.into_entity().map(|g| (g, key))
+        })
+        .collect()
+}
+
+/// Soft-deletes the group: it disappears from every list, its row stays for the audit trail and,
+/// when `reserve_name`, keeps holding its name forever.
+pub async fn soft_delete(c: &mut Conn<'_>, org: OrganizationId, id: GroupId, reserve_name: bool, by: StaffId, now: Millis) -> Result<()> {
+    on!(c, c => sqlx::query(
+        "UPDATE client_groups SET deleted_at = $3, deleted_by = $4, holds_name = $5, version = version + 1
+         WHERE organization_id = $1 AND id = $2 AND deleted_at IS NULL")
+        .bind(org.0).bind(id.0).bind(now).bind(by.0).bind(reserve_name)
+        .execute(&mut **c).await.map(|r| r.rows_affected()))?;
+    on!(c, c => sqlx::query("DELETE FROM group_logos WHERE group_id = $1").bind(id.0).execute(&mut **c).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// The groups of groups that directly contain `id`.
+pub async fn parents(c: &mut Conn<'_>, id: GroupId) -> Result<Vec<GroupRef>> {
+    let rows: Vec<(i64, String, String)> = on!(c, c => sqlx::query_as(
+        "SELECT g.id, g.name, g.kind FROM group_children gc JOIN client_groups g ON g.id = gc.parent_id
+         WHERE gc.child_id = $1 ORDER BY g.name_key, g.id")
+        .bind(id.0).fetch_all(&mut **c).await)?;
+    rows.into_iter()
+        .map(|(id, name, kind)| Ok(GroupRef { id: GroupId(id), name, kind: GroupKind::parse(&kind)? }))
+        .collect()
+}
+
+/// Edges among the ancestors of `parent` and among the descendants of `child`, with names.
+pub async fn neighbourhood(c: &mut Conn<'_>, parent: GroupId, child: GroupId) -> Result<Neighbourhood> {
+    let up: Vec<(i64, i64)> = on!(c, c => sqlx::query_as(
+        "WITH RECURSIVE up(id) AS (SELECT $1 UNION SELECT gc.parent_id FROM group_children gc JOIN up ON gc.child_id = up.id)
+         SELECT gc.parent_id, gc.child_id FROM group_children gc WHERE gc.child_id IN (SELECT id FROM up)")
+        .bind(parent.0).fetch_all(&mut **c).await)?;
+    let down: Vec<(i64, i64)> = on!(c, c => sqlx::query_as(
+        "WITH RECURSIVE down(id) AS (SELECT $1 UNION SELECT gc.child_id FROM group_children gc JOIN down ON gc.parent_id = down.id)
+         SELECT gc.parent_id, gc.child_id FROM group_children gc WHERE gc.parent_id IN (SELECT id FROM down)")
+        .bind(child.0).fetch_all(&mut **c).await)?;
+    let edges: Vec<(GroupId, GroupId)> = up.into_iter().chain(down).map(|(p, c)| (GroupId(p), GroupId(c))).collect();
+    let mut ids: Vec<i64> = edges.iter().flat_map(|(p, c)| [p.0, c.0]).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut names = HashMap::new();
+    for id in ids {
+        let name: String = on!(c, c => sqlx::query_scalar("SELECT name FROM client_groups WHERE id = $1")
+            .bind(id).fetch_one(&mut **c).await)?;
+        names.insert(GroupId(id), name);
+    }
+    Ok(Neighbourhood { edges, names })
+}
+
+pub async fn put_logo(c: &mut Conn<'_>, id: GroupId, variant: LogoVariant, logo: &Logo, now: Millis) -> Result<()> {
+    on!(c, c => sqlx::query(
+        "INSERT INTO group_logos (group_id, variant, png, width, height, updated_at) VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (group_id, variant) DO UPDATE SET png = excluded.png, width = excluded.width,
+            height = excluded.height, updated_at = excluded.updated_at")
+        .bind(id.0).bind(variant.as_str()).bind(&logo.png).bind(logo.width as i32).bind(logo.height as i32).bind(now)
+        .execute(&mut **c).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+pub async fn delete_logo(c: &mut Conn<'_>, id: GroupId, variant: LogoVariant) -> Result<bool> {
+    let done = on!(c, c => sqlx::query("DELETE FROM group_logos WHERE group_id = $1 AND variant = $2")
+        .bind(id.0).bind(variant.as_str()).execute(&mut **c).await.map(|r| r.rows_affected()))?;
+    Ok(done > 0)
+}
+
+/// The PNG bytes and the instant they were stored.
+pub async fn logo(c: &mut Conn<'_>, id: GroupId, variant: LogoVariant) -> Result<Option<(Vec<u8>, Millis)>> {
+    Ok(on!(c, c => sqlx::query_as("SELECT png, updated_at FROM group_logos WHERE group_id = $1 AND variant = $2")
+        .bind(id.0).bind(variant.as_str()).fetch_optional(&mut **c).await)?)
+}

@@ -1,0 +1,199 @@
+//! Memberships: clients in groups of clients, and groups nested in groups of groups.
+
+use clientele_domain::audit::Cause;
+use clientele_domain::client::ClientStatus;
+use clientele_domain::entities::{GroupRef, Member};
+use clientele_domain::group::GroupKind;
+use clientele_domain::{ClientId, GroupId, Millis, OrganizationId, StaffId};
+
+use crate::{Conn, Result, on};
+
+/// Adds a client to a group. `exclusive` fills the column whose unique index allows one group per
+/// client. Returns false when nothing was inserted: the client is already in this group or, in
+/// exclusive mode, in another one ([`group_of_exclusive_client`] tells which).
+pub async fn add_client(
+    c: &mut Conn<'_>,
+    org: OrganizationId,
+    group: GroupId,
+    client: ClientId,
+    exclusive: bool,
+    by: Option<StaffId>,
+    cause: Cause,
+    now: Millis,
+) -> Result<bool> {
+    // ON CONFLICT DO NOTHING without a target covers both unique indexes, so a lost race is an
+    // answer ("not added") rather than an error that would abort the whole transaction.
+    let done = on!(c, c => sqlx::query(
+        "INSERT INTO group_clients (group_id, client_id, organization_id, exclusive_client_id, added_by, added_at, cause)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING")
+        .bind(group.0).bind(client.0).bind(org.0).bind(exclusive.then_some(client.0))
+        .bind(by.map(|s| s.0)).bind(now).bind(cause.as_str())
+        .execute(&mut **c).await.map(|r| r.rows_affected()))?;
+    Ok(done == 1)
+}
+
+pub async fn is_client_member(c: &mut Conn<'_>, group: GroupId, client: ClientId) -> Result<bool> {
+    let n: i64 = on!(c, c => sqlx::query_scalar("SELECT COUNT(*) FROM group_clients WHERE group_id = $1 AND client_id = $2")
+        .bind(group.0).bind(client.0).fetch_one(&mut **c).await)?;
+    Ok(n > 0)
+}
+
+/// The group a client occupies under exclusive membership, if any.
+pub async fn group_of_exclusive_client(c: &mut Conn<'_>, client: ClientId) -> Result<Option<GroupRef>> {
+    let row: Option<(i64, String)> = on!(c, c => sqlx::query_as(
+        "SELECT g.id, g.name FROM group_clients gc JOIN client_groups g ON g.id = gc.group_id WHERE gc.exclusive_client_id = $1")
+        .bind(client.0).fetch_optional(&mut **c).await)?;
+    Ok(row.map(|(id, name)| GroupRef { id: GroupId(id), name, kind: GroupKind::Clients }))
+}
+
+pub async fn remove_client(c: &mut Conn<'_>, group: GroupId, client: ClientId) -> Result<bool> {
+    let done = on!(c, c => sqlx::query("DELETE FROM group_clients WHERE group_id = $1 AND client_id = $2")
+        .bind(group.0).bind(client.0).execute(&mut **c).await.map(|r| r.rows_affected()))?;
+    Ok(done == 1)
+}
+
+pub async fn add_child(
+    c: &mut Conn<'_>,
+    org: OrganizationId,
+    parent: GroupId,
+    child: GroupId,
+    by: Option<StaffId>,
+    cause: Cause,
+    now: Millis,
+) -> Result<bool> {
+    let done = on!(c, c => sqlx::query(
+        "INSERT INTO group_children (parent_id, child_id, organization_id, added_by, added_at, cause)
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING")
+        .bind(parent.0).bind(child.0).bind(org.0).bind(by.map(|s| s.0)).bind(now).bind(cause.as_str())
+        .execute(&mut **c).await.map(|r| r.rows_affected()))?;
+    Ok(done == 1)
+}
+
+pub async fn remove_child(c: &mut Conn<'_>, parent: GroupId, child: GroupId) -> Result<bool> {
+    let done = on!(c, c => sqlx::query("DELETE FROM group_children WHERE parent_id = $1 AND child_id = $2")
+        .bind(parent.0).bind(child.0).execute(&mut **c).await.map(|r| r.rows_affected()))?;
+    Ok(done == 1)
+}
+
+/// Removes every membership of and in a group being deleted; returns (clients, child groups,
+/// parent groups) that were detached. Clients themselves are never touched.
+pub async fn detach_all(c: &mut Conn<'_>, group: GroupId) -> Result<(Vec<ClientId>, Vec<GroupId>, Vec<GroupId>)> {
+    let clients: Vec<i64> = on!(c, c => sqlx::query_scalar("DELETE FROM group_clients WHERE group_id = $1 RETURNING client_id")
+        .bind(group.0).fetch_all(&mut **c).await)?;
+    let children: Vec<i64> = on!(c, c => sqlx::query_scalar("DELETE FROM group_children WHERE parent_id = $1 RETURNING child_id")
+        .bind(group.0).fetch_all(&mut **c).await)?;
+    let parents: Vec<i64> = on!(c, c => sqlx::query_scalar("DELETE FROM group_children WHERE child_id = $1 RETURNING parent_id")
+        .bind(group.0).fetch_all(&mut **c).await)?;
+    Ok((
+        clients.into_iter().map(ClientId).collect(),
+        children.into_iter().map(GroupId).collect(),
+        parents.into_iter().map(GroupId).collect(),
+    ))
+}
+
+/// Groups the client is directly in.
+pub async fn groups_of_client(c: &mut Conn<'_>, client: ClientId) -> Result<Vec<GroupRef>> {
+    let rows: Vec<(i64, String)> = on!(c, c => sqlx::query_as(
+        "SELECT g.id, g.name FROM group_clients gc JOIN client_groups g ON g.id = gc.group_id
+         WHERE gc.client_id = $1 ORDER BY g.name_key, g.id")
+        .bind(client.0).fetch_all(&mut **c).await)?;
+    Ok(rows.into_iter().map(|(id, name)| GroupRef { id: GroupId(id), name, kind: GroupKind::Clients }).collect())
+}
+
+/// A page of a group's members ordered by name; `after` is the previous page's last (name_key, id).
+pub async fn list(c: &mut Conn<'_>, group: GroupId, kind: GroupKind, after: (&str, i64), limit: i64) -> Result<Vec<(Member, String)>> {
+    match kind {
+        GroupKind::Clients => {
+            #[derive(sqlx::FromRow)]
+            struct Row {
+                id: i64,
+                name: String,
+                name_key: String,
+                external_ref: Option<String>,
+                status: String,
+                added_by: Option<i64>,
+                added_at: i64,
+                cause: String,
+            }
+            let rows = on!(c, c => sqlx::query_as::<_, Row>(
+                "SELECT cl.id, cl.name, cl.name_key, cl.external_ref, cl.status, gc.added_by, gc.added_at, gc.cause
+                 FROM group_clients gc JOIN clients cl ON cl.id = gc.client_id
+                 WHERE gc.group_id = $1 AND (cl.name_key > $2 OR (cl.name_key = $2 AND cl.id > $3))
+                 ORDER BY cl.name_key, cl.id LIMIT $4")
+                .bind(group.0).bind(after.0).bind(after.1).bind(limit)
+                .fetch_all(&mut **c).await)?;
+            rows.into_iter()
+                .map(|r| {
+                    Ok((
+                        Member::Client {
+                            id: ClientId(r.id),
+                            name: r.name,
+                            external_ref: r.external_ref,
+                            status: ClientStatus::parse(&r.status)?,
+                            added_by: r.added_by.map(StaffId),
+                            added_at: r.added_at,
+                            cause: r.cause,
+                        },
+                        r.name_key,
+                    ))
+                })
+                .collect()
+        }
+        GroupKind::Groups => {
+            #[derive(sqlx::FromRow)]
+            struct Row {
+                id: i64,
+                name: String,
+                name_key: String,
+                kind: String,
+                added_by: Option<i64>,
+                added_at: i64,
+                cause: String,
+            }
+            let rows = on!(c, c => sqlx::query_as::<_, Row>(
+                "SELECT g.id, g.name, g.name_key, g.kind, gc.added_by, gc.added_at, gc.cause
+                 FROM group_children gc JOIN client_groups g ON g.id = gc.child_id
+                 WHERE gc.parent_id = $1 AND (g.name_key > $2 OR (g.name_key = $2 AND g.id > $3))
+                 ORDER BY g.name_key, g.id LIMIT $4")
+                .bind(group.0).bind(after.0).bind(after.1).bind(limit)
+                .fetch_all(&mut **c).await)?;
+            rows.into_iter()
+                .map(|r| {
+                    Ok((
+                        Member::Group {
+                            id: GroupId(r.id),
+                            name: r.name,
+                            kind: GroupKind::parse(&r.kind)?,
+                            added_by: r.added_by.map(StaffId),
+                            added_at: r.added_at,
+                            cause: r.cause,
+                        },
+                        r.name_key,
+                    ))
+                })
+                .collect()
+        }
+    }
+}
+
+/// Clients that are in more than one group of the organisation, with how many: they stop a switch
+/// to exclusive membership.
+pub async fn clients_in_several_groups(c: &mut Conn<'_>, org: OrganizationId, limit: i64) -> Result<Vec<(ClientId, String, i64)>> {
+    let rows: Vec<(i64, String, i64)> = on!(c, c => sqlx::query_as(
+        "SELECT cl.id, cl.name, COUNT(*) AS n FROM group_clients gc JOIN clients cl ON cl.id = gc.client_id
+         WHERE gc.organization_id = $1 GROUP BY cl.id, cl.name HAVING COUNT(*) > 1 ORDER BY cl.id LIMIT $2")
+        .bind(org.0).bind(limit).fetch_all(&mut **c).await)?;
+    Ok(rows.into_iter().map(|(id, name, n)| (ClientId(id), name, n)).collect())
+}
+
+/// Fills or clears the exclusive-membership column for a whole organisation after a policy change.
+pub async fn set_exclusive(c: &mut Conn<'_>, org: OrganizationId, exclusive: bool) -> Result<()> {
+    if exclusive {
+        on!(c, c => sqlx::query("UPDATE group_clients SET exclusive_client_id = client_id WHERE organization_id = $1")
+            .bind(org.0).execute(&mut **c).await.map(|r| r.rows_affected()))?;
+    } else {
+        on!(c, c => sqlx::query("UPDATE group_clients SET exclusive_client_id = NULL WHERE organization_id = $1")
+            .bind(org.0).execute(&mut **c).await.map(|r| r.rows_affected()))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,93 @@
+//! A small builder for statements whose filters depend on the request. The text only ever gets
+//! fixed fragments from our code; every value goes in as a bound parameter (`$n`, which both
+//! backends accept).
+
+/// A value to bind.
+#[derive(Debug, Clone)]
+pub enum Param {
+    I64(i64),
+    Text(String),
+    Bool(bool),
+}
+
+#[derive(Debug, Default)]
+pub struct Sql {
+    text: String,
+    params: Vec<Param>,
+}
+
+impl Sql {
+    pub fn new(text: &'static str) -> Sql {
+        Sql { text: text.to_string(), params: Vec::new() }
+    }
+
+    /// Appends a fixed fragment.
+    pub fn push(&mut self, fragment: &'static str) -> &mut Self {
+        self.text.push_str(fragment);
+        self
+    }
+
+    /// Appends a placeholder for `value`.
+    pub fn bind(&mut self, value: impl Into<Param>) -> &mut Self {
+        self.params.push(value.into());
+        self.text.push('$');
+        self.text.push_str(&self.params.len().to_string());
+        self
+    }
+
+    pub fn into_parts(self) -> (sqlx::AssertSqlSafe<String>, Vec<Param>) {
+        // Safe: `text` is built only from `&'static str` fragments and numbered placeholders.
+        (sqlx::AssertSqlSafe(self.text), self.params)
+    }
+}
+
+impl From<i64> for Param {
+    fn from(v: i64) -> Self {
+        Param::I64(v)
+    }
+}
+impl From<String> for Param {
+    fn from(v: String) -> Self {
+        Param::Text(v)
+    }
+}
+impl From<&str> for Param {
+    fn from(v: &str) -> Self {
+        Param::Text(v.to_string())
+    }
+}
+impl From<bool> for Param {
+    fn from(v: bool) -> Self {
+        Param::Bool(v)
+    }
+}
+
+/// Binds every parameter of a built statement onto a `query`/`query_as`/`query_scalar`.
+#[macro_export]
+macro_rules! bind_params {
+    ($query:expr, $params:expr) => {{
+        let mut q = $query;
+        for p in $params {
+            q = match p {
+                $crate::sql::Param::I64(v) => q.bind(v),
+                $crate::sql::Param::Text(v) => q.bind(v),
+                $crate::sql::Param::Bool(v) => q.bind(v),
+            };
+        }
+        q
+    }};
+}
+
+/// Escapes `%`, `_` and `\` for a `LIKE ... ESCAPE '\'` pattern and wraps it for a substring match.
+pub fn contains_pattern(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('%');
+    for ch in text.to_lowercase().chars() {
+        if matches!(ch, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(ch);
+    }
+    out.push('%');
+    out
+}

@@ -1,0 +1,112 @@
+//! Staff and their API tokens (stored as SHA-256 hashes; the token itself is shown once).
+
+use clientele_domain::entities::Staff;
+use clientele_domain::staff::StaffRole;
+use clientele_domain::{Error, Millis, OrganizationId, StaffId};
+
+use crate::{Conn, Result, on};
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: i64,
+    organization_id: i64,
+    email: String,
+    name: String,
+    role: String,
+    active: bool,
+    version: i64,
+    created_at: i64,
+}
+
+impl Row {
+    fn into_entity(self) -> Result<Staff> {
+        Ok(Staff {
+            id: StaffId(self.id),
+            organization_id: OrganizationId(self.organization_id),
+            email: self.email,
+            name: self.name,
+            role: StaffRole::parse(&self.role)?,
+            active: self.active,
+            version: self.version,
+            created_at: self.created_at,
+        })
+    }
+}
+
+pub struct NewStaff<'a> {
+    pub email: &'a str,
+    pub name: &'a str,
+    pub role: StaffRole,
+    pub password_hash: Option<&'a str>,
+}
+
+pub async fn insert(c: &mut Conn<'_>, org: OrganizationId, s: &NewStaff<'_>, now: Millis) -> Result<Staff> {
+    let row = on!(c, c => sqlx::query_as::<_, Row>(
+        "INSERT INTO staff (organization_id, email, name, role, password_hash, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $6)
+         RETURNING id, organization_id, email, name, role, active, version, created_at")
+        .bind(org.0).bind(s.email).bind(s.name).bind(s.role.as_str()).bind(s.password_hash).bind(now)
+        .fetch_one(&mut **c).await)?;
+    row.into_entity()
+}
+
+pub async fn get(c: &mut Conn<'_>, org: OrganizationId, id: StaffId) -> Result<Staff> {
+    let row = on!(c, c => sqlx::query_as::<_, Row>(
+        "SELECT id, organization_id, email, name, role, active, version, created_at FROM staff WHERE organization_id = $1 AND id = $2")
+        .bind(org.0).bind(id.0)
+        .fetch_optional(&mut **c).await)?;
+    row.ok_or_else(|| Error::not_found("staff member"))?.into_entity()
+}
+
+/// Finds a staff member by e-mail in any organisation (the CLI names people by e-mail). Returns the
+/// first match by id; e-mails are unique per organisation.
+pub async fn find_by_email(c: &mut Conn<'_>, email: &str) -> Result<Option<Staff>> {
+    let row = on!(c, c => sqlx::query_as::<_, Row>(
+        "SELECT id, organization_id, email, name, role, active, version, created_at FROM staff WHERE email = $1 ORDER BY id LIMIT 1")
+        .bind(email)
+        .fetch_optional(&mut **c).await)?;
+    row.map(Row::into_entity).transpose()
+}
+
+pub async fn list(c: &mut Conn<'_>, org: OrganizationId, after: (&str, i64), limit: i64) -> Result<Vec<Staff>> {
+    let rows = on!(c, c => sqlx::query_as::<_, Row>(
+        "SELECT id, organization_id, email, name, role, active, version, created_at FROM staff
+         WHERE organization_id = $1 AND (email > $2 OR (email = $2 AND id > $3))
+         ORDER BY email, id LIMIT $4")
+        .bind(org.0).bind(after.0).bind(after.1).bind(limit)
+        .fetch_all(&mut **c).await)?;
+    rows.into_iter().map(Row::into_entity).collect()
+}
+
+pub async fn update(c: &mut Conn<'_>, org: OrganizationId, id: StaffId, name: &str, role: StaffRole, active: bool, now: Millis) -> Result<Staff> {
+    let row = on!(c, c => sqlx::query_as::<_, Row>(
+        "UPDATE staff SET name = $3, role = $4, active = $5, version = version + 1, updated_at = $6
+         WHERE organization_id = $1 AND id = $2
+         RETURNING id, organization_id, email, name, role, active, version, created_at")
+        .bind(org.0).bind(id.0).bind(name).bind(role.as_str()).bind(active).bind(now)
+        .fetch_optional(&mut **c).await)?;
+    row.ok_or_else(|| Error::not_found("staff member"))?.into_entity()
+}
+
+pub async fn count_active_admins(c: &mut Conn<'_>, org: OrganizationId) -> Result<i64> {
+    Ok(on!(c, c => sqlx::query_scalar("SELECT COUNT(*) FROM staff WHERE organization_id = $1 AND role = 'admin' AND active")
+        .bind(org.0).fetch_one(&mut **c).await)?)
+}
+
+pub async fn insert_token(c: &mut Conn<'_>, staff: StaffId, token_hash: &str, label: &str, now: Millis) -> Result<()> {
+    on!(c, c => sqlx::query("INSERT INTO api_tokens (staff_id, token_hash, label, created_at) VALUES ($1, $2, $3, $4)")
+        .bind(staff.0).bind(token_hash).bind(label).bind(now)
+        .execute(&mut **c).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// The active staff member a token hash belongs to, if any.
+pub async fn by_token_hash(c: &mut Conn<'_>, token_hash: &str) -> Result<Option<Staff>> {
+    let row = on!(c, c => sqlx::query_as::<_, Row>(
+        "SELECT s.id, s.organization_id, s.email, s.name, s.role, s.active, s.version, s.created_at
+         FROM api_tokens t JOIN staff s ON s.id = t.staff_id
+         WHERE t.token_hash = $1 AND s.active")
+        .bind(token_hash)
+        .fetch_optional(&mut **c).await)?;
+    row.map(Row::into_entity).transpose()
+}
