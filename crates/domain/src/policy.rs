@@ -26,6 +26,7 @@ pub const DEFAULT_MAX_NESTING_DEPTH: i32 = 8;
 pub const MAX_NESTING_DEPTH_CEILING: i32 = 64;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Policies {
     pub membership_mode: MembershipMode,
     pub delete_policy: DeletePolicy,

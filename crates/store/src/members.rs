@@ -197,3 +197,10 @@ pub async fn set_exclusive(c: &mut Conn<'_>, org: OrganizationId, exclusive: boo
     }
     Ok(())
 }
+
+/// Removes the client from every group it is in; returns those groups.
+pub async fn remove_client_everywhere(c: &mut Conn<'_>, client: ClientId) -> Result<Vec<GroupId>> {
+    let groups: Vec<i64> = on!(c, c => sqlx::query_scalar("DELETE FROM group_clients WHERE client_id = $1 RETURNING group_id")
+        .bind(client.0).fetch_all(&mut **c).await)?;
+    Ok(groups.into_iter().map(GroupId).collect())
+}

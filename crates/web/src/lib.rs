@@ -1,1 +1,87 @@
-//! placeholder
+//! Clientele's HTTP face: the REST API under `/api/v1` (documented by an OpenAPI 3.1 document
+//! generated from these handlers), problem+json errors, and the operations endpoints
+//! (`/healthz`, `/readyz`, `/metrics`).
+//!
+//! Handlers are thin: they parse, take the actor's capability, call one [`clientele_app::App`]
+//! method and render. No SQL and no business rule lives here.
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::HeaderName;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use clientele_app::App;
+
+pub mod api;
+pub mod error;
+pub mod extract;
+mod idempotency;
+mod observe;
+pub mod ops;
+
+pub use error::ApiError;
+
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub app: App,
+    pub metrics: PrometheusHandle,
+}
+
+#[derive(Debug, Clone)]
+pub struct WebSettings {
+    /// Largest request body accepted (logo uploads are the largest legitimate ones).
+    pub max_body_bytes: usize,
+    pub request_timeout: Duration,
+}
+
+impl Default for WebSettings {
+    fn default() -> Self {
+        WebSettings { max_body_bytes: 2 * 1024 * 1024, request_timeout: Duration::from_secs(30) }
+    }
+}
+
+/// The process-wide Prometheus recorder (metrics has one global recorder per process).
+pub fn metrics_handle() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new()
+                .set_buckets(&[0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0])
+                .expect("static buckets are valid")
+                .build_recorder();
+            let handle = recorder.handle();
+            // Only fails if another recorder was installed first; ours is then simply unused.
+            let _ = metrics::set_global_recorder(recorder);
+            handle
+        })
+        .clone()
+}
+
+/// The whole HTTP application.
+pub fn router(app: App, settings: &WebSettings) -> Router {
+    let state = AppState { app, metrics: metrics_handle() };
+    let (api, _) = api::router().split_for_parts();
+    let openapi = api::openapi();
+    Router::new()
+        .merge(api)
+        .route("/api/v1/openapi.json", axum::routing::get(move || async move { axum::Json(openapi) }))
+        .merge(ops::router())
+        .layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::replay))
+        .layer(axum::middleware::from_fn(error::render_problems))
+        .layer(axum::middleware::from_fn(observe::record_metrics))
+        .layer(DefaultBodyLimit::max(settings.max_body_bytes))
+        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::SERVICE_UNAVAILABLE, settings.request_timeout))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(TraceLayer::new_for_http().make_span_with(observe::make_span))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .with_state(state)
+}

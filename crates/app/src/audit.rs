@@ -1,0 +1,59 @@
+//! Reading the audit trail, and the helper every use case writes it with.
+
+use clientele_domain::audit::{AuditEvent, Cause};
+use clientele_domain::{ClientId, GroupId, Result, now_millis};
+use clientele_store::audit::{self as store, AuditFilter, NewEvent};
+use clientele_store::Conn;
+
+use crate::paging::{self, Cursor, Page};
+use crate::{Actor, App, st};
+
+/// Records one change made by `actor` (or by the system when `actor` is `None`).
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn record(
+    c: &mut Conn<'_>,
+    org: clientele_domain::OrganizationId,
+    actor: Option<&Actor>,
+    action: &str,
+    object: (&str, i64),
+    group: Option<GroupId>,
+    client: Option<ClientId>,
+    cause: Cause,
+    before: Option<serde_json::Value>,
+    after: Option<serde_json::Value>,
+) -> Result<()> {
+    let event = NewEvent {
+        organization_id: org,
+        actor: actor.map(|a| a.staff_id),
+        action,
+        object_type: object.0,
+        object_id: object.1,
+        group,
+        client,
+        cause,
+        before,
+        after,
+        request_id: actor.and_then(|a| a.request_id.as_deref()),
+    };
+    st(store::record(c, &event, now_millis()).await)
+}
+
+impl App {
+    /// The organisation's audit trail, newest first. Admins see all of it; others see nothing
+    /// until group-based access defines what they may see.
+    pub async fn audit(&self, actor: &Actor, filter: &AuditFilter, cursor: Option<&str>, limit: Option<i64>) -> Result<Page<AuditEvent>> {
+        actor.admin()?;
+        let limit = paging::limit(limit)?;
+        let cursor = Cursor::decode(cursor)?;
+        let before = if cursor.id == 0 { i64::MAX } else { cursor.id };
+        let mut conn = st(self.db.read().await)?;
+        let rows = st(store::list(&mut conn.conn(), actor.organization_id, filter, before, limit + 1).await)?;
+        Ok(paging::page(
+            rows.into_iter().map(|e| {
+                let c = Cursor { key: String::new(), id: e.id.0 };
+                (e, c)
+            }).collect(),
+            limit,
+        ))
+    }
+}

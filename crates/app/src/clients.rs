@@ -1,0 +1,144 @@
+//! Clients.
+
+use clientele_domain::audit::Cause;
+use clientele_domain::client::{ClientStatus, Relationship, relationship_is_active};
+use clientele_domain::entities::{Client, GroupRef};
+use clientele_domain::names::{Email, Name, optional_reference, optional_text};
+use clientele_domain::{BusinessUnitId, ClientId, Error, ErrorCode, Millis, Result, now_millis};
+use clientele_store::clients::{self as store, ClientFields, ClientFilter};
+use clientele_store::{business_units, members};
+
+use crate::paging::{self, Cursor, Page};
+use crate::{Actor, Admin, App, audit, check_version, st};
+
+/// Input for creating a client, and (every field optional) for changing one. For optional text
+/// fields an empty string clears the value.
+#[derive(Debug, Clone, Default)]
+pub struct ClientInput {
+    pub name: Option<String>,
+    pub external_ref: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub status: Option<ClientStatus>,
+    pub relationship: Option<Relationship>,
+    /// `Some(None)` clears the expiry date.
+    pub relationship_expires_at: Option<Option<Millis>>,
+    /// `Some(None)` detaches the client from its business unit.
+    pub business_unit_id: Option<Option<BusinessUnitId>>,
+    pub notes: Option<String>,
+}
+
+impl ClientInput {
+    /// Merges the input over `base` (absent fields keep their value) and validates the result.
+    fn into_fields(self, base: Option<&Client>) -> Result<ClientFields> {
+        let name = match (self.name.as_deref(), base) {
+            (Some(n), _) => Name::parse("name", n)?,
+            (None, Some(b)) => Name::parse("name", &b.name)?,
+            (None, None) => return Err(Error::invalid("name", "is required")),
+        };
+        let keep = |new: Option<String>, old: Option<&Option<String>>| -> Option<String> {
+            match new {
+                Some(v) => Some(v),
+                None => old.cloned().flatten(),
+            }
+        };
+        let email = match keep(self.email, base.map(|b| &b.email)) {
+            Some(e) if !e.trim().is_empty() => Some(Email::parse("email", &e)?.into_string()),
+            _ => None,
+        };
+        Ok(ClientFields {
+            name_key: name.key(),
+            name: name.into_string(),
+            external_ref: optional_reference("external_ref", keep(self.external_ref, base.map(|b| &b.external_ref)).as_deref())?,
+            email,
+            phone: optional_text("phone", keep(self.phone, base.map(|b| &b.phone)).as_deref(), 50)?,
+            status: self.status.or(base.map(|b| b.status)).unwrap_or(ClientStatus::Active),
+            relationship: self.relationship.or(base.map(|b| b.relationship)).unwrap_or(Relationship::Active),
+            relationship_expires_at: match self.relationship_expires_at {
+                Some(v) => v,
+                None => base.and_then(|b| b.relationship_expires_at),
+            },
+            business_unit_id: match self.business_unit_id {
+                Some(v) => v,
+                None => base.and_then(|b| b.business_unit_id),
+            },
+            notes: optional_text("notes", keep(self.notes, base.map(|b| &b.notes)).as_deref(), 10_000)?,
+        })
+    }
+}
+
+impl App {
+    pub async fn clients(&self, actor: &Actor, filter: &ClientFilter, cursor: Option<&str>, limit: Option<i64>) -> Result<Page<Client>> {
+        actor.admin()?;
+        let limit = paging::limit(limit)?;
+        let cursor = Cursor::decode(cursor)?;
+        let mut conn = st(self.db.read().await)?;
+        let rows = st(store::list(&mut conn.conn(), actor.organization_id, filter, cursor.as_after(), limit + 1).await)?;
+        Ok(paging::page(rows.into_iter().map(|(c, key)| { let id = c.id.0; (c, Cursor { key, id }) }).collect(), limit))
+    }
+
+    pub async fn client(&self, actor: &Actor, id: ClientId) -> Result<Client> {
+        actor.admin()?;
+        let mut conn = st(self.db.read().await)?;
+        st(store::get(&mut conn.conn(), actor.organization_id, id).await)
+    }
+
+    /// The groups a client is directly in (seed 001: "visible on the client profile").
+    pub async fn groups_of_client(&self, actor: &Actor, id: ClientId) -> Result<Vec<GroupRef>> {
+        actor.admin()?;
+        let mut conn = st(self.db.read().await)?;
+        st(store::get(&mut conn.conn(), actor.organization_id, id).await)?;
+        st(members::groups_of_client(&mut conn.conn(), id).await)
+    }
+
+    pub async fn create_client(&self, admin: Admin<'_>, input: ClientInput) -> Result<Client> {
+        let actor = admin.actor();
+        let fields = input.into_fields(None)?;
+        let mut tx = st(self.db.begin().await)?;
+        self.check_client_fields(&mut tx, actor, &fields, None).await?;
+        let client = st(store::insert(&mut tx.conn(), actor.organization_id, &fields, now_millis()).await)?;
+        audit::record(&mut tx.conn(), actor.organization_id, Some(actor), "client.created", ("client", client.id.0),
+            None, Some(client.id), Cause::Manual, None, serde_json::to_value(&client).ok()).await?;
+        st(tx.commit().await)?;
+        Ok(client)
+    }
+
+    /// Changes a client. When the relationship stops being active and the organisation requires
+    /// an active one, the client leaves every group in the same transaction (seed 004).
+    pub async fn update_client(&self, admin: Admin<'_>, id: ClientId, input: ClientInput, if_match: Option<i64>) -> Result<Client> {
+        let actor = admin.actor();
+        let mut tx = st(self.db.begin().await)?;
+        let org = st(clientele_store::organizations::get_locked(&mut tx.conn(), actor.organization_id, false).await)?;
+        let before = st(store::get(&mut tx.conn(), actor.organization_id, id).await)?;
+        check_version(if_match, before.version)?;
+        let fields = input.into_fields(Some(&before))?;
+        self.check_client_fields(&mut tx, actor, &fields, Some(id)).await?;
+        let now = now_millis();
+        let after = st(store::update(&mut tx.conn(), actor.organization_id, id, &fields, now).await)?;
+        audit::record(&mut tx.conn(), actor.organization_id, Some(actor), "client.updated", ("client", id.0),
+            None, Some(id), Cause::Manual, serde_json::to_value(&before).ok(), serde_json::to_value(&after).ok()).await?;
+        if org.policies.require_active_relationship
+            && !relationship_is_active(after.relationship, after.relationship_expires_at, now)
+        {
+            crate::members::remove_from_all_groups(&mut tx.conn(), actor.organization_id, id, Some(actor), Cause::RelationshipExpired).await?;
+        }
+        st(tx.commit().await)?;
+        Ok(after)
+    }
+
+    async fn check_client_fields(&self, tx: &mut clientele_store::Tx, actor: &Actor, f: &ClientFields, this: Option<ClientId>) -> Result<()> {
+        if let Some(unit) = f.business_unit_id {
+            st(business_units::get(&mut tx.conn(), actor.organization_id, unit).await)
+                .map_err(|_| Error::invalid("business_unit_id", format!("no business unit {unit} in this organisation")))?;
+        }
+        if let Some(reference) = &f.external_ref {
+            if let Some(other) = st(store::find_by_external_ref(&mut tx.conn(), actor.organization_id, reference).await)? {
+                if Some(other.id) != this {
+                    return Err(Error::new(ErrorCode::AlreadyExists, format!("client \"{}\" already has the external reference {reference}", other.name))
+                        .with_field("external_ref"));
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,52 @@
+//! The caller's organisation and its policies.
+
+use clientele_domain::audit::Cause;
+use clientele_domain::entities::Organization;
+use clientele_domain::policy::{MembershipMode, Policies};
+use clientele_domain::{Error, ErrorCode, Result, now_millis};
+use clientele_store::{members, organizations as store};
+
+use crate::{Actor, App, Admin, audit, check_version, st};
+
+impl App {
+    pub async fn organization(&self, actor: &Actor) -> Result<Organization> {
+        let mut conn = st(self.db.read().await)?;
+        st(store::get(&mut conn.conn(), actor.organization_id).await)
+    }
+
+    /// Changes the policies. Switching to exclusive membership is refused while some client is in
+    /// several groups, and the refusal names them.
+    pub async fn update_policies(&self, admin: Admin<'_>, policies: Policies, if_match: Option<i64>) -> Result<Organization> {
+        policies.validate()?;
+        let actor = admin.actor();
+        let mut tx = st(self.db.begin().await)?;
+        let before = st(store::get_locked(&mut tx.conn(), actor.organization_id, true).await)?;
+        check_version(if_match, before.version)?;
+        let to_exclusive = before.policies.membership_mode != MembershipMode::Exclusive
+            && policies.membership_mode == MembershipMode::Exclusive;
+        if to_exclusive {
+            let conflicts = st(members::clients_in_several_groups(&mut tx.conn(), actor.organization_id, 20).await)?;
+            if !conflicts.is_empty() {
+                let names: Vec<String> = conflicts.iter().map(|(_, name, n)| format!("\"{name}\" ({n} groups)")).collect();
+                return Err(Error::new(
+                    ErrorCode::Conflict,
+                    format!(
+                        "cannot switch to exclusive membership: these clients are in several groups: {}; remove them from all but one group first",
+                        names.join(", ")
+                    ),
+                )
+                .with_field("membership_mode")
+                .with_extra(serde_json::json!({ "clients": conflicts.iter().map(|(id, _, _)| id).collect::<Vec<_>>() })));
+            }
+        }
+        if before.policies.membership_mode != policies.membership_mode {
+            st(members::set_exclusive(&mut tx.conn(), actor.organization_id, policies.membership_mode == MembershipMode::Exclusive).await)?;
+        }
+        let after = st(store::update_policies(&mut tx.conn(), actor.organization_id, &policies, now_millis()).await)?;
+        audit::record(&mut tx.conn(), actor.organization_id, Some(actor), "organization.policies_changed",
+            ("organization", after.id.0), None, None, Cause::Manual,
+            serde_json::to_value(&before.policies).ok(), serde_json::to_value(&after.policies).ok()).await?;
+        st(tx.commit().await)?;
+        Ok(after)
+    }
+}

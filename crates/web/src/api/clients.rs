@@ -1,0 +1,134 @@
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Deserializer};
+
+use clientele_app::Page;
+use clientele_app::clients::ClientInput;
+use clientele_domain::client::{ClientStatus, Relationship};
+use clientele_domain::entities::{Client, GroupRef};
+use clientele_domain::{BusinessUnitId, ClientId, Error, GroupId, to_millis};
+use clientele_store::clients::ClientFilter;
+
+use crate::extract::{Auth, IfMatch, Json, P, Q, tagged};
+use crate::{ApiError, AppState};
+
+/// A client as sent by API callers. On PATCH every field is optional; `null` clears a nullable
+/// field, and an empty string clears a text field.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClientBody {
+    pub name: Option<String>,
+    pub external_ref: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub status: Option<ClientStatus>,
+    pub relationship: Option<Relationship>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub relationship_expires_at: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>)]
+    pub business_unit_id: Option<Option<BusinessUnitId>>,
+    pub notes: Option<String>,
+}
+
+/// Tells "sent as null" (`Some(None)`) from "not sent" (`None`, via `#[serde(default)]`).
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+impl ClientBody {
+    fn into_input(self) -> Result<ClientInput, Error> {
+        let expires = match self.relationship_expires_at {
+            None => None,
+            Some(None) => Some(None),
+            Some(Some(text)) => {
+                let at = time::OffsetDateTime::parse(&text, &time::format_description::well_known::Rfc3339)
+                    .map_err(|_| Error::invalid("relationship_expires_at", "must be an RFC 3339 date-time like 2026-12-31T00:00:00Z"))?;
+                Some(Some(to_millis(at)))
+            }
+        };
+        Ok(ClientInput {
+            name: self.name,
+            external_ref: self.external_ref,
+            email: self.email,
+            phone: self.phone,
+            status: self.status,
+            relationship: self.relationship,
+            relationship_expires_at: expires,
+            business_unit_id: self.business_unit_id,
+            notes: self.notes,
+        })
+    }
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct ClientQuery {
+    /// Text in the name, external reference or e-mail.
+    pub q: Option<String>,
+    /// Comma-separated statuses (`active,inactive,closed`). Default: `active` only.
+    pub status: Option<String>,
+    /// Shorthand for every status (seed 003's "include inactive and closed clients").
+    #[serde(default)]
+    pub include_inactive: bool,
+    /// Only clients in this group.
+    pub group: Option<GroupId>,
+    pub business_unit: Option<BusinessUnitId>,
+    pub cursor: Option<String>,
+    pub limit: Option<i64>,
+}
+
+impl ClientQuery {
+    fn filter(&self) -> Result<ClientFilter, Error> {
+        let statuses = match (&self.status, self.include_inactive) {
+            (Some(list), _) => list.split(',').map(|s| ClientStatus::parse(s.trim()).map_err(|e| e.with_field("status"))).collect::<Result<_, _>>()?,
+            (None, true) => Vec::new(),
+            (None, false) => vec![ClientStatus::Active],
+        };
+        Ok(ClientFilter {
+            text: self.q.clone().filter(|q| !q.trim().is_empty()),
+            statuses,
+            group: self.group,
+            business_unit: self.business_unit,
+        })
+    }
+}
+
+/// Clients by name, filtered by text, status, group and business unit before paging.
+#[utoipa::path(get, path = "/api/v1/clients", tag = "clients", params(ClientQuery),
+    responses((status = 200, body = Page<Client>), (status = 422, body = crate::error::Problem)))]
+pub async fn list(State(s): State<AppState>, Auth(actor): Auth, Q(q): Q<ClientQuery>) -> Result<axum::Json<Page<Client>>, ApiError> {
+    let filter = q.filter()?;
+    Ok(axum::Json(s.app.clients(&actor, &filter, q.cursor.as_deref(), q.limit).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/clients", tag = "clients", request_body = ClientBody,
+    responses((status = 201, body = Client), (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+pub async fn create(State(s): State<AppState>, Auth(actor): Auth, Json(body): Json<ClientBody>) -> Result<Response, ApiError> {
+    let client = s.app.create_client(actor.admin()?, body.into_input()?).await?;
+    Ok((StatusCode::CREATED, tagged(client.version, client)).into_response())
+}
+
+#[utoipa::path(get, path = "/api/v1/clients/{id}", tag = "clients", params(("id" = i64, Path)),
+    responses((status = 200, body = Client), (status = 404, body = crate::error::Problem)))]
+pub async fn get_one(State(s): State<AppState>, Auth(actor): Auth, P(id): P<ClientId>) -> Result<Response, ApiError> {
+    let client = s.app.client(&actor, id).await?;
+    Ok(tagged(client.version, client))
+}
+
+/// Changes a client. Setting the relationship to `expired` (or an expiry date in the past) takes
+/// the client out of every group when the organisation requires active relationships.
+#[utoipa::path(patch, path = "/api/v1/clients/{id}", tag = "clients", params(("id" = i64, Path)), request_body = ClientBody,
+    responses((status = 200, body = Client), (status = 409, body = crate::error::Problem), (status = 412, body = crate::error::Problem)))]
+pub async fn update(State(s): State<AppState>, Auth(actor): Auth, IfMatch(v): IfMatch, P(id): P<ClientId>, Json(body): Json<ClientBody>) -> Result<Response, ApiError> {
+    let client = s.app.update_client(actor.admin()?, id, body.into_input()?, v).await?;
+    Ok(tagged(client.version, client))
+}
+
+/// The groups the client is in.
+#[utoipa::path(get, path = "/api/v1/clients/{id}/groups", tag = "clients", params(("id" = i64, Path)),
+    responses((status = 200, body = Vec<GroupRef>), (status = 404, body = crate::error::Problem)))]
+pub async fn groups_of_client(State(s): State<AppState>, Auth(actor): Auth, P(id): P<ClientId>) -> Result<axum::Json<Vec<GroupRef>>, ApiError> {
+    Ok(axum::Json(s.app.groups_of_client(&actor, id).await?))
+}

@@ -1,0 +1,70 @@
+//! The REST API under `/api/v1`. Every route is registered through `routes!`, which also puts it
+//! in the OpenAPI document, so the document cannot fall behind the router.
+
+use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::AppState;
+
+mod audit;
+mod business_units;
+mod clients;
+mod groups;
+mod members;
+mod organization;
+mod staff;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Clientele API", description = "Client groups, memberships and access for firms. Errors are application/problem+json with a stable `code`."),
+    modifiers(&BearerAuth),
+    security(("bearer" = [])),
+    components(schemas(crate::error::Problem))
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
+    }
+}
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(organization::get_organization))
+        .routes(routes!(organization::put_policies))
+        .routes(routes!(business_units::list, business_units::create))
+        .routes(routes!(business_units::get_one, business_units::rename, business_units::delete))
+        .routes(routes!(staff::list, staff::create))
+        .routes(routes!(staff::get_one, staff::update))
+        .routes(routes!(clients::list, clients::create))
+        .routes(routes!(clients::get_one, clients::update))
+        .routes(routes!(clients::groups_of_client))
+        .routes(routes!(groups::list, groups::create))
+        .routes(routes!(groups::get_one, groups::update, groups::delete))
+        .routes(routes!(groups::get_logo, groups::put_logo, groups::delete_logo))
+        .routes(routes!(members::list, members::add))
+        .routes(routes!(members::remove))
+        .routes(routes!(audit::list))
+}
+
+/// The OpenAPI 3.1 document of every `/api/v1` route.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let mut doc = router().into_openapi();
+    doc.info.version = env!("CARGO_PKG_VERSION").to_string();
+    doc
+}
+
+/// Query parameters shared by every list: cursor paging.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+pub struct PageParams {
+    /// `next_cursor` from the previous page.
+    pub cursor: Option<String>,
+    /// Page size, 1 to 500 (default 50).
+    pub limit: Option<i64>,
+}

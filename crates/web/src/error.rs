@@ -1,0 +1,168 @@
+//! The HTTP edge of the one error type: a single table from [`ErrorCode`] to status, and
+//! `application/problem+json` bodies (RFC 9457) with the stable `code`, the human `detail`, the
+//! `field` for input errors and the request id. 5xx details are logged once here, never sent.
+
+use axum::body::Body;
+use axum::extract::Request;
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use clientele_domain::{Error, ErrorCode};
+
+/// The status each error code answers with. The only such table.
+pub fn status_of(code: ErrorCode) -> StatusCode {
+    use ErrorCode::*;
+    match code {
+        InvalidInput | KindMismatch | IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
+        NotFound => StatusCode::NOT_FOUND,
+        Unauthenticated => StatusCode::UNAUTHORIZED,
+        Forbidden => StatusCode::FORBIDDEN,
+        PreconditionFailed => StatusCode::PRECONDITION_FAILED,
+        NameTaken | NameReserved | AlreadyExists | ClientInAnotherGroup | RelationshipNotActive | NestingCycle
+        | NestingTooDeep | NotDeletable | Conflict => StatusCode::CONFLICT,
+        PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        Internal => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// An error on its way out of a handler.
+#[derive(Debug)]
+pub struct ApiError(pub Error);
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        ApiError(e)
+    }
+}
+
+/// The problem+json body, as documented in the OpenAPI document.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Problem {
+    /// A URI naming the problem type: `/problems/{code}`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// Stable machine code.
+    pub code: ErrorCode,
+    /// The input field at fault, for input errors.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    /// Details a client can act on: `delete_blockers`, the nesting `path`, conflicting `clients`.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Object)]
+    pub extra: Option<serde_json::Value>,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        // The body is rendered by `render_problems`, which knows the request id.
+        let mut response = status_of(self.0.code).into_response();
+        response.extensions_mut().insert(ErrorToRender(self.0));
+        response
+    }
+}
+
+#[derive(Clone)]
+struct ErrorToRender(Error);
+
+/// Renders every error response as problem+json, with the request id; logs 5xx details once.
+pub async fn render_problems(request: Request, next: Next) -> Response {
+    let request_id = request
+        .headers()
+        .get(crate::REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let mut response = next.run(request).await;
+    let status = response.status();
+    let error = match response.extensions_mut().remove::<ErrorToRender>() {
+        Some(ErrorToRender(e)) => e,
+        // Errors raised by layers (body too large, timeout) or unmatched routes.
+        None if status == StatusCode::PAYLOAD_TOO_LARGE => Error::new(ErrorCode::PayloadTooLarge, "the request body is too large"),
+        None if status == StatusCode::NOT_FOUND && response.headers().get(header::CONTENT_TYPE).is_none() => {
+            Error::new(ErrorCode::NotFound, "no such resource")
+        }
+        None if status == StatusCode::SERVICE_UNAVAILABLE => Error::internal("the request timed out"),
+        None => return response,
+    };
+    if error.code == ErrorCode::Internal {
+        tracing::error!(request_id = request_id.as_deref().unwrap_or("-"), detail = %error.detail, "request failed");
+    }
+    let detail = if error.code == ErrorCode::Internal {
+        "Something went wrong on our side. Quote the request id when you report it.".to_string()
+    } else {
+        error.detail
+    };
+    let problem = Problem {
+        kind: format!("/problems/{}", error.code.as_str()),
+        title: status.canonical_reason().unwrap_or("Error").to_string(),
+        status: status.as_u16(),
+        detail,
+        code: error.code,
+        field: error.field,
+        request_id,
+        extra: error.extra.filter(|_| error.code != ErrorCode::Internal),
+    };
+    let body = serde_json::to_vec(&problem).unwrap_or_default();
+    let mut out = Response::new(Body::from(body));
+    *out.status_mut() = status;
+    for (name, value) in response.headers() {
+        if name != header::CONTENT_LENGTH && name != header::CONTENT_TYPE {
+            out.headers_mut().insert(name, value.clone());
+        }
+    }
+    out.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+    out
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(r: JsonRejection) -> Self {
+        let status = r.status();
+        if status == StatusCode::PAYLOAD_TOO_LARGE {
+            return ApiError(Error::new(ErrorCode::PayloadTooLarge, "the request body is too large"));
+        }
+        // serde's message names the field and the line/column ("missing field `name` at line 1").
+        let text = r.body_text();
+        let field = text
+            .split('`')
+            .nth(1)
+            .filter(|_| text.contains("field"))
+            .map(str::to_string)
+            .unwrap_or_else(|| "body".to_string());
+        ApiError(Error::invalid(field, text))
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(r: QueryRejection) -> Self {
+        ApiError(Error::invalid("query", r.body_text()))
+    }
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(r: PathRejection) -> Self {
+        ApiError(Error::invalid("path", r.body_text()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_has_a_status_and_only_internal_is_5xx() {
+        use ErrorCode::*;
+        for code in [InvalidInput, NotFound, Unauthenticated, Forbidden, PreconditionFailed, NameTaken, NameReserved,
+            AlreadyExists, ClientInAnotherGroup, RelationshipNotActive, KindMismatch, NestingCycle, NestingTooDeep,
+            NotDeletable, Conflict, IdempotencyKeyReused, PayloadTooLarge, Internal]
+        {
+            assert_eq!(status_of(code).is_server_error(), code == Internal, "{code:?}");
+        }
+    }
+}

@@ -1,0 +1,113 @@
+//! The command line: one struct for flags and `CLIENTELE_*` environment variables.
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "clientele", version, about = "Client groups and group-based access for firms")]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Database URL: sqlite://FILE (default ./clientele.db) or postgres://USER@HOST/DB.
+    #[arg(long, global = true, env = "CLIENTELE_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Optional TOML file with the same settings (`database_url`, `listen`, ...); flags and
+    /// environment variables win over it.
+    #[arg(long, global = true, env = "CLIENTELE_CONFIG")]
+    pub config: Option<std::path::PathBuf>,
+    /// Log filter, e.g. `info` or `clientele=debug,tower_http=info`.
+    #[arg(long, global = true, env = "CLIENTELE_LOG")]
+    pub log: Option<String>,
+    /// Log as JSON lines (for log shippers) instead of text.
+    #[arg(long, global = true, env = "CLIENTELE_LOG_JSON")]
+    pub log_json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the web service (API and operations endpoints). Sets up an empty database on first start.
+    Serve(ServeArgs),
+    /// Apply database migrations and exit.
+    Migrate,
+    /// API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Staff administration.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+    /// Fill the database with a realistic demo organisation.
+    Demo(DemoArgs),
+    /// Take a consistent copy of a SQLite database, even while `serve` runs.
+    Backup(BackupArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "CLIENTELE_LISTEN")]
+    pub listen: Option<String>,
+    /// Name of the organisation created on first start.
+    #[arg(long, env = "CLIENTELE_ORG_NAME")]
+    pub org_name: Option<String>,
+    /// E-mail of the admin created on first start.
+    #[arg(long, env = "CLIENTELE_ADMIN_EMAIL")]
+    pub admin_email: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Print a new API token for a staff member: one line on stdout, nothing else.
+    Create {
+        #[arg(long)]
+        email: String,
+        /// A label to recognise the token by.
+        #[arg(long, default_value = "cli")]
+        label: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create a staff member (an admin unless --role staff) in the organisation.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "admin", value_parser = ["admin", "staff"])]
+        role: String,
+        /// Password for the web UI; read from CLIENTELE_ADMIN_PASSWORD so it stays out of shell history.
+        #[arg(long, env = "CLIENTELE_ADMIN_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// How many clients to create.
+    #[arg(long, default_value_t = 500)]
+    pub clients: usize,
+    /// Seed of the deterministic generator.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// Where to write the copy (must not exist).
+    pub file: String,
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_cli_definition_is_valid() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
+}

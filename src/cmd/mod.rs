@@ -1,0 +1,52 @@
+//! Subcommands, one file each.
+
+use anyhow::Context;
+use clientele_app::App;
+use clientele_store::Db;
+
+use crate::cli::{AdminCommand, Cli, Command, TokenCommand};
+use crate::config::{DatabaseUrl, FileSettings};
+
+mod admin;
+mod backup;
+mod demo;
+mod serve;
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let file = FileSettings::load(&cli.global)?;
+    init_logging(cli.global.log.as_deref().or(file.log.as_deref()), cli.global.log_json);
+    let url = DatabaseUrl::resolve(&cli.global, &file);
+    match cli.command {
+        Command::Serve(args) => serve::run(&url, &file, args).await,
+        Command::Migrate => {
+            open(&url).await?;
+            println!("migrations applied to {url}");
+            Ok(())
+        }
+        Command::Token(TokenCommand::Create { email, label }) => {
+            let app = open(&url).await?;
+            let token = app.create_token(&email, &label).await?;
+            println!("{token}");
+            Ok(())
+        }
+        Command::Admin(AdminCommand::Create { email, name, role, password }) => admin::create(&open(&url).await?, &email, &name, &role, password.as_deref()).await,
+        Command::Demo(args) => demo::run(&open(&url).await?, &args).await,
+        Command::Backup(args) => backup::run(&url, &args).await,
+    }
+}
+
+/// Connects and brings the schema up to date.
+pub async fn open(url: &DatabaseUrl) -> anyhow::Result<App> {
+    let db = Db::connect(&url.0).await.with_context(|| format!("cannot use database {url}"))?;
+    db.migrate().await.map_err(clientele_domain::Error::from).with_context(|| format!("cannot migrate database {url}"))?;
+    Ok(App::new(db))
+}
+
+fn init_logging(filter: Option<&str>, json: bool) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_new(filter.unwrap_or("info,sqlx=warn,sqlx::postgres::notice=warn"))
+        .unwrap_or_else(|_| EnvFilter::new("info"));
+    // Logs go to stderr: stdout carries command output (`token create` prints only the token).
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = if json { builder.json().try_init() } else { builder.try_init() };
+}

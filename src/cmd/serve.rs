@@ -1,0 +1,78 @@
+//! `clientele serve`: the web service. On an empty database it creates the organisation and the
+//! first admin and prints how to sign in. SIGTERM or Ctrl-C stops accepting connections and lets
+//! requests in flight finish.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use clientele_app::App;
+use clientele_web::WebSettings;
+
+use crate::cli::ServeArgs;
+use crate::config::{DEFAULT_LISTEN, DatabaseUrl, FileSettings};
+
+/// How often relationship expiry is applied (seed 004).
+const EXPIRY_SWEEP_EVERY: Duration = Duration::from_secs(60);
+
+pub async fn run(url: &DatabaseUrl, file: &FileSettings, args: ServeArgs) -> anyhow::Result<()> {
+    let listen = args.listen.or_else(|| file.listen.clone()).unwrap_or_else(|| DEFAULT_LISTEN.to_string());
+    let app = super::open(url).await?;
+    let listener = tokio::net::TcpListener::bind(&listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+    let address = listener.local_addr()?;
+    let base = format!("http://{address}");
+
+    let org_name = args.org_name.or_else(|| file.org_name.clone()).unwrap_or_else(|| "My firm".to_string());
+    let admin_email = args.admin_email.or_else(|| file.admin_email.clone()).unwrap_or_else(|| "admin@example.com".to_string());
+    if let Some(first) = app.bootstrap(&org_name, &admin_email).await? {
+        let token = app.create_token(&first.admin.email, "first start").await?;
+        println!("Set up \"{}\" in {url}.", first.organization.name);
+        println!("  admin e-mail:    {}", first.admin.email);
+        println!("  admin password:  {}   (shown once; for the web UI)", first.password);
+        println!("  admin API token: {token}   (shown once)");
+        println!("  try: curl -H 'Authorization: Bearer {token}' {base}/api/v1/groups");
+    }
+    println!("Clientele is listening on {base}  (API at {base}/api/v1, OpenAPI at {base}/api/v1/openapi.json)");
+    tracing::info!(%address, database = %url, "serving");
+
+    let sweeper = tokio::spawn(sweep_expired_relationships(app.clone()));
+    let router = clientele_web::router(app.clone(), &WebSettings::default());
+    axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("server failed")?;
+    sweeper.abort();
+    app.db.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn sweep_expired_relationships(app: App) {
+    let mut every = tokio::time::interval(EXPIRY_SWEEP_EVERY);
+    loop {
+        every.tick().await;
+        match app.sweep_lapsed_relationships().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(memberships = n, "removed clients whose relationship expired from their groups"),
+            Err(e) => tracing::warn!(error = %e, "relationship expiry sweep failed"),
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
+    tracing::info!("shutting down: finishing requests in flight");
+}

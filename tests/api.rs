@@ -1,0 +1,228 @@
+//! API conventions on both backends: authentication, tenancy, errors, ETags, idempotency, paging,
+//! logos, the audit trail and the OpenAPI document.
+
+mod common;
+
+use common::TestApp;
+use http::{Method, StatusCode};
+use serde_json::json;
+
+both_backends! {
+    async fn requests_without_a_valid_token_are_refused(t: TestApp) {
+        let none = t.call_as("", Method::GET, "/api/v1/groups", None, &[]).await.expect(StatusCode::UNAUTHORIZED);
+        assert_eq!(none.code(), "unauthenticated");
+        assert_eq!(none.headers["content-type"], "application/problem+json");
+        t.call_as("clt_nonsense", Method::GET, "/api/v1/groups", None, &[]).await.expect(StatusCode::UNAUTHORIZED);
+    }
+
+    async fn nothing_crosses_organisations(t: TestApp) {
+        let client = t.client("Ours Ltd").await;
+        let group = t.group("Ours", &[client]).await;
+        let other = t.other_organization().await;
+        for path in [format!("/api/v1/groups/{group}"), format!("/api/v1/clients/{client}"), format!("/api/v1/groups/{group}/members")] {
+            t.call_as(&other, Method::GET, &path, None, &[]).await.expect(StatusCode::NOT_FOUND);
+        }
+        let listed = t.call_as(&other, Method::GET, "/api/v1/groups", None, &[]).await.expect(StatusCode::OK);
+        assert!(listed.body["items"].as_array().unwrap().is_empty());
+        // Their group cannot take our client, and our business unit is not theirs.
+        let unit = t.call_as(&other, Method::POST, "/api/v1/business-units", Some(json!({ "name": "Theirs" })), &[]).await.expect(StatusCode::CREATED);
+        let theirs = t.call_as(&other, Method::POST, "/api/v1/groups",
+            Some(json!({ "name": "Theirs", "kind": "clients", "business_unit_id": unit.body["id"] })), &[]).await.expect(StatusCode::CREATED);
+        let stolen = t.call_as(&other, Method::POST, &format!("/api/v1/groups/{}/members", theirs.body["id"]), Some(json!({ "client_ids": [client] })), &[]).await;
+        assert_eq!(stolen.expect(StatusCode::OK).body["results"][0]["code"], "not_found");
+        let wrong_unit = t.call_as(&other, Method::POST, "/api/v1/groups", Some(json!({ "name": "X", "kind": "clients", "business_unit_id": t.unit })), &[]).await;
+        assert_eq!(wrong_unit.expect(StatusCode::UNPROCESSABLE_ENTITY).body["field"], "business_unit_id");
+    }
+
+    async fn bad_input_names_the_field_and_the_rule_and_changes_nothing(t: TestApp) {
+        let e = t.post("/api/v1/clients", json!({ "name": "Ok", "email": "not-an-email" })).await.expect(StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!((e.code(), e.body["field"].as_str()), ("invalid_input", Some("email")));
+        let e = t.post("/api/v1/clients", json!({ "name": "   " })).await.expect(StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(e.body["field"], "name");
+        let e = t.post("/api/v1/groups", json!({ "name": "G", "kind": "planets", "business_unit_id": t.unit })).await.expect(StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(e.body["detail"].as_str().unwrap().contains("kind"), "{}", e.body);
+        let e = t.post("/api/v1/groups", json!({ "name": "G", "kind": "clients", "business_unit_id": t.unit, "colour": "red" })).await.expect(StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(e.body["detail"].as_str().unwrap().contains("colour"));
+        let e = t.post("/api/v1/clients", json!({ "name": "Dup", "external_ref": "CRM-1" })).await.expect(StatusCode::CREATED);
+        let _ = e;
+        let dup = t.post("/api/v1/clients", json!({ "name": "Dup 2", "external_ref": "CRM-1" })).await.expect(StatusCode::CONFLICT);
+        assert_eq!((dup.code(), dup.body["field"].as_str()), ("already_exists", Some("external_ref")));
+        let e = t.get("/api/v1/groups?cursor=garbage").await.expect(StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(e.body["field"], "cursor");
+        let clients = t.get("/api/v1/clients?include_inactive=true").await.expect(StatusCode::OK);
+        assert_eq!(clients.body["items"].as_array().unwrap().len(), 1, "only the one valid client exists");
+    }
+
+    async fn a_stale_if_match_is_refused_with_412(t: TestApp) {
+        let g = t.group("Versioned", &[]).await;
+        let first = t.get(&format!("/api/v1/groups/{g}")).await.expect(StatusCode::OK);
+        let etag = first.etag();
+        assert_eq!(etag, "\"v1\"");
+        let renamed = t.call(Method::PATCH, &format!("/api/v1/groups/{g}"), Some(json!({ "description": "first edit" })), &[("if-match", &etag)]).await;
+        assert_eq!(renamed.expect(StatusCode::OK).etag(), "\"v2\"");
+        let stale = t.call(Method::PATCH, &format!("/api/v1/groups/{g}"), Some(json!({ "description": "lost update" })), &[("if-match", &etag)]).await;
+        assert_eq!(stale.expect(StatusCode::PRECONDITION_FAILED).code(), "precondition_failed");
+        t.call(Method::DELETE, &format!("/api/v1/groups/{g}"), None, &[("if-match", &etag)]).await.expect(StatusCode::PRECONDITION_FAILED);
+        assert_eq!(t.get(&format!("/api/v1/groups/{g}")).await.body["description"], "first edit");
+    }
+
+    async fn a_retried_post_with_the_same_idempotency_key_creates_once(t: TestApp) {
+        let body = json!({ "name": "Retried Ltd" });
+        let first = t.call(Method::POST, "/api/v1/clients", Some(body.clone()), &[("idempotency-key", "k-1")]).await.expect(StatusCode::CREATED);
+        let again = t.call(Method::POST, "/api/v1/clients", Some(body), &[("idempotency-key", "k-1")]).await.expect(StatusCode::CREATED);
+        assert_eq!(first.body["id"], again.body["id"]);
+        assert_eq!(again.headers["idempotent-replayed"], "true");
+        let listed = t.get("/api/v1/clients").await;
+        assert_eq!(listed.body["items"].as_array().unwrap().len(), 1);
+        let other = t.call(Method::POST, "/api/v1/clients", Some(json!({ "name": "Different" })), &[("idempotency-key", "k-1")]).await;
+        assert_eq!(other.expect(StatusCode::UNPROCESSABLE_ENTITY).code(), "idempotency_key_reused");
+    }
+
+    async fn cursor_pages_cover_every_row_once_in_name_order(t: TestApp) {
+        for name in ["delta", "Alpha", "charlie", "Echo", "bravo", "foxtrot", "Golf"] {
+            t.group(name, &[]).await;
+        }
+        let mut seen = Vec::new();
+        let mut cursor = String::new();
+        loop {
+            let page = t.get(&format!("/api/v1/groups?limit=3&cursor={cursor}")).await.expect(StatusCode::OK);
+            let items = page.body["items"].as_array().unwrap();
+            assert!(!items.is_empty() && items.len() <= 3);
+            seen.extend(items.iter().map(|g| g["name"].as_str().unwrap().to_string()));
+            match page.body["next_cursor"].as_str() {
+                Some(c) => cursor = c.to_string(),
+                None => break,
+            }
+        }
+        assert_eq!(seen, ["Alpha", "bravo", "charlie", "delta", "Echo", "foxtrot", "Golf"]);
+        t.get("/api/v1/groups?limit=0").await.expect(StatusCode::UNPROCESSABLE_ENTITY);
+        let filtered = t.get("/api/v1/groups?q=CHAR&kind=clients").await.expect(StatusCode::OK);
+        assert_eq!(filtered.body["items"][0]["name"], "charlie");
+    }
+
+    async fn clients_lists_hide_inactive_and_closed_unless_asked(t: TestApp) {
+        t.client("Active One").await;
+        t.post("/api/v1/clients", json!({ "name": "Dormant", "status": "inactive" })).await.expect(StatusCode::CREATED);
+        t.post("/api/v1/clients", json!({ "name": "Gone", "status": "closed" })).await.expect(StatusCode::CREATED);
+        let names = |r: common::Resp| r.body["items"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap().to_string()).collect::<Vec<_>>();
+        assert_eq!(names(t.get("/api/v1/clients").await), ["Active One"]);
+        assert_eq!(names(t.get("/api/v1/clients?include_inactive=true").await), ["Active One", "Dormant", "Gone"]);
+        assert_eq!(names(t.get("/api/v1/clients?status=closed,inactive").await), ["Dormant", "Gone"]);
+        assert_eq!(names(t.get("/api/v1/clients?q=dorm&include_inactive=true").await), ["Dormant"]);
+        t.get("/api/v1/clients?status=asleep").await.expect(StatusCode::UNPROCESSABLE_ENTITY);
+    }
+
+    async fn logos_must_be_real_pngs_within_the_limits(t: TestApp) {
+        let g = t.group("Branded", &[]).await;
+        let png = clientele_domain::logo::solid_png(32, 16, [200, 30, 30]);
+        let put = |bytes: Vec<u8>, variant: &'static str| {
+            let req = http::Request::builder().method(Method::PUT).uri(format!("/api/v1/groups/{g}/logos/{variant}"))
+                .header("authorization", format!("Bearer {}", t.token)).header("content-type", "image/png")
+                .body(axum::body::Body::from(bytes)).unwrap();
+            t.send(req)
+        };
+        let ok = put(png.clone(), "light").await.expect(StatusCode::OK);
+        assert_eq!(ok.body["has_light_logo"], true);
+        assert_eq!(ok.body["has_dark_logo"], false);
+        let got = t.get(&format!("/api/v1/groups/{g}/logos/light")).await.expect(StatusCode::OK);
+        assert_eq!(got.headers["content-type"], "image/png");
+        assert_eq!(got.bytes, png);
+        let mut truncated = png.clone();
+        truncated.truncate(png.len() - 20);
+        assert_eq!(put(truncated, "dark").await.expect(StatusCode::UNPROCESSABLE_ENTITY).body["field"], "logo_dark");
+        put(b"GIF89a".to_vec(), "dark").await.expect(StatusCode::UNPROCESSABLE_ENTITY);
+        put(clientele_domain::logo::solid_png(2100, 1, [0, 0, 0]), "dark").await.expect(StatusCode::UNPROCESSABLE_ENTITY);
+        put(vec![0; 3 * 1024 * 1024], "dark").await.expect(StatusCode::PAYLOAD_TOO_LARGE);
+        t.get(&format!("/api/v1/groups/{g}/logos/dark")).await.expect(StatusCode::NOT_FOUND);
+        t.get(&format!("/api/v1/groups/{g}/logos/purple")).await.expect(StatusCode::UNPROCESSABLE_ENTITY);
+        t.delete(&format!("/api/v1/groups/{g}/logos/light")).await.expect(StatusCode::NO_CONTENT);
+        t.get(&format!("/api/v1/groups/{g}/logos/light")).await.expect(StatusCode::NOT_FOUND);
+    }
+
+    async fn every_change_is_in_the_audit_trail_with_before_and_after(t: TestApp) {
+        let client = t.client("Audited Ltd").await;
+        let g = t.group("Audited", &[]).await;
+        t.patch(&format!("/api/v1/groups/{g}"), json!({ "name": "Audited group" })).await.expect(StatusCode::OK);
+        t.post(&format!("/api/v1/groups/{g}/members"), json!({ "client_ids": [client] })).await.expect(StatusCode::OK);
+        let trail = t.get(&format!("/api/v1/audit?group={g}")).await.expect(StatusCode::OK);
+        let events = trail.body["items"].as_array().unwrap();
+        let actions: Vec<&str> = events.iter().map(|e| e["action"].as_str().unwrap()).collect();
+        assert_eq!(actions, ["membership.added", "group.updated", "group.created"]);
+        assert_eq!(events[1]["before"]["name"], "Audited");
+        assert_eq!(events[1]["after"]["name"], "Audited group");
+        assert!(events[0]["actor"].as_i64().is_some());
+        assert!(events[0]["request_id"].as_str().is_some());
+        let by_client = t.get(&format!("/api/v1/audit?client={client}")).await.expect(StatusCode::OK);
+        assert_eq!(by_client.body["items"].as_array().unwrap().len(), 2, "client.created and membership.added");
+    }
+
+    async fn staff_business_units_and_the_last_admin(t: TestApp) {
+        let created = t.post("/api/v1/staff", json!({ "email": "Agent@Firm.example", "name": "Agent", "role": "staff" })).await.expect(StatusCode::CREATED);
+        assert_eq!(created.body["email"], "agent@firm.example");
+        t.post("/api/v1/staff", json!({ "email": "agent@firm.example", "name": "Twin", "role": "staff" })).await.expect(StatusCode::CONFLICT);
+        let me = t.get("/api/v1/staff?limit=1").await.expect(StatusCode::OK);
+        let admin_id = me.body["items"][0]["id"].as_i64().unwrap();
+        let last = t.patch(&format!("/api/v1/staff/{admin_id}"), json!({ "role": "staff" })).await.expect(StatusCode::CONFLICT);
+        assert!(last.body["detail"].as_str().unwrap().contains("last active admin"));
+
+        let unit = t.post("/api/v1/business-units", json!({ "name": "North office" })).await.expect(StatusCode::CREATED);
+        let unit_id = unit.body["id"].as_i64().unwrap();
+        t.post("/api/v1/business-units", json!({ "name": "north OFFICE" })).await.expect(StatusCode::CONFLICT);
+        let g = t.post("/api/v1/groups", json!({ "name": "Northern", "kind": "clients", "business_unit_id": unit_id })).await.expect(StatusCode::CREATED);
+        t.delete(&format!("/api/v1/business-units/{unit_id}")).await.expect(StatusCode::CONFLICT);
+        t.patch(&format!("/api/v1/groups/{}", g.body["id"]), json!({ "business_unit_id": t.unit })).await.expect(StatusCode::OK);
+        let filtered = t.get(&format!("/api/v1/groups?business_unit={}", t.unit)).await.expect(StatusCode::OK);
+        assert_eq!(filtered.body["items"][0]["name"], "Northern");
+    }
+
+    async fn operations_endpoints_answer(t: TestApp) {
+        let health = t.call_as("", Method::GET, "/healthz", None, &[]).await.expect(StatusCode::OK);
+        assert_eq!(health.bytes, b"ok");
+        t.call_as("", Method::GET, "/readyz", None, &[]).await.expect(StatusCode::OK);
+        t.get("/api/v1/groups").await.expect(StatusCode::OK);
+        let metrics = t.call_as("", Method::GET, "/metrics", None, &[]).await.expect(StatusCode::OK);
+        let text = String::from_utf8(metrics.bytes).unwrap();
+        assert!(text.contains("http_requests_total"), "{text}");
+        assert!(text.contains("route=\"/api/v1/groups\""));
+        assert!(text.contains("db_pool_connections"));
+        let missing = t.get("/api/v1/nowhere").await.expect(StatusCode::NOT_FOUND);
+        assert_eq!(missing.code(), "not_found");
+        assert!(missing.body["request_id"].as_str().is_some());
+    }
+}
+
+/// Every operation in the OpenAPI document is routed (no 404/405 from the router itself), and the
+/// document lists every API route we serve.
+#[tokio::test]
+async fn the_openapi_document_describes_every_route() {
+    let t = TestApp::new(common::Backend::Sqlite).await;
+    let doc = t.call_as("", Method::GET, "/api/v1/openapi.json", None, &[]).await.expect(StatusCode::OK);
+    assert_eq!(doc.body["openapi"], "3.1.0");
+    let paths = doc.body["paths"].as_object().unwrap();
+    let mut operations = Vec::new();
+    for (path, item) in paths {
+        for method in item.as_object().unwrap().keys() {
+            operations.push(format!("{} {path}", method.to_uppercase()));
+        }
+    }
+    operations.sort();
+    let expected = [
+        "DELETE /api/v1/business-units/{id}", "DELETE /api/v1/groups/{id}", "DELETE /api/v1/groups/{id}/logos/{variant}",
+        "GET /api/v1/audit", "GET /api/v1/business-units", "GET /api/v1/business-units/{id}", "GET /api/v1/clients",
+        "GET /api/v1/clients/{id}", "GET /api/v1/clients/{id}/groups", "GET /api/v1/groups", "GET /api/v1/groups/{id}",
+        "GET /api/v1/groups/{id}/logos/{variant}", "GET /api/v1/groups/{id}/members", "GET /api/v1/organization",
+        "GET /api/v1/staff", "GET /api/v1/staff/{id}", "PATCH /api/v1/business-units/{id}", "PATCH /api/v1/clients/{id}",
+        "PATCH /api/v1/groups/{id}", "PATCH /api/v1/staff/{id}", "POST /api/v1/business-units", "POST /api/v1/clients",
+        "POST /api/v1/groups", "POST /api/v1/groups/{id}/members", "POST /api/v1/groups/{id}/members/remove",
+        "POST /api/v1/staff", "PUT /api/v1/groups/{id}/logos/{variant}", "PUT /api/v1/organization/policies",
+    ];
+    assert_eq!(operations, expected);
+    for op in &operations {
+        let (method, path) = op.split_once(' ').unwrap();
+        let concrete = path.replace("{id}", "1").replace("{variant}", "light");
+        let r = t.call_as("", method.parse().unwrap(), &concrete, None, &[]).await;
+        // Unauthenticated requests reach the handler's extractor: 401, never a router 404/405.
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{op} is documented but not routed");
+    }
+    assert!(doc.body["components"]["schemas"]["Problem"].is_object());
+}

@@ -1,0 +1,265 @@
+//! The test harness: a [`TestApp`] is the whole HTTP application, called in-process, on a fresh
+//! database of either backend. Every behaviour test is written once and run on both through
+//! [`both_backends!`]; the PostgreSQL runs use a new database per test on the server named by
+//! `CLIENTELE_TEST_POSTGRES_URL` (default: the local server) and fail if it cannot be reached.
+
+#![allow(dead_code)]
+
+use axum::Router;
+use axum::body::Body;
+use http::{Method, Request, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::Value;
+use tower::ServiceExt;
+
+use clientele_app::App;
+use clientele_domain::OrganizationId;
+use clientele_domain::policy::Policies;
+use clientele_domain::staff::StaffRole;
+use clientele_store::Db;
+
+pub const DEFAULT_PG: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+pub fn postgres_admin_url() -> String {
+    std::env::var("CLIENTELE_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_PG.to_string())
+}
+
+/// A database that exists for one test and is removed afterwards.
+pub enum TestDb {
+    Sqlite { _dir: tempfile::TempDir, url: String },
+    Postgres { admin_url: String, name: String, url: String },
+}
+
+impl TestDb {
+    pub fn url(&self) -> &str {
+        match self {
+            TestDb::Sqlite { url, .. } | TestDb::Postgres { url, .. } => url,
+        }
+    }
+
+    pub async fn sqlite() -> TestDb {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("test.db").display());
+        TestDb::Sqlite { _dir: dir, url }
+    }
+
+    pub async fn postgres() -> TestDb {
+        use sqlx::Executor;
+        let admin_url = postgres_admin_url();
+        let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin_url)
+            .await
+            .unwrap_or_else(|e| panic!("PostgreSQL at {admin_url} is required for the PostgreSQL suite and did not answer: {e}"));
+        let name = format!("clientele_test_{}", clientele_app::auth::new_secret()[..16].to_string());
+        conn.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).await.expect("create test database");
+        let base = admin_url.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap_or(admin_url.clone());
+        let url = format!("{base}/{name}");
+        TestDb::Postgres { admin_url, name, url }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let TestDb::Postgres { admin_url, name, .. } = self {
+            let (admin_url, name) = (admin_url.clone(), name.clone());
+            // Drop runs outside async; a short-lived runtime on its own thread does the cleanup.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+                rt.block_on(async {
+                    use sqlx::Executor;
+                    if let Ok(mut conn) = <sqlx::PgConnection as sqlx::Connection>::connect(&admin_url).await {
+                        let _ = conn.execute(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))).await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The application on a fresh database, with its first organisation and admin.
+pub struct TestApp {
+    pub app: App,
+    pub router: Router,
+    /// The first admin's API token.
+    pub token: String,
+    pub org: OrganizationId,
+    /// The business unit created on first start ("Main office").
+    pub unit: i64,
+    pub backend: Backend,
+    pub db: TestDb,
+}
+
+/// A response: status, headers and JSON body (Null when empty or not JSON).
+pub struct Resp {
+    pub status: StatusCode,
+    pub headers: http::HeaderMap,
+    pub body: Value,
+    pub bytes: Vec<u8>,
+}
+
+impl Resp {
+    pub fn etag(&self) -> String {
+        self.headers.get("etag").expect("etag header").to_str().unwrap().to_string()
+    }
+    pub fn code(&self) -> &str {
+        self.body["code"].as_str().unwrap_or_default()
+    }
+    #[track_caller]
+    pub fn expect(self, status: StatusCode) -> Self {
+        assert_eq!(self.status, status, "unexpected status; body: {}", self.body);
+        self
+    }
+}
+
+impl TestApp {
+    pub async fn new(backend: Backend) -> TestApp {
+        let db = match backend {
+            Backend::Sqlite => TestDb::sqlite().await,
+            Backend::Postgres => TestDb::postgres().await,
+        };
+        let pool = Db::connect(db.url()).await.expect("connect");
+        pool.migrate().await.expect("migrate");
+        let app = App::new(pool);
+        let first = app.bootstrap("Test firm", "admin@firm.example").await.unwrap().expect("fresh database");
+        let token = app.create_token("admin@firm.example", "test").await.unwrap();
+        let router = clientele_web::router(app.clone(), &clientele_web::WebSettings::default());
+        TestApp { app, router, token, org: first.organization.id, unit: 1, backend, db }
+            .with_unit()
+            .await
+    }
+
+    async fn with_unit(mut self) -> Self {
+        let units = self.get("/api/v1/business-units").await.expect(StatusCode::OK);
+        self.unit = units.body["items"][0]["id"].as_i64().unwrap();
+        self
+    }
+
+    /// Sends a request as the first admin.
+    pub async fn call(&self, method: Method, path: &str, body: Option<Value>, headers: &[(&str, &str)]) -> Resp {
+        self.call_as(&self.token.clone(), method, path, body, headers).await
+    }
+
+    pub async fn call_as(&self, token: &str, method: Method, path: &str, body: Option<Value>, headers: &[(&str, &str)]) -> Resp {
+        let mut req = Request::builder().method(method).uri(path);
+        if !token.is_empty() {
+            req = req.header("authorization", format!("Bearer {token}"));
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let req = match body {
+            Some(b) => req.header("content-type", "application/json").body(Body::from(b.to_string())),
+            None => req.body(Body::empty()),
+        }
+        .unwrap();
+        self.send(req).await
+    }
+
+    pub async fn send(&self, req: Request<Body>) -> Resp {
+        let res = self.router.clone().oneshot(req).await.unwrap();
+        let status = res.status();
+        let headers = res.headers().clone();
+        let bytes = res.into_body().collect().await.unwrap().to_bytes().to_vec();
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Resp { status, headers, body, bytes }
+    }
+
+    pub async fn get(&self, path: &str) -> Resp {
+        self.call(Method::GET, path, None, &[]).await
+    }
+    pub async fn post(&self, path: &str, body: Value) -> Resp {
+        self.call(Method::POST, path, Some(body), &[]).await
+    }
+    pub async fn patch(&self, path: &str, body: Value) -> Resp {
+        self.call(Method::PATCH, path, Some(body), &[]).await
+    }
+    pub async fn put(&self, path: &str, body: Value) -> Resp {
+        self.call(Method::PUT, path, Some(body), &[]).await
+    }
+    pub async fn delete(&self, path: &str) -> Resp {
+        self.call(Method::DELETE, path, None, &[]).await
+    }
+
+    /// Sets the organisation's policies, starting from the defaults.
+    pub async fn policies(&self, change: impl FnOnce(&mut Policies)) {
+        let mut p = Policies::default();
+        change(&mut p);
+        self.put("/api/v1/organization/policies", serde_json::to_value(&p).unwrap()).await.expect(StatusCode::OK);
+    }
+
+    /// Creates a client and returns its id.
+    pub async fn client(&self, name: &str) -> i64 {
+        self.post("/api/v1/clients", serde_json::json!({ "name": name })).await.expect(StatusCode::CREATED).body["id"].as_i64().unwrap()
+    }
+
+    /// Creates a group of clients with these members and returns its id.
+    pub async fn group(&self, name: &str, clients: &[i64]) -> i64 {
+        self.post("/api/v1/groups", serde_json::json!({ "name": name, "kind": "clients", "business_unit_id": self.unit, "client_ids": clients }))
+            .await
+            .expect(StatusCode::CREATED)
+            .body["id"]
+            .as_i64()
+            .unwrap()
+    }
+
+    /// Creates a group of client groups with these member groups and returns its id.
+    pub async fn group_of_groups(&self, name: &str, groups: &[i64]) -> i64 {
+        self.post("/api/v1/groups", serde_json::json!({ "name": name, "kind": "groups", "business_unit_id": self.unit, "group_ids": groups }))
+            .await
+            .expect(StatusCode::CREATED)
+            .body["id"]
+            .as_i64()
+            .unwrap()
+    }
+
+    /// A staff member of the first organisation with the given role, and their token.
+    pub async fn staff_token(&self, email: &str, role: StaffRole) -> String {
+        self.post("/api/v1/staff", serde_json::json!({ "email": email, "name": email, "role": role })).await.expect(StatusCode::CREATED);
+        self.app.create_token(email, "test").await.unwrap()
+    }
+
+    /// A second, unrelated organisation with its own admin; returns the admin's token.
+    pub async fn other_organization(&self) -> String {
+        use clientele_store::{organizations, staff};
+        let mut tx = self.app.db.begin().await.unwrap();
+        let org = organizations::insert(&mut tx.conn(), "Other firm", &Policies::default(), 0).await.unwrap();
+        let new = staff::NewStaff { email: "boss@other.example", name: "Boss", role: StaffRole::Admin, password_hash: None };
+        staff::insert(&mut tx.conn(), org.id, &new, 0).await.unwrap();
+        tx.commit().await.unwrap();
+        self.app.create_token("boss@other.example", "test").await.unwrap()
+    }
+
+    /// Names of the groups a client is in.
+    pub async fn groups_of(&self, client: i64) -> Vec<String> {
+        let r = self.get(&format!("/api/v1/clients/{client}/groups")).await.expect(StatusCode::OK);
+        r.body.as_array().unwrap().iter().map(|g| g["name"].as_str().unwrap().to_string()).collect()
+    }
+}
+
+/// Writes a test once and runs it on SQLite and on PostgreSQL.
+#[macro_export]
+macro_rules! both_backends {
+    ($(async fn $name:ident($t:ident: TestApp) $body:block)*) => {$(
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            async fn story($t: $crate::common::TestApp) $body
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                story($crate::common::TestApp::new($crate::common::Backend::Sqlite).await).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                story($crate::common::TestApp::new($crate::common::Backend::Postgres).await).await
+            }
+        }
+    )*};
+}

@@ -1,0 +1,240 @@
+//! The seeds' stories, told against the API on both backends.
+
+mod common;
+
+use http::StatusCode;
+use serde_json::json;
+
+both_backends! {
+    // Seed 000: a group of clients, then a group of client groups over it; the nested group's
+    // delete icon is greyed out and says why.
+    async fn seed_000_groups_of_client_groups_nest_and_explain_why_they_cannot_be_deleted(t: TestApp) {
+        let north = t.client("North Bakery Ltd").await;
+        let south = t.client("South Bakery Ltd").await;
+        let bakeries = t.group("Bakeries", &[north, south]).await;
+        let region = t.group_of_groups("All food clients", &[bakeries]).await;
+
+        let detail = t.get(&format!("/api/v1/groups/{region}")).await.expect(StatusCode::OK);
+        assert_eq!(detail.body["kind"], "groups");
+        assert_eq!(detail.body["member_count"], 1);
+
+        let nested = t.get(&format!("/api/v1/groups/{bakeries}")).await.expect(StatusCode::OK);
+        assert_eq!(nested.body["deletable"], false);
+        assert_eq!(nested.body["parents"][0]["name"], "All food clients");
+        let codes: Vec<&str> = nested.body["delete_blockers"].as_array().unwrap().iter().map(|b| b["code"].as_str().unwrap()).collect();
+        assert_eq!(codes, ["has_members", "nested_in_groups"]);
+        assert!(nested.body["delete_blockers"][1]["message"].as_str().unwrap().contains("All food clients"));
+
+        let refused = t.delete(&format!("/api/v1/groups/{bakeries}")).await.expect(StatusCode::CONFLICT);
+        assert_eq!(refused.code(), "not_deletable");
+        assert_eq!(refused.body["delete_blockers"].as_array().unwrap().len(), 2);
+
+        let members = t.get(&format!("/api/v1/groups/{region}/members")).await.expect(StatusCode::OK);
+        assert_eq!(members.body["items"][0]["type"], "group");
+        assert_eq!(members.body["items"][0]["name"], "Bakeries");
+    }
+
+    async fn seed_000_a_cycle_a_wrong_kind_and_too_deep_a_chain_are_refused_with_the_path(t: TestApp) {
+        let a = t.group_of_groups("A", &[]).await;
+        let b = t.group_of_groups("B", &[a]).await;
+        let c = t.group_of_groups("C", &[b]).await;
+        let looped = t.post(&format!("/api/v1/groups/{a}/members"), json!({ "group_ids": [c] })).await.expect(StatusCode::OK);
+        let result = &looped.body["results"][0];
+        assert_eq!(result["outcome"], "rejected");
+        assert_eq!(result["code"], "nesting_cycle");
+        assert!(result["detail"].as_str().unwrap().contains("\"C\" > \"B\" > \"A\" > \"C\""), "{result}");
+
+        let clients_group = t.group("Plain", &[]).await;
+        let wrong = t.post(&format!("/api/v1/groups/{clients_group}/members"), json!({ "group_ids": [a] })).await.expect(StatusCode::OK);
+        assert_eq!(wrong.body["results"][0]["code"], "kind_mismatch");
+        let client = t.client("Solo Ltd").await;
+        let wrong = t.post(&format!("/api/v1/groups/{a}/members"), json!({ "client_ids": [client] })).await.expect(StatusCode::OK);
+        assert_eq!(wrong.body["results"][0]["code"], "kind_mismatch");
+
+        t.policies(|p| p.max_nesting_depth = 3).await;
+        let d = t.group_of_groups("D", &[]).await;
+        let deep = t.post(&format!("/api/v1/groups/{d}/members"), json!({ "group_ids": [c] })).await.expect(StatusCode::OK);
+        assert_eq!(deep.body["results"][0]["code"], "nesting_too_deep");
+        assert!(deep.body["results"][0]["detail"].as_str().unwrap().contains("\"D\" > \"C\" > \"B\" > \"A\""));
+        // The refusals changed nothing.
+        assert_eq!(t.get(&format!("/api/v1/groups/{d}")).await.body["member_count"], 0);
+        assert_eq!(t.get(&format!("/api/v1/groups/{a}")).await.body["member_count"], 0);
+    }
+
+    // Seed 001: "You can delete the groups to which no clients have been added."
+    async fn seed_001_a_group_with_clients_cannot_be_deleted_until_emptied(t: TestApp) {
+        let ann = t.client("Ann's Annual Reports").await;
+        let annual = t.group("Annual report clients", &[ann]).await;
+        let one_time = t.group("One-time service clients", &[ann]).await;
+        assert_eq!(t.groups_of(ann).await, ["Annual report clients", "One-time service clients"]);
+
+        let refused = t.delete(&format!("/api/v1/groups/{annual}")).await.expect(StatusCode::CONFLICT);
+        assert_eq!(refused.code(), "not_deletable");
+        assert!(refused.body["detail"].as_str().unwrap().contains("1 member"));
+        assert_eq!(t.groups_of(ann).await.len(), 2, "a refused delete changes nothing");
+
+        t.post(&format!("/api/v1/groups/{annual}/members/remove"), json!({ "client_ids": [ann] })).await.expect(StatusCode::OK);
+        t.delete(&format!("/api/v1/groups/{annual}")).await.expect(StatusCode::NO_CONTENT);
+        t.get(&format!("/api/v1/groups/{annual}")).await.expect(StatusCode::NOT_FOUND);
+        assert_eq!(t.groups_of(ann).await, ["One-time service clients"]);
+        assert_eq!(t.get(&format!("/api/v1/groups/{one_time}")).await.body["member_count"], 1);
+    }
+
+    // Seed 002: "Deleting a group doesn't delete the clients—just the group membership."
+    async fn seed_002_deleting_a_group_detaches_its_members_and_keeps_the_clients(t: TestApp) {
+        t.policies(|p| p.delete_policy = clientele_domain::policy::DeletePolicy::DetachMembers).await;
+        let trade = t.client("Builders Trade Co.").await;
+        let vip = t.group("VIP", &[trade]).await;
+        let trade_group = t.group("Trade Customers", &[trade]).await;
+        let all = t.group_of_groups("Everyone special", &[vip]).await;
+
+        t.delete(&format!("/api/v1/groups/{vip}")).await.expect(StatusCode::NO_CONTENT);
+        t.get(&format!("/api/v1/clients/{trade}")).await.expect(StatusCode::OK);
+        assert_eq!(t.groups_of(trade).await, ["Trade Customers"]);
+        assert_eq!(t.get(&format!("/api/v1/groups/{all}")).await.body["member_count"], 0);
+        assert_eq!(t.get(&format!("/api/v1/groups/{trade_group}")).await.body["member_count"], 1);
+
+        let audit = t.get(&format!("/api/v1/audit?group={vip}")).await.expect(StatusCode::OK);
+        let actions: Vec<(&str, &str)> = audit.body["items"].as_array().unwrap().iter()
+            .map(|e| (e["action"].as_str().unwrap(), e["cause"].as_str().unwrap())).collect();
+        assert_eq!(actions[0], ("group.deleted", "manual"));
+        assert!(actions.contains(&("membership.removed", "group_deleted")), "{actions:?}");
+    }
+
+    // Seed 002: bulk add from the client list, and filtering the client list by group.
+    async fn seed_002_bulk_add_then_filter_the_client_list_by_group(t: TestApp) {
+        let a = t.client("Alpha Imports").await;
+        let b = t.client("Beta Imports").await;
+        let c = t.client("Gamma Imports").await;
+        let vip = t.group("VIP", &[]).await;
+        let added = t.post(&format!("/api/v1/groups/{vip}/members"), json!({ "client_ids": [a, b, 999_999] })).await.expect(StatusCode::OK);
+        let outcomes: Vec<&str> = added.body["results"].as_array().unwrap().iter().map(|r| r["outcome"].as_str().unwrap()).collect();
+        assert_eq!(outcomes, ["added", "added", "rejected"]);
+        assert_eq!(added.body["results"][2]["code"], "not_found");
+
+        let again = t.post(&format!("/api/v1/groups/{vip}/members"), json!({ "client_ids": [a] })).await.expect(StatusCode::OK);
+        assert_eq!(again.body["results"][0]["outcome"], "already_member");
+
+        let listed = t.get(&format!("/api/v1/clients?group={vip}")).await.expect(StatusCode::OK);
+        let names: Vec<&str> = listed.body["items"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+        assert_eq!(names, ["Alpha Imports", "Beta Imports"]);
+        let _ = c;
+    }
+
+    // Seed 004: "To be 'available', a client business account must not already be associated to a
+    // client group by the service provider".
+    async fn seed_004_a_client_already_in_a_group_is_not_available_to_a_second_group(t: TestApp) {
+        t.policies(|p| p.membership_mode = clientele_domain::policy::MembershipMode::Exclusive).await;
+        let broker_client = t.client("Maple Imports Inc.").await;
+        let first = t.group("Ontario importers", &[broker_client]).await;
+        let second = t.group("Quebec importers", &[]).await;
+        let refused = t.post(&format!("/api/v1/groups/{second}/members"), json!({ "client_ids": [broker_client] })).await.expect(StatusCode::OK);
+        assert_eq!(refused.body["results"][0]["code"], "client_in_another_group");
+        assert!(refused.body["results"][0]["detail"].as_str().unwrap().contains("Ontario importers"));
+
+        // Creating a group with an unavailable client is refused as a whole, naming the item.
+        let whole = t.post("/api/v1/groups", json!({ "name": "Atlantic importers", "kind": "clients", "business_unit_id": t.unit, "client_ids": [broker_client] })).await;
+        assert_eq!(whole.expect(StatusCode::CONFLICT).body["field"], "members[0]");
+        t.get("/api/v1/groups?q=atlantic").await.body["items"].as_array().unwrap().is_empty().then_some(()).expect("nothing was created");
+
+        // Once removed from the first group, it is available again.
+        t.post(&format!("/api/v1/groups/{first}/members/remove"), json!({ "client_ids": [broker_client] })).await.expect(StatusCode::OK);
+        let moved = t.post(&format!("/api/v1/groups/{second}/members"), json!({ "client_ids": [broker_client] })).await.expect(StatusCode::OK);
+        assert_eq!(moved.body["results"][0]["outcome"], "added");
+    }
+
+    async fn seed_004_exclusive_membership_holds_under_concurrent_requests(t: TestApp) {
+        t.policies(|p| p.membership_mode = clientele_domain::policy::MembershipMode::Exclusive).await;
+        let client = t.client("Contested Ltd").await;
+        let groups: Vec<i64> = futures::future::join_all((0..6).map(|i| {
+            let t = &t;
+            async move { t.group(&format!("Race {i}"), &[]).await }
+        })).await;
+        let answers = futures::future::join_all(groups.iter().map(|g| {
+            let t = &t;
+            async move { t.post(&format!("/api/v1/groups/{g}/members"), json!({ "client_ids": [client] })).await }
+        })).await;
+        let added = answers.iter().filter(|r| r.status == StatusCode::OK && r.body["results"][0]["outcome"] == "added").count();
+        assert_eq!(added, 1, "exactly one group may win the client");
+        assert_eq!(t.groups_of(client).await.len(), 1);
+    }
+
+    async fn seed_004_switching_to_exclusive_is_refused_while_clients_are_in_several_groups(t: TestApp) {
+        let shared = t.client("Shared Client").await;
+        t.group("One", &[shared]).await;
+        t.group("Two", &[shared]).await;
+        let mut p = clientele_domain::policy::Policies::default();
+        p.membership_mode = clientele_domain::policy::MembershipMode::Exclusive;
+        let refused = t.put("/api/v1/organization/policies", serde_json::to_value(&p).unwrap()).await.expect(StatusCode::CONFLICT);
+        assert!(refused.body["detail"].as_str().unwrap().contains("\"Shared Client\" (2 groups)"));
+        assert_eq!(refused.body["clients"], json!([shared]));
+        assert_eq!(t.get("/api/v1/organization").await.body["policies"]["membership_mode"], "multiple");
+    }
+
+    // Seed 004: "this name must be unique and cannot be the same as an active or previously
+    // deleted group".
+    async fn seed_004_a_deleted_groups_name_is_never_reused(t: TestApp) {
+        let g = t.group("Customs brokers", &[]).await;
+        let taken = t.post("/api/v1/groups", json!({ "name": "  CUSTOMS   brokers ", "kind": "clients", "business_unit_id": t.unit })).await;
+        assert_eq!(taken.expect(StatusCode::CONFLICT).code(), "name_taken");
+
+        t.policies(|p| p.reserve_deleted_names = true).await;
+        t.delete(&format!("/api/v1/groups/{g}")).await.expect(StatusCode::NO_CONTENT);
+        let reused = t.post("/api/v1/groups", json!({ "name": "customs brokers", "kind": "clients", "business_unit_id": t.unit })).await;
+        let reused = reused.expect(StatusCode::CONFLICT);
+        assert_eq!(reused.code(), "name_reserved");
+        assert_eq!(reused.body["field"], "name");
+
+        // Without the policy, a deleted group's name is free again.
+        let h = t.group("Trade consultants", &[]).await;
+        t.policies(|p| p.reserve_deleted_names = false).await;
+        t.delete(&format!("/api/v1/groups/{h}")).await.expect(StatusCode::NO_CONTENT);
+        t.group("Trade consultants", &[]).await;
+    }
+
+    // Seed 004: only clients in an active relationship may join; "When a relationship is expired,
+    // the client will be removed from the client group".
+    async fn seed_004_an_expired_relationship_removes_the_client_from_its_groups(t: TestApp) {
+        t.policies(|p| p.require_active_relationship = true).await;
+        let lapsed = t.post("/api/v1/clients", json!({ "name": "Lapsed Ltd", "relationship": "expired" })).await.expect(StatusCode::CREATED).body["id"].as_i64().unwrap();
+        let steady = t.client("Steady Ltd").await;
+        let g = t.group("Program accounts", &[steady]).await;
+        let refused = t.post(&format!("/api/v1/groups/{g}/members"), json!({ "client_ids": [lapsed] })).await.expect(StatusCode::OK);
+        assert_eq!(refused.body["results"][0]["code"], "relationship_not_active");
+
+        t.patch(&format!("/api/v1/clients/{steady}"), json!({ "relationship": "expired" })).await.expect(StatusCode::OK);
+        assert!(t.groups_of(steady).await.is_empty());
+        let audit = t.get(&format!("/api/v1/audit?client={steady}")).await.expect(StatusCode::OK);
+        let removal = audit.body["items"].as_array().unwrap().iter().find(|e| e["action"] == "membership.removed").expect("removal recorded");
+        assert_eq!(removal["cause"], "relationship_expired");
+    }
+
+    async fn seed_004_an_expiry_date_that_passes_is_applied_by_the_sweep(t: TestApp) {
+        let soon = t.post("/api/v1/clients", json!({ "name": "Soon Expired Inc.", "relationship_expires_at": "2099-01-01T00:00:00Z" })).await.expect(StatusCode::CREATED).body["id"].as_i64().unwrap();
+        let g = t.group("Brokerage", &[soon]).await;
+        t.policies(|p| p.require_active_relationship = true).await;
+        assert_eq!(t.app.sweep_lapsed_relationships().await.unwrap(), 0, "not expired yet");
+        // Move the expiry date into the past without going through the API (time passes).
+        {
+            let mut tx = t.app.db.begin().await.unwrap();
+            let mut c = tx.conn();
+            clientele_store::on!(&mut c, c => sqlx::query("UPDATE clients SET relationship_expires_at = 1 WHERE id = $1").bind(soon).execute(&mut **c).await.map(|_| ())).unwrap();
+            tx.commit().await.unwrap();
+        }
+        assert_eq!(t.app.sweep_lapsed_relationships().await.unwrap(), 1);
+        assert!(t.groups_of(soon).await.is_empty());
+        assert_eq!(t.get(&format!("/api/v1/groups/{g}")).await.body["member_count"], 0);
+    }
+
+    // Seed 003: only senior account managers (admins) create groups.
+    async fn seed_003_only_admins_create_edit_and_delete_groups(t: TestApp) {
+        let g = t.group("Managed", &[]).await;
+        let staff = t.staff_token("junior@firm.example", clientele_domain::staff::StaffRole::Staff).await;
+        let create = t.call_as(&staff, http::Method::POST, "/api/v1/groups", Some(json!({ "name": "Mine", "kind": "clients", "business_unit_id": t.unit })), &[]).await;
+        assert_eq!(create.expect(StatusCode::FORBIDDEN).code(), "forbidden");
+        let edit = t.call_as(&staff, http::Method::PATCH, &format!("/api/v1/groups/{g}"), Some(json!({ "name": "Renamed" })), &[]).await;
+        edit.expect(StatusCode::FORBIDDEN);
+        t.call_as(&staff, http::Method::DELETE, &format!("/api/v1/groups/{g}"), None, &[]).await.expect(StatusCode::FORBIDDEN);
+        assert_eq!(t.get(&format!("/api/v1/groups/{g}")).await.body["name"], "Managed");
+    }
+}
