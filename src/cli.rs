@@ -3,7 +3,11 @@
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "clientele", version, about = "Client groups and group-based access for firms")]
+#[command(
+    name = "clientele",
+    version,
+    about = "Client groups and group-based access for firms"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,

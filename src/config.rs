@@ -23,8 +23,11 @@ pub struct FileSettings {
 
 impl FileSettings {
     pub fn load(global: &Global) -> anyhow::Result<FileSettings> {
-        let Some(path) = &global.config else { return Ok(FileSettings::default()) };
-        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read config file {}", path.display()))?;
+        let Some(path) = &global.config else {
+            return Ok(FileSettings::default());
+        };
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("cannot read config file {}", path.display()))?;
         toml::from_str(&text).with_context(|| format!("config file {} is not valid", path.display()))
     }
 }
@@ -36,7 +39,11 @@ pub struct DatabaseUrl(pub String);
 impl DatabaseUrl {
     pub fn resolve(global: &Global, file: &FileSettings) -> DatabaseUrl {
         DatabaseUrl(
-            global.database_url.clone().or_else(|| file.database_url.clone()).unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string()),
+            global
+                .database_url
+                .clone()
+                .or_else(|| file.database_url.clone())
+                .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string()),
         )
     }
 }

@@ -196,7 +196,10 @@ both_backends! {
 #[tokio::test]
 async fn the_openapi_document_describes_every_route() {
     let t = TestApp::new(common::Backend::Sqlite).await;
-    let doc = t.call_as("", Method::GET, "/api/v1/openapi.json", None, &[]).await.expect(StatusCode::OK);
+    let doc = t
+        .call_as("", Method::GET, "/api/v1/openapi.json", None, &[])
+        .await
+        .expect(StatusCode::OK);
     assert_eq!(doc.body["openapi"], "3.1.0");
     let paths = doc.body["paths"].as_object().unwrap();
     let mut operations = Vec::new();
@@ -207,14 +210,34 @@ async fn the_openapi_document_describes_every_route() {
     }
     operations.sort();
     let expected = [
-        "DELETE /api/v1/business-units/{id}", "DELETE /api/v1/groups/{id}", "DELETE /api/v1/groups/{id}/logos/{variant}",
-        "GET /api/v1/audit", "GET /api/v1/business-units", "GET /api/v1/business-units/{id}", "GET /api/v1/clients",
-        "GET /api/v1/clients/{id}", "GET /api/v1/clients/{id}/groups", "GET /api/v1/groups", "GET /api/v1/groups/{id}",
-        "GET /api/v1/groups/{id}/logos/{variant}", "GET /api/v1/groups/{id}/members", "GET /api/v1/organization",
-        "GET /api/v1/staff", "GET /api/v1/staff/{id}", "PATCH /api/v1/business-units/{id}", "PATCH /api/v1/clients/{id}",
-        "PATCH /api/v1/groups/{id}", "PATCH /api/v1/staff/{id}", "POST /api/v1/business-units", "POST /api/v1/clients",
-        "POST /api/v1/groups", "POST /api/v1/groups/{id}/members", "POST /api/v1/groups/{id}/members/remove",
-        "POST /api/v1/staff", "PUT /api/v1/groups/{id}/logos/{variant}", "PUT /api/v1/organization/policies",
+        "DELETE /api/v1/business-units/{id}",
+        "DELETE /api/v1/groups/{id}",
+        "DELETE /api/v1/groups/{id}/logos/{variant}",
+        "GET /api/v1/audit",
+        "GET /api/v1/business-units",
+        "GET /api/v1/business-units/{id}",
+        "GET /api/v1/clients",
+        "GET /api/v1/clients/{id}",
+        "GET /api/v1/clients/{id}/groups",
+        "GET /api/v1/groups",
+        "GET /api/v1/groups/{id}",
+        "GET /api/v1/groups/{id}/logos/{variant}",
+        "GET /api/v1/groups/{id}/members",
+        "GET /api/v1/organization",
+        "GET /api/v1/staff",
+        "GET /api/v1/staff/{id}",
+        "PATCH /api/v1/business-units/{id}",
+        "PATCH /api/v1/clients/{id}",
+        "PATCH /api/v1/groups/{id}",
+        "PATCH /api/v1/staff/{id}",
+        "POST /api/v1/business-units",
+        "POST /api/v1/clients",
+        "POST /api/v1/groups",
+        "POST /api/v1/groups/{id}/members",
+        "POST /api/v1/groups/{id}/members/remove",
+        "POST /api/v1/staff",
+        "PUT /api/v1/groups/{id}/logos/{variant}",
+        "PUT /api/v1/organization/policies",
     ];
     assert_eq!(operations, expected);
     for op in &operations {

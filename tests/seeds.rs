@@ -163,8 +163,10 @@ both_backends! {
         let shared = t.client("Shared Client").await;
         t.group("One", &[shared]).await;
         t.group("Two", &[shared]).await;
-        let mut p = clientele_domain::policy::Policies::default();
-        p.membership_mode = clientele_domain::policy::MembershipMode::Exclusive;
+        let p = clientele_domain::policy::Policies {
+            membership_mode: clientele_domain::policy::MembershipMode::Exclusive,
+            ..Default::default()
+        };
         let refused = t.put("/api/v1/organization/policies", serde_json::to_value(&p).unwrap()).await.expect(StatusCode::CONFLICT);
         assert!(refused.body["detail"].as_str().unwrap().contains("\"Shared Client\" (2 groups)"));
         assert_eq!(refused.body["clients"], json!([shared]));

@@ -17,13 +17,55 @@ use rand::{Rng, SeedableRng};
 
 use crate::cli::DemoArgs;
 
-const SURNAMES: &[&str] = &["Smith", "Okafor", "Tanaka", "Müller", "Rossi", "Dubois", "Novak", "Silva", "Kowalski", "Larsen",
-    "Haddad", "Nguyen", "O'Brien", "García", "Ivanova", "Chen", "Patel", "Johansson", "Moreau", "Fischer"];
-const TRADES: &[&str] = &["Bakery", "Logistics", "Dental", "Architects", "Imports", "Salon", "Consulting", "Builders", "Farms",
-    "Studio", "Pharmacy", "Motors", "Textiles", "Brewing", "Legal"];
+const SURNAMES: &[&str] = &[
+    "Smith",
+    "Okafor",
+    "Tanaka",
+    "Müller",
+    "Rossi",
+    "Dubois",
+    "Novak",
+    "Silva",
+    "Kowalski",
+    "Larsen",
+    "Haddad",
+    "Nguyen",
+    "O'Brien",
+    "García",
+    "Ivanova",
+    "Chen",
+    "Patel",
+    "Johansson",
+    "Moreau",
+    "Fischer",
+];
+const TRADES: &[&str] = &[
+    "Bakery",
+    "Logistics",
+    "Dental",
+    "Architects",
+    "Imports",
+    "Salon",
+    "Consulting",
+    "Builders",
+    "Farms",
+    "Studio",
+    "Pharmacy",
+    "Motors",
+    "Textiles",
+    "Brewing",
+    "Legal",
+];
 const SUFFIXES: &[&str] = &["Ltd", "LLC", "& Sons", "GmbH", "Co.", "Partners", "Group", "Inc."];
 const OFFICES: &[&str] = &["Head office", "North office", "South office", "Online brand"];
-const SEGMENTS: &[&str] = &["VIP", "Trade customers", "Annual report clients", "One-time service", "Marketing opt-in", "Potential clients"];
+const SEGMENTS: &[&str] = &[
+    "VIP",
+    "Trade customers",
+    "Annual report clients",
+    "One-time service",
+    "Marketing opt-in",
+    "Potential clients",
+];
 
 pub async fn run(app: &App, args: &DemoArgs) -> anyhow::Result<()> {
     let first_admin = app
@@ -35,10 +77,17 @@ pub async fn run(app: &App, args: &DemoArgs) -> anyhow::Result<()> {
         Some(a) => a,
         None => {
             let email = format!("demo-admin-{}@example.com", args.seed);
-            app.create_staff_cli(&email, "Demo admin", StaffRole::Admin, None).await.context("cannot create the demo admin")?
+            app.create_staff_cli(&email, "Demo admin", StaffRole::Admin, None)
+                .await
+                .context("cannot create the demo admin")?
         }
     };
-    let actor = Actor { staff_id: org_admin.id, organization_id: org_admin.organization_id, role: StaffRole::Admin, request_id: None };
+    let actor = Actor {
+        staff_id: org_admin.id,
+        organization_id: org_admin.organization_id,
+        role: StaffRole::Admin,
+        request_id: None,
+    };
     let admin = actor.admin()?;
     let mut rng = StdRng::seed_from_u64(args.seed);
     let tag = args.seed;
@@ -62,42 +111,51 @@ pub async fn run(app: &App, args: &DemoArgs) -> anyhow::Result<()> {
             _ => ClientStatus::Active,
         };
         let client = app
-            .create_client(admin, ClientInput {
-                name: Some(name),
-                external_ref: Some(format!("CRM-{tag}-{i:07}")),
-                email: Some(format!("contact{i}@client{tag}.example")),
-                status: Some(status),
-                business_unit_id: Some(Some(units[i % units.len()].id)),
-                ..Default::default()
-            })
+            .create_client(
+                admin,
+                ClientInput {
+                    name: Some(name),
+                    external_ref: Some(format!("CRM-{tag}-{i:07}")),
+                    email: Some(format!("contact{i}@client{tag}.example")),
+                    status: Some(status),
+                    business_unit_id: Some(Some(units[i % units.len()].id)),
+                    ..Default::default()
+                },
+            )
             .await?;
         clients.push(client.id);
     }
     let mut regions = Vec::new();
     for (u, unit) in units.iter().enumerate() {
         let region = app
-            .create_group(admin, NewGroup {
-                name: format!("All of {}", unit.name),
-                kind: GroupKind::Groups,
-                business_unit_id: unit.id,
-                description: Some(format!("Every client group of {}", unit.name)),
-                crm_id: None,
-                protected: u == 0,
-                members: Vec::new(),
-            })
+            .create_group(
+                admin,
+                NewGroup {
+                    name: format!("All of {}", unit.name),
+                    kind: GroupKind::Groups,
+                    business_unit_id: unit.id,
+                    description: Some(format!("Every client group of {}", unit.name)),
+                    crm_id: None,
+                    protected: u == 0,
+                    members: Vec::new(),
+                },
+            )
             .await?;
         regions.push(region.group.id);
         for segment in SEGMENTS {
             let group = app
-                .create_group(admin, NewGroup {
-                    name: format!("{segment} – {}", unit.name),
-                    kind: GroupKind::Clients,
-                    business_unit_id: unit.id,
-                    description: Some(format!("{segment} served by {}", unit.name)),
-                    crm_id: Some(format!("SEG-{tag}-{u}-{}", segment.len())),
-                    protected: false,
-                    members: Vec::new(),
-                })
+                .create_group(
+                    admin,
+                    NewGroup {
+                        name: format!("{segment} – {}", unit.name),
+                        kind: GroupKind::Clients,
+                        business_unit_id: unit.id,
+                        description: Some(format!("{segment} served by {}", unit.name)),
+                        crm_id: Some(format!("SEG-{tag}-{u}-{}", segment.len())),
+                        protected: false,
+                        members: Vec::new(),
+                    },
+                )
                 .await?;
             let members: Vec<MemberRef> = clients
                 .iter()
@@ -105,8 +163,16 @@ pub async fn run(app: &App, args: &DemoArgs) -> anyhow::Result<()> {
                 .filter(|(i, _)| i % units.len() == u && rng.random_range(0..SEGMENTS.len()) == 0)
                 .map(|(_, &c)| MemberRef::Client(c))
                 .collect();
-            app.add_members(admin, group.group.id, &members, Cause::Bulk, None).await?;
-            app.add_members(admin, region.group.id, &[MemberRef::Group(group.group.id)], Cause::Manual, None).await?;
+            app.add_members(admin, group.group.id, &members, Cause::Bulk, None)
+                .await?;
+            app.add_members(
+                admin,
+                region.group.id,
+                &[MemberRef::Group(group.group.id)],
+                Cause::Manual,
+                None,
+            )
+            .await?;
         }
     }
     println!(

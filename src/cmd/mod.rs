@@ -29,7 +29,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{token}");
             Ok(())
         }
-        Command::Admin(AdminCommand::Create { email, name, role, password }) => admin::create(&open(&url).await?, &email, &name, &role, password.as_deref()).await,
+        Command::Admin(AdminCommand::Create {
+            email,
+            name,
+            role,
+            password,
+        }) => admin::create(&open(&url).await?, &email, &name, &role, password.as_deref()).await,
         Command::Demo(args) => demo::run(&open(&url).await?, &args).await,
         Command::Backup(args) => backup::run(&url, &args).await,
     }
@@ -37,8 +42,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 
 /// Connects and brings the schema up to date.
 pub async fn open(url: &DatabaseUrl) -> anyhow::Result<App> {
-    let db = Db::connect(&url.0).await.with_context(|| format!("cannot use database {url}"))?;
-    db.migrate().await.map_err(clientele_domain::Error::from).with_context(|| format!("cannot migrate database {url}"))?;
+    let db = Db::connect(&url.0)
+        .await
+        .with_context(|| format!("cannot use database {url}"))?;
+    db.migrate()
+        .await
+        .map_err(clientele_domain::Error::from)
+        .with_context(|| format!("cannot migrate database {url}"))?;
     Ok(App::new(db))
 }
 
@@ -47,6 +57,12 @@ fn init_logging(filter: Option<&str>, json: bool) {
     let filter = EnvFilter::try_new(filter.unwrap_or("info,sqlx=warn,sqlx::postgres::notice=warn"))
         .unwrap_or_else(|_| EnvFilter::new("info"));
     // Logs go to stderr: stdout carries command output (`token create` prints only the token).
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    let _ = if json { builder.json().try_init() } else { builder.try_init() };
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = if json {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
 }

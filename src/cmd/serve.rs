@@ -15,14 +15,25 @@ use crate::config::{DEFAULT_LISTEN, DatabaseUrl, FileSettings};
 const EXPIRY_SWEEP_EVERY: Duration = Duration::from_secs(60);
 
 pub async fn run(url: &DatabaseUrl, file: &FileSettings, args: ServeArgs) -> anyhow::Result<()> {
-    let listen = args.listen.or_else(|| file.listen.clone()).unwrap_or_else(|| DEFAULT_LISTEN.to_string());
+    let listen = args
+        .listen
+        .or_else(|| file.listen.clone())
+        .unwrap_or_else(|| DEFAULT_LISTEN.to_string());
     let app = super::open(url).await?;
-    let listener = tokio::net::TcpListener::bind(&listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+    let listener = tokio::net::TcpListener::bind(&listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
     let address = listener.local_addr()?;
     let base = format!("http://{address}");
 
-    let org_name = args.org_name.or_else(|| file.org_name.clone()).unwrap_or_else(|| "My firm".to_string());
-    let admin_email = args.admin_email.or_else(|| file.admin_email.clone()).unwrap_or_else(|| "admin@example.com".to_string());
+    let org_name = args
+        .org_name
+        .or_else(|| file.org_name.clone())
+        .unwrap_or_else(|| "My firm".to_string());
+    let admin_email = args
+        .admin_email
+        .or_else(|| file.admin_email.clone())
+        .unwrap_or_else(|| "admin@example.com".to_string());
     if let Some(first) = app.bootstrap(&org_name, &admin_email).await? {
         let token = app.create_token(&first.admin.email, "first start").await?;
         println!("Set up \"{}\" in {url}.", first.organization.name);
@@ -36,10 +47,13 @@ pub async fn run(url: &DatabaseUrl, file: &FileSettings, args: ServeArgs) -> any
 
     let sweeper = tokio::spawn(sweep_expired_relationships(app.clone()));
     let router = clientele_web::router(app.clone(), &WebSettings::default());
-    axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("server failed")?;
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .context("server failed")?;
     sweeper.abort();
     app.db.close().await;
     tracing::info!("stopped");
@@ -52,7 +66,10 @@ async fn sweep_expired_relationships(app: App) {
         every.tick().await;
         match app.sweep_lapsed_relationships().await {
             Ok(0) => {}
-            Ok(n) => tracing::info!(memberships = n, "removed clients whose relationship expired from their groups"),
+            Ok(n) => tracing::info!(
+                memberships = n,
+                "removed clients whose relationship expired from their groups"
+            ),
             Err(e) => tracing::warn!(error = %e, "relationship expiry sweep failed"),
         }
     }

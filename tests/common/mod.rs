@@ -26,8 +26,15 @@ pub fn postgres_admin_url() -> String {
 
 /// A database that exists for one test and is removed afterwards.
 pub enum TestDb {
-    Sqlite { _dir: tempfile::TempDir, url: String },
-    Postgres { admin_url: String, name: String, url: String },
+    Sqlite {
+        _dir: tempfile::TempDir,
+        url: String,
+    },
+    Postgres {
+        admin_url: String,
+        name: String,
+        url: String,
+    },
 }
 
 impl TestDb {
@@ -48,10 +55,17 @@ impl TestDb {
         let admin_url = postgres_admin_url();
         let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin_url)
             .await
-            .unwrap_or_else(|e| panic!("PostgreSQL at {admin_url} is required for the PostgreSQL suite and did not answer: {e}"));
-        let name = format!("clientele_test_{}", clientele_app::auth::new_secret()[..16].to_string());
-        conn.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).await.expect("create test database");
-        let base = admin_url.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap_or(admin_url.clone());
+            .unwrap_or_else(|e| {
+                panic!("PostgreSQL at {admin_url} is required for the PostgreSQL suite and did not answer: {e}")
+            });
+        let name = format!("clientele_test_{}", &clientele_app::auth::new_secret()[..16]);
+        conn.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .await
+            .expect("create test database");
+        let base = admin_url
+            .rsplit_once('/')
+            .map(|(b, _)| b.to_string())
+            .unwrap_or(admin_url.clone());
         let url = format!("{base}/{name}");
         TestDb::Postgres { admin_url, name, url }
     }
@@ -63,11 +77,18 @@ impl Drop for TestDb {
             let (admin_url, name) = (admin_url.clone(), name.clone());
             // Drop runs outside async; a short-lived runtime on its own thread does the cleanup.
             let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("runtime");
                 rt.block_on(async {
                     use sqlx::Executor;
                     if let Ok(mut conn) = <sqlx::PgConnection as sqlx::Connection>::connect(&admin_url).await {
-                        let _ = conn.execute(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))).await;
+                        let _ = conn
+                            .execute(sqlx::AssertSqlSafe(format!(
+                                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                            )))
+                            .await;
                     }
                 });
             })
@@ -105,7 +126,12 @@ pub struct Resp {
 
 impl Resp {
     pub fn etag(&self) -> String {
-        self.headers.get("etag").expect("etag header").to_str().unwrap().to_string()
+        self.headers
+            .get("etag")
+            .expect("etag header")
+            .to_str()
+            .unwrap()
+            .to_string()
     }
     pub fn code(&self) -> &str {
         self.body["code"].as_str().unwrap_or_default()
@@ -126,12 +152,24 @@ impl TestApp {
         let pool = Db::connect(db.url()).await.expect("connect");
         pool.migrate().await.expect("migrate");
         let app = App::new(pool);
-        let first = app.bootstrap("Test firm", "admin@firm.example").await.unwrap().expect("fresh database");
+        let first = app
+            .bootstrap("Test firm", "admin@firm.example")
+            .await
+            .unwrap()
+            .expect("fresh database");
         let token = app.create_token("admin@firm.example", "test").await.unwrap();
         let router = clientele_web::router(app.clone(), &clientele_web::WebSettings::default());
-        TestApp { app, router, token, org: first.organization.id, unit: 1, backend, db }
-            .with_unit()
-            .await
+        TestApp {
+            app,
+            router,
+            token,
+            org: first.organization.id,
+            unit: 1,
+            backend,
+            db,
+        }
+        .with_unit()
+        .await
     }
 
     async fn with_unit(mut self) -> Self {
@@ -145,7 +183,14 @@ impl TestApp {
         self.call_as(&self.token.clone(), method, path, body, headers).await
     }
 
-    pub async fn call_as(&self, token: &str, method: Method, path: &str, body: Option<Value>, headers: &[(&str, &str)]) -> Resp {
+    pub async fn call_as(
+        &self,
+        token: &str,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Resp {
         let mut req = Request::builder().method(method).uri(path);
         if !token.is_empty() {
             req = req.header("authorization", format!("Bearer {token}"));
@@ -154,7 +199,9 @@ impl TestApp {
             req = req.header(*k, *v);
         }
         let req = match body {
-            Some(b) => req.header("content-type", "application/json").body(Body::from(b.to_string())),
+            Some(b) => req
+                .header("content-type", "application/json")
+                .body(Body::from(b.to_string())),
             None => req.body(Body::empty()),
         }
         .unwrap();
@@ -167,7 +214,12 @@ impl TestApp {
         let headers = res.headers().clone();
         let bytes = res.into_body().collect().await.unwrap().to_bytes().to_vec();
         let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Resp { status, headers, body, bytes }
+        Resp {
+            status,
+            headers,
+            body,
+            bytes,
+        }
     }
 
     pub async fn get(&self, path: &str) -> Resp {
@@ -190,12 +242,19 @@ impl TestApp {
     pub async fn policies(&self, change: impl FnOnce(&mut Policies)) {
         let mut p = Policies::default();
         change(&mut p);
-        self.put("/api/v1/organization/policies", serde_json::to_value(&p).unwrap()).await.expect(StatusCode::OK);
+        self.put("/api/v1/organization/policies", serde_json::to_value(&p).unwrap())
+            .await
+            .expect(StatusCode::OK);
     }
 
     /// Creates a client and returns its id.
     pub async fn client(&self, name: &str) -> i64 {
-        self.post("/api/v1/clients", serde_json::json!({ "name": name })).await.expect(StatusCode::CREATED).body["id"].as_i64().unwrap()
+        self.post("/api/v1/clients", serde_json::json!({ "name": name }))
+            .await
+            .expect(StatusCode::CREATED)
+            .body["id"]
+            .as_i64()
+            .unwrap()
     }
 
     /// Creates a group of clients with these members and returns its id.
@@ -210,17 +269,25 @@ impl TestApp {
 
     /// Creates a group of client groups with these member groups and returns its id.
     pub async fn group_of_groups(&self, name: &str, groups: &[i64]) -> i64 {
-        self.post("/api/v1/groups", serde_json::json!({ "name": name, "kind": "groups", "business_unit_id": self.unit, "group_ids": groups }))
-            .await
-            .expect(StatusCode::CREATED)
-            .body["id"]
+        self.post(
+            "/api/v1/groups",
+            serde_json::json!({ "name": name, "kind": "groups", "business_unit_id": self.unit, "group_ids": groups }),
+        )
+        .await
+        .expect(StatusCode::CREATED)
+        .body["id"]
             .as_i64()
             .unwrap()
     }
 
     /// A staff member of the first organisation with the given role, and their token.
     pub async fn staff_token(&self, email: &str, role: StaffRole) -> String {
-        self.post("/api/v1/staff", serde_json::json!({ "email": email, "name": email, "role": role })).await.expect(StatusCode::CREATED);
+        self.post(
+            "/api/v1/staff",
+            serde_json::json!({ "email": email, "name": email, "role": role }),
+        )
+        .await
+        .expect(StatusCode::CREATED);
         self.app.create_token(email, "test").await.unwrap()
     }
 
@@ -228,8 +295,15 @@ impl TestApp {
     pub async fn other_organization(&self) -> String {
         use clientele_store::{organizations, staff};
         let mut tx = self.app.db.begin().await.unwrap();
-        let org = organizations::insert(&mut tx.conn(), "Other firm", &Policies::default(), 0).await.unwrap();
-        let new = staff::NewStaff { email: "boss@other.example", name: "Boss", role: StaffRole::Admin, password_hash: None };
+        let org = organizations::insert(&mut tx.conn(), "Other firm", &Policies::default(), 0)
+            .await
+            .unwrap();
+        let new = staff::NewStaff {
+            email: "boss@other.example",
+            name: "Boss",
+            role: StaffRole::Admin,
+            password_hash: None,
+        };
         staff::insert(&mut tx.conn(), org.id, &new, 0).await.unwrap();
         tx.commit().await.unwrap();
         self.app.create_token("boss@other.example", "test").await.unwrap()
@@ -237,8 +311,16 @@ impl TestApp {
 
     /// Names of the groups a client is in.
     pub async fn groups_of(&self, client: i64) -> Vec<String> {
-        let r = self.get(&format!("/api/v1/clients/{client}/groups")).await.expect(StatusCode::OK);
-        r.body.as_array().unwrap().iter().map(|g| g["name"].as_str().unwrap().to_string()).collect()
+        let r = self
+            .get(&format!("/api/v1/clients/{client}/groups"))
+            .await
+            .expect(StatusCode::OK);
+        r.body
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| g["name"].as_str().unwrap().to_string())
+            .collect()
     }
 }
 

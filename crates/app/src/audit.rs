@@ -2,14 +2,17 @@
 
 use clientele_domain::audit::{AuditEvent, Cause};
 use clientele_domain::{ClientId, GroupId, Result, now_millis};
-use clientele_store::audit::{self as store, AuditFilter, NewEvent};
 use clientele_store::Conn;
+use clientele_store::audit::{self as store, AuditFilter, NewEvent};
 
 use crate::paging::{self, Cursor, Page};
 use crate::{Actor, App, st};
 
 /// Records one change made by `actor` (or by the system when `actor` is `None`).
-#[allow(clippy::too_many_arguments)]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "an audit event has this many facets; named at every call site"
+)]
 pub(crate) async fn record(
     c: &mut Conn<'_>,
     org: clientele_domain::OrganizationId,
@@ -41,7 +44,13 @@ pub(crate) async fn record(
 impl App {
     /// The organisation's audit trail, newest first. Admins see all of it; others see nothing
     /// until group-based access defines what they may see.
-    pub async fn audit(&self, actor: &Actor, filter: &AuditFilter, cursor: Option<&str>, limit: Option<i64>) -> Result<Page<AuditEvent>> {
+    pub async fn audit(
+        &self,
+        actor: &Actor,
+        filter: &AuditFilter,
+        cursor: Option<&str>,
+        limit: Option<i64>,
+    ) -> Result<Page<AuditEvent>> {
         actor.admin()?;
         let limit = paging::limit(limit)?;
         let cursor = Cursor::decode(cursor)?;
@@ -49,10 +58,15 @@ impl App {
         let mut conn = st(self.db.read().await)?;
         let rows = st(store::list(&mut conn.conn(), actor.organization_id, filter, before, limit + 1).await)?;
         Ok(paging::page(
-            rows.into_iter().map(|e| {
-                let c = Cursor { key: String::new(), id: e.id.0 };
-                (e, c)
-            }).collect(),
+            rows.into_iter()
+                .map(|e| {
+                    let c = Cursor {
+                        key: String::new(),
+                        id: e.id.0,
+                    };
+                    (e, c)
+                })
+                .collect(),
             limit,
         ))
     }

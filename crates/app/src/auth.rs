@@ -1,8 +1,8 @@
 //! API tokens and passwords. Tokens are 32 random bytes shown once; only their SHA-256 is stored,
 //! so a copy of the database does not let anyone sign in. Passwords use argon2.
 
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
@@ -48,10 +48,17 @@ impl App {
     pub async fn create_token(&self, email: &str, label: &str) -> Result<String> {
         let email = clientele_domain::names::Email::parse("email", email)?;
         let mut tx = st(self.db.begin().await)?;
-        let staff = st(store::find_by_email(&mut tx.conn(), email.as_str()).await)?
-            .ok_or_else(|| Error::new(ErrorCode::NotFound, format!("no staff member has the e-mail {}", email.as_str())))?;
+        let staff = st(store::find_by_email(&mut tx.conn(), email.as_str()).await)?.ok_or_else(|| {
+            Error::new(
+                ErrorCode::NotFound,
+                format!("no staff member has the e-mail {}", email.as_str()),
+            )
+        })?;
         if !staff.active {
-            return Err(Error::new(ErrorCode::Forbidden, format!("{} is deactivated", email.as_str())));
+            return Err(Error::new(
+                ErrorCode::Forbidden,
+                format!("{} is deactivated", email.as_str()),
+            ));
         }
         let token = format!("{TOKEN_PREFIX}{}", new_secret());
         st(store::insert_token(&mut tx.conn(), staff.id, &hash_token(&token), label, now_millis()).await)?;

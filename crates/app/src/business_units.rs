@@ -10,12 +10,25 @@ use crate::paging::{self, Cursor, Page};
 use crate::{Actor, Admin, App, audit, check_version, st};
 
 impl App {
-    pub async fn business_units(&self, actor: &Actor, cursor: Option<&str>, limit: Option<i64>) -> Result<Page<BusinessUnit>> {
+    pub async fn business_units(
+        &self,
+        actor: &Actor,
+        cursor: Option<&str>,
+        limit: Option<i64>,
+    ) -> Result<Page<BusinessUnit>> {
         let limit = paging::limit(limit)?;
         let cursor = Cursor::decode(cursor)?;
         let mut conn = st(self.db.read().await)?;
         let rows = st(store::list(&mut conn.conn(), actor.organization_id, cursor.as_after(), limit + 1).await)?;
-        Ok(paging::page(rows.into_iter().map(|(b, key)| { let id = b.id.0; (b, Cursor { key, id }) }).collect(), limit))
+        Ok(paging::page(
+            rows.into_iter()
+                .map(|(b, key)| {
+                    let id = b.id.0;
+                    (b, Cursor { key, id })
+                })
+                .collect(),
+            limit,
+        ))
     }
 
     pub async fn business_unit(&self, actor: &Actor, id: BusinessUnitId) -> Result<BusinessUnit> {
@@ -28,34 +41,90 @@ impl App {
         let name = Name::parse("name", name)?;
         let mut tx = st(self.db.begin().await)?;
         if st(store::find_by_name(&mut tx.conn(), actor.organization_id, &name.key()).await)?.is_some() {
-            return Err(Error::new(ErrorCode::NameTaken, format!("a business unit named \"{}\" already exists", name.as_str())).with_field("name"));
+            return Err(Error::new(
+                ErrorCode::NameTaken,
+                format!("a business unit named \"{}\" already exists", name.as_str()),
+            )
+            .with_field("name"));
         }
-        let unit = st(store::insert(&mut tx.conn(), actor.organization_id, name.as_str(), &name.key(), now_millis()).await)?;
-        audit::record(&mut tx.conn(), actor.organization_id, Some(actor), "business_unit.created", ("business_unit", unit.id.0),
-            None, None, Cause::Manual, None, serde_json::to_value(&unit).ok()).await?;
+        let unit = st(store::insert(
+            &mut tx.conn(),
+            actor.organization_id,
+            name.as_str(),
+            &name.key(),
+            now_millis(),
+        )
+        .await)?;
+        audit::record(
+            &mut tx.conn(),
+            actor.organization_id,
+            Some(actor),
+            "business_unit.created",
+            ("business_unit", unit.id.0),
+            None,
+            None,
+            Cause::Manual,
+            None,
+            serde_json::to_value(&unit).ok(),
+        )
+        .await?;
         st(tx.commit().await)?;
         Ok(unit)
     }
 
-    pub async fn rename_business_unit(&self, admin: Admin<'_>, id: BusinessUnitId, name: &str, if_match: Option<i64>) -> Result<BusinessUnit> {
+    pub async fn rename_business_unit(
+        &self,
+        admin: Admin<'_>,
+        id: BusinessUnitId,
+        name: &str,
+        if_match: Option<i64>,
+    ) -> Result<BusinessUnit> {
         let actor = admin.actor();
         let name = Name::parse("name", name)?;
         let mut tx = st(self.db.begin().await)?;
         let before = st(store::get(&mut tx.conn(), actor.organization_id, id).await)?;
         check_version(if_match, before.version)?;
-        if let Some(other) = st(store::find_by_name(&mut tx.conn(), actor.organization_id, &name.key()).await)? {
-            if other.id != id {
-                return Err(Error::new(ErrorCode::NameTaken, format!("a business unit named \"{}\" already exists", name.as_str())).with_field("name"));
-            }
+        if let Some(other) = st(store::find_by_name(&mut tx.conn(), actor.organization_id, &name.key()).await)?
+            && other.id != id
+        {
+            return Err(Error::new(
+                ErrorCode::NameTaken,
+                format!("a business unit named \"{}\" already exists", name.as_str()),
+            )
+            .with_field("name"));
         }
-        let after = st(store::rename(&mut tx.conn(), actor.organization_id, id, name.as_str(), &name.key(), now_millis()).await)?;
-        audit::record(&mut tx.conn(), actor.organization_id, Some(actor), "business_unit.renamed", ("business_unit", id.0),
-            None, None, Cause::Manual, serde_json::to_value(&before).ok(), serde_json::to_value(&after).ok()).await?;
+        let after = st(store::rename(
+            &mut tx.conn(),
+            actor.organization_id,
+            id,
+            name.as_str(),
+            &name.key(),
+            now_millis(),
+        )
+        .await)?;
+        audit::record(
+            &mut tx.conn(),
+            actor.organization_id,
+            Some(actor),
+            "business_unit.renamed",
+            ("business_unit", id.0),
+            None,
+            None,
+            Cause::Manual,
+            serde_json::to_value(&before).ok(),
+            serde_json::to_value(&after).ok(),
+        )
+        .await?;
         st(tx.commit().await)?;
         Ok(after)
     }
 
-    pub async fn delete_business_unit(&self, admin: Admin<'_>, id: BusinessUnitId, if_match: Option<i64>) -> Result<()> {
+    pub async fn delete_business_unit(
+        &self,
+        admin: Admin<'_>,
+        id: BusinessUnitId,
+        if_match: Option<i64>,
+    ) -> Result<()> {
         let actor = admin.actor();
         let mut tx = st(self.db.begin().await)?;
         let before = st(store::get(&mut tx.conn(), actor.organization_id, id).await)?;
@@ -64,12 +133,26 @@ impl App {
         if groups > 0 || clients > 0 {
             return Err(Error::new(
                 ErrorCode::Conflict,
-                format!("\"{}\" still has {groups} group(s) and {clients} client(s); move them to another business unit first", before.name),
+                format!(
+                    "\"{}\" still has {groups} group(s) and {clients} client(s); move them to another business unit first",
+                    before.name
+                ),
             ));
         }
         st(store::delete(&mut tx.conn(), actor.organization_id, id).await)?;
-        audit::record(&mut tx.conn(), actor.organization_id, Some(actor), "business_unit.deleted", ("business_unit", id.0),
-            None, None, Cause::Manual, serde_json::to_value(&before).ok(), None).await?;
+        audit::record(
+            &mut tx.conn(),
+            actor.organization_id,
+            Some(actor),
+            "business_unit.deleted",
+            ("business_unit", id.0),
+            None,
+            None,
+            Cause::Manual,
+            serde_json::to_value(&before).ok(),
+            None,
+        )
+        .await?;
         st(tx.commit().await)?;
         Ok(())
     }

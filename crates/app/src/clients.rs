@@ -49,11 +49,17 @@ impl ClientInput {
         Ok(ClientFields {
             name_key: name.key(),
             name: name.into_string(),
-            external_ref: optional_reference("external_ref", keep(self.external_ref, base.map(|b| &b.external_ref)).as_deref())?,
+            external_ref: optional_reference(
+                "external_ref",
+                keep(self.external_ref, base.map(|b| &b.external_ref)).as_deref(),
+            )?,
             email,
             phone: optional_text("phone", keep(self.phone, base.map(|b| &b.phone)).as_deref(), 50)?,
             status: self.status.or(base.map(|b| b.status)).unwrap_or(ClientStatus::Active),
-            relationship: self.relationship.or(base.map(|b| b.relationship)).unwrap_or(Relationship::Active),
+            relationship: self
+                .relationship
+                .or(base.map(|b| b.relationship))
+                .unwrap_or(Relationship::Active),
             relationship_expires_at: match self.relationship_expires_at {
                 Some(v) => v,
                 None => base.and_then(|b| b.relationship_expires_at),
@@ -68,13 +74,34 @@ impl ClientInput {
 }
 
 impl App {
-    pub async fn clients(&self, actor: &Actor, filter: &ClientFilter, cursor: Option<&str>, limit: Option<i64>) -> Result<Page<Client>> {
+    pub async fn clients(
+        &self,
+        actor: &Actor,
+        filter: &ClientFilter,
+        cursor: Option<&str>,
+        limit: Option<i64>,
+    ) -> Result<Page<Client>> {
         actor.admin()?;
         let limit = paging::limit(limit)?;
         let cursor = Cursor::decode(cursor)?;
         let mut conn = st(self.db.read().await)?;
-        let rows = st(store::list(&mut conn.conn(), actor.organization_id, filter, cursor.as_after(), limit + 1).await)?;
-        Ok(paging::page(rows.into_iter().map(|(c, key)| { let id = c.id.0; (c, Cursor { key, id }) }).collect(), limit))
+        let rows = st(store::list(
+            &mut conn.conn(),
+            actor.organization_id,
+            filter,
+            cursor.as_after(),
+            limit + 1,
+        )
+        .await)?;
+        Ok(paging::page(
+            rows.into_iter()
+                .map(|(c, key)| {
+                    let id = c.id.0;
+                    (c, Cursor { key, id })
+                })
+                .collect(),
+            limit,
+        ))
     }
 
     pub async fn client(&self, actor: &Actor, id: ClientId) -> Result<Client> {
@@ -97,15 +124,32 @@ impl App {
         let mut tx = st(self.db.begin().await)?;
         self.check_client_fields(&mut tx, actor, &fields, None).await?;
         let client = st(store::insert(&mut tx.conn(), actor.organization_id, &fields, now_millis()).await)?;
-        audit::record(&mut tx.conn(), actor.organization_id, Some(actor), "client.created", ("client", client.id.0),
-            None, Some(client.id), Cause::Manual, None, serde_json::to_value(&client).ok()).await?;
+        audit::record(
+            &mut tx.conn(),
+            actor.organization_id,
+            Some(actor),
+            "client.created",
+            ("client", client.id.0),
+            None,
+            Some(client.id),
+            Cause::Manual,
+            None,
+            serde_json::to_value(&client).ok(),
+        )
+        .await?;
         st(tx.commit().await)?;
         Ok(client)
     }
 
     /// Changes a client. When the relationship stops being active and the organisation requires
     /// an active one, the client leaves every group in the same transaction (seed 004).
-    pub async fn update_client(&self, admin: Admin<'_>, id: ClientId, input: ClientInput, if_match: Option<i64>) -> Result<Client> {
+    pub async fn update_client(
+        &self,
+        admin: Admin<'_>,
+        id: ClientId,
+        input: ClientInput,
+        if_match: Option<i64>,
+    ) -> Result<Client> {
         let actor = admin.actor();
         let mut tx = st(self.db.begin().await)?;
         let org = st(clientele_store::organizations::get_locked(&mut tx.conn(), actor.organization_id, false).await)?;
@@ -115,29 +159,63 @@ impl App {
         self.check_client_fields(&mut tx, actor, &fields, Some(id)).await?;
         let now = now_millis();
         let after = st(store::update(&mut tx.conn(), actor.organization_id, id, &fields, now).await)?;
-        audit::record(&mut tx.conn(), actor.organization_id, Some(actor), "client.updated", ("client", id.0),
-            None, Some(id), Cause::Manual, serde_json::to_value(&before).ok(), serde_json::to_value(&after).ok()).await?;
+        audit::record(
+            &mut tx.conn(),
+            actor.organization_id,
+            Some(actor),
+            "client.updated",
+            ("client", id.0),
+            None,
+            Some(id),
+            Cause::Manual,
+            serde_json::to_value(&before).ok(),
+            serde_json::to_value(&after).ok(),
+        )
+        .await?;
         if org.policies.require_active_relationship
             && !relationship_is_active(after.relationship, after.relationship_expires_at, now)
         {
-            crate::members::remove_from_all_groups(&mut tx.conn(), actor.organization_id, id, Some(actor), Cause::RelationshipExpired).await?;
+            crate::members::remove_from_all_groups(
+                &mut tx.conn(),
+                actor.organization_id,
+                id,
+                Some(actor),
+                Cause::RelationshipExpired,
+            )
+            .await?;
         }
         st(tx.commit().await)?;
         Ok(after)
     }
 
-    async fn check_client_fields(&self, tx: &mut clientele_store::Tx, actor: &Actor, f: &ClientFields, this: Option<ClientId>) -> Result<()> {
+    async fn check_client_fields(
+        &self,
+        tx: &mut clientele_store::Tx,
+        actor: &Actor,
+        f: &ClientFields,
+        this: Option<ClientId>,
+    ) -> Result<()> {
         if let Some(unit) = f.business_unit_id {
-            st(business_units::get(&mut tx.conn(), actor.organization_id, unit).await)
-                .map_err(|_| Error::invalid("business_unit_id", format!("no business unit {unit} in this organisation")))?;
+            st(business_units::get(&mut tx.conn(), actor.organization_id, unit).await).map_err(|_| {
+                Error::invalid(
+                    "business_unit_id",
+                    format!("no business unit {unit} in this organisation"),
+                )
+            })?;
         }
-        if let Some(reference) = &f.external_ref {
-            if let Some(other) = st(store::find_by_external_ref(&mut tx.conn(), actor.organization_id, reference).await)? {
-                if Some(other.id) != this {
-                    return Err(Error::new(ErrorCode::AlreadyExists, format!("client \"{}\" already has the external reference {reference}", other.name))
-                        .with_field("external_ref"));
-                }
-            }
+        if let Some(reference) = &f.external_ref
+            && let Some(other) =
+                st(store::find_by_external_ref(&mut tx.conn(), actor.organization_id, reference).await)?
+            && Some(other.id) != this
+        {
+            return Err(Error::new(
+                ErrorCode::AlreadyExists,
+                format!(
+                    "client \"{}\" already has the external reference {reference}",
+                    other.name
+                ),
+            )
+            .with_field("external_ref"));
         }
         Ok(())
     }

@@ -20,7 +20,8 @@ impl App {
                 return Ok(ended);
             }
             for (org, client) in batch {
-                ended += members::remove_from_all_groups(&mut tx.conn(), org, client, None, Cause::RelationshipExpired).await?;
+                ended += members::remove_from_all_groups(&mut tx.conn(), org, client, None, Cause::RelationshipExpired)
+                    .await?;
             }
             st(tx.commit().await)?;
         }

@@ -38,13 +38,34 @@ pub struct GroupPatch {
 }
 
 impl App {
-    pub async fn groups(&self, actor: &Actor, filter: &GroupFilter, cursor: Option<&str>, limit: Option<i64>) -> Result<Page<ClientGroup>> {
+    pub async fn groups(
+        &self,
+        actor: &Actor,
+        filter: &GroupFilter,
+        cursor: Option<&str>,
+        limit: Option<i64>,
+    ) -> Result<Page<ClientGroup>> {
         actor.admin()?;
         let limit = paging::limit(limit)?;
         let cursor = Cursor::decode(cursor)?;
         let mut conn = st(self.db.read().await)?;
-        let rows = st(store::list(&mut conn.conn(), actor.organization_id, filter, cursor.as_after(), limit + 1).await)?;
-        Ok(paging::page(rows.into_iter().map(|(g, key)| { let id = g.id.0; (g, Cursor { key, id }) }).collect(), limit))
+        let rows = st(store::list(
+            &mut conn.conn(),
+            actor.organization_id,
+            filter,
+            cursor.as_after(),
+            limit + 1,
+        )
+        .await)?;
+        Ok(paging::page(
+            rows.into_iter()
+                .map(|(g, key)| {
+                    let id = g.id.0;
+                    (g, Cursor { key, id })
+                })
+                .collect(),
+            limit,
+        ))
     }
 
     /// A group with its parents and whether (and why not) it can be deleted.
@@ -74,13 +95,30 @@ impl App {
         check_name_free(&mut tx.conn(), org.id, &fields, None).await?;
         let id = st(store::insert(&mut tx.conn(), org.id, new.kind, &fields, actor.staff_id, now_millis()).await)?;
         let mut group = st(store::get(&mut tx.conn(), org.id, id).await)?;
-        audit::record(&mut tx.conn(), org.id, Some(actor), "group.created", ("group", id.0), Some(id), None, Cause::Manual,
-            None, serde_json::to_value(&group).ok()).await?;
+        audit::record(
+            &mut tx.conn(),
+            org.id,
+            Some(actor),
+            "group.created",
+            ("group", id.0),
+            Some(id),
+            None,
+            Cause::Manual,
+            None,
+            serde_json::to_value(&group).ok(),
+        )
+        .await?;
         for (row, &member) in new.members.iter().enumerate() {
-            add_one(&mut tx, &org, actor, &group, member, Cause::Manual).await.map_err(|e| {
-                let detail = format!("members[{row}]: {}", e.detail);
-                Error { detail, field: Some(format!("members[{row}]")), ..e }
-            })?;
+            add_one(&mut tx, &org, actor, &group, member, Cause::Manual)
+                .await
+                .map_err(|e| {
+                    let detail = format!("members[{row}]: {}", e.detail);
+                    Error {
+                        detail,
+                        field: Some(format!("members[{row}]")),
+                        ..e
+                    }
+                })?;
         }
         if !new.members.is_empty() {
             group = st(store::get(&mut tx.conn(), org.id, id).await)?;
@@ -90,7 +128,13 @@ impl App {
         Ok(result)
     }
 
-    pub async fn update_group(&self, admin: Admin<'_>, id: GroupId, patch: GroupPatch, if_match: Option<i64>) -> Result<GroupDetail> {
+    pub async fn update_group(
+        &self,
+        admin: Admin<'_>,
+        id: GroupId,
+        patch: GroupPatch,
+        if_match: Option<i64>,
+    ) -> Result<GroupDetail> {
         let actor = admin.actor();
         let mut tx = st(self.db.begin().await)?;
         let org = st(organizations::get_locked(&mut tx.conn(), actor.organization_id, false).await)?;
@@ -100,7 +144,11 @@ impl App {
         let fields = GroupFields {
             name_key: name.key(),
             name: name.into_string(),
-            description: optional_text("description", patch.description.as_deref().or(before.description.as_deref()), 2000)?,
+            description: optional_text(
+                "description",
+                patch.description.as_deref().or(before.description.as_deref()),
+                2000,
+            )?,
             crm_id: optional_reference("crm_id", patch.crm_id.as_deref().or(before.crm_id.as_deref()))?,
             business_unit_id: patch.business_unit_id.unwrap_or(before.business_unit_id),
             protected: patch.protected.unwrap_or(before.protected),
@@ -109,8 +157,19 @@ impl App {
         check_name_free(&mut tx.conn(), org.id, &fields, Some(id)).await?;
         st(store::update(&mut tx.conn(), org.id, id, &fields, actor.staff_id, now_millis()).await)?;
         let after = st(store::get(&mut tx.conn(), org.id, id).await)?;
-        audit::record(&mut tx.conn(), org.id, Some(actor), "group.updated", ("group", id.0), Some(id), None, Cause::Manual,
-            serde_json::to_value(&before).ok(), serde_json::to_value(&after).ok()).await?;
+        audit::record(
+            &mut tx.conn(),
+            org.id,
+            Some(actor),
+            "group.updated",
+            ("group", id.0),
+            Some(id),
+            None,
+            Cause::Manual,
+            serde_json::to_value(&before).ok(),
+            serde_json::to_value(&after).ok(),
+        )
+        .await?;
         let result = detail(&mut tx.conn(), &org.policies, after).await?;
         st(tx.commit().await)?;
         Ok(result)
@@ -127,19 +186,47 @@ impl App {
         let info = detail(&mut tx.conn(), &org.policies, group.clone()).await?;
         if !info.deletable {
             let reasons: Vec<&str> = info.delete_blockers.iter().map(|b| b.message.as_str()).collect();
-            return Err(Error::new(ErrorCode::NotDeletable, format!("\"{}\" cannot be deleted: {}", group.name, reasons.join(" ")))
-                .with_extra(serde_json::json!({ "delete_blockers": info.delete_blockers })));
+            return Err(Error::new(
+                ErrorCode::NotDeletable,
+                format!("\"{}\" cannot be deleted: {}", group.name, reasons.join(" ")),
+            )
+            .with_extra(serde_json::json!({ "delete_blockers": info.delete_blockers })));
         }
         if org.policies.delete_policy == DeletePolicy::DetachMembers {
             detach_members(&mut tx, org.id, actor, &group).await?;
         }
-        st(store::soft_delete(&mut tx.conn(), org.id, id, org.policies.reserve_deleted_names, actor.staff_id, now_millis()).await)?;
-        audit::record(&mut tx.conn(), org.id, Some(actor), "group.deleted", ("group", id.0), Some(id), None, Cause::Manual,
-            serde_json::to_value(&group).ok(), None).await?;
+        st(store::soft_delete(
+            &mut tx.conn(),
+            org.id,
+            id,
+            org.policies.reserve_deleted_names,
+            actor.staff_id,
+            now_millis(),
+        )
+        .await)?;
+        audit::record(
+            &mut tx.conn(),
+            org.id,
+            Some(actor),
+            "group.deleted",
+            ("group", id.0),
+            Some(id),
+            None,
+            Cause::Manual,
+            serde_json::to_value(&group).ok(),
+            None,
+        )
+        .await?;
         st(tx.commit().await)
     }
 
-    pub async fn put_logo(&self, admin: Admin<'_>, id: GroupId, variant: LogoVariant, png: Vec<u8>) -> Result<GroupDetail> {
+    pub async fn put_logo(
+        &self,
+        admin: Admin<'_>,
+        id: GroupId,
+        variant: LogoVariant,
+        png: Vec<u8>,
+    ) -> Result<GroupDetail> {
         let actor = admin.actor();
         let logo = Logo::parse(&format!("logo_{}", variant.as_str()), png)?;
         let mut tx = st(self.db.begin().await)?;
@@ -162,8 +249,19 @@ impl App {
         st(store::get(&mut tx.conn(), actor.organization_id, id).await)?;
         if st(store::delete_logo(&mut tx.conn(), id, variant).await)? {
             st(store::touch(&mut tx.conn(), id, 0, Some(actor.staff_id), now_millis()).await)?;
-            audit::record(&mut tx.conn(), actor.organization_id, Some(actor), "group.logo_removed", ("group", id.0), Some(id), None,
-                Cause::Manual, Some(serde_json::json!({ "variant": variant })), None).await?;
+            audit::record(
+                &mut tx.conn(),
+                actor.organization_id,
+                Some(actor),
+                "group.logo_removed",
+                ("group", id.0),
+                Some(id),
+                None,
+                Cause::Manual,
+                Some(serde_json::json!({ "variant": variant })),
+                None,
+            )
+            .await?;
         }
         st(tx.commit().await)
     }
@@ -176,7 +274,11 @@ impl App {
     }
 }
 
-async fn detail(c: &mut Conn<'_>, policies: &clientele_domain::policy::Policies, group: ClientGroup) -> Result<GroupDetail> {
+async fn detail(
+    c: &mut Conn<'_>,
+    policies: &clientele_domain::policy::Policies,
+    group: ClientGroup,
+) -> Result<GroupDetail> {
     let parents = st(store::parents(c, group.id).await)?;
     let facts = DeletionFacts {
         member_count: group.member_count,
@@ -184,27 +286,42 @@ async fn detail(c: &mut Conn<'_>, policies: &clientele_domain::policy::Policies,
         protected: group.protected,
     };
     let delete_blockers = delete_blockers(policies, &facts);
-    Ok(GroupDetail { deletable: delete_blockers.is_empty(), delete_blockers, parents, group })
+    Ok(GroupDetail {
+        deletable: delete_blockers.is_empty(),
+        delete_blockers,
+        parents,
+        group,
+    })
 }
 
 async fn check_business_unit(c: &mut Conn<'_>, org: OrganizationId, unit: BusinessUnitId) -> Result<()> {
-    st(business_units::get(c, org, unit).await)
-        .map(|_| ())
-        .map_err(|_| Error::invalid("business_unit_id", format!("no business unit {unit} in this organisation")))
+    st(business_units::get(c, org, unit).await).map(|_| ()).map_err(|_| {
+        Error::invalid(
+            "business_unit_id",
+            format!("no business unit {unit} in this organisation"),
+        )
+    })
 }
 
 /// Names are unique among live groups and, where the organisation never reuses names, among
 /// deleted ones too (seed 004). The unique index is the backstop for races.
 async fn check_name_free(c: &mut Conn<'_>, org: OrganizationId, f: &GroupFields, this: Option<GroupId>) -> Result<()> {
-    if let Some(other) = st(store::find_by_name(c, org, &f.name_key).await)? {
-        if Some(other.id) != this {
-            return Err(Error::new(ErrorCode::NameTaken, format!("a client group named \"{}\" already exists", other.name)).with_field("name"));
-        }
+    if let Some(other) = st(store::find_by_name(c, org, &f.name_key).await)?
+        && Some(other.id) != this
+    {
+        return Err(Error::new(
+            ErrorCode::NameTaken,
+            format!("a client group named \"{}\" already exists", other.name),
+        )
+        .with_field("name"));
     }
     if st(store::name_reserved_by_tombstone(c, org, &f.name_key).await)? {
         return Err(Error::new(
             ErrorCode::NameReserved,
-            format!("\"{}\" was the name of a deleted group; this organisation never reuses group names", f.name),
+            format!(
+                "\"{}\" was the name of a deleted group; this organisation never reuses group names",
+                f.name
+            ),
         )
         .with_field("name"));
     }
@@ -215,17 +332,50 @@ async fn detach_members(tx: &mut Tx, org: OrganizationId, actor: &Actor, group: 
     let (clients, children, parents) = st(member_store::detach_all(&mut tx.conn(), group.id).await)?;
     let now = now_millis();
     for client in clients {
-        audit::record(&mut tx.conn(), org, Some(actor), "membership.removed", ("membership", client.0), Some(group.id), Some(client),
-            Cause::GroupDeleted, Some(serde_json::json!({ "group_id": group.id, "member": MemberRef::Client(client) })), None).await?;
+        audit::record(
+            &mut tx.conn(),
+            org,
+            Some(actor),
+            "membership.removed",
+            ("membership", client.0),
+            Some(group.id),
+            Some(client),
+            Cause::GroupDeleted,
+            Some(serde_json::json!({ "group_id": group.id, "member": MemberRef::Client(client) })),
+            None,
+        )
+        .await?;
     }
     for child in children {
-        audit::record(&mut tx.conn(), org, Some(actor), "membership.removed", ("nesting", child.0), Some(group.id), None,
-            Cause::GroupDeleted, Some(serde_json::json!({ "group_id": group.id, "member": MemberRef::Group(child) })), None).await?;
+        audit::record(
+            &mut tx.conn(),
+            org,
+            Some(actor),
+            "membership.removed",
+            ("nesting", child.0),
+            Some(group.id),
+            None,
+            Cause::GroupDeleted,
+            Some(serde_json::json!({ "group_id": group.id, "member": MemberRef::Group(child) })),
+            None,
+        )
+        .await?;
     }
     for parent in parents {
         st(store::touch(&mut tx.conn(), parent, -1, Some(actor.staff_id), now).await)?;
-        audit::record(&mut tx.conn(), org, Some(actor), "membership.removed", ("nesting", group.id.0), Some(parent), None,
-            Cause::GroupDeleted, Some(serde_json::json!({ "group_id": parent, "member": MemberRef::Group(group.id) })), None).await?;
+        audit::record(
+            &mut tx.conn(),
+            org,
+            Some(actor),
+            "membership.removed",
+            ("nesting", group.id.0),
+            Some(parent),
+            None,
+            Cause::GroupDeleted,
+            Some(serde_json::json!({ "group_id": parent, "member": MemberRef::Group(group.id) })),
+            None,
+        )
+        .await?;
     }
     Ok(())
 }

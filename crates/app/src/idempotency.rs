@@ -27,8 +27,11 @@ impl App {
         match st(store::get(&mut conn.conn(), actor.staff_id, key).await)? {
             None => Ok(None),
             Some(s) if s.request_hash == hash => Ok(Some((s.status_code as u16, s.response_body))),
-            Some(_) => Err(Error::new(ErrorCode::IdempotencyKeyReused, "this Idempotency-Key was already used for a different request")
-                .with_field("Idempotency-Key")),
+            Some(_) => Err(Error::new(
+                ErrorCode::IdempotencyKeyReused,
+                "this Idempotency-Key was already used for a different request",
+            )
+            .with_field("Idempotency-Key")),
         }
     }
 
@@ -36,7 +39,11 @@ impl App {
         let mut tx = st(self.db.begin().await)?;
         let now = now_millis();
         st(store::purge(&mut tx.conn(), now - RETENTION_MS).await)?;
-        let stored = Stored { request_hash: hash.to_string(), status_code: status as i32, response_body: body.to_string() };
+        let stored = Stored {
+            request_hash: hash.to_string(),
+            status_code: status as i32,
+            response_body: body.to_string(),
+        };
         st(store::put(&mut tx.conn(), actor.staff_id, key, &stored, now).await)?;
         st(tx.commit().await)
     }

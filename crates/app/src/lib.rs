@@ -55,7 +55,9 @@ impl Actor {
     pub fn admin(&self) -> Result<Admin<'_>> {
         match self.role {
             StaffRole::Admin => Ok(Admin(self)),
-            StaffRole::Staff => Err(Error::forbidden("only admins (business or senior account managers) can do this")),
+            StaffRole::Staff => Err(Error::forbidden(
+                "only admins (business or senior account managers) can do this",
+            )),
         }
     }
 }

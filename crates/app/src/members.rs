@@ -8,6 +8,7 @@ use clientele_domain::group::GroupKind;
 use clientele_domain::nesting::{NestingNode, check_nesting};
 use clientele_domain::policy::MembershipMode;
 use clientele_domain::{ClientId, Error, ErrorCode, GroupId, OrganizationId, Result, now_millis};
+use clientele_store::members::Provenance;
 use clientele_store::{Conn, Tx, clients, groups, members as store, organizations};
 use serde::{Deserialize, Serialize};
 
@@ -45,16 +46,33 @@ pub struct MemberOutcome {
 
 impl MemberOutcome {
     fn ok(member: MemberRef, outcome: Outcome) -> Self {
-        MemberOutcome { member, outcome, code: None, detail: None }
+        MemberOutcome {
+            member,
+            outcome,
+            code: None,
+            detail: None,
+        }
     }
     fn rejected(member: MemberRef, e: Error) -> Self {
-        MemberOutcome { member, outcome: Outcome::Rejected, code: Some(e.code), detail: Some(e.detail) }
+        MemberOutcome {
+            member,
+            outcome: Outcome::Rejected,
+            code: Some(e.code),
+            detail: Some(e.detail),
+        }
     }
 }
 
 impl App {
     /// Adds members to a group, each item on its own terms; the group's version advances once.
-    pub async fn add_members(&self, admin: Admin<'_>, group: GroupId, items: &[MemberRef], cause: Cause, if_match: Option<i64>) -> Result<Vec<MemberOutcome>> {
+    pub async fn add_members(
+        &self,
+        admin: Admin<'_>,
+        group: GroupId,
+        items: &[MemberRef],
+        cause: Cause,
+        if_match: Option<i64>,
+    ) -> Result<Vec<MemberOutcome>> {
         let actor = admin.actor();
         let nests = items.iter().any(|m| matches!(m, MemberRef::Group(_)));
         let mut tx = st(self.db.begin().await)?;
@@ -74,7 +92,14 @@ impl App {
         Ok(results)
     }
 
-    pub async fn remove_members(&self, admin: Admin<'_>, group: GroupId, items: &[MemberRef], cause: Cause, if_match: Option<i64>) -> Result<Vec<MemberOutcome>> {
+    pub async fn remove_members(
+        &self,
+        admin: Admin<'_>,
+        group: GroupId,
+        items: &[MemberRef],
+        cause: Cause,
+        if_match: Option<i64>,
+    ) -> Result<Vec<MemberOutcome>> {
         let actor = admin.actor();
         let mut tx = st(self.db.begin().await)?;
         st(organizations::get_locked(&mut tx.conn(), actor.organization_id, false).await)?;
@@ -87,17 +112,35 @@ impl App {
                 MemberRef::Group(child) => st(store::remove_child(&mut tx.conn(), group, child).await)?,
             };
             if removed {
-                record_membership(&mut tx.conn(), actor.organization_id, Some(actor), "membership.removed", group, item, cause).await?;
+                record_membership(
+                    &mut tx.conn(),
+                    actor.organization_id,
+                    Some(actor),
+                    "membership.removed",
+                    group,
+                    item,
+                    cause,
+                )
+                .await?;
                 st(groups::touch(&mut tx.conn(), group, -1, Some(actor.staff_id), now_millis()).await)?;
             }
-            results.push(MemberOutcome::ok(item, if removed { Outcome::Removed } else { Outcome::NotMember }));
+            results.push(MemberOutcome::ok(
+                item,
+                if removed { Outcome::Removed } else { Outcome::NotMember },
+            ));
         }
         st(tx.commit().await)?;
         Ok(results)
     }
 
     /// A page of a group's direct members, by name.
-    pub async fn group_members(&self, actor: &Actor, group: GroupId, cursor: Option<&str>, limit: Option<i64>) -> Result<Page<Member>> {
+    pub async fn group_members(
+        &self,
+        actor: &Actor,
+        group: GroupId,
+        cursor: Option<&str>,
+        limit: Option<i64>,
+    ) -> Result<Page<Member>> {
         actor.admin()?;
         let limit = paging::limit(limit)?;
         let cursor = Cursor::decode(cursor)?;
@@ -120,68 +163,135 @@ impl App {
 }
 
 /// Adds one member inside the caller's transaction. `Err` is a refusal of this item only.
-pub(crate) async fn add_one(tx: &mut Tx, org: &Organization, actor: &Actor, target: &ClientGroup, item: MemberRef, cause: Cause) -> Result<Outcome> {
+pub(crate) async fn add_one(
+    tx: &mut Tx,
+    org: &Organization,
+    actor: &Actor,
+    target: &ClientGroup,
+    item: MemberRef,
+    cause: Cause,
+) -> Result<Outcome> {
     let now = now_millis();
+    let how = Provenance {
+        by: Some(actor.staff_id),
+        cause,
+        at: now,
+    };
     let added = match item {
         MemberRef::Client(client_id) => {
             if target.kind != GroupKind::Clients {
-                return Err(Error::new(ErrorCode::KindMismatch, format!(
-                    "\"{}\" is a group of client groups; clients can only be added to a group of clients", target.name)));
+                return Err(Error::new(
+                    ErrorCode::KindMismatch,
+                    format!(
+                        "\"{}\" is a group of client groups; clients can only be added to a group of clients",
+                        target.name
+                    ),
+                ));
             }
             let client = st(clients::get(&mut tx.conn(), org.id, client_id).await)
                 .map_err(|_| Error::new(ErrorCode::NotFound, format!("client {client_id} not found")))?;
             if org.policies.require_active_relationship
                 && !relationship_is_active(client.relationship, client.relationship_expires_at, now)
             {
-                return Err(Error::new(ErrorCode::RelationshipNotActive, format!(
-                    "\"{}\" is not in an active business relationship, so it cannot join a group", client.name)));
+                return Err(Error::new(
+                    ErrorCode::RelationshipNotActive,
+                    format!(
+                        "\"{}\" is not in an active business relationship, so it cannot join a group",
+                        client.name
+                    ),
+                ));
             }
             let exclusive = org.policies.membership_mode == MembershipMode::Exclusive;
-            if st(store::add_client(&mut tx.conn(), org.id, target.id, client_id, exclusive, Some(actor.staff_id), cause, now).await)? {
+            if st(store::add_client(&mut tx.conn(), org.id, target.id, client_id, exclusive, how).await)? {
                 true
             } else if st(store::is_client_member(&mut tx.conn(), target.id, client_id).await)? {
                 return Ok(Outcome::AlreadyMember);
             } else {
                 let other = st(store::group_of_exclusive_client(&mut tx.conn(), client_id).await)?;
-                return Err(Error::new(ErrorCode::ClientInAnotherGroup, format!(
-                    "\"{}\" already belongs to the group \"{}\"; a client can be in only one group of this organisation",
-                    client.name, other.map(|g| g.name).unwrap_or_default())));
+                return Err(Error::new(
+                    ErrorCode::ClientInAnotherGroup,
+                    format!(
+                        "\"{}\" already belongs to the group \"{}\"; a client can be in only one group of this organisation",
+                        client.name,
+                        other.map(|g| g.name).unwrap_or_default()
+                    ),
+                ));
             }
         }
         MemberRef::Group(child_id) => {
             let child = st(groups::get(&mut tx.conn(), org.id, child_id).await)
                 .map_err(|_| Error::new(ErrorCode::NotFound, format!("client group {child_id} not found")))?;
             let graph = st(groups::neighbourhood(&mut tx.conn(), target.id, child_id).await)?;
-            let node = |g: &ClientGroup| NestingNode { id: g.id, name: g.name.clone(), kind: g.kind };
+            let node = |g: &ClientGroup| NestingNode {
+                id: g.id,
+                name: g.name.clone(),
+                kind: g.kind,
+            };
             check_nesting(&node(target), &node(&child), &graph, org.policies.max_nesting_depth)?;
-            if !st(store::add_child(&mut tx.conn(), org.id, target.id, child_id, Some(actor.staff_id), cause, now).await)? {
+            if !st(store::add_child(&mut tx.conn(), org.id, target.id, child_id, how).await)? {
                 return Ok(Outcome::AlreadyMember);
             }
             true
         }
     };
     if added {
-        record_membership(&mut tx.conn(), org.id, Some(actor), "membership.added", target.id, item, cause).await?;
+        record_membership(
+            &mut tx.conn(),
+            org.id,
+            Some(actor),
+            "membership.added",
+            target.id,
+            item,
+            cause,
+        )
+        .await?;
         st(groups::touch(&mut tx.conn(), target.id, 1, Some(actor.staff_id), now).await)?;
     }
     Ok(Outcome::Added)
 }
 
-async fn record_membership(c: &mut Conn<'_>, org: OrganizationId, actor: Option<&Actor>, action: &str, group: GroupId, item: MemberRef, cause: Cause) -> Result<()> {
+async fn record_membership(
+    c: &mut Conn<'_>,
+    org: OrganizationId,
+    actor: Option<&Actor>,
+    action: &str,
+    group: GroupId,
+    item: MemberRef,
+    cause: Cause,
+) -> Result<()> {
     let (client, object) = match item {
         MemberRef::Client(id) => (Some(id), ("membership", id.0)),
         MemberRef::Group(id) => (None, ("nesting", id.0)),
     };
     let state = serde_json::json!({ "group_id": group, "member": item });
-    let (before, after) = if action.ends_with("added") { (None, Some(state)) } else { (Some(state), None) };
+    let (before, after) = if action.ends_with("added") {
+        (None, Some(state))
+    } else {
+        (Some(state), None)
+    };
     audit::record(c, org, actor, action, object, Some(group), client, cause, before, after).await
 }
 
 /// Takes a client out of every group (its relationship lapsed), recording why.
-pub(crate) async fn remove_from_all_groups(c: &mut Conn<'_>, org: OrganizationId, client: ClientId, actor: Option<&Actor>, cause: Cause) -> Result<usize> {
+pub(crate) async fn remove_from_all_groups(
+    c: &mut Conn<'_>,
+    org: OrganizationId,
+    client: ClientId,
+    actor: Option<&Actor>,
+    cause: Cause,
+) -> Result<usize> {
     let groups_left = st(store::remove_client_everywhere(c, client).await)?;
     for &group in &groups_left {
-        record_membership(c, org, actor, "membership.removed", group, MemberRef::Client(client), cause).await?;
+        record_membership(
+            c,
+            org,
+            actor,
+            "membership.removed",
+            group,
+            MemberRef::Client(client),
+            cause,
+        )
+        .await?;
         st(groups::touch(c, group, -1, actor.map(|a| a.staff_id), now_millis()).await)?;
     }
     Ok(groups_left.len())

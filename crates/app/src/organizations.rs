@@ -6,7 +6,7 @@ use clientele_domain::policy::{MembershipMode, Policies};
 use clientele_domain::{Error, ErrorCode, Result, now_millis};
 use clientele_store::{members, organizations as store};
 
-use crate::{Actor, App, Admin, audit, check_version, st};
+use crate::{Actor, Admin, App, audit, check_version, st};
 
 impl App {
     pub async fn organization(&self, actor: &Actor) -> Result<Organization> {
@@ -16,7 +16,12 @@ impl App {
 
     /// Changes the policies. Switching to exclusive membership is refused while some client is in
     /// several groups, and the refusal names them.
-    pub async fn update_policies(&self, admin: Admin<'_>, policies: Policies, if_match: Option<i64>) -> Result<Organization> {
+    pub async fn update_policies(
+        &self,
+        admin: Admin<'_>,
+        policies: Policies,
+        if_match: Option<i64>,
+    ) -> Result<Organization> {
         policies.validate()?;
         let actor = admin.actor();
         let mut tx = st(self.db.begin().await)?;
@@ -27,7 +32,10 @@ impl App {
         if to_exclusive {
             let conflicts = st(members::clients_in_several_groups(&mut tx.conn(), actor.organization_id, 20).await)?;
             if !conflicts.is_empty() {
-                let names: Vec<String> = conflicts.iter().map(|(_, name, n)| format!("\"{name}\" ({n} groups)")).collect();
+                let names: Vec<String> = conflicts
+                    .iter()
+                    .map(|(_, name, n)| format!("\"{name}\" ({n} groups)"))
+                    .collect();
                 return Err(Error::new(
                     ErrorCode::Conflict,
                     format!(
@@ -40,12 +48,27 @@ impl App {
             }
         }
         if before.policies.membership_mode != policies.membership_mode {
-            st(members::set_exclusive(&mut tx.conn(), actor.organization_id, policies.membership_mode == MembershipMode::Exclusive).await)?;
+            st(members::set_exclusive(
+                &mut tx.conn(),
+                actor.organization_id,
+                policies.membership_mode == MembershipMode::Exclusive,
+            )
+            .await)?;
         }
         let after = st(store::update_policies(&mut tx.conn(), actor.organization_id, &policies, now_millis()).await)?;
-        audit::record(&mut tx.conn(), actor.organization_id, Some(actor), "organization.policies_changed",
-            ("organization", after.id.0), None, None, Cause::Manual,
-            serde_json::to_value(&before.policies).ok(), serde_json::to_value(&after.policies).ok()).await?;
+        audit::record(
+            &mut tx.conn(),
+            actor.organization_id,
+            Some(actor),
+            "organization.policies_changed",
+            ("organization", after.id.0),
+            None,
+            None,
+            Cause::Manual,
+            serde_json::to_value(&before.policies).ok(),
+            serde_json::to_value(&after.policies).ok(),
+        )
+        .await?;
         st(tx.commit().await)?;
         Ok(after)
     }

@@ -28,11 +28,16 @@ impl Cursor {
     }
 
     pub fn decode(raw: Option<&str>) -> Result<Cursor> {
-        let Some(raw) = raw.filter(|r| !r.is_empty()) else { return Ok(Cursor::default()) };
+        let Some(raw) = raw.filter(|r| !r.is_empty()) else {
+            return Ok(Cursor::default());
+        };
         let bad = || Error::invalid("cursor", "is not a cursor this server handed out");
         let text = String::from_utf8(hex::decode(raw).map_err(|_| bad())?).map_err(|_| bad())?;
         let (id, key) = text.split_once(':').ok_or_else(bad)?;
-        Ok(Cursor { key: key.to_string(), id: id.parse().map_err(|_| bad())? })
+        Ok(Cursor {
+            key: key.to_string(),
+            id: id.parse().map_err(|_| bad())?,
+        })
     }
 
     pub fn as_after(&self) -> (&str, i64) {
@@ -53,8 +58,15 @@ pub fn limit(requested: Option<i64>) -> Result<i64> {
 pub fn page<T>(mut rows: Vec<(T, Cursor)>, limit: i64) -> Page<T> {
     let more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
-    let next_cursor = if more { rows.last().map(|(_, c)| c.encode()) } else { None };
-    Page { items: rows.into_iter().map(|(t, _)| t).collect(), next_cursor }
+    let next_cursor = if more {
+        rows.last().map(|(_, c)| c.encode())
+    } else {
+        None
+    };
+    Page {
+        items: rows.into_iter().map(|(t, _)| t).collect(),
+        next_cursor,
+    }
 }
 
 #[cfg(test)]
@@ -63,7 +75,10 @@ mod tests {
 
     #[test]
     fn cursors_round_trip_and_garbage_is_refused() {
-        let c = Cursor { key: "vip: clients".into(), id: 42 };
+        let c = Cursor {
+            key: "vip: clients".into(),
+            id: 42,
+        };
         assert_eq!(Cursor::decode(Some(&c.encode())).unwrap(), c);
         assert_eq!(Cursor::decode(None).unwrap(), Cursor::default());
         assert_eq!(Cursor::decode(Some("zz")).unwrap_err().field.as_deref(), Some("cursor"));
@@ -71,7 +86,19 @@ mod tests {
 
     #[test]
     fn a_page_says_whether_more_rows_follow() {
-        let rows = |n: i64| (0..n).map(|i| (i, Cursor { key: String::new(), id: i })).collect::<Vec<_>>();
+        let rows = |n: i64| {
+            (0..n)
+                .map(|i| {
+                    (
+                        i,
+                        Cursor {
+                            key: String::new(),
+                            id: i,
+                        },
+                    )
+                })
+                .collect::<Vec<_>>()
+        };
         assert!(page(rows(3), 3).next_cursor.is_none());
         let p = page(rows(4), 3);
         assert_eq!(p.items, vec![0, 1, 2]);

@@ -2,10 +2,10 @@
 //! can sign in right after `clientele serve` with no other set-up.
 
 use clientele_domain::audit::Cause;
+use clientele_domain::entities::{Organization, Staff};
 use clientele_domain::names::{Email, Name};
 use clientele_domain::policy::Policies;
 use clientele_domain::staff::StaffRole;
-use clientele_domain::entities::{Organization, Staff};
 use clientele_domain::{Error, Result, now_millis};
 use clientele_store::{business_units, organizations, staff};
 
@@ -36,27 +36,73 @@ impl App {
         st(business_units::insert(&mut tx.conn(), org.id, unit.as_str(), &unit.key(), now).await)?;
         let password = new_secret()[..20].to_string();
         let hash = hash_password(&password)?;
-        let new = staff::NewStaff { email: email.as_str(), name: "Administrator", role: StaffRole::Admin, password_hash: Some(&hash) };
+        let new = staff::NewStaff {
+            email: email.as_str(),
+            name: "Administrator",
+            role: StaffRole::Admin,
+            password_hash: Some(&hash),
+        };
         let admin = st(staff::insert(&mut tx.conn(), org.id, &new, now).await)?;
-        audit::record(&mut tx.conn(), org.id, None, "organization.created", ("organization", org.id.0), None, None, Cause::Setup, None,
-            Some(serde_json::json!({ "name": org.name, "admin": admin.email }))).await?;
+        audit::record(
+            &mut tx.conn(),
+            org.id,
+            None,
+            "organization.created",
+            ("organization", org.id.0),
+            None,
+            None,
+            Cause::Setup,
+            None,
+            Some(serde_json::json!({ "name": org.name, "admin": admin.email })),
+        )
+        .await?;
         st(tx.commit().await)?;
-        Ok(Some(Bootstrapped { organization: org, admin, password }))
+        Ok(Some(Bootstrapped {
+            organization: org,
+            admin,
+            password,
+        }))
     }
 
     /// Creates a staff member from the command line (`clientele admin create`), in the first
     /// organisation, with a password when one is given.
-    pub async fn create_staff_cli(&self, email: &str, name: &str, role: StaffRole, password: Option<&str>) -> Result<Staff> {
+    pub async fn create_staff_cli(
+        &self,
+        email: &str,
+        name: &str,
+        role: StaffRole,
+        password: Option<&str>,
+    ) -> Result<Staff> {
         let email = Email::parse("email", email)?;
         let name = Name::parse("name", name)?;
         let hash = password.map(hash_password).transpose()?;
         let mut tx = st(self.db.begin().await)?;
-        let org = st(organizations::first(&mut tx.conn()).await)?
-            .ok_or_else(|| Error::invalid("database", "has no organisation yet; run `clientele serve` once to set it up"))?;
-        let new = staff::NewStaff { email: email.as_str(), name: name.as_str(), role, password_hash: hash.as_deref() };
+        let org = st(organizations::first(&mut tx.conn()).await)?.ok_or_else(|| {
+            Error::invalid(
+                "database",
+                "has no organisation yet; run `clientele serve` once to set it up",
+            )
+        })?;
+        let new = staff::NewStaff {
+            email: email.as_str(),
+            name: name.as_str(),
+            role,
+            password_hash: hash.as_deref(),
+        };
         let created = st(staff::insert(&mut tx.conn(), org.id, &new, now_millis()).await)?;
-        audit::record(&mut tx.conn(), org.id, None, "staff.created", ("staff", created.id.0), None, None, Cause::Setup, None,
-            Some(serde_json::to_value(&created).unwrap_or_default())).await?;
+        audit::record(
+            &mut tx.conn(),
+            org.id,
+            None,
+            "staff.created",
+            ("staff", created.id.0),
+            None,
+            None,
+            Cause::Setup,
+            None,
+            Some(serde_json::to_value(&created).unwrap_or_default()),
+        )
+        .await?;
         st(tx.commit().await)?;
         Ok(created)
     }

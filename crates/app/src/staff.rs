@@ -32,7 +32,18 @@ impl App {
         let cursor = Cursor::decode(cursor)?;
         let mut conn = st(self.db.read().await)?;
         let rows = st(store::list(&mut conn.conn(), actor.organization_id, cursor.as_after(), limit + 1).await)?;
-        Ok(paging::page(rows.into_iter().map(|s| { let c = Cursor { key: s.email.clone(), id: s.id.0 }; (s, c) }).collect(), limit))
+        Ok(paging::page(
+            rows.into_iter()
+                .map(|s| {
+                    let c = Cursor {
+                        key: s.email.clone(),
+                        id: s.id.0,
+                    };
+                    (s, c)
+                })
+                .collect(),
+            limit,
+        ))
     }
 
     pub async fn staff(&self, actor: &Actor, id: StaffId) -> Result<Staff> {
@@ -46,15 +57,37 @@ impl App {
         let name = Name::parse("name", &new.name)?;
         let hash = new.password.as_deref().map(hash_password).transpose()?;
         let mut tx = st(self.db.begin().await)?;
-        let record = store::NewStaff { email: email.as_str(), name: name.as_str(), role: new.role, password_hash: hash.as_deref() };
+        let record = store::NewStaff {
+            email: email.as_str(),
+            name: name.as_str(),
+            role: new.role,
+            password_hash: hash.as_deref(),
+        };
         let staff = st(store::insert(&mut tx.conn(), actor.organization_id, &record, now_millis()).await)?;
-        audit::record(&mut tx.conn(), actor.organization_id, Some(actor), "staff.created", ("staff", staff.id.0),
-            None, None, Cause::Manual, None, serde_json::to_value(&staff).ok()).await?;
+        audit::record(
+            &mut tx.conn(),
+            actor.organization_id,
+            Some(actor),
+            "staff.created",
+            ("staff", staff.id.0),
+            None,
+            None,
+            Cause::Manual,
+            None,
+            serde_json::to_value(&staff).ok(),
+        )
+        .await?;
         st(tx.commit().await)?;
         Ok(staff)
     }
 
-    pub async fn update_staff(&self, admin: Admin<'_>, id: StaffId, patch: StaffPatch, if_match: Option<i64>) -> Result<Staff> {
+    pub async fn update_staff(
+        &self,
+        admin: Admin<'_>,
+        id: StaffId,
+        patch: StaffPatch,
+        if_match: Option<i64>,
+    ) -> Result<Staff> {
         let actor = admin.actor();
         let mut tx = st(self.db.begin().await)?;
         let before = st(store::get(&mut tx.conn(), actor.organization_id, id).await)?;
@@ -67,11 +100,35 @@ impl App {
         let active = patch.active.unwrap_or(before.active);
         let loses_admin = before.role == StaffRole::Admin && before.active && (role != StaffRole::Admin || !active);
         if loses_admin && st(store::count_active_admins(&mut tx.conn(), actor.organization_id).await)? <= 1 {
-            return Err(Error::new(ErrorCode::Conflict, "this is the last active admin; make someone else an admin first").with_field("role"));
+            return Err(Error::new(
+                ErrorCode::Conflict,
+                "this is the last active admin; make someone else an admin first",
+            )
+            .with_field("role"));
         }
-        let after = st(store::update(&mut tx.conn(), actor.organization_id, id, &name, role, active, now_millis()).await)?;
-        audit::record(&mut tx.conn(), actor.organization_id, Some(actor), "staff.updated", ("staff", id.0),
-            None, None, Cause::Manual, serde_json::to_value(&before).ok(), serde_json::to_value(&after).ok()).await?;
+        let after = st(store::update(
+            &mut tx.conn(),
+            actor.organization_id,
+            id,
+            &name,
+            role,
+            active,
+            now_millis(),
+        )
+        .await)?;
+        audit::record(
+            &mut tx.conn(),
+            actor.organization_id,
+            Some(actor),
+            "staff.updated",
+            ("staff", id.0),
+            None,
+            None,
+            Cause::Manual,
+            serde_json::to_value(&before).ok(),
+            serde_json::to_value(&after).ok(),
+        )
+        .await?;
         st(tx.commit().await)?;
         Ok(after)
     }

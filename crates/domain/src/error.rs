@@ -87,7 +87,12 @@ pub struct Error {
 
 impl Error {
     pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
-        Error { code, detail: detail.into(), field: None, extra: None }
+        Error {
+            code,
+            detail: detail.into(),
+            field: None,
+            extra: None,
+        }
     }
 
     /// A field failed a rule: `invalid("name", "must not be empty")`.

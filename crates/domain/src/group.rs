@@ -96,12 +96,18 @@ mod tests {
     use super::*;
 
     fn policies(delete_policy: DeletePolicy) -> Policies {
-        Policies { delete_policy, ..Policies::default() }
+        Policies {
+            delete_policy,
+            ..Policies::default()
+        }
     }
 
     #[test]
     fn seed_001_a_group_with_clients_cannot_be_deleted() {
-        let facts = DeletionFacts { member_count: 3, ..Default::default() };
+        let facts = DeletionFacts {
+            member_count: 3,
+            ..Default::default()
+        };
         let blockers = delete_blockers(&policies(DeletePolicy::OnlyEmpty), &facts);
         assert_eq!(blockers.len(), 1);
         assert_eq!(blockers[0].code, "has_members");
@@ -110,13 +116,20 @@ mod tests {
 
     #[test]
     fn seed_002_deleting_detaches_members_so_members_do_not_block() {
-        let facts = DeletionFacts { member_count: 3, parent_names: vec!["All".into()], protected: false };
+        let facts = DeletionFacts {
+            member_count: 3,
+            parent_names: vec!["All".into()],
+            protected: false,
+        };
         assert!(delete_blockers(&policies(DeletePolicy::DetachMembers), &facts).is_empty());
     }
 
     #[test]
     fn seed_000_a_group_inside_a_group_of_groups_says_which_one() {
-        let facts = DeletionFacts { parent_names: vec!["West region".into()], ..Default::default() };
+        let facts = DeletionFacts {
+            parent_names: vec!["West region".into()],
+            ..Default::default()
+        };
         let blockers = delete_blockers(&policies(DeletePolicy::OnlyEmpty), &facts);
         assert_eq!(blockers[0].code, "nested_in_groups");
         assert!(blockers[0].message.contains("\"West region\""));
@@ -124,7 +137,10 @@ mod tests {
 
     #[test]
     fn protection_blocks_under_every_policy() {
-        let facts = DeletionFacts { protected: true, ..Default::default() };
+        let facts = DeletionFacts {
+            protected: true,
+            ..Default::default()
+        };
         for p in [DeletePolicy::OnlyEmpty, DeletePolicy::DetachMembers] {
             assert_eq!(delete_blockers(&policies(p), &facts)[0].code, "protected");
         }

@@ -29,8 +29,7 @@ pub fn now_millis() -> Millis {
 
 /// Converts a stored instant to a timestamp for display and JSON.
 pub fn from_millis(ms: Millis) -> time::OffsetDateTime {
-    time::OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000)
-        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+    time::OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000).unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
 }
 
 /// Converts a timestamp to storage form.

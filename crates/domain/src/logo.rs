@@ -41,12 +41,17 @@ pub struct Logo {
 impl Logo {
     pub fn parse(field: &str, bytes: Vec<u8>) -> Result<Logo> {
         if bytes.len() > MAX_LOGO_BYTES {
-            return Err(Error::invalid(field, format!("must be at most {MAX_LOGO_BYTES} bytes (1 MiB)")));
+            return Err(Error::invalid(
+                field,
+                format!("must be at most {MAX_LOGO_BYTES} bytes (1 MiB)"),
+            ));
         }
         let mut decoder = png::Decoder::new_with_limits(
             std::io::Cursor::new(&bytes[..]),
             // Bounds the memory a hostile file can make us allocate while decoding.
-            png::Limits { bytes: 64 * 1024 * 1024 },
+            png::Limits {
+                bytes: 64 * 1024 * 1024,
+            },
         );
         decoder.set_transformations(png::Transformations::EXPAND);
         let not_png = |e: png::DecodingError| Error::invalid(field, format!("is not a valid PNG image ({e})"));
@@ -63,7 +68,11 @@ impl Logo {
             .ok_or_else(|| Error::invalid(field, "is too large to decode"))?;
         let mut buf = vec![0; size];
         reader.next_frame(&mut buf).map_err(not_png)?;
-        Ok(Logo { png: bytes, width, height })
+        Ok(Logo {
+            png: bytes,
+            width,
+            height,
+        })
     }
 }
 

@@ -21,7 +21,10 @@ impl Name {
             return Err(Error::invalid(field, "must not be empty"));
         }
         if normalised.chars().count() > Self::MAX_CHARS {
-            return Err(Error::invalid(field, format!("must be at most {} characters", Self::MAX_CHARS)));
+            return Err(Error::invalid(
+                field,
+                format!("must be at most {} characters", Self::MAX_CHARS),
+            ));
         }
         Ok(Name(normalised))
     }
@@ -81,7 +84,10 @@ pub fn optional_text(field: &str, raw: Option<&str>, max_chars: usize) -> Result
     if trimmed.chars().count() > max_chars {
         return Err(Error::invalid(field, format!("must be at most {max_chars} characters")));
     }
-    if trimmed.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') {
+    if trimmed
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+    {
         return Err(Error::invalid(field, "must not contain control characters"));
     }
     Ok(Some(trimmed.to_string()))
@@ -90,10 +96,10 @@ pub fn optional_text(field: &str, raw: Option<&str>, max_chars: usize) -> Result
 /// An identifier taken from another system (CRM id, external reference): no inner whitespace.
 pub fn optional_reference(field: &str, raw: Option<&str>) -> Result<Option<String>> {
     let value = optional_text(field, raw, 100)?;
-    if let Some(v) = &value {
-        if v.chars().any(char::is_whitespace) {
-            return Err(Error::invalid(field, "must not contain spaces"));
-        }
+    if let Some(v) = &value
+        && v.chars().any(char::is_whitespace)
+    {
+        return Err(Error::invalid(field, "must not contain spaces"));
     }
     Ok(value)
 }
@@ -120,7 +126,10 @@ mod tests {
 
     #[test]
     fn emails_are_lowercased_and_checked_for_shape() {
-        assert_eq!(Email::parse("email", " Ann@Firm.EXAMPLE ").unwrap().as_str(), "ann@firm.example");
+        assert_eq!(
+            Email::parse("email", " Ann@Firm.EXAMPLE ").unwrap().as_str(),
+            "ann@firm.example"
+        );
         for bad in ["", "ann", "ann@", "@firm.example", "ann@firm", "a nn@firm.example"] {
             assert!(Email::parse("email", bad).is_err(), "{bad} should be refused");
         }
@@ -129,7 +138,10 @@ mod tests {
     #[test]
     fn references_refuse_spaces_and_blank_becomes_none() {
         assert_eq!(optional_reference("crm_id", Some("  ")).unwrap(), None);
-        assert_eq!(optional_reference("crm_id", Some(" CRM-1 ")).unwrap().as_deref(), Some("CRM-1"));
+        assert_eq!(
+            optional_reference("crm_id", Some(" CRM-1 ")).unwrap().as_deref(),
+            Some("CRM-1")
+        );
         assert!(optional_reference("crm_id", Some("CRM 1")).is_err());
     }
 }

@@ -149,30 +149,52 @@ mod tests {
     use super::*;
 
     fn node(id: i64, kind: GroupKind) -> NestingNode {
-        NestingNode { id: GroupId(id), name: format!("G{id}"), kind }
+        NestingNode {
+            id: GroupId(id),
+            name: format!("G{id}"),
+            kind,
+        }
     }
 
     fn graph(edges: &[(i64, i64)]) -> Neighbourhood {
         Neighbourhood {
             edges: edges.iter().map(|&(p, c)| (GroupId(p), GroupId(c))).collect(),
-            names: edges.iter().flat_map(|&(p, c)| [p, c]).map(|id| (GroupId(id), format!("G{id}"))).collect(),
+            names: edges
+                .iter()
+                .flat_map(|&(p, c)| [p, c])
+                .map(|id| (GroupId(id), format!("G{id}")))
+                .collect(),
         }
     }
 
     #[test]
     fn only_a_group_of_client_groups_can_contain_groups() {
-        let err = check_nesting(&node(1, GroupKind::Clients), &node(2, GroupKind::Clients), &graph(&[]), 8)
-            .unwrap_err();
+        let err = check_nesting(
+            &node(1, GroupKind::Clients),
+            &node(2, GroupKind::Clients),
+            &graph(&[]),
+            8,
+        )
+        .unwrap_err();
         assert_eq!(err.code, ErrorCode::KindMismatch);
     }
 
     #[test]
     fn a_cycle_is_refused_and_the_path_named() {
         // 1 -> 2 -> 3 exists; nesting 1 under 3 would loop.
-        let err = check_nesting(&node(3, GroupKind::Groups), &node(1, GroupKind::Groups), &graph(&[(1, 2), (2, 3)]), 8)
-            .unwrap_err();
+        let err = check_nesting(
+            &node(3, GroupKind::Groups),
+            &node(1, GroupKind::Groups),
+            &graph(&[(1, 2), (2, 3)]),
+            8,
+        )
+        .unwrap_err();
         assert_eq!(err.code, ErrorCode::NestingCycle);
-        assert!(err.detail.contains("\"G1\" > \"G2\" > \"G3\" > \"G1\""), "{}", err.detail);
+        assert!(
+            err.detail.contains("\"G1\" > \"G2\" > \"G3\" > \"G1\""),
+            "{}",
+            err.detail
+        );
         let self_loop = check_nesting(&node(1, GroupKind::Groups), &node(1, GroupKind::Groups), &graph(&[]), 8);
         assert_eq!(self_loop.unwrap_err().code, ErrorCode::NestingCycle);
     }
@@ -184,7 +206,11 @@ mod tests {
         assert!(check_nesting(&node(2, GroupKind::Groups), &node(3, GroupKind::Groups), &g, 4).is_ok());
         let err = check_nesting(&node(2, GroupKind::Groups), &node(3, GroupKind::Groups), &g, 3).unwrap_err();
         assert_eq!(err.code, ErrorCode::NestingTooDeep);
-        assert!(err.detail.contains("\"G1\" > \"G2\" > \"G3\" > \"G4\""), "{}", err.detail);
+        assert!(
+            err.detail.contains("\"G1\" > \"G2\" > \"G3\" > \"G4\""),
+            "{}",
+            err.detail
+        );
     }
 
     #[test]

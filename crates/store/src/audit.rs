@@ -43,7 +43,13 @@ pub struct AuditFilter {
 }
 
 /// Newest first; `before` is the id of the last event of the previous page.
-pub async fn list(c: &mut Conn<'_>, org: OrganizationId, filter: &AuditFilter, before: i64, limit: i64) -> Result<Vec<AuditEvent>> {
+pub async fn list(
+    c: &mut Conn<'_>,
+    org: OrganizationId,
+    filter: &AuditFilter,
+    before: i64,
+    limit: i64,
+) -> Result<Vec<AuditEvent>> {
     #[derive(sqlx::FromRow)]
     struct Row {
         id: i64,

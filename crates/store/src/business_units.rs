@@ -15,11 +15,22 @@ struct Row {
 
 impl From<Row> for BusinessUnit {
     fn from(r: Row) -> Self {
-        BusinessUnit { id: BusinessUnitId(r.id), name: r.name, version: r.version, created_at: r.created_at }
+        BusinessUnit {
+            id: BusinessUnitId(r.id),
+            name: r.name,
+            version: r.version,
+            created_at: r.created_at,
+        }
     }
 }
 
-pub async fn insert(c: &mut Conn<'_>, org: OrganizationId, name: &str, name_key: &str, now: Millis) -> Result<BusinessUnit> {
+pub async fn insert(
+    c: &mut Conn<'_>,
+    org: OrganizationId,
+    name: &str,
+    name_key: &str,
+    now: Millis,
+) -> Result<BusinessUnit> {
     let row = on!(c, c => sqlx::query_as::<_, Row>(
         "INSERT INTO business_units (organization_id, name, name_key, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)
          RETURNING id, name, version, created_at")
@@ -45,7 +56,12 @@ pub async fn find_by_name(c: &mut Conn<'_>, org: OrganizationId, name_key: &str)
 }
 
 /// A page ordered by name; `after` is the (name_key, id) of the last row of the previous page.
-pub async fn list(c: &mut Conn<'_>, org: OrganizationId, after: (&str, i64), limit: i64) -> Result<Vec<(BusinessUnit, String)>> {
+pub async fn list(
+    c: &mut Conn<'_>,
+    org: OrganizationId,
+    after: (&str, i64),
+    limit: i64,
+) -> Result<Vec<(BusinessUnit, String)>> {
     #[derive(sqlx::FromRow)]
     struct Keyed {
         #[sqlx(flatten)]
@@ -61,7 +77,14 @@ pub async fn list(c: &mut Conn<'_>, org: OrganizationId, after: (&str, i64), lim
     Ok(rows.into_iter().map(|k| (k.row.into(), k.name_key)).collect())
 }
 
-pub async fn rename(c: &mut Conn<'_>, org: OrganizationId, id: BusinessUnitId, name: &str, name_key: &str, now: Millis) -> Result<BusinessUnit> {
+pub async fn rename(
+    c: &mut Conn<'_>,
+    org: OrganizationId,
+    id: BusinessUnitId,
+    name: &str,
+    name_key: &str,
+    now: Millis,
+) -> Result<BusinessUnit> {
     let row = on!(c, c => sqlx::query_as::<_, Row>(
         "UPDATE business_units SET name = $3, name_key = $4, version = version + 1, updated_at = $5
          WHERE organization_id = $1 AND id = $2 RETURNING id, name, version, created_at")

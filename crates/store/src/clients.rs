@@ -74,7 +74,13 @@ pub async fn insert(c: &mut Conn<'_>, org: OrganizationId, f: &ClientFields, now
     row.into_entity()
 }
 
-pub async fn update(c: &mut Conn<'_>, org: OrganizationId, id: ClientId, f: &ClientFields, now: Millis) -> Result<Client> {
+pub async fn update(
+    c: &mut Conn<'_>,
+    org: OrganizationId,
+    id: ClientId,
+    f: &ClientFields,
+    now: Millis,
+) -> Result<Client> {
     let row = on!(c, c => sqlx::query_as::<_, Row>(
         "UPDATE clients SET name = $3, name_key = $4, external_ref = $5, email = $6, phone = $7, status = $8,
             relationship = $9, relationship_expires_at = $10, business_unit_id = $11, notes = $12,
@@ -122,18 +128,35 @@ pub struct ClientFilter {
 
 /// A page of clients ordered by name, filtered before paging; `after` is the (name_key, id) of the
 /// previous page's last row, so every page costs what the first costs.
-pub async fn list(c: &mut Conn<'_>, org: OrganizationId, filter: &ClientFilter, after: (&str, i64), limit: i64) -> Result<Vec<(Client, String)>> {
+pub async fn list(
+    c: &mut Conn<'_>,
+    org: OrganizationId,
+    filter: &ClientFilter,
+    after: (&str, i64),
+    limit: i64,
+) -> Result<Vec<(Client, String)>> {
     let mut sql = Sql::new(
         "SELECT id, name, name_key, external_ref, email, phone, status, relationship, relationship_expires_at,
             business_unit_id, notes, version, created_at, updated_at
          FROM clients WHERE organization_id = ",
     );
     sql.bind(org.0);
-    sql.push(" AND (name_key > ").bind(after.0).push(" OR (name_key = ").bind(after.0).push(" AND id > ").bind(after.1).push("))");
+    sql.push(" AND (name_key > ")
+        .bind(after.0)
+        .push(" OR (name_key = ")
+        .bind(after.0)
+        .push(" AND id > ")
+        .bind(after.1)
+        .push("))");
     if let Some(text) = &filter.text {
         let pattern = contains_pattern(text);
-        sql.push(" AND (name_key LIKE ").bind(pattern.clone()).push(" ESCAPE '\\' OR LOWER(external_ref) LIKE ")
-            .bind(pattern.clone()).push(" ESCAPE '\\' OR email LIKE ").bind(pattern).push(" ESCAPE '\\')");
+        sql.push(" AND (name_key LIKE ")
+            .bind(pattern.clone())
+            .push(" ESCAPE '\\' OR LOWER(external_ref) LIKE ")
+            .bind(pattern.clone())
+            .push(" ESCAPE '\\' OR email LIKE ")
+            .bind(pattern)
+            .push(" ESCAPE '\\')");
     }
     if !filter.statuses.is_empty() {
         sql.push(" AND status IN (");
@@ -146,7 +169,9 @@ pub async fn list(c: &mut Conn<'_>, org: OrganizationId, filter: &ClientFilter, 
         sql.push(")");
     }
     if let Some(group) = filter.group {
-        sql.push(" AND id IN (SELECT client_id FROM group_clients WHERE group_id = ").bind(group.0).push(")");
+        sql.push(" AND id IN (SELECT client_id FROM group_clients WHERE group_id = ")
+            .bind(group.0)
+            .push(")");
     }
     if let Some(unit) = filter.business_unit {
         sql.push(" AND business_unit_id = ").bind(unit.0);
@@ -163,7 +188,11 @@ pub async fn list(c: &mut Conn<'_>, org: OrganizationId, filter: &ClientFilter, 
 }
 
 /// Clients still in groups although their relationship is no longer active at `now`.
-pub async fn with_lapsed_relationship_in_groups(c: &mut Conn<'_>, now: Millis, limit: i64) -> Result<Vec<(OrganizationId, ClientId)>> {
+pub async fn with_lapsed_relationship_in_groups(
+    c: &mut Conn<'_>,
+    now: Millis,
+    limit: i64,
+) -> Result<Vec<(OrganizationId, ClientId)>> {
     let rows: Vec<(i64, i64)> = on!(c, c => sqlx::query_as(
         "SELECT c.organization_id, c.id FROM clients c
          JOIN organizations o ON o.id = c.organization_id AND o.require_active_relationship
@@ -172,5 +201,8 @@ pub async fn with_lapsed_relationship_in_groups(c: &mut Conn<'_>, now: Millis, l
          ORDER BY c.id LIMIT $2")
         .bind(now).bind(limit)
         .fetch_all(&mut **c).await)?;
-    Ok(rows.into_iter().map(|(o, c)| (OrganizationId(o), ClientId(c))).collect())
+    Ok(rows
+        .into_iter()
+        .map(|(o, c)| (OrganizationId(o), ClientId(c)))
+        .collect())
 }

@@ -16,11 +16,41 @@ pub enum StoreError {
 
 /// (PostgreSQL constraint name, SQLite message fragment, code, field, detail)
 const VIOLATIONS: &[(&str, &str, ErrorCode, &str, &str)] = &[
-    ("client_groups_name_key", "client_groups.organization_id, client_groups.name_key", ErrorCode::NameTaken, "name", "a client group with this name already exists"),
-    ("group_clients_exclusive_key", "group_clients.exclusive_client_id", ErrorCode::ClientInAnotherGroup, "client_id", "the client already belongs to another group"),
-    ("clients_external_ref_key", "clients.organization_id, clients.external_ref", ErrorCode::AlreadyExists, "external_ref", "another client has this external reference"),
-    ("staff_email_key", "staff.organization_id, staff.email", ErrorCode::AlreadyExists, "email", "another staff member has this e-mail address"),
-    ("business_units_name_key", "business_units.organization_id, business_units.name_key", ErrorCode::NameTaken, "name", "a business unit with this name already exists"),
+    (
+        "client_groups_name_key",
+        "client_groups.organization_id, client_groups.name_key",
+        ErrorCode::NameTaken,
+        "name",
+        "a client group with this name already exists",
+    ),
+    (
+        "group_clients_exclusive_key",
+        "group_clients.exclusive_client_id",
+        ErrorCode::ClientInAnotherGroup,
+        "client_id",
+        "the client already belongs to another group",
+    ),
+    (
+        "clients_external_ref_key",
+        "clients.organization_id, clients.external_ref",
+        ErrorCode::AlreadyExists,
+        "external_ref",
+        "another client has this external reference",
+    ),
+    (
+        "staff_email_key",
+        "staff.organization_id, staff.email",
+        ErrorCode::AlreadyExists,
+        "email",
+        "another staff member has this e-mail address",
+    ),
+    (
+        "business_units_name_key",
+        "business_units.organization_id, business_units.name_key",
+        ErrorCode::NameTaken,
+        "name",
+        "a business unit with this name already exists",
+    ),
 ];
 
 impl From<StoreError> for Error {

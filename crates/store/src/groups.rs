@@ -78,7 +78,14 @@ pub struct GroupFields {
     pub protected: bool,
 }
 
-pub async fn insert(c: &mut Conn<'_>, org: OrganizationId, kind: GroupKind, f: &GroupFields, by: StaffId, now: Millis) -> Result<GroupId> {
+pub async fn insert(
+    c: &mut Conn<'_>,
+    org: OrganizationId,
+    kind: GroupKind,
+    f: &GroupFields,
+    by: StaffId,
+    now: Millis,
+) -> Result<GroupId> {
     let id: i64 = on!(c, c => sqlx::query_scalar(
         "INSERT INTO client_groups (organization_id, name, name_key, kind, description, crm_id, business_unit_id, protected,
             created_by, created_at, updated_by, updated_at)
@@ -89,7 +96,14 @@ pub async fn insert(c: &mut Conn<'_>, org: OrganizationId, kind: GroupKind, f: &
     Ok(GroupId(id))
 }
 
-pub async fn update(c: &mut Conn<'_>, org: OrganizationId, id: GroupId, f: &GroupFields, by: StaffId, now: Millis) -> Result<()> {
+pub async fn update(
+    c: &mut Conn<'_>,
+    org: OrganizationId,
+    id: GroupId,
+    f: &GroupFields,
+    by: StaffId,
+    now: Millis,
+) -> Result<()> {
     let done = on!(c, c => sqlx::query(
         "UPDATE client_groups SET name = $3, name_key = $4, description = $5, crm_id = $6, business_unit_id = $7,
             protected = $8, updated_by = $9, updated_at = $10, version = version + 1
@@ -143,10 +157,22 @@ pub struct GroupFilter {
     pub text: Option<String>,
 }
 
-pub async fn list(c: &mut Conn<'_>, org: OrganizationId, filter: &GroupFilter, after: (&str, i64), limit: i64) -> Result<Vec<(ClientGroup, String)>> {
+pub async fn list(
+    c: &mut Conn<'_>,
+    org: OrganizationId,
+    filter: &GroupFilter,
+    after: (&str, i64),
+    limit: i64,
+) -> Result<Vec<(ClientGroup, String)>> {
     let mut sql = Sql::new(select_group!("WHERE g.deleted_at IS NULL AND g.organization_id = "));
     sql.bind(org.0);
-    sql.push(" AND (g.name_key > ").bind(after.0).push(" OR (g.name_key = ").bind(after.0).push(" AND g.id > ").bind(after.1).push("))");
+    sql.push(" AND (g.name_key > ")
+        .bind(after.0)
+        .push(" OR (g.name_key = ")
+        .bind(after.0)
+        .push(" AND g.id > ")
+        .bind(after.1)
+        .push("))");
     if let Some(kind) = filter.kind {
         sql.push(" AND g.kind = ").bind(kind.as_str());
     }
@@ -155,7 +181,11 @@ pub async fn list(c: &mut Conn<'_>, org: OrganizationId, filter: &GroupFilter, a
     }
     if let Some(text) = &filter.text {
         let pattern = contains_pattern(text);
-        sql.push(" AND (g.name_key LIKE ").bind(pattern.clone()).push(" ESCAPE '\\' OR LOWER(g.crm_id) LIKE ").bind(pattern).push(" ESCAPE '\\')");
+        sql.push(" AND (g.name_key LIKE ")
+            .bind(pattern.clone())
+            .push(" ESCAPE '\\' OR LOWER(g.crm_id) LIKE ")
+            .bind(pattern)
+            .push(" ESCAPE '\\')");
     }
     sql.push(" ORDER BY g.name_key, g.id LIMIT ").bind(limit);
     let (text, params) = sql.into_parts();
@@ -170,7 +200,14 @@ pub async fn list(c: &mut Conn<'_>, org: OrganizationId, filter: &GroupFilter, a
 
 /// Soft-deletes the group: it disappears from every list, its row stays for the audit trail and,
 /// when `reserve_name`, keeps holding its name forever.
-pub async fn soft_delete(c: &mut Conn<'_>, org: OrganizationId, id: GroupId, reserve_name: bool, by: StaffId, now: Millis) -> Result<()> {
+pub async fn soft_delete(
+    c: &mut Conn<'_>,
+    org: OrganizationId,
+    id: GroupId,
+    reserve_name: bool,
+    by: StaffId,
+    now: Millis,
+) -> Result<()> {
     on!(c, c => sqlx::query(
         "UPDATE client_groups SET deleted_at = $3, deleted_by = $4, holds_name = $5, version = version + 1
          WHERE organization_id = $1 AND id = $2 AND deleted_at IS NULL")
@@ -187,7 +224,13 @@ pub async fn parents(c: &mut Conn<'_>, id: GroupId) -> Result<Vec<GroupRef>> {
          WHERE gc.child_id = $1 ORDER BY g.name_key, g.id")
         .bind(id.0).fetch_all(&mut **c).await)?;
     rows.into_iter()
-        .map(|(id, name, kind)| Ok(GroupRef { id: GroupId(id), name, kind: GroupKind::parse(&kind)? }))
+        .map(|(id, name, kind)| {
+            Ok(GroupRef {
+                id: GroupId(id),
+                name,
+                kind: GroupKind::parse(&kind)?,
+            })
+        })
         .collect()
 }
 
@@ -201,7 +244,11 @@ pub async fn neighbourhood(c: &mut Conn<'_>, parent: GroupId, child: GroupId) ->
         "WITH RECURSIVE down(id) AS (SELECT $1 UNION SELECT gc.child_id FROM group_children gc JOIN down ON gc.parent_id = down.id)
          SELECT gc.parent_id, gc.child_id FROM group_children gc WHERE gc.parent_id IN (SELECT id FROM down)")
         .bind(child.0).fetch_all(&mut **c).await)?;
-    let edges: Vec<(GroupId, GroupId)> = up.into_iter().chain(down).map(|(p, c)| (GroupId(p), GroupId(c))).collect();
+    let edges: Vec<(GroupId, GroupId)> = up
+        .into_iter()
+        .chain(down)
+        .map(|(p, c)| (GroupId(p), GroupId(c)))
+        .collect();
     let mut ids: Vec<i64> = edges.iter().flat_map(|(p, c)| [p.0, c.0]).collect();
     ids.sort_unstable();
     ids.dedup();
@@ -232,6 +279,8 @@ pub async fn delete_logo(c: &mut Conn<'_>, id: GroupId, variant: LogoVariant) ->
 
 /// The PNG bytes and the instant they were stored.
 pub async fn logo(c: &mut Conn<'_>, id: GroupId, variant: LogoVariant) -> Result<Option<(Vec<u8>, Millis)>> {
-    Ok(on!(c, c => sqlx::query_as("SELECT png, updated_at FROM group_logos WHERE group_id = $1 AND variant = $2")
-        .bind(id.0).bind(variant.as_str()).fetch_optional(&mut **c).await)?)
+    Ok(
+        on!(c, c => sqlx::query_as("SELECT png, updated_at FROM group_logos WHERE group_id = $1 AND variant = $2")
+        .bind(id.0).bind(variant.as_str()).fetch_optional(&mut **c).await)?,
+    )
 }

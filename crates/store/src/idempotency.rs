@@ -15,7 +15,11 @@ pub async fn get(c: &mut Conn<'_>, staff: StaffId, key: &str) -> Result<Option<S
     let row: Option<(String, i32, String)> = on!(c, c => sqlx::query_as(
         "SELECT request_hash, status_code, response_body FROM idempotency_keys WHERE staff_id = $1 AND idempotency_key = $2")
         .bind(staff.0).bind(key).fetch_optional(&mut **c).await)?;
-    Ok(row.map(|(request_hash, status_code, response_body)| Stored { request_hash, status_code, response_body }))
+    Ok(row.map(|(request_hash, status_code, response_body)| Stored {
+        request_hash,
+        status_code,
+        response_body,
+    }))
 }
 
 /// Stores the answer; a concurrent twin that stored first wins and this one is dropped.

@@ -101,7 +101,10 @@ pub struct PoolSettings {
 
 impl Default for PoolSettings {
     fn default() -> Self {
-        PoolSettings { max_connections: 16, acquire_timeout: Duration::from_secs(10) }
+        PoolSettings {
+            max_connections: 16,
+            acquire_timeout: Duration::from_secs(10),
+        }
     }
 }
 
@@ -130,8 +133,8 @@ impl Db {
                 Ok(Db::Sqlite(pool))
             }
             Backend::Postgres => {
-                let options = PgConnectOptions::from_str(url)
-                    .map_err(|e| Error::invalid("database_url", e.to_string()))?;
+                let options =
+                    PgConnectOptions::from_str(url).map_err(|e| Error::invalid("database_url", e.to_string()))?;
                 let pool = PgPoolOptions::new()
                     .max_connections(settings.max_connections)
                     .acquire_timeout(settings.acquire_timeout)
@@ -164,11 +167,15 @@ impl Db {
         let (expected, applied): (usize, i64) = match self {
             Db::Sqlite(pool) => (
                 sqlx::migrate!("../../migrations/sqlite").iter().count(),
-                sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success").fetch_one(pool).await?,
+                sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success")
+                    .fetch_one(pool)
+                    .await?,
             ),
             Db::Postgres(pool) => (
                 sqlx::migrate!("../../migrations/postgres").iter().count(),
-                sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success").fetch_one(pool).await?,
+                sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success")
+                    .fetch_one(pool)
+                    .await?,
             ),
         };
         Ok(applied as usize == expected)
@@ -177,7 +184,10 @@ impl Db {
     /// The names of the embedded migrations of both backends, in order: they must match.
     pub fn migration_names() -> (Vec<String>, Vec<String>) {
         let names = |m: sqlx::migrate::Migrator| m.iter().map(|m| format!("{} {}", m.version, m.description)).collect();
-        (names(sqlx::migrate!("../../migrations/sqlite")), names(sqlx::migrate!("../../migrations/postgres")))
+        (
+            names(sqlx::migrate!("../../migrations/sqlite")),
+            names(sqlx::migrate!("../../migrations/postgres")),
+        )
     }
 
     /// Starts a transaction that will write. SQLite takes the write lock up front (`BEGIN
@@ -226,9 +236,16 @@ impl Db {
         match self {
             Db::Sqlite(pool) => {
                 if std::path::Path::new(path).exists() {
-                    return Err(Error::invalid("file", format!("{path} already exists; choose a new file name")));
+                    return Err(Error::invalid(
+                        "file",
+                        format!("{path} already exists; choose a new file name"),
+                    ));
                 }
-                sqlx::query("VACUUM INTO $1").bind(path).execute(pool).await.map_err(Error::internal)?;
+                sqlx::query("VACUUM INTO $1")
+                    .bind(path)
+                    .execute(pool)
+                    .await
+                    .map_err(Error::internal)?;
                 Ok(())
             }
             Db::Postgres(_) => Err(Error::invalid(

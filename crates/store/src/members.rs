@@ -8,6 +8,14 @@ use clientele_domain::{ClientId, GroupId, Millis, OrganizationId, StaffId};
 
 use crate::{Conn, Result, on};
 
+/// Who added a membership, why and when: recorded on the membership row itself.
+#[derive(Debug, Clone, Copy)]
+pub struct Provenance {
+    pub by: Option<StaffId>,
+    pub cause: Cause,
+    pub at: Millis,
+}
+
 /// Adds a client to a group. `exclusive` fills the column whose unique index allows one group per
 /// client. Returns false when nothing was inserted: the client is already in this group or, in
 /// exclusive mode, in another one ([`group_of_exclusive_client`] tells which).
@@ -17,9 +25,7 @@ pub async fn add_client(
     group: GroupId,
     client: ClientId,
     exclusive: bool,
-    by: Option<StaffId>,
-    cause: Cause,
-    now: Millis,
+    how: Provenance,
 ) -> Result<bool> {
     // ON CONFLICT DO NOTHING without a target covers both unique indexes, so a lost race is an
     // answer ("not added") rather than an error that would abort the whole transaction.
@@ -27,7 +33,7 @@ pub async fn add_client(
         "INSERT INTO group_clients (group_id, client_id, organization_id, exclusive_client_id, added_by, added_at, cause)
          VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING")
         .bind(group.0).bind(client.0).bind(org.0).bind(exclusive.then_some(client.0))
-        .bind(by.map(|s| s.0)).bind(now).bind(cause.as_str())
+        .bind(how.by.map(|s| s.0)).bind(how.at).bind(how.cause.as_str())
         .execute(&mut **c).await.map(|r| r.rows_affected()))?;
     Ok(done == 1)
 }
@@ -43,7 +49,11 @@ pub async fn group_of_exclusive_client(c: &mut Conn<'_>, client: ClientId) -> Re
     let row: Option<(i64, String)> = on!(c, c => sqlx::query_as(
         "SELECT g.id, g.name FROM group_clients gc JOIN client_groups g ON g.id = gc.group_id WHERE gc.exclusive_client_id = $1")
         .bind(client.0).fetch_optional(&mut **c).await)?;
-    Ok(row.map(|(id, name)| GroupRef { id: GroupId(id), name, kind: GroupKind::Clients }))
+    Ok(row.map(|(id, name)| GroupRef {
+        id: GroupId(id),
+        name,
+        kind: GroupKind::Clients,
+    }))
 }
 
 pub async fn remove_client(c: &mut Conn<'_>, group: GroupId, client: ClientId) -> Result<bool> {
@@ -57,14 +67,12 @@ pub async fn add_child(
     org: OrganizationId,
     parent: GroupId,
     child: GroupId,
-    by: Option<StaffId>,
-    cause: Cause,
-    now: Millis,
+    how: Provenance,
 ) -> Result<bool> {
     let done = on!(c, c => sqlx::query(
         "INSERT INTO group_children (parent_id, child_id, organization_id, added_by, added_at, cause)
          VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING")
-        .bind(parent.0).bind(child.0).bind(org.0).bind(by.map(|s| s.0)).bind(now).bind(cause.as_str())
+        .bind(parent.0).bind(child.0).bind(org.0).bind(how.by.map(|s| s.0)).bind(how.at).bind(how.cause.as_str())
         .execute(&mut **c).await.map(|r| r.rows_affected()))?;
     Ok(done == 1)
 }
@@ -97,11 +105,24 @@ pub async fn groups_of_client(c: &mut Conn<'_>, client: ClientId) -> Result<Vec<
         "SELECT g.id, g.name FROM group_clients gc JOIN client_groups g ON g.id = gc.group_id
          WHERE gc.client_id = $1 ORDER BY g.name_key, g.id")
         .bind(client.0).fetch_all(&mut **c).await)?;
-    Ok(rows.into_iter().map(|(id, name)| GroupRef { id: GroupId(id), name, kind: GroupKind::Clients }).collect())
+    Ok(rows
+        .into_iter()
+        .map(|(id, name)| GroupRef {
+            id: GroupId(id),
+            name,
+            kind: GroupKind::Clients,
+        })
+        .collect())
 }
 
 /// A page of a group's members ordered by name; `after` is the previous page's last (name_key, id).
-pub async fn list(c: &mut Conn<'_>, group: GroupId, kind: GroupKind, after: (&str, i64), limit: i64) -> Result<Vec<(Member, String)>> {
+pub async fn list(
+    c: &mut Conn<'_>,
+    group: GroupId,
+    kind: GroupKind,
+    after: (&str, i64),
+    limit: i64,
+) -> Result<Vec<(Member, String)>> {
     match kind {
         GroupKind::Clients => {
             #[derive(sqlx::FromRow)]
@@ -178,7 +199,11 @@ pub async fn list(c: &mut Conn<'_>, group: GroupId, kind: GroupKind, after: (&st
 
 /// Clients that are in more than one group of the organisation, with how many: they stop a switch
 /// to exclusive membership.
-pub async fn clients_in_several_groups(c: &mut Conn<'_>, org: OrganizationId, limit: i64) -> Result<Vec<(ClientId, String, i64)>> {
+pub async fn clients_in_several_groups(
+    c: &mut Conn<'_>,
+    org: OrganizationId,
+    limit: i64,
+) -> Result<Vec<(ClientId, String, i64)>> {
     let rows: Vec<(i64, String, i64)> = on!(c, c => sqlx::query_as(
         "SELECT cl.id, cl.name, COUNT(*) AS n FROM group_clients gc JOIN clients cl ON cl.id = gc.client_id
          WHERE gc.organization_id = $1 GROUP BY cl.id, cl.name HAVING COUNT(*) > 1 ORDER BY cl.id LIMIT $2")

@@ -18,7 +18,10 @@ pub struct Sql {
 
 impl Sql {
     pub fn new(text: &'static str) -> Sql {
-        Sql { text: text.to_string(), params: Vec::new() }
+        Sql {
+            text: text.to_string(),
+            params: Vec::new(),
+        }
     }
 
     /// Appends a fixed fragment.

@@ -78,7 +78,15 @@ pub async fn list(c: &mut Conn<'_>, org: OrganizationId, after: (&str, i64), lim
     rows.into_iter().map(Row::into_entity).collect()
 }
 
-pub async fn update(c: &mut Conn<'_>, org: OrganizationId, id: StaffId, name: &str, role: StaffRole, active: bool, now: Millis) -> Result<Staff> {
+pub async fn update(
+    c: &mut Conn<'_>,
+    org: OrganizationId,
+    id: StaffId,
+    name: &str,
+    role: StaffRole,
+    active: bool,
+    now: Millis,
+) -> Result<Staff> {
     let row = on!(c, c => sqlx::query_as::<_, Row>(
         "UPDATE staff SET name = $3, role = $4, active = $5, version = version + 1, updated_at = $6
          WHERE organization_id = $1 AND id = $2
@@ -89,8 +97,10 @@ pub async fn update(c: &mut Conn<'_>, org: OrganizationId, id: StaffId, name: &s
 }
 
 pub async fn count_active_admins(c: &mut Conn<'_>, org: OrganizationId) -> Result<i64> {
-    Ok(on!(c, c => sqlx::query_scalar("SELECT COUNT(*) FROM staff WHERE organization_id = $1 AND role = 'admin' AND active")
-        .bind(org.0).fetch_one(&mut **c).await)?)
+    Ok(
+        on!(c, c => sqlx::query_scalar("SELECT COUNT(*) FROM staff WHERE organization_id = $1 AND role = 'admin' AND active")
+        .bind(org.0).fetch_one(&mut **c).await)?,
+    )
 }
 
 pub async fn insert_token(c: &mut Conn<'_>, staff: StaffId, token_hash: &str, label: &str, now: Millis) -> Result<()> {

@@ -21,8 +21,15 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         Unauthenticated => StatusCode::UNAUTHORIZED,
         Forbidden => StatusCode::FORBIDDEN,
         PreconditionFailed => StatusCode::PRECONDITION_FAILED,
-        NameTaken | NameReserved | AlreadyExists | ClientInAnotherGroup | RelationshipNotActive | NestingCycle
-        | NestingTooDeep | NotDeletable | Conflict => StatusCode::CONFLICT,
+        NameTaken
+        | NameReserved
+        | AlreadyExists
+        | ClientInAnotherGroup
+        | RelationshipNotActive
+        | NestingCycle
+        | NestingTooDeep
+        | NotDeletable
+        | Conflict => StatusCode::CONFLICT,
         PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }
@@ -84,7 +91,9 @@ pub async fn render_problems(request: Request, next: Next) -> Response {
     let error = match response.extensions_mut().remove::<ErrorToRender>() {
         Some(ErrorToRender(e)) => e,
         // Errors raised by layers (body too large, timeout) or unmatched routes.
-        None if status == StatusCode::PAYLOAD_TOO_LARGE => Error::new(ErrorCode::PayloadTooLarge, "the request body is too large"),
+        None if status == StatusCode::PAYLOAD_TOO_LARGE => {
+            Error::new(ErrorCode::PayloadTooLarge, "the request body is too large")
+        }
         None if status == StatusCode::NOT_FOUND && response.headers().get(header::CONTENT_TYPE).is_none() => {
             Error::new(ErrorCode::NotFound, "no such resource")
         }
@@ -117,7 +126,10 @@ pub async fn render_problems(request: Request, next: Next) -> Response {
             out.headers_mut().insert(name, value.clone());
         }
     }
-    out.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+    out.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
     out
 }
 
@@ -158,10 +170,26 @@ mod tests {
     #[test]
     fn every_code_has_a_status_and_only_internal_is_5xx() {
         use ErrorCode::*;
-        for code in [InvalidInput, NotFound, Unauthenticated, Forbidden, PreconditionFailed, NameTaken, NameReserved,
-            AlreadyExists, ClientInAnotherGroup, RelationshipNotActive, KindMismatch, NestingCycle, NestingTooDeep,
-            NotDeletable, Conflict, IdempotencyKeyReused, PayloadTooLarge, Internal]
-        {
+        for code in [
+            InvalidInput,
+            NotFound,
+            Unauthenticated,
+            Forbidden,
+            PreconditionFailed,
+            NameTaken,
+            NameReserved,
+            AlreadyExists,
+            ClientInAnotherGroup,
+            RelationshipNotActive,
+            KindMismatch,
+            NestingCycle,
+            NestingTooDeep,
+            NotDeletable,
+            Conflict,
+            IdempotencyKeyReused,
+            PayloadTooLarge,
+            Internal,
+        ] {
             assert_eq!(status_of(code).is_server_error(), code == Internal, "{code:?}");
         }
     }

@@ -18,14 +18,22 @@ impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let token = bearer_token(&parts.headers)
-            .ok_or_else(|| Error::new(ErrorCode::Unauthenticated, "send an API token as `Authorization: Bearer <token>`"))?;
+        let token = bearer_token(&parts.headers).ok_or_else(|| {
+            Error::new(
+                ErrorCode::Unauthenticated,
+                "send an API token as `Authorization: Bearer <token>`",
+            )
+        })?;
         let staff = state.app.authenticate_token(token).await?;
         Ok(Auth(Actor {
             staff_id: staff.id,
             organization_id: staff.organization_id,
             role: staff.role,
-            request_id: parts.headers.get(REQUEST_ID).and_then(|v| v.to_str().ok()).map(str::to_string),
+            request_id: parts
+                .headers
+                .get(REQUEST_ID)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string),
         }))
     }
 }
@@ -46,7 +54,9 @@ impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let Some(value) = parts.headers.get(header::IF_MATCH) else { return Ok(IfMatch(None)) };
+        let Some(value) = parts.headers.get(header::IF_MATCH) else {
+            return Ok(IfMatch(None));
+        };
         let text = value.to_str().unwrap_or_default().trim();
         if text == "*" {
             return Ok(IfMatch(None));
@@ -63,7 +73,10 @@ impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
 
 /// An `ETag` header for an object's version.
 pub fn etag(version: i64) -> [(header::HeaderName, HeaderValue); 1] {
-    [(header::ETAG, HeaderValue::from_str(&format!("\"v{version}\"")).expect("ASCII"))]
+    [(
+        header::ETAG,
+        HeaderValue::from_str(&format!("\"v{version}\"")).expect("ASCII"),
+    )]
 }
 
 /// A JSON response carrying the object's `ETag`.

@@ -21,13 +21,27 @@ pub async fn replay(State(state): State<AppState>, request: Request, next: Next)
     if request.method() != Method::POST {
         return next.run(request).await;
     }
-    let Some(key) = request.headers().get(HEADER).and_then(|v| v.to_str().ok()).map(str::to_string) else {
+    let Some(key) = request
+        .headers()
+        .get(HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+    else {
         return next.run(request).await;
     };
     // Only authenticated requests have a key space; others fall through to the handler's 401.
-    let Some(staff) = bearer_token(request.headers()) else { return next.run(request).await };
-    let Ok(staff) = state.app.authenticate_token(staff).await else { return next.run(request).await };
-    let actor = Actor { staff_id: staff.id, organization_id: staff.organization_id, role: staff.role, request_id: None };
+    let Some(staff) = bearer_token(request.headers()) else {
+        return next.run(request).await;
+    };
+    let Ok(staff) = state.app.authenticate_token(staff).await else {
+        return next.run(request).await;
+    };
+    let actor = Actor {
+        staff_id: staff.id,
+        organization_id: staff.organization_id,
+        role: staff.role,
+        request_id: None,
+    };
 
     let (parts, body) = request.into_parts();
     let Ok(bytes) = to_bytes(body, usize::MAX).await else {
@@ -39,8 +53,12 @@ pub async fn replay(State(state): State<AppState>, request: Request, next: Next)
         Ok(Some((status, body))) => {
             let mut response = Response::new(Body::from(body));
             *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
-            response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-            response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+            response
+                .headers_mut()
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            response
+                .headers_mut()
+                .insert("idempotent-replayed", HeaderValue::from_static("true"));
             return response;
         }
         Ok(None) => {}
@@ -56,7 +74,13 @@ pub async fn replay(State(state): State<AppState>, request: Request, next: Next)
     };
     if let Err(e) = state
         .app
-        .idempotent_store(&actor, &key, &hash, parts.status.as_u16(), &String::from_utf8_lossy(&bytes))
+        .idempotent_store(
+            &actor,
+            &key,
+            &hash,
+            parts.status.as_u16(),
+            &String::from_utf8_lossy(&bytes),
+        )
         .await
     {
         tracing::warn!(error = %e, "could not store idempotent response");

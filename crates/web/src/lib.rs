@@ -45,7 +45,10 @@ pub struct WebSettings {
 
 impl Default for WebSettings {
     fn default() -> Self {
-        WebSettings { max_body_bytes: 2 * 1024 * 1024, request_timeout: Duration::from_secs(30) }
+        WebSettings {
+            max_body_bytes: 2 * 1024 * 1024,
+            request_timeout: Duration::from_secs(30),
+        }
     }
 }
 
@@ -55,7 +58,9 @@ pub fn metrics_handle() -> PrometheusHandle {
     HANDLE
         .get_or_init(|| {
             let recorder = PrometheusBuilder::new()
-                .set_buckets(&[0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0])
+                .set_buckets(&[
+                    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+                ])
                 .expect("static buckets are valid")
                 .build_recorder();
             let handle = recorder.handle();
@@ -68,18 +73,27 @@ pub fn metrics_handle() -> PrometheusHandle {
 
 /// The whole HTTP application.
 pub fn router(app: App, settings: &WebSettings) -> Router {
-    let state = AppState { app, metrics: metrics_handle() };
+    let state = AppState {
+        app,
+        metrics: metrics_handle(),
+    };
     let (api, _) = api::router().split_for_parts();
     let openapi = api::openapi();
     Router::new()
         .merge(api)
-        .route("/api/v1/openapi.json", axum::routing::get(move || async move { axum::Json(openapi) }))
+        .route(
+            "/api/v1/openapi.json",
+            axum::routing::get(move || async move { axum::Json(openapi) }),
+        )
         .merge(ops::router())
         .layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::replay))
         .layer(axum::middleware::from_fn(error::render_problems))
         .layer(axum::middleware::from_fn(observe::record_metrics))
         .layer(DefaultBodyLimit::max(settings.max_body_bytes))
-        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::SERVICE_UNAVAILABLE, settings.request_timeout))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            settings.request_timeout,
+        ))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(TraceLayer::new_for_http().make_span_with(observe::make_span))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))

@@ -22,7 +22,16 @@ pub struct AuditQuery {
 /// The audit trail, newest first: who changed what, when, before and after, and why.
 #[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditQuery),
     responses((status = 200, body = Page<AuditEvent>), (status = 403, body = crate::error::Problem)))]
-pub async fn list(State(s): State<AppState>, Auth(actor): Auth, Q(q): Q<AuditQuery>) -> Result<axum::Json<Page<AuditEvent>>, ApiError> {
-    let filter = AuditFilter { group: q.group, client: q.client };
-    Ok(axum::Json(s.app.audit(&actor, &filter, q.cursor.as_deref(), q.limit).await?))
+pub async fn list(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    Q(q): Q<AuditQuery>,
+) -> Result<axum::Json<Page<AuditEvent>>, ApiError> {
+    let filter = AuditFilter {
+        group: q.group,
+        client: q.client,
+    };
+    Ok(axum::Json(
+        s.app.audit(&actor, &filter, q.cursor.as_deref(), q.limit).await?,
+    ))
 }

@@ -44,8 +44,14 @@ impl ClientBody {
             None => None,
             Some(None) => Some(None),
             Some(Some(text)) => {
-                let at = time::OffsetDateTime::parse(&text, &time::format_description::well_known::Rfc3339)
-                    .map_err(|_| Error::invalid("relationship_expires_at", "must be an RFC 3339 date-time like 2026-12-31T00:00:00Z"))?;
+                let at = time::OffsetDateTime::parse(&text, &time::format_description::well_known::Rfc3339).map_err(
+                    |_| {
+                        Error::invalid(
+                            "relationship_expires_at",
+                            "must be an RFC 3339 date-time like 2026-12-31T00:00:00Z",
+                        )
+                    },
+                )?;
                 Some(Some(to_millis(at)))
             }
         };
@@ -82,7 +88,10 @@ pub struct ClientQuery {
 impl ClientQuery {
     fn filter(&self) -> Result<ClientFilter, Error> {
         let statuses = match (&self.status, self.include_inactive) {
-            (Some(list), _) => list.split(',').map(|s| ClientStatus::parse(s.trim()).map_err(|e| e.with_field("status"))).collect::<Result<_, _>>()?,
+            (Some(list), _) => list
+                .split(',')
+                .map(|s| ClientStatus::parse(s.trim()).map_err(|e| e.with_field("status")))
+                .collect::<Result<_, _>>()?,
             (None, true) => Vec::new(),
             (None, false) => vec![ClientStatus::Active],
         };
@@ -98,14 +107,24 @@ impl ClientQuery {
 /// Clients by name, filtered by text, status, group and business unit before paging.
 #[utoipa::path(get, path = "/api/v1/clients", tag = "clients", params(ClientQuery),
     responses((status = 200, body = Page<Client>), (status = 422, body = crate::error::Problem)))]
-pub async fn list(State(s): State<AppState>, Auth(actor): Auth, Q(q): Q<ClientQuery>) -> Result<axum::Json<Page<Client>>, ApiError> {
+pub async fn list(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    Q(q): Q<ClientQuery>,
+) -> Result<axum::Json<Page<Client>>, ApiError> {
     let filter = q.filter()?;
-    Ok(axum::Json(s.app.clients(&actor, &filter, q.cursor.as_deref(), q.limit).await?))
+    Ok(axum::Json(
+        s.app.clients(&actor, &filter, q.cursor.as_deref(), q.limit).await?,
+    ))
 }
 
 #[utoipa::path(post, path = "/api/v1/clients", tag = "clients", request_body = ClientBody,
     responses((status = 201, body = Client), (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
-pub async fn create(State(s): State<AppState>, Auth(actor): Auth, Json(body): Json<ClientBody>) -> Result<Response, ApiError> {
+pub async fn create(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    Json(body): Json<ClientBody>,
+) -> Result<Response, ApiError> {
     let client = s.app.create_client(actor.admin()?, body.into_input()?).await?;
     Ok((StatusCode::CREATED, tagged(client.version, client)).into_response())
 }
@@ -121,7 +140,13 @@ pub async fn get_one(State(s): State<AppState>, Auth(actor): Auth, P(id): P<Clie
 /// the client out of every group when the organisation requires active relationships.
 #[utoipa::path(patch, path = "/api/v1/clients/{id}", tag = "clients", params(("id" = i64, Path)), request_body = ClientBody,
     responses((status = 200, body = Client), (status = 409, body = crate::error::Problem), (status = 412, body = crate::error::Problem)))]
-pub async fn update(State(s): State<AppState>, Auth(actor): Auth, IfMatch(v): IfMatch, P(id): P<ClientId>, Json(body): Json<ClientBody>) -> Result<Response, ApiError> {
+pub async fn update(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    IfMatch(v): IfMatch,
+    P(id): P<ClientId>,
+    Json(body): Json<ClientBody>,
+) -> Result<Response, ApiError> {
     let client = s.app.update_client(actor.admin()?, id, body.into_input()?, v).await?;
     Ok(tagged(client.version, client))
 }
@@ -129,6 +154,10 @@ pub async fn update(State(s): State<AppState>, Auth(actor): Auth, IfMatch(v): If
 /// The groups the client is in.
 #[utoipa::path(get, path = "/api/v1/clients/{id}/groups", tag = "clients", params(("id" = i64, Path)),
     responses((status = 200, body = Vec<GroupRef>), (status = 404, body = crate::error::Problem)))]
-pub async fn groups_of_client(State(s): State<AppState>, Auth(actor): Auth, P(id): P<ClientId>) -> Result<axum::Json<Vec<GroupRef>>, ApiError> {
+pub async fn groups_of_client(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    P(id): P<ClientId>,
+) -> Result<axum::Json<Vec<GroupRef>>, ApiError> {
     Ok(axum::Json(s.app.groups_of_client(&actor, id).await?))
 }

@@ -60,16 +60,35 @@ pub struct GroupQuery {
 /// Client groups by name, with their member counts.
 #[utoipa::path(get, path = "/api/v1/groups", tag = "groups", params(GroupQuery),
     responses((status = 200, body = Page<ClientGroup>)))]
-pub async fn list(State(s): State<AppState>, Auth(actor): Auth, Q(q): Q<GroupQuery>) -> Result<axum::Json<Page<ClientGroup>>, ApiError> {
-    let filter = GroupFilter { kind: q.kind, business_unit: q.business_unit, text: q.q.filter(|t| !t.trim().is_empty()) };
-    Ok(axum::Json(s.app.groups(&actor, &filter, q.cursor.as_deref(), q.limit).await?))
+pub async fn list(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    Q(q): Q<GroupQuery>,
+) -> Result<axum::Json<Page<ClientGroup>>, ApiError> {
+    let filter = GroupFilter {
+        kind: q.kind,
+        business_unit: q.business_unit,
+        text: q.q.filter(|t| !t.trim().is_empty()),
+    };
+    Ok(axum::Json(
+        s.app.groups(&actor, &filter, q.cursor.as_deref(), q.limit).await?,
+    ))
 }
 
 /// Creates a group (admins only), optionally with its first members.
 #[utoipa::path(post, path = "/api/v1/groups", tag = "groups", request_body = NewGroupBody,
     responses((status = 201, body = GroupDetail), (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
-pub async fn create(State(s): State<AppState>, Auth(actor): Auth, Json(b): Json<NewGroupBody>) -> Result<Response, ApiError> {
-    let members = b.client_ids.into_iter().map(MemberRef::Client).chain(b.group_ids.into_iter().map(MemberRef::Group)).collect();
+pub async fn create(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    Json(b): Json<NewGroupBody>,
+) -> Result<Response, ApiError> {
+    let members = b
+        .client_ids
+        .into_iter()
+        .map(MemberRef::Client)
+        .chain(b.group_ids.into_iter().map(MemberRef::Group))
+        .collect();
     let new = NewGroup {
         name: b.name,
         kind: b.kind,
@@ -93,8 +112,20 @@ pub async fn get_one(State(s): State<AppState>, Auth(actor): Auth, P(id): P<Grou
 
 #[utoipa::path(patch, path = "/api/v1/groups/{id}", tag = "groups", params(("id" = i64, Path)), request_body = GroupPatchBody,
     responses((status = 200, body = GroupDetail), (status = 409, body = crate::error::Problem), (status = 412, body = crate::error::Problem)))]
-pub async fn update(State(s): State<AppState>, Auth(actor): Auth, IfMatch(v): IfMatch, P(id): P<GroupId>, Json(b): Json<GroupPatchBody>) -> Result<Response, ApiError> {
-    let patch = GroupPatch { name: b.name, business_unit_id: b.business_unit_id, description: b.description, crm_id: b.crm_id, protected: b.protected };
+pub async fn update(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    IfMatch(v): IfMatch,
+    P(id): P<GroupId>,
+    Json(b): Json<GroupPatchBody>,
+) -> Result<Response, ApiError> {
+    let patch = GroupPatch {
+        name: b.name,
+        business_unit_id: b.business_unit_id,
+        description: b.description,
+        crm_id: b.crm_id,
+        protected: b.protected,
+    };
     let group = s.app.update_group(actor.admin()?, id, patch, v).await?;
     Ok(tagged(group.group.version, group))
 }
@@ -103,7 +134,12 @@ pub async fn update(State(s): State<AppState>, Auth(actor): Auth, IfMatch(v): If
 /// blockers otherwise). Clients are never deleted with a group.
 #[utoipa::path(delete, path = "/api/v1/groups/{id}", tag = "groups", params(("id" = i64, Path)),
     responses((status = 204), (status = 409, body = crate::error::Problem), (status = 412, body = crate::error::Problem)))]
-pub async fn delete(State(s): State<AppState>, Auth(actor): Auth, IfMatch(v): IfMatch, P(id): P<GroupId>) -> Result<StatusCode, ApiError> {
+pub async fn delete(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    IfMatch(v): IfMatch,
+    P(id): P<GroupId>,
+) -> Result<StatusCode, ApiError> {
     s.app.delete_group(actor.admin()?, id, v).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -112,10 +148,21 @@ pub async fn delete(State(s): State<AppState>, Auth(actor): Auth, IfMatch(v): If
 #[utoipa::path(get, path = "/api/v1/groups/{id}/logos/{variant}", tag = "groups",
     params(("id" = i64, Path), ("variant" = LogoVariant, Path)),
     responses((status = 200, content_type = "image/png", body = Vec<u8>), (status = 404, body = crate::error::Problem)))]
-pub async fn get_logo(State(s): State<AppState>, Auth(actor): Auth, P((id, variant)): P<(GroupId, LogoVariant)>) -> Result<Response, ApiError> {
+pub async fn get_logo(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    P((id, variant)): P<(GroupId, LogoVariant)>,
+) -> Result<Response, ApiError> {
     let (png, at) = s.app.logo(&actor, id, variant).await?;
     let etag = HeaderValue::from_str(&format!("\"logo-{at}\"")).expect("ASCII");
-    Ok(([(header::CONTENT_TYPE, HeaderValue::from_static("image/png")), (header::ETAG, etag)], png).into_response())
+    Ok((
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("image/png")),
+            (header::ETAG, etag),
+        ],
+        png,
+    )
+        .into_response())
 }
 
 /// Uploads a logo: the body is the PNG itself (at most 1 MiB and 2048x2048, checked by decoding).
@@ -123,14 +170,23 @@ pub async fn get_logo(State(s): State<AppState>, Auth(actor): Auth, P((id, varia
     params(("id" = i64, Path), ("variant" = LogoVariant, Path)),
     request_body(content = Vec<u8>, content_type = "image/png"),
     responses((status = 200, body = GroupDetail), (status = 413, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
-pub async fn put_logo(State(s): State<AppState>, Auth(actor): Auth, P((id, variant)): P<(GroupId, LogoVariant)>, body: Bytes) -> Result<Response, ApiError> {
+pub async fn put_logo(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    P((id, variant)): P<(GroupId, LogoVariant)>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let group = s.app.put_logo(actor.admin()?, id, variant, body.to_vec()).await?;
     Ok(tagged(group.group.version, group))
 }
 
 #[utoipa::path(delete, path = "/api/v1/groups/{id}/logos/{variant}", tag = "groups",
     params(("id" = i64, Path), ("variant" = LogoVariant, Path)), responses((status = 204)))]
-pub async fn delete_logo(State(s): State<AppState>, Auth(actor): Auth, P((id, variant)): P<(GroupId, LogoVariant)>) -> Result<StatusCode, ApiError> {
+pub async fn delete_logo(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    P((id, variant)): P<(GroupId, LogoVariant)>,
+) -> Result<StatusCode, ApiError> {
     s.app.delete_logo(actor.admin()?, id, variant).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -30,7 +30,10 @@ struct BearerAuth;
 impl utoipa::Modify for BearerAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
     }
 }
 
@@ -39,7 +42,11 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(organization::get_organization))
         .routes(routes!(organization::put_policies))
         .routes(routes!(business_units::list, business_units::create))
-        .routes(routes!(business_units::get_one, business_units::rename, business_units::delete))
+        .routes(routes!(
+            business_units::get_one,
+            business_units::rename,
+            business_units::delete
+        ))
         .routes(routes!(staff::list, staff::create))
         .routes(routes!(staff::get_one, staff::update))
         .routes(routes!(clients::list, clients::create))

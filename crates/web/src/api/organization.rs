@@ -20,7 +20,12 @@ pub async fn get_organization(State(s): State<AppState>, Auth(actor): Auth) -> R
 #[utoipa::path(put, path = "/api/v1/organization/policies", tag = "organization", request_body = Policies,
     responses((status = 200, body = Organization), (status = 409, body = crate::error::Problem),
         (status = 412, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
-pub async fn put_policies(State(s): State<AppState>, Auth(actor): Auth, IfMatch(v): IfMatch, Json(p): Json<Policies>) -> Result<Response, ApiError> {
+pub async fn put_policies(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    IfMatch(v): IfMatch,
+    Json(p): Json<Policies>,
+) -> Result<Response, ApiError> {
     let org = s.app.update_policies(actor.admin()?, p, v).await?;
     Ok(tagged(org.version, org))
 }
