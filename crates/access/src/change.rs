@@ -1,0 +1,269 @@
+//! The changes that affect access, as every writing transaction records them and every server
+//! process applies them, in commit order.
+
+use clientele_domain::client::ClientStatus;
+use clientele_domain::group::GroupKind;
+use clientele_domain::{BusinessUnitId, ClientId, GroupId, Millis, OrganizationId, StaffId};
+
+use crate::AccessRole;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// A client was created or changed (name, status, business unit).
+    Client {
+        org: OrganizationId,
+        client: ClientId,
+        name_key: String,
+        status: ClientStatus,
+        unit: Option<BusinessUnitId>,
+    },
+    /// A group was created or changed.
+    Group {
+        org: OrganizationId,
+        group: GroupId,
+        name_key: String,
+        kind: GroupKind,
+    },
+    /// A group was deleted: its memberships and assignments are gone with it.
+    GroupDeleted { org: OrganizationId, group: GroupId },
+    ClientAdded {
+        org: OrganizationId,
+        group: GroupId,
+        client: ClientId,
+    },
+    ClientRemoved {
+        org: OrganizationId,
+        group: GroupId,
+        client: ClientId,
+    },
+    ChildAdded {
+        org: OrganizationId,
+        parent: GroupId,
+        child: GroupId,
+    },
+    ChildRemoved {
+        org: OrganizationId,
+        parent: GroupId,
+        child: GroupId,
+    },
+    Assigned {
+        org: OrganizationId,
+        staff: StaffId,
+        group: GroupId,
+        role: AccessRole,
+        valid_until: Option<Millis>,
+    },
+    Unassigned {
+        org: OrganizationId,
+        staff: StaffId,
+        group: GroupId,
+    },
+}
+
+/// A change in its stored form (the `access_changes` table).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeRow {
+    pub kind: String,
+    pub organization_id: i64,
+    pub a: i64,
+    pub b: i64,
+    pub c: Option<i64>,
+    pub text: Option<String>,
+}
+
+fn status_code(s: ClientStatus) -> i64 {
+    match s {
+        ClientStatus::Active => 0,
+        ClientStatus::Inactive => 1,
+        ClientStatus::Closed => 2,
+    }
+}
+
+impl Change {
+    pub fn to_row(&self) -> ChangeRow {
+        let row = |kind: &str, org: OrganizationId, a: i64, b: i64, c: Option<i64>, text: Option<String>| ChangeRow {
+            kind: kind.to_string(),
+            organization_id: org.0,
+            a,
+            b,
+            c,
+            text,
+        };
+        match self {
+            Change::Client {
+                org,
+                client,
+                name_key,
+                status,
+                unit,
+            } => row(
+                "client",
+                *org,
+                client.0,
+                status_code(*status),
+                unit.map(|u| u.0),
+                Some(name_key.clone()),
+            ),
+            Change::Group {
+                org,
+                group,
+                name_key,
+                kind,
+            } => row(
+                "group",
+                *org,
+                group.0,
+                (*kind == GroupKind::Groups) as i64,
+                None,
+                Some(name_key.clone()),
+            ),
+            Change::GroupDeleted { org, group } => row("group_deleted", *org, group.0, 0, None, None),
+            Change::ClientAdded { org, group, client } => row("client_added", *org, group.0, client.0, None, None),
+            Change::ClientRemoved { org, group, client } => row("client_removed", *org, group.0, client.0, None, None),
+            Change::ChildAdded { org, parent, child } => row("child_added", *org, parent.0, child.0, None, None),
+            Change::ChildRemoved { org, parent, child } => row("child_removed", *org, parent.0, child.0, None, None),
+            Change::Assigned {
+                org,
+                staff,
+                group,
+                role,
+                valid_until,
+            } => row(
+                "assigned",
+                *org,
+                staff.0,
+                group.0,
+                *valid_until,
+                Some(role.as_str().to_string()),
+            ),
+            Change::Unassigned { org, staff, group } => row("unassigned", *org, staff.0, group.0, None, None),
+        }
+    }
+
+    /// Reads a stored change; `None` for a kind this version does not know (a newer server wrote
+    /// it), which the caller treats as "reload everything".
+    pub fn from_row(r: &ChangeRow) -> Option<Change> {
+        let org = OrganizationId(r.organization_id);
+        Some(match r.kind.as_str() {
+            "client" => Change::Client {
+                org,
+                client: ClientId(r.a),
+                name_key: r.text.clone()?,
+                status: match r.b {
+                    0 => ClientStatus::Active,
+                    1 => ClientStatus::Inactive,
+                    _ => ClientStatus::Closed,
+                },
+                unit: r.c.map(BusinessUnitId),
+            },
+            "group" => Change::Group {
+                org,
+                group: GroupId(r.a),
+                name_key: r.text.clone()?,
+                kind: if r.b == 1 {
+                    GroupKind::Groups
+                } else {
+                    GroupKind::Clients
+                },
+            },
+            "group_deleted" => Change::GroupDeleted {
+                org,
+                group: GroupId(r.a),
+            },
+            "client_added" => Change::ClientAdded {
+                org,
+                group: GroupId(r.a),
+                client: ClientId(r.b),
+            },
+            "client_removed" => Change::ClientRemoved {
+                org,
+                group: GroupId(r.a),
+                client: ClientId(r.b),
+            },
+            "child_added" => Change::ChildAdded {
+                org,
+                parent: GroupId(r.a),
+                child: GroupId(r.b),
+            },
+            "child_removed" => Change::ChildRemoved {
+                org,
+                parent: GroupId(r.a),
+                child: GroupId(r.b),
+            },
+            "assigned" => Change::Assigned {
+                org,
+                staff: StaffId(r.a),
+                group: GroupId(r.b),
+                role: AccessRole::parse(r.text.as_deref()?)?,
+                valid_until: r.c,
+            },
+            "unassigned" => Change::Unassigned {
+                org,
+                staff: StaffId(r.a),
+                group: GroupId(r.b),
+            },
+            _ => return None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_change_survives_its_stored_form() {
+        let org = OrganizationId(3);
+        let changes = [
+            Change::Client {
+                org,
+                client: ClientId(1),
+                name_key: "acme".into(),
+                status: ClientStatus::Closed,
+                unit: Some(BusinessUnitId(2)),
+            },
+            Change::Group {
+                org,
+                group: GroupId(4),
+                name_key: "vip".into(),
+                kind: GroupKind::Groups,
+            },
+            Change::GroupDeleted { org, group: GroupId(4) },
+            Change::ClientAdded {
+                org,
+                group: GroupId(4),
+                client: ClientId(1),
+            },
+            Change::ClientRemoved {
+                org,
+                group: GroupId(4),
+                client: ClientId(1),
+            },
+            Change::ChildAdded {
+                org,
+                parent: GroupId(4),
+                child: GroupId(5),
+            },
+            Change::ChildRemoved {
+                org,
+                parent: GroupId(4),
+                child: GroupId(5),
+            },
+            Change::Assigned {
+                org,
+                staff: StaffId(9),
+                group: GroupId(4),
+                role: AccessRole::Editor,
+                valid_until: Some(7),
+            },
+            Change::Unassigned {
+                org,
+                staff: StaffId(9),
+                group: GroupId(4),
+            },
+        ];
+        for change in changes {
+            assert_eq!(Change::from_row(&change.to_row()), Some(change));
+        }
+    }
+}

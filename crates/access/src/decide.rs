@@ -1,0 +1,182 @@
+//! Every access decision of Clientele, in one place. Callers ask "may this viewer do that" and
+//! get either the permission or the error to answer with: `not_found` for what the viewer may not
+//! see (so existence does not leak), `forbidden` for what they may see but not change.
+
+use clientele_domain::{ClientId, Error, GroupId, Millis, Result, StaffId};
+
+use crate::{AccessIndex, AccessRole};
+
+/// What a viewer may do with a client or a group, weakest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Permission {
+    None,
+    View,
+    Edit,
+    /// Add and remove members (of a group and everything nested below it).
+    Manage,
+    /// Everything, including creating, editing and deleting groups (admins).
+    Admin,
+}
+
+/// Who is asking: admins ("business" or "senior" account managers) see the whole organisation;
+/// other staff see through their assignments.
+#[derive(Debug, Clone, Copy)]
+pub struct Viewer {
+    pub staff: StaffId,
+    pub admin: bool,
+}
+
+fn from_role(role: Option<AccessRole>) -> Permission {
+    match role {
+        None => Permission::None,
+        Some(AccessRole::Reader) => Permission::View,
+        Some(AccessRole::Editor) => Permission::Edit,
+        Some(AccessRole::Manager) => Permission::Manage,
+    }
+}
+
+pub fn client_permission(index: &AccessIndex, viewer: Viewer, client: ClientId, now: Millis) -> Permission {
+    if viewer.admin {
+        Permission::Admin
+    } else {
+        from_role(index.role(viewer.staff, client, now))
+    }
+}
+
+pub fn group_permission(index: &AccessIndex, viewer: Viewer, group: GroupId, now: Millis) -> Permission {
+    if viewer.admin {
+        Permission::Admin
+    } else {
+        from_role(index.group_role(viewer.staff, group, now))
+    }
+}
+
+/// The viewer may see the client.
+pub fn view_client(index: &AccessIndex, viewer: Viewer, client: ClientId, now: Millis) -> Result<Permission> {
+    require(
+        client_permission(index, viewer, client, now),
+        Permission::View,
+        "client",
+        "",
+    )
+}
+
+/// The viewer may edit the client (editor, manager or admin).
+pub fn edit_client(index: &AccessIndex, viewer: Viewer, client: ClientId, now: Millis) -> Result<Permission> {
+    require(
+        client_permission(index, viewer, client, now),
+        Permission::Edit,
+        "client",
+        "only editors and managers of one of its groups can change this client",
+    )
+}
+
+/// The viewer may see the group.
+pub fn view_group(index: &AccessIndex, viewer: Viewer, group: GroupId, now: Millis) -> Result<Permission> {
+    require(
+        group_permission(index, viewer, group, now),
+        Permission::View,
+        "client group",
+        "",
+    )
+}
+
+/// The viewer may add and remove the group's members (a manager of it or of a group above it).
+pub fn manage_members(index: &AccessIndex, viewer: Viewer, group: GroupId, now: Millis) -> Result<Permission> {
+    require(
+        group_permission(index, viewer, group, now),
+        Permission::Manage,
+        "client group",
+        "only managers of this group (or of a group it is nested in) and admins can change its members",
+    )
+}
+
+/// Group settings, creation and deletion, assignments, policies: admins only.
+pub fn administer_group(index: &AccessIndex, viewer: Viewer, group: GroupId, now: Millis) -> Result<Permission> {
+    require(
+        group_permission(index, viewer, group, now),
+        Permission::Admin,
+        "client group",
+        "only admins (business or senior account managers) can change client groups",
+    )
+}
+
+fn require(have: Permission, need: Permission, what: &str, why_not: &str) -> Result<Permission> {
+    if have >= need {
+        Ok(have)
+    } else if have >= Permission::View {
+        Err(Error::forbidden(why_not))
+    } else {
+        Err(Error::not_found(what))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Change;
+    use clientele_domain::OrganizationId;
+    use clientele_domain::client::ClientStatus;
+    use clientele_domain::group::GroupKind;
+
+    #[test]
+    fn hidden_is_not_found_and_visible_but_not_allowed_is_forbidden() {
+        let org = OrganizationId(1);
+        let index = AccessIndex::new();
+        index.load(
+            0,
+            [
+                Change::Client {
+                    org,
+                    client: ClientId(1),
+                    name_key: "a".into(),
+                    status: ClientStatus::Active,
+                    unit: None,
+                },
+                Change::Client {
+                    org,
+                    client: ClientId(2),
+                    name_key: "b".into(),
+                    status: ClientStatus::Active,
+                    unit: None,
+                },
+                Change::Group {
+                    org,
+                    group: GroupId(10),
+                    name_key: "g".into(),
+                    kind: GroupKind::Clients,
+                },
+                Change::ClientAdded {
+                    org,
+                    group: GroupId(10),
+                    client: ClientId(1),
+                },
+                Change::Assigned {
+                    org,
+                    staff: StaffId(5),
+                    group: GroupId(10),
+                    role: AccessRole::Reader,
+                    valid_until: None,
+                },
+            ],
+        );
+        let reader = Viewer {
+            staff: StaffId(5),
+            admin: false,
+        };
+        assert!(view_client(&index, reader, ClientId(1), 0).is_ok());
+        assert_eq!(
+            edit_client(&index, reader, ClientId(1), 0).unwrap_err().code,
+            clientele_domain::ErrorCode::Forbidden
+        );
+        assert_eq!(
+            view_client(&index, reader, ClientId(2), 0).unwrap_err().code,
+            clientele_domain::ErrorCode::NotFound
+        );
+        let admin = Viewer {
+            staff: StaffId(6),
+            admin: true,
+        };
+        assert_eq!(edit_client(&index, admin, ClientId(2), 0).unwrap(), Permission::Admin);
+    }
+}

@@ -1,0 +1,784 @@
+//! The in-memory access index. See the crate documentation for what it answers and why.
+
+use std::cmp::Ordering;
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use roaring::RoaringBitmap;
+
+use clientele_domain::client::ClientStatus;
+use clientele_domain::group::GroupKind;
+use clientele_domain::{BusinessUnitId, ClientId, GroupId, Millis, OrganizationId, StaffId};
+
+use crate::{AccessRole, Change};
+
+/// Ids are dense database integers; the index keys bitmaps with them as `u32`. Larger ids would
+/// mean over four billion rows, far past what one index is built for.
+fn small(id: i64) -> u32 {
+    u32::try_from(id).expect("ids fit in u32")
+}
+
+#[derive(Debug, Clone)]
+struct ClientSlot {
+    org: u32,
+    name_key: Box<str>,
+    unit: Option<u32>,
+}
+
+#[derive(Debug, Clone)]
+struct GroupNode {
+    org: u32,
+    name_key: Box<str>,
+    kind: GroupKind,
+    /// Clients directly in the group.
+    direct: RoaringBitmap,
+    /// Clients reachable through the group: `direct` and the `reach` of every child.
+    reach: RoaringBitmap,
+    children: Vec<u32>,
+    parents: Vec<u32>,
+    /// Staff assigned to this group.
+    staff: Vec<u32>,
+}
+
+impl GroupNode {
+    fn new(org: u32, name_key: &str, kind: GroupKind) -> GroupNode {
+        GroupNode {
+            org,
+            name_key: name_key.into(),
+            kind,
+            direct: RoaringBitmap::new(),
+            reach: RoaringBitmap::new(),
+            children: Vec::new(),
+            parents: Vec::new(),
+            staff: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Grant {
+    group: u32,
+    role: AccessRole,
+    valid_until: Option<Millis>,
+}
+
+impl Grant {
+    fn valid_at(&self, now: Millis) -> bool {
+        self.valid_until.is_none_or(|until| until > now)
+    }
+}
+
+#[derive(Debug, Default)]
+struct State {
+    /// The sequence number of the last change applied.
+    applied: i64,
+    clients: Vec<Option<ClientSlot>>,
+    /// Client ids ordered by (name_key, id): the order every client list is served in.
+    sorted: Vec<u32>,
+    /// Clients by status: [active, inactive, closed].
+    by_status: [RoaringBitmap; 3],
+    groups: HashMap<u32, GroupNode>,
+    grants: HashMap<u32, Vec<Grant>>,
+}
+
+fn status_slot(s: ClientStatus) -> usize {
+    match s {
+        ClientStatus::Active => 0,
+        ClientStatus::Inactive => 1,
+        ClientStatus::Closed => 2,
+    }
+}
+
+/// Whose view a list is computed for.
+#[derive(Debug, Clone, Copy)]
+pub enum Seeing {
+    /// A staff member: the clients of the groups they are assigned to, through any nesting.
+    Staff(StaffId),
+    /// Everything in the organisation (admins).
+    All(OrganizationId),
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ClientFilter {
+    /// Lower-case text that the name must contain.
+    pub text: Option<String>,
+    /// Empty means every status.
+    pub statuses: Vec<ClientStatus>,
+    /// Only clients reachable through this group.
+    pub group: Option<GroupId>,
+    pub unit: Option<BusinessUnitId>,
+}
+
+/// A request for one page of clients.
+#[derive(Debug, Clone)]
+pub struct ListClients<'a> {
+    pub seeing: Seeing,
+    pub filter: &'a ClientFilter,
+    /// (name_key, id) of the last client of the previous page.
+    pub after: (&'a str, i64),
+    pub limit: usize,
+    pub now: Millis,
+}
+
+/// One page of clients, in name order, and how many match in all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientPage {
+    pub ids: Vec<ClientId>,
+    /// (name_key, id) of each returned client, for cursors.
+    pub keys: Vec<(String, i64)>,
+    pub total: u64,
+    pub more: bool,
+}
+
+/// Why a staff member can see a client: the assignment's group and role, and the chain of nested
+/// groups from it down to a group that holds the client directly.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct GrantPath {
+    pub staff: StaffId,
+    pub role: AccessRole,
+    /// From the assigned group down to the group that directly contains the client.
+    pub groups: Vec<GroupId>,
+}
+
+/// The index. Readers share it; applying changes takes the write lock briefly.
+#[derive(Debug, Default)]
+pub struct AccessIndex {
+    state: RwLock<State>,
+}
+
+impl AccessIndex {
+    pub fn new() -> AccessIndex {
+        AccessIndex::default()
+    }
+
+    fn read(&self) -> RwLockReadGuard<'_, State> {
+        self.state.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, State> {
+        self.state.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The sequence number of the last change applied.
+    pub fn applied(&self) -> i64 {
+        self.read().applied
+    }
+
+    /// Replaces the whole state from a full load: `changes` describe every client, group,
+    /// membership and assignment as of sequence `seq`. Builds the closures once, bottom-up, rather
+    /// than change by change.
+    pub fn load(&self, seq: i64, changes: impl IntoIterator<Item = Change>) {
+        let mut s = State {
+            applied: seq,
+            ..State::default()
+        };
+        for change in changes {
+            s.apply_raw(&change);
+        }
+        s.rebuild_reach();
+        s.resort();
+        *self.write() = s;
+    }
+
+    /// Applies changes that committed after the last applied one, in order, and records `seq`.
+    pub fn apply(&self, seq: i64, changes: &[Change]) {
+        let mut s = self.write();
+        if seq <= s.applied {
+            return;
+        }
+        // Large batches (an import) re-sort once at the end instead of moving entries per client.
+        let bulk = changes.len() > 2_000;
+        for change in changes {
+            s.apply_one(change, bulk);
+        }
+        if bulk {
+            s.resort();
+        }
+        s.applied = seq;
+    }
+
+    /// The staff member's strongest role on the client, if any path grants one.
+    pub fn role(&self, staff: StaffId, client: ClientId, now: Millis) -> Option<AccessRole> {
+        let s = self.read();
+        let c = u32::try_from(client.0).ok()?;
+        let mut best = None;
+        for grant in s.grants.get(&small(staff.0)).map(Vec::as_slice).unwrap_or_default() {
+            if grant.valid_at(now) && best < Some(grant.role) {
+                if let Some(node) = s.groups.get(&grant.group) {
+                    if node.reach.contains(c) {
+                        best = Some(grant.role);
+                        if grant.role == AccessRole::Manager {
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        best
+    }
+
+    /// Every path by which the staff member reaches the client.
+    pub fn paths(&self, staff: StaffId, client: ClientId, now: Millis) -> Vec<GrantPath> {
+        let s = self.read();
+        let Ok(c) = u32::try_from(client.0) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for grant in s.grants.get(&small(staff.0)).map(Vec::as_slice).unwrap_or_default() {
+            if grant.valid_at(now) {
+                if let Some(path) = s.path_down(grant.group, c) {
+                    out.push(GrantPath {
+                        staff,
+                        role: grant.role,
+                        groups: path,
+                    });
+                }
+            }
+        }
+        out
+    }
+
+    /// Who can see the client through assignments, with the role and the path for each grant.
+    pub fn who_can_see(&self, client: ClientId, now: Millis) -> Vec<GrantPath> {
+        let s = self.read();
+        let Ok(c) = u32::try_from(client.0) else {
+            return Vec::new();
+        };
+        let mut staff: Vec<u32> = Vec::new();
+        let mut seen_groups = HashSet::new();
+        // Groups holding the client directly, then every ancestor: the only places a grant can be.
+        let mut queue: VecDeque<u32> = s
+            .groups
+            .iter()
+            .filter(|(_, n)| n.direct.contains(c))
+            .map(|(&id, _)| id)
+            .collect();
+        while let Some(g) = queue.pop_front() {
+            if !seen_groups.insert(g) {
+                continue;
+            }
+            if let Some(node) = s.groups.get(&g) {
+                staff.extend(&node.staff);
+                queue.extend(&node.parents);
+            }
+        }
+        staff.sort_unstable();
+        staff.dedup();
+        let mut out = Vec::new();
+        for st in staff {
+            for grant in s.grants.get(&st).map(Vec::as_slice).unwrap_or_default() {
+                if grant.valid_at(now) && seen_groups.contains(&grant.group) {
+                    if let Some(path) = s.path_down(grant.group, c) {
+                        out.push(GrantPath {
+                            staff: StaffId(st as i64),
+                            role: grant.role,
+                            groups: path,
+                        });
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// The staff member's strongest role on a group: from an assignment to it or to any group of
+    /// groups it is nested in.
+    pub fn group_role(&self, staff: StaffId, group: GroupId, now: Millis) -> Option<AccessRole> {
+        let s = self.read();
+        let grants = s.grants.get(&small(staff.0))?;
+        let ancestors = s.up_closure(small(group.0));
+        grants
+            .iter()
+            .filter(|g| g.valid_at(now) && ancestors.contains(&g.group))
+            .map(|g| g.role)
+            .max()
+    }
+
+    /// The groups a staff member can see: those assigned and everything nested below them.
+    pub fn visible_groups(&self, staff: StaffId, now: Millis) -> RoaringBitmap {
+        let s = self.read();
+        let mut out = RoaringBitmap::new();
+        let mut queue: VecDeque<u32> = s
+            .grants
+            .get(&small(staff.0))
+            .map(|g| g.iter().filter(|g| g.valid_at(now)).map(|g| g.group).collect())
+            .unwrap_or_default();
+        while let Some(g) = queue.pop_front() {
+            if out.insert(g) {
+                if let Some(node) = s.groups.get(&g) {
+                    queue.extend(&node.children);
+                }
+            }
+        }
+        out
+    }
+
+    /// How many clients the staff member can see (for reports and the UI's counts).
+    pub fn visible_count(&self, staff: StaffId, now: Millis) -> u64 {
+        let s = self.read();
+        s.visible(Seeing::Staff(staff), now).len()
+    }
+
+    /// One page of the clients `seeing` may see, filtered before paging, in name order.
+    pub fn list_clients(&self, q: &ListClients<'_>) -> ClientPage {
+        let s = self.read();
+        let mut candidates = s.visible(q.seeing, q.now);
+        if let Some(group) = q.filter.group {
+            match u32::try_from(group.0).ok().and_then(|g| s.groups.get(&g)) {
+                Some(node) => candidates &= &node.reach,
+                None => candidates.clear(),
+            }
+        }
+        // Only clients that exist (a status set holds every live client), of the statuses asked for.
+        let statuses: &[ClientStatus] = if q.filter.statuses.is_empty() {
+            &[ClientStatus::Active, ClientStatus::Inactive, ClientStatus::Closed]
+        } else {
+            &q.filter.statuses
+        };
+        let mut allowed = RoaringBitmap::new();
+        for status in statuses {
+            allowed |= &s.by_status[status_slot(*status)];
+        }
+        candidates &= allowed;
+        let text = q.filter.text.as_deref().map(str::to_lowercase);
+        let unit = q.filter.unit.map(|u| small(u.0));
+        let per_row = text.is_some() || unit.is_some();
+        let matches = |id: u32| -> bool {
+            match s.clients.get(id as usize).and_then(Option::as_ref) {
+                Some(slot) => {
+                    text.as_deref().is_none_or(|t| slot.name_key.contains(t))
+                        && unit.is_none_or(|u| slot.unit == Some(u))
+                }
+                None => false,
+            }
+        };
+        let total = if per_row {
+            candidates.iter().filter(|&id| matches(id)).count() as u64
+        } else {
+            candidates.len()
+        };
+
+        let limit = q.limit;
+        let after = (q.after.0, q.after.1);
+        let visible = candidates.len() as usize;
+        let mut picked: Vec<u32> = Vec::with_capacity(limit + 1);
+        // Walking the name-ordered list costs about limit * all / visible steps; sorting the
+        // candidates costs visible * log(visible). Take the cheaper.
+        let walk_cost = if visible == 0 {
+            usize::MAX
+        } else {
+            limit.saturating_mul(s.sorted.len()) / visible
+        };
+        let sort_cost = visible.saturating_mul((usize::BITS - visible.leading_zeros()) as usize);
+        if walk_cost <= sort_cost {
+            let start = s
+                .sorted
+                .partition_point(|&id| s.key_cmp(id, after) != Ordering::Greater);
+            for &id in &s.sorted[start..] {
+                if candidates.contains(id) && (!per_row || matches(id)) {
+                    picked.push(id);
+                    if picked.len() > limit {
+                        break;
+                    }
+                }
+            }
+        } else {
+            let mut rows: Vec<u32> = candidates
+                .iter()
+                .filter(|&id| (!per_row || matches(id)) && s.key_cmp(id, after) == Ordering::Greater)
+                .collect();
+            rows.sort_unstable_by(|&a, &b| s.order(a, b));
+            rows.truncate(limit + 1);
+            picked = rows;
+        }
+        let more = picked.len() > limit;
+        picked.truncate(limit);
+        let keys = picked
+            .iter()
+            .map(|&id| {
+                (
+                    s.clients[id as usize]
+                        .as_ref()
+                        .map(|c| c.name_key.to_string())
+                        .unwrap_or_default(),
+                    id as i64,
+                )
+            })
+            .collect();
+        ClientPage {
+            ids: picked.into_iter().map(|id| ClientId(id as i64)).collect(),
+            keys,
+            total,
+            more,
+        }
+    }
+
+    /// Rough heap use, for the benchmark report.
+    pub fn approximate_bytes(&self) -> usize {
+        let s = self.read();
+        let clients: usize = s
+            .clients
+            .iter()
+            .map(|c| std::mem::size_of::<Option<ClientSlot>>() + c.as_ref().map_or(0, |c| c.name_key.len()))
+            .sum();
+        let groups: usize = s
+            .groups
+            .values()
+            .map(|g| {
+                std::mem::size_of::<GroupNode>()
+                    + g.direct.serialized_size()
+                    + g.reach.serialized_size()
+                    + 4 * (g.children.len() + g.parents.len() + g.staff.len())
+                    + g.name_key.len()
+            })
+            .sum();
+        let grants: usize = s
+            .grants
+            .values()
+            .map(|g| 32 + g.len() * std::mem::size_of::<Grant>())
+            .sum();
+        let status: usize = s.by_status.iter().map(RoaringBitmap::serialized_size).sum();
+        clients + s.sorted.len() * 4 + groups + grants + status
+    }
+}
+
+impl State {
+    fn key_cmp(&self, id: u32, key: (&str, i64)) -> Ordering {
+        let name = self
+            .clients
+            .get(id as usize)
+            .and_then(Option::as_ref)
+            .map(|c| &*c.name_key)
+            .unwrap_or("");
+        name.cmp(key.0).then((id as i64).cmp(&key.1))
+    }
+
+    fn order(&self, a: u32, b: u32) -> Ordering {
+        let name = |id: u32| {
+            self.clients
+                .get(id as usize)
+                .and_then(Option::as_ref)
+                .map(|c| &*c.name_key)
+                .unwrap_or("")
+        };
+        name(a).cmp(name(b)).then(a.cmp(&b))
+    }
+
+    fn resort(&mut self) {
+        let mut sorted: Vec<u32> = self
+            .clients
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.is_some())
+            .map(|(id, _)| id as u32)
+            .collect();
+        sorted.sort_unstable_by(|&a, &b| self.order(a, b));
+        self.sorted = sorted;
+    }
+
+    fn visible(&self, seeing: Seeing, now: Millis) -> RoaringBitmap {
+        match seeing {
+            Seeing::Staff(staff) => {
+                let mut out = RoaringBitmap::new();
+                for grant in self.grants.get(&small(staff.0)).map(Vec::as_slice).unwrap_or_default() {
+                    if grant.valid_at(now) {
+                        if let Some(node) = self.groups.get(&grant.group) {
+                            out |= &node.reach;
+                        }
+                    }
+                }
+                out
+            }
+            Seeing::All(org) => {
+                let org = small(org.0);
+                self.clients
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, c)| c.as_ref().is_some_and(|c| c.org == org))
+                    .map(|(id, _)| id as u32)
+                    .collect()
+            }
+        }
+    }
+
+    /// A chain of groups from `from` down to one that holds client `c` directly.
+    fn path_down(&self, from: u32, c: u32) -> Option<Vec<GroupId>> {
+        let mut came_from: HashMap<u32, u32> = HashMap::new();
+        let mut queue = VecDeque::from([from]);
+        let mut seen = HashSet::from([from]);
+        while let Some(g) = queue.pop_front() {
+            let node = self.groups.get(&g)?;
+            if node.direct.contains(c) {
+                let mut path = vec![GroupId(g as i64)];
+                let mut cur = g;
+                while let Some(&prev) = came_from.get(&cur) {
+                    path.push(GroupId(prev as i64));
+                    cur = prev;
+                }
+                path.reverse();
+                return Some(path);
+            }
+            for &child in &node.children {
+                let reaches = self.groups.get(&child).is_some_and(|n| n.reach.contains(c));
+                if reaches && seen.insert(child) {
+                    came_from.insert(child, g);
+                    queue.push_back(child);
+                }
+            }
+        }
+        None
+    }
+
+    /// `g` and every group above it.
+    fn up_closure(&self, g: u32) -> HashSet<u32> {
+        let mut seen = HashSet::new();
+        let mut queue = VecDeque::from([g]);
+        while let Some(n) = queue.pop_front() {
+            if seen.insert(n) {
+                if let Some(node) = self.groups.get(&n) {
+                    queue.extend(&node.parents);
+                }
+            }
+        }
+        seen
+    }
+
+    /// `start` and its ancestors, each after all of its children among them (bottom-up).
+    fn bottom_up(&self, start: u32) -> Vec<u32> {
+        // Reverse post-order of a depth-first walk along parent edges.
+        let mut order = Vec::new();
+        let mut seen = HashSet::new();
+        let mut stack = vec![(start, false)];
+        while let Some((n, done)) = stack.pop() {
+            if done {
+                order.push(n);
+                continue;
+            }
+            if !seen.insert(n) {
+                continue;
+            }
+            stack.push((n, true));
+            if let Some(node) = self.groups.get(&n) {
+                for &p in &node.parents {
+                    if !seen.contains(&p) {
+                        stack.push((p, false));
+                    }
+                }
+            }
+        }
+        order.reverse();
+        order
+    }
+
+    /// Recomputes `reach` for `start` and everything above it, children first.
+    fn recompute_up(&mut self, start: u32) {
+        for g in self.bottom_up(start) {
+            self.recompute(g);
+        }
+    }
+
+    fn recompute(&mut self, g: u32) {
+        let Some(node) = self.groups.get(&g) else { return };
+        let mut reach = node.direct.clone();
+        for child in &node.children {
+            if let Some(c) = self.groups.get(child) {
+                reach |= &c.reach;
+            }
+        }
+        if let Some(node) = self.groups.get_mut(&g) {
+            node.reach = reach;
+        }
+    }
+
+    /// Every group's reach from scratch, children before parents (after a full load).
+    fn rebuild_reach(&mut self) {
+        let mut pending: HashMap<u32, usize> = self.groups.iter().map(|(&id, n)| (id, n.children.len())).collect();
+        let mut ready: VecDeque<u32> = pending.iter().filter(|(_, n)| **n == 0).map(|(&id, _)| id).collect();
+        while let Some(g) = ready.pop_front() {
+            self.recompute(g);
+            let parents = self.groups.get(&g).map(|n| n.parents.clone()).unwrap_or_default();
+            for p in parents {
+                if let Some(count) = pending.get_mut(&p) {
+                    *count -= 1;
+                    if *count == 0 {
+                        ready.push_back(p);
+                    }
+                }
+            }
+        }
+    }
+
+    fn node(&mut self, g: u32) -> &mut GroupNode {
+        self.groups
+            .entry(g)
+            .or_insert_with(|| GroupNode::new(0, "", GroupKind::Clients))
+    }
+
+    /// Applies a change to the raw relations only (no closure maintenance): for full loads.
+    fn apply_raw(&mut self, change: &Change) {
+        match change {
+            Change::ClientAdded { group, client, .. } => {
+                self.node(small(group.0)).direct.insert(small(client.0));
+            }
+            Change::ChildAdded { parent, child, .. } => {
+                let (p, c) = (small(parent.0), small(child.0));
+                self.node(p).children.push(c);
+                self.node(c).parents.push(p);
+            }
+            other => self.apply_one(other, true),
+        }
+    }
+
+    fn apply_one(&mut self, change: &Change, bulk: bool) {
+        match change {
+            Change::Client {
+                org,
+                client,
+                name_key,
+                status,
+                unit,
+            } => {
+                let id = small(client.0) as usize;
+                if self.clients.len() <= id {
+                    self.clients.resize(id + 1, None);
+                }
+                let renamed = self.clients[id].as_ref().is_none_or(|c| *c.name_key != **name_key);
+                if !bulk && renamed && self.clients[id].is_some() {
+                    if let Ok(pos) = self.sorted.binary_search_by(|&x| self.order(x, id as u32)) {
+                        self.sorted.remove(pos);
+                    }
+                }
+                for set in &mut self.by_status {
+                    set.remove(id as u32);
+                }
+                self.by_status[status_slot(*status)].insert(id as u32);
+                self.clients[id] = Some(ClientSlot {
+                    org: small(org.0),
+                    name_key: name_key.as_str().into(),
+                    unit: unit.map(|u| small(u.0)),
+                });
+                if !bulk && renamed {
+                    let pos = self
+                        .sorted
+                        .partition_point(|&x| self.order(x, id as u32) == Ordering::Less);
+                    self.sorted.insert(pos, id as u32);
+                }
+            }
+            Change::Group {
+                org,
+                group,
+                name_key,
+                kind,
+            } => {
+                let node = self.node(small(group.0));
+                node.org = small(org.0);
+                node.name_key = name_key.as_str().into();
+                node.kind = *kind;
+            }
+            Change::GroupDeleted { group, .. } => {
+                let g = small(group.0);
+                let Some(node) = self.groups.remove(&g) else { return };
+                for p in &node.parents {
+                    if let Some(parent) = self.groups.get_mut(p) {
+                        parent.children.retain(|&c| c != g);
+                    }
+                }
+                for c in &node.children {
+                    if let Some(child) = self.groups.get_mut(c) {
+                        child.parents.retain(|&p| p != g);
+                    }
+                }
+                for st in &node.staff {
+                    if let Some(grants) = self.grants.get_mut(st) {
+                        grants.retain(|gr| gr.group != g);
+                    }
+                }
+                for p in node.parents {
+                    self.recompute_up(p);
+                }
+            }
+            Change::ClientAdded { group, client, .. } => {
+                let (g, c) = (small(group.0), small(client.0));
+                self.node(g).direct.insert(c);
+                for a in self.up_closure(g) {
+                    if let Some(node) = self.groups.get_mut(&a) {
+                        node.reach.insert(c);
+                    }
+                }
+            }
+            Change::ClientRemoved { group, client, .. } => {
+                let (g, c) = (small(group.0), small(client.0));
+                self.node(g).direct.remove(c);
+                for a in self.bottom_up(g) {
+                    let still = {
+                        let Some(node) = self.groups.get(&a) else { continue };
+                        node.direct.contains(c)
+                            || node
+                                .children
+                                .iter()
+                                .any(|ch| self.groups.get(ch).is_some_and(|n| n.reach.contains(c)))
+                    };
+                    if let Some(node) = self.groups.get_mut(&a) {
+                        if still {
+                            node.reach.insert(c);
+                        } else {
+                            node.reach.remove(c);
+                        }
+                    }
+                }
+            }
+            Change::ChildAdded { parent, child, .. } => {
+                let (p, c) = (small(parent.0), small(child.0));
+                if self.node(p).children.contains(&c) {
+                    return;
+                }
+                self.node(p).children.push(c);
+                self.node(c).parents.push(p);
+                let reach = self.groups.get(&c).map(|n| n.reach.clone()).unwrap_or_default();
+                for a in self.up_closure(p) {
+                    if let Some(node) = self.groups.get_mut(&a) {
+                        node.reach |= &reach;
+                    }
+                }
+            }
+            Change::ChildRemoved { parent, child, .. } => {
+                let (p, c) = (small(parent.0), small(child.0));
+                self.node(p).children.retain(|&x| x != c);
+                self.node(c).parents.retain(|&x| x != p);
+                self.recompute_up(p);
+            }
+            Change::Assigned {
+                staff,
+                group,
+                role,
+                valid_until,
+                ..
+            } => {
+                let (st, g) = (small(staff.0), small(group.0));
+                let grants = self.grants.entry(st).or_default();
+                grants.retain(|gr| gr.group != g);
+                grants.push(Grant {
+                    group: g,
+                    role: *role,
+                    valid_until: *valid_until,
+                });
+                let node = self.node(g);
+                if !node.staff.contains(&st) {
+                    node.staff.push(st);
+                }
+            }
+            Change::Unassigned { staff, group, .. } => {
+                let (st, g) = (small(staff.0), small(group.0));
+                if let Some(grants) = self.grants.get_mut(&st) {
+                    grants.retain(|gr| gr.group != g);
+                }
+                if let Some(node) = self.groups.get_mut(&g) {
+                    node.staff.retain(|&x| x != st);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
