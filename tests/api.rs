@@ -213,23 +213,31 @@ async fn the_openapi_document_describes_every_route() {
         "DELETE /api/v1/business-units/{id}",
         "DELETE /api/v1/groups/{id}",
         "DELETE /api/v1/groups/{id}/logos/{variant}",
+        "DELETE /api/v1/groups/{id}/staff/{staff_id}",
+        "GET /api/v1/access/check",
         "GET /api/v1/audit",
         "GET /api/v1/business-units",
         "GET /api/v1/business-units/{id}",
         "GET /api/v1/clients",
         "GET /api/v1/clients/{id}",
+        "GET /api/v1/clients/{id}/access",
         "GET /api/v1/clients/{id}/groups",
         "GET /api/v1/groups",
         "GET /api/v1/groups/{id}",
         "GET /api/v1/groups/{id}/logos/{variant}",
         "GET /api/v1/groups/{id}/members",
+        "GET /api/v1/groups/{id}/staff",
+        "GET /api/v1/me/clients",
         "GET /api/v1/organization",
         "GET /api/v1/staff",
         "GET /api/v1/staff/{id}",
+        "GET /api/v1/staff/{id}/assignments",
+        "GET /api/v1/staff/{id}/clients",
         "PATCH /api/v1/business-units/{id}",
         "PATCH /api/v1/clients/{id}",
         "PATCH /api/v1/groups/{id}",
         "PATCH /api/v1/staff/{id}",
+        "POST /api/v1/access/check",
         "POST /api/v1/business-units",
         "POST /api/v1/clients",
         "POST /api/v1/groups",
@@ -237,12 +245,16 @@ async fn the_openapi_document_describes_every_route() {
         "POST /api/v1/groups/{id}/members/remove",
         "POST /api/v1/staff",
         "PUT /api/v1/groups/{id}/logos/{variant}",
+        "PUT /api/v1/groups/{id}/staff/{staff_id}",
         "PUT /api/v1/organization/policies",
     ];
     assert_eq!(operations, expected);
     for op in &operations {
         let (method, path) = op.split_once(' ').unwrap();
-        let concrete = path.replace("{id}", "1").replace("{variant}", "light");
+        let concrete = path
+            .replace("{id}", "1")
+            .replace("{staff_id}", "1")
+            .replace("{variant}", "light");
         let r = t.call_as("", method.parse().unwrap(), &concrete, None, &[]).await;
         // Unauthenticated requests reach the handler's extractor: 401, never a router 404/405.
         assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{op} is documented but not routed");

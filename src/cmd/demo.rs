@@ -163,10 +163,10 @@ pub async fn run(app: &App, args: &DemoArgs) -> anyhow::Result<()> {
                 .filter(|(i, _)| i % units.len() == u && rng.random_range(0..SEGMENTS.len()) == 0)
                 .map(|(_, &c)| MemberRef::Client(c))
                 .collect();
-            app.add_members(admin, group.group.id, &members, Cause::Bulk, None)
+            app.add_members(&actor, group.group.id, &members, Cause::Bulk, None)
                 .await?;
             app.add_members(
-                admin,
+                &actor,
                 region.group.id,
                 &[MemberRef::Group(group.group.id)],
                 Cause::Manual,

@@ -49,7 +49,7 @@ pub async fn open(url: &DatabaseUrl) -> anyhow::Result<App> {
         .await
         .map_err(clientele_domain::Error::from)
         .with_context(|| format!("cannot migrate database {url}"))?;
-    Ok(App::new(db))
+    Ok(App::open(db).await?)
 }
 
 fn init_logging(filter: Option<&str>, json: bool) {

@@ -13,6 +13,8 @@ use crate::config::{DEFAULT_LISTEN, DatabaseUrl, FileSettings};
 
 /// How often relationship expiry is applied (seed 004).
 const EXPIRY_SWEEP_EVERY: Duration = Duration::from_secs(60);
+/// How often changes made by other server processes are applied to this one's access index.
+const FOLLOW_CHANGES_EVERY: Duration = Duration::from_millis(100);
 
 pub async fn run(url: &DatabaseUrl, file: &FileSettings, args: ServeArgs) -> anyhow::Result<()> {
     let listen = args
@@ -46,6 +48,7 @@ pub async fn run(url: &DatabaseUrl, file: &FileSettings, args: ServeArgs) -> any
     tracing::info!(%address, database = %url, "serving");
 
     let sweeper = tokio::spawn(sweep_expired_relationships(app.clone()));
+    let follower = tokio::spawn(follow_changes(app.clone()));
     let router = clientele_web::router(app.clone(), &WebSettings::default());
     axum::serve(
         listener,
@@ -55,6 +58,7 @@ pub async fn run(url: &DatabaseUrl, file: &FileSettings, args: ServeArgs) -> any
     .await
     .context("server failed")?;
     sweeper.abort();
+    follower.abort();
     app.db.close().await;
     tracing::info!("stopped");
     Ok(())
@@ -71,6 +75,24 @@ async fn sweep_expired_relationships(app: App) {
                 "removed clients whose relationship expired from their groups"
             ),
             Err(e) => tracing::warn!(error = %e, "relationship expiry sweep failed"),
+        }
+        match app.sweep_lapsed_assignments().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(assignments = n, "ended assignments whose validity passed"),
+            Err(e) => tracing::warn!(error = %e, "assignment expiry sweep failed"),
+        }
+    }
+}
+
+/// Applies changes committed by other server processes (several `serve` on one PostgreSQL).
+/// Requests that must see a given write send `Clientele-Min-Seq` and need not wait for this.
+async fn follow_changes(app: App) {
+    let mut every = tokio::time::interval(FOLLOW_CHANGES_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        if let Err(e) = app.sync_access().await {
+            tracing::warn!(error = %e, "catching up with the change log failed");
         }
     }
 }

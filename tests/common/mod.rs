@@ -151,7 +151,7 @@ impl TestApp {
         };
         let pool = Db::connect(db.url()).await.expect("connect");
         pool.migrate().await.expect("migrate");
-        let app = App::new(pool);
+        let app = App::open(pool).await.expect("open");
         let first = app
             .bootstrap("Test firm", "admin@firm.example")
             .await

@@ -23,6 +23,7 @@ pub enum Change {
         group: GroupId,
         name_key: String,
         kind: GroupKind,
+        unit: BusinessUnitId,
     },
     /// A group was deleted: its memberships and assignments are gone with it.
     GroupDeleted { org: OrganizationId, group: GroupId },
@@ -109,12 +110,13 @@ impl Change {
                 group,
                 name_key,
                 kind,
+                unit,
             } => row(
                 "group",
                 *org,
                 group.0,
                 (*kind == GroupKind::Groups) as i64,
-                None,
+                Some(unit.0),
                 Some(name_key.clone()),
             ),
             Change::GroupDeleted { org, group } => row("group_deleted", *org, group.0, 0, None, None),
@@ -165,6 +167,7 @@ impl Change {
                 } else {
                     GroupKind::Clients
                 },
+                unit: BusinessUnitId(r.c?),
             },
             "group_deleted" => Change::GroupDeleted {
                 org,
@@ -227,6 +230,7 @@ mod tests {
                 group: GroupId(4),
                 name_key: "vip".into(),
                 kind: GroupKind::Groups,
+                unit: BusinessUnitId(2),
             },
             Change::GroupDeleted { org, group: GroupId(4) },
             Change::ClientAdded {

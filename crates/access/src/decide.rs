@@ -101,6 +101,17 @@ pub fn administer_group(index: &AccessIndex, viewer: Viewer, group: GroupId, now
     )
 }
 
+/// Admin-only operations (creating and deleting groups, assignments, staff, policies).
+pub fn require_admin(viewer: Viewer) -> Result<()> {
+    if viewer.admin {
+        Ok(())
+    } else {
+        Err(Error::forbidden(
+            "only admins (business or senior account managers) can do this",
+        ))
+    }
+}
+
 fn require(have: Permission, need: Permission, what: &str, why_not: &str) -> Result<Permission> {
     if have >= need {
         Ok(have)
@@ -115,9 +126,9 @@ fn require(have: Permission, need: Permission, what: &str, why_not: &str) -> Res
 mod tests {
     use super::*;
     use crate::Change;
-    use clientele_domain::OrganizationId;
     use clientele_domain::client::ClientStatus;
     use clientele_domain::group::GroupKind;
+    use clientele_domain::{BusinessUnitId, OrganizationId};
 
     #[test]
     fn hidden_is_not_found_and_visible_but_not_allowed_is_forbidden() {
@@ -145,6 +156,7 @@ mod tests {
                     group: GroupId(10),
                     name_key: "g".into(),
                     kind: GroupKind::Clients,
+                    unit: BusinessUnitId(1),
                 },
                 Change::ClientAdded {
                     org,

@@ -15,7 +15,7 @@ pub mod decide;
 mod index;
 
 pub use change::{Change, ChangeRow};
-pub use index::{AccessIndex, ClientFilter, ClientPage, GrantPath, ListClients, Seeing};
+pub use index::{AccessIndex, ClientFilter, ClientPage, GrantPath, ListClients, ListGroups, Seeing};
 
 use serde::{Deserialize, Serialize};
 

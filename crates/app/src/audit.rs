@@ -1,5 +1,6 @@
 //! Reading the audit trail, and the helper every use case writes it with.
 
+use clientele_access::decide;
 use clientele_domain::audit::{AuditEvent, Cause};
 use clientele_domain::{ClientId, GroupId, Result, now_millis};
 use clientele_store::Conn;
@@ -42,8 +43,7 @@ pub(crate) async fn record(
 }
 
 impl App {
-    /// The organisation's audit trail, newest first. Admins see all of it; others see nothing
-    /// until group-based access defines what they may see.
+    /// The organisation's audit trail, newest first.
     pub async fn audit(
         &self,
         actor: &Actor,
@@ -51,7 +51,19 @@ impl App {
         cursor: Option<&str>,
         limit: Option<i64>,
     ) -> Result<Page<AuditEvent>> {
-        actor.admin()?;
+        // Admins read the whole trail; staff read the timeline of a group or client they can see.
+        if !actor.viewer().admin {
+            let now = clientele_domain::now_millis();
+            if filter.group.is_none() && filter.client.is_none() {
+                actor.admin()?;
+            }
+            if let Some(group) = filter.group {
+                decide::view_group(&self.access, actor.viewer(), group, now)?;
+            }
+            if let Some(client) = filter.client {
+                decide::view_client(&self.access, actor.viewer(), client, now)?;
+            }
+        }
         let limit = paging::limit(limit)?;
         let cursor = Cursor::decode(cursor)?;
         let before = if cursor.id == 0 { i64::MAX } else { cursor.id };

@@ -1,5 +1,6 @@
 //! Clients.
 
+use clientele_access::{Change, decide};
 use clientele_domain::audit::Cause;
 use clientele_domain::client::{ClientStatus, Relationship, relationship_is_active};
 use clientele_domain::entities::{Client, GroupRef};
@@ -9,7 +10,7 @@ use clientele_store::clients::{self as store, ClientFields, ClientFilter};
 use clientele_store::{business_units, members};
 
 use crate::paging::{self, Cursor, Page};
-use crate::{Actor, Admin, App, audit, check_version, st};
+use crate::{Actor, Admin, App, access, audit, check_version, st};
 
 /// Input for creating a client, and (every field optional) for changing one. For optional text
 /// fields an empty string clears the value.
@@ -81,7 +82,20 @@ impl App {
         cursor: Option<&str>,
         limit: Option<i64>,
     ) -> Result<Page<Client>> {
-        actor.admin()?;
+        if !actor.viewer().admin {
+            // Staff see their group clients: filtered by access in the index, then paged.
+            let filter = clientele_access::ClientFilter {
+                text: filter.text.clone(),
+                statuses: filter.statuses.clone(),
+                group: filter.group,
+                unit: filter.business_unit,
+            };
+            let page = self.my_clients(actor, &filter, cursor, limit).await?;
+            return Ok(Page {
+                items: page.items,
+                next_cursor: page.next_cursor,
+            });
+        }
         let limit = paging::limit(limit)?;
         let cursor = Cursor::decode(cursor)?;
         let mut conn = st(self.db.read().await)?;
@@ -105,17 +119,23 @@ impl App {
     }
 
     pub async fn client(&self, actor: &Actor, id: ClientId) -> Result<Client> {
-        actor.admin()?;
+        decide::view_client(&self.access, actor.viewer(), id, now_millis())?;
         let mut conn = st(self.db.read().await)?;
         st(store::get(&mut conn.conn(), actor.organization_id, id).await)
     }
 
     /// The groups a client is directly in (seed 001: "visible on the client profile").
+    /// Staff see only the groups they can see themselves.
     pub async fn groups_of_client(&self, actor: &Actor, id: ClientId) -> Result<Vec<GroupRef>> {
-        actor.admin()?;
+        let now = now_millis();
+        decide::view_client(&self.access, actor.viewer(), id, now)?;
         let mut conn = st(self.db.read().await)?;
         st(store::get(&mut conn.conn(), actor.organization_id, id).await)?;
-        st(members::groups_of_client(&mut conn.conn(), id).await)
+        let groups = st(members::groups_of_client(&mut conn.conn(), id).await)?;
+        Ok(groups
+            .into_iter()
+            .filter(|g| decide::view_group(&self.access, actor.viewer(), g.id, now).is_ok())
+            .collect())
     }
 
     pub async fn create_client(&self, admin: Admin<'_>, input: ClientInput) -> Result<Client> {
@@ -137,20 +157,22 @@ impl App {
             serde_json::to_value(&client).ok(),
         )
         .await?;
-        st(tx.commit().await)?;
+        access::record(&mut tx.conn(), &[client_change(actor, &client)]).await?;
+        self.commit(tx).await?;
         Ok(client)
     }
 
-    /// Changes a client. When the relationship stops being active and the organisation requires
-    /// an active one, the client leaves every group in the same transaction (seed 004).
+    /// Changes a client (admins, and editors or managers of one of its groups). When the
+    /// relationship stops being active and the organisation requires an active one, the client
+    /// leaves every group in the same transaction (seed 004).
     pub async fn update_client(
         &self,
-        admin: Admin<'_>,
+        actor: &Actor,
         id: ClientId,
         input: ClientInput,
         if_match: Option<i64>,
     ) -> Result<Client> {
-        let actor = admin.actor();
+        decide::edit_client(&self.access, actor.viewer(), id, now_millis())?;
         let mut tx = st(self.db.begin().await)?;
         let org = st(clientele_store::organizations::get_locked(&mut tx.conn(), actor.organization_id, false).await)?;
         let before = st(store::get(&mut tx.conn(), actor.organization_id, id).await)?;
@@ -184,7 +206,8 @@ impl App {
             )
             .await?;
         }
-        st(tx.commit().await)?;
+        access::record(&mut tx.conn(), &[client_change(actor, &after)]).await?;
+        self.commit(tx).await?;
         Ok(after)
     }
 
@@ -218,5 +241,18 @@ impl App {
             .with_field("external_ref"));
         }
         Ok(())
+    }
+}
+
+/// The client as the access index keeps it.
+fn client_change(actor: &Actor, client: &Client) -> Change {
+    Change::Client {
+        org: actor.organization_id,
+        client: client.id,
+        name_key: clientele_domain::names::Name::parse("name", &client.name)
+            .map(|n| n.key())
+            .unwrap_or_default(),
+        status: client.status,
+        unit: client.business_unit_id,
     }
 }

@@ -23,7 +23,7 @@ impl App {
                 ended += members::remove_from_all_groups(&mut tx.conn(), org, client, None, Cause::RelationshipExpired)
                     .await?;
             }
-            st(tx.commit().await)?;
+            self.commit(tx).await?;
         }
     }
 }

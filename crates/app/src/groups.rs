@@ -1,5 +1,6 @@
 //! Client groups: create, edit, delete, logos.
 
+use clientele_access::{Change, ListGroups, decide};
 use clientele_domain::audit::Cause;
 use clientele_domain::entities::{ClientGroup, GroupDetail};
 use clientele_domain::group::{DeletionFacts, GroupKind, delete_blockers};
@@ -8,11 +9,11 @@ use clientele_domain::names::{Name, optional_reference, optional_text};
 use clientele_domain::policy::DeletePolicy;
 use clientele_domain::{BusinessUnitId, Error, ErrorCode, GroupId, OrganizationId, Result, now_millis};
 use clientele_store::groups::{self as store, GroupFields, GroupFilter};
-use clientele_store::{Conn, Tx, business_units, members as member_store, organizations};
+use clientele_store::{Conn, Tx, assignments, business_units, members as member_store, organizations};
 
 use crate::members::{MemberRef, add_one};
 use crate::paging::{self, Cursor, Page};
-use crate::{Actor, Admin, App, audit, check_version, st};
+use crate::{Actor, Admin, App, access, audit, check_version, st};
 
 #[derive(Debug, Clone)]
 pub struct NewGroup {
@@ -45,10 +46,35 @@ impl App {
         cursor: Option<&str>,
         limit: Option<i64>,
     ) -> Result<Page<ClientGroup>> {
-        actor.admin()?;
         let limit = paging::limit(limit)?;
         let cursor = Cursor::decode(cursor)?;
         let mut conn = st(self.db.read().await)?;
+        if !actor.viewer().admin {
+            // Staff see the groups they are assigned to and those nested below: filtered by
+            // access in the index, paged there, then loaded.
+            let (ids, keys, more) = self.access.list_groups(&ListGroups {
+                staff: actor.staff_id,
+                kind: filter.kind,
+                unit: filter.business_unit,
+                text: filter.text.as_deref(),
+                after: cursor.as_after(),
+                limit: limit as usize,
+                now: now_millis(),
+            });
+            let items = st(store::by_ids(&mut conn.conn(), actor.organization_id, &ids).await)?;
+            let next_cursor = if more {
+                keys.last().map(|(key, id)| {
+                    Cursor {
+                        key: key.clone(),
+                        id: *id,
+                    }
+                    .encode()
+                })
+            } else {
+                None
+            };
+            return Ok(Page { items, next_cursor });
+        }
         let rows = st(store::list(
             &mut conn.conn(),
             actor.organization_id,
@@ -70,7 +96,7 @@ impl App {
 
     /// A group with its parents and whether (and why not) it can be deleted.
     pub async fn group(&self, actor: &Actor, id: GroupId) -> Result<GroupDetail> {
-        actor.admin()?;
+        decide::view_group(&self.access, actor.viewer(), id, now_millis())?;
         let mut conn = st(self.db.read().await)?;
         let org = st(organizations::get(&mut conn.conn(), actor.organization_id).await)?;
         let group = st(store::get(&mut conn.conn(), actor.organization_id, id).await)?;
@@ -108,8 +134,9 @@ impl App {
             serde_json::to_value(&group).ok(),
         )
         .await?;
+        let mut changes = vec![group_change(org.id, &group)];
         for (row, &member) in new.members.iter().enumerate() {
-            add_one(&mut tx, &org, actor, &group, member, Cause::Manual)
+            add_one(&mut tx, &org, actor, &group, member, Cause::Manual, &mut changes)
                 .await
                 .map_err(|e| {
                     let detail = format!("members[{row}]: {}", e.detail);
@@ -124,7 +151,8 @@ impl App {
             group = st(store::get(&mut tx.conn(), org.id, id).await)?;
         }
         let result = detail(&mut tx.conn(), &org.policies, group).await?;
-        st(tx.commit().await)?;
+        access::record(&mut tx.conn(), &changes).await?;
+        self.commit(tx).await?;
         Ok(result)
     }
 
@@ -170,8 +198,9 @@ impl App {
             serde_json::to_value(&after).ok(),
         )
         .await?;
+        access::record(&mut tx.conn(), &[group_change(org.id, &after)]).await?;
         let result = detail(&mut tx.conn(), &org.policies, after).await?;
-        st(tx.commit().await)?;
+        self.commit(tx).await?;
         Ok(result)
     }
 
@@ -195,6 +224,22 @@ impl App {
         if org.policies.delete_policy == DeletePolicy::DetachMembers {
             detach_members(&mut tx, org.id, actor, &group).await?;
         }
+        // Staff in charge of the group lose that charge with it.
+        for staff in st(assignments::delete_for_group(&mut tx.conn(), id).await)? {
+            audit::record(
+                &mut tx.conn(),
+                org.id,
+                Some(actor),
+                "assignment.removed",
+                ("assignment", staff.0),
+                Some(id),
+                None,
+                Cause::GroupDeleted,
+                Some(serde_json::json!({ "staff_id": staff, "group_id": id })),
+                None,
+            )
+            .await?;
+        }
         st(store::soft_delete(
             &mut tx.conn(),
             org.id,
@@ -217,7 +262,8 @@ impl App {
             None,
         )
         .await?;
-        st(tx.commit().await)
+        access::record(&mut tx.conn(), &[Change::GroupDeleted { org: org.id, group: id }]).await?;
+        self.commit(tx).await
     }
 
     pub async fn put_logo(
@@ -239,7 +285,7 @@ impl App {
             None, Some(serde_json::json!({ "variant": variant, "width": logo.width, "height": logo.height, "bytes": logo.png.len() }))).await?;
         let group = st(store::get(&mut tx.conn(), org.id, id).await)?;
         let result = detail(&mut tx.conn(), &org.policies, group).await?;
-        st(tx.commit().await)?;
+        self.commit(tx).await?;
         Ok(result)
     }
 
@@ -263,11 +309,12 @@ impl App {
             )
             .await?;
         }
-        st(tx.commit().await)
+        self.commit(tx).await
     }
 
     /// The PNG and when it was stored.
     pub async fn logo(&self, actor: &Actor, id: GroupId, variant: LogoVariant) -> Result<(Vec<u8>, i64)> {
+        decide::view_group(&self.access, actor.viewer(), id, now_millis())?;
         let mut conn = st(self.db.read().await)?;
         st(store::get(&mut conn.conn(), actor.organization_id, id).await)?;
         st(store::logo(&mut conn.conn(), id, variant).await)?.ok_or_else(|| Error::not_found("logo"))
@@ -378,4 +425,15 @@ async fn detach_members(tx: &mut Tx, org: OrganizationId, actor: &Actor, group: 
         .await?;
     }
     Ok(())
+}
+
+/// The group as the access index keeps it.
+fn group_change(org: OrganizationId, group: &ClientGroup) -> Change {
+    Change::Group {
+        org,
+        group: group.id,
+        name_key: Name::parse("name", &group.name).map(|n| n.key()).unwrap_or_default(),
+        kind: group.kind,
+        unit: group.business_unit_id,
+    }
 }

@@ -2,13 +2,17 @@
 //! domain rules, writes, and records the audit trail in the same transaction. The web API, the web
 //! UI and the CLI all call these methods and nothing below them.
 //!
-//! Authorisation is a capability: mutating group operations take an [`Admin`], which only
-//! [`Actor::admin`] can make, so a handler cannot forget the check.
+//! Authorisation: admin-only operations take an [`Admin`] capability, which only [`Actor::admin`]
+//! can make, so a handler cannot forget the check; finer decisions (may this staff member see or
+//! edit this client, manage this group's members) are asked of `clientele_access::decide` inside
+//! the use case, against the in-memory access index (see `access.rs`).
 
 use clientele_domain::staff::StaffRole;
 use clientele_domain::{Error, OrganizationId, Result, StaffId};
 use clientele_store::Db;
 
+pub mod access;
+pub mod assignments;
 pub mod audit;
 pub mod auth;
 pub mod business_units;
@@ -28,11 +32,22 @@ pub use paging::{Cursor, Page};
 #[derive(Clone, Debug)]
 pub struct App {
     pub db: Db,
+    /// Who sees which client, kept in step with the database's change log.
+    pub access: std::sync::Arc<clientele_access::AccessIndex>,
+    /// One catch-up with the change log at a time.
+    sync_lock: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 impl App {
-    pub fn new(db: Db) -> App {
-        App { db }
+    /// Opens the service on a migrated database and loads the access index from it.
+    pub async fn open(db: Db) -> Result<App> {
+        let app = App {
+            db,
+            access: Default::default(),
+            sync_lock: Default::default(),
+        };
+        app.reload_access().await?;
+        Ok(app)
     }
 }
 
@@ -53,11 +68,15 @@ pub struct Admin<'a>(&'a Actor);
 
 impl Actor {
     pub fn admin(&self) -> Result<Admin<'_>> {
-        match self.role {
-            StaffRole::Admin => Ok(Admin(self)),
-            StaffRole::Staff => Err(Error::forbidden(
-                "only admins (business or senior account managers) can do this",
-            )),
+        clientele_access::decide::require_admin(self.viewer())?;
+        Ok(Admin(self))
+    }
+
+    /// The actor as the access rules see them.
+    pub fn viewer(&self) -> clientele_access::decide::Viewer {
+        clientele_access::decide::Viewer {
+            staff: self.staff_id,
+            admin: self.role == StaffRole::Admin,
         }
     }
 }

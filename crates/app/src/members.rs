@@ -1,6 +1,7 @@
 //! Membership changes: clients into groups of clients, groups into groups of groups. One item's
 //! refusal never stops the others: each item gets its own outcome.
 
+use clientele_access::{Change, decide};
 use clientele_domain::audit::Cause;
 use clientele_domain::client::relationship_is_active;
 use clientele_domain::entities::{ClientGroup, Member, Organization};
@@ -13,7 +14,7 @@ use clientele_store::{Conn, Tx, clients, groups, members as store, organizations
 use serde::{Deserialize, Serialize};
 
 use crate::paging::{self, Cursor, Page};
-use crate::{Actor, Admin, App, audit, check_version, st};
+use crate::{Actor, App, access, audit, check_version, st};
 
 /// A member named by id: a client, or a group.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -65,63 +66,76 @@ impl MemberOutcome {
 
 impl App {
     /// Adds members to a group, each item on its own terms; the group's version advances once.
+    /// Admins and the group's managers (seed 004's Program Account Manager) may do it; a manager
+    /// may only add clients and groups they can already see.
     pub async fn add_members(
         &self,
-        admin: Admin<'_>,
+        actor: &Actor,
         group: GroupId,
         items: &[MemberRef],
         cause: Cause,
         if_match: Option<i64>,
     ) -> Result<Vec<MemberOutcome>> {
-        let actor = admin.actor();
+        let now = now_millis();
+        decide::manage_members(&self.access, actor.viewer(), group, now)?;
         let nests = items.iter().any(|m| matches!(m, MemberRef::Group(_)));
         let mut tx = st(self.db.begin().await)?;
         let org = st(organizations::get_locked(&mut tx.conn(), actor.organization_id, nests).await)?;
         let target = st(groups::get(&mut tx.conn(), actor.organization_id, group).await)?;
         check_version(if_match, target.version)?;
         let mut results = Vec::with_capacity(items.len());
+        let mut changes = Vec::new();
         for &item in items {
-            let outcome = add_one(&mut tx, &org, actor, &target, item, cause).await;
+            let visible = match item {
+                MemberRef::Client(c) => decide::view_client(&self.access, actor.viewer(), c, now).map(|_| ()),
+                MemberRef::Group(g) => decide::view_group(&self.access, actor.viewer(), g, now).map(|_| ()),
+            };
+            let outcome = match visible {
+                Ok(()) => add_one(&mut tx, &org, actor, &target, item, cause, &mut changes).await,
+                Err(e) => Err(e),
+            };
             results.push(match outcome {
                 Ok(o) => MemberOutcome::ok(item, o),
                 Err(e) if e.code == ErrorCode::Internal => return Err(e),
                 Err(e) => MemberOutcome::rejected(item, e),
             });
         }
-        st(tx.commit().await)?;
+        access::record(&mut tx.conn(), &changes).await?;
+        self.commit(tx).await?;
         Ok(results)
     }
 
+    /// Removes members from a group (admins and the group's managers).
     pub async fn remove_members(
         &self,
-        admin: Admin<'_>,
+        actor: &Actor,
         group: GroupId,
         items: &[MemberRef],
         cause: Cause,
         if_match: Option<i64>,
     ) -> Result<Vec<MemberOutcome>> {
-        let actor = admin.actor();
+        decide::manage_members(&self.access, actor.viewer(), group, now_millis())?;
         let mut tx = st(self.db.begin().await)?;
-        st(organizations::get_locked(&mut tx.conn(), actor.organization_id, false).await)?;
-        let target = st(groups::get(&mut tx.conn(), actor.organization_id, group).await)?;
+        let org = actor.organization_id;
+        st(organizations::get_locked(&mut tx.conn(), org, false).await)?;
+        let target = st(groups::get(&mut tx.conn(), org, group).await)?;
         check_version(if_match, target.version)?;
         let mut results = Vec::with_capacity(items.len());
+        let mut changes = Vec::new();
         for &item in items {
             let removed = match item {
                 MemberRef::Client(client) => st(store::remove_client(&mut tx.conn(), group, client).await)?,
                 MemberRef::Group(child) => st(store::remove_child(&mut tx.conn(), group, child).await)?,
             };
             if removed {
-                record_membership(
-                    &mut tx.conn(),
-                    actor.organization_id,
-                    Some(actor),
-                    "membership.removed",
+                let event = MembershipEvent {
+                    org,
                     group,
                     item,
                     cause,
-                )
-                .await?;
+                    added: false,
+                };
+                event.record(&mut tx.conn(), Some(actor), &mut changes).await?;
                 st(groups::touch(&mut tx.conn(), group, -1, Some(actor.staff_id), now_millis()).await)?;
             }
             results.push(MemberOutcome::ok(
@@ -129,7 +143,8 @@ impl App {
                 if removed { Outcome::Removed } else { Outcome::NotMember },
             ));
         }
-        st(tx.commit().await)?;
+        access::record(&mut tx.conn(), &changes).await?;
+        self.commit(tx).await?;
         Ok(results)
     }
 
@@ -141,7 +156,7 @@ impl App {
         cursor: Option<&str>,
         limit: Option<i64>,
     ) -> Result<Page<Member>> {
-        actor.admin()?;
+        decide::view_group(&self.access, actor.viewer(), group, now_millis())?;
         let limit = paging::limit(limit)?;
         let cursor = Cursor::decode(cursor)?;
         let mut conn = st(self.db.read().await)?;
@@ -162,7 +177,8 @@ impl App {
     }
 }
 
-/// Adds one member inside the caller's transaction. `Err` is a refusal of this item only.
+/// Adds one member inside the caller's transaction, pushing the access change to record. `Err` is
+/// a refusal of this item only.
 pub(crate) async fn add_one(
     tx: &mut Tx,
     org: &Organization,
@@ -170,6 +186,7 @@ pub(crate) async fn add_one(
     target: &ClientGroup,
     item: MemberRef,
     cause: Cause,
+    changes: &mut Vec<Change>,
 ) -> Result<Outcome> {
     let now = now_millis();
     let how = Provenance {
@@ -177,7 +194,7 @@ pub(crate) async fn add_one(
         cause,
         at: now,
     };
-    let added = match item {
+    match item {
         MemberRef::Client(client_id) => {
             if target.kind != GroupKind::Clients {
                 return Err(Error::new(
@@ -202,11 +219,10 @@ pub(crate) async fn add_one(
                 ));
             }
             let exclusive = org.policies.membership_mode == MembershipMode::Exclusive;
-            if st(store::add_client(&mut tx.conn(), org.id, target.id, client_id, exclusive, how).await)? {
-                true
-            } else if st(store::is_client_member(&mut tx.conn(), target.id, client_id).await)? {
-                return Ok(Outcome::AlreadyMember);
-            } else {
+            if !st(store::add_client(&mut tx.conn(), org.id, target.id, client_id, exclusive, how).await)? {
+                if st(store::is_client_member(&mut tx.conn(), target.id, client_id).await)? {
+                    return Ok(Outcome::AlreadyMember);
+                }
                 let other = st(store::group_of_exclusive_client(&mut tx.conn(), client_id).await)?;
                 return Err(Error::new(
                     ErrorCode::ClientInAnotherGroup,
@@ -231,45 +247,88 @@ pub(crate) async fn add_one(
             if !st(store::add_child(&mut tx.conn(), org.id, target.id, child_id, how).await)? {
                 return Ok(Outcome::AlreadyMember);
             }
-            true
         }
-    };
-    if added {
-        record_membership(
-            &mut tx.conn(),
-            org.id,
-            Some(actor),
-            "membership.added",
-            target.id,
-            item,
-            cause,
-        )
-        .await?;
-        st(groups::touch(&mut tx.conn(), target.id, 1, Some(actor.staff_id), now).await)?;
     }
+    let event = MembershipEvent {
+        org: org.id,
+        group: target.id,
+        item,
+        cause,
+        added: true,
+    };
+    event.record(&mut tx.conn(), Some(actor), changes).await?;
+    st(groups::touch(&mut tx.conn(), target.id, 1, Some(actor.staff_id), now).await)?;
     Ok(Outcome::Added)
 }
 
-async fn record_membership(
-    c: &mut Conn<'_>,
-    org: OrganizationId,
-    actor: Option<&Actor>,
-    action: &str,
-    group: GroupId,
-    item: MemberRef,
-    cause: Cause,
-) -> Result<()> {
-    let (client, object) = match item {
-        MemberRef::Client(id) => (Some(id), ("membership", id.0)),
-        MemberRef::Group(id) => (None, ("nesting", id.0)),
-    };
-    let state = serde_json::json!({ "group_id": group, "member": item });
-    let (before, after) = if action.ends_with("added") {
-        (None, Some(state))
-    } else {
-        (Some(state), None)
-    };
-    audit::record(c, org, actor, action, object, Some(group), client, cause, before, after).await
+/// A membership that began or ended: written to the audit trail, and pushed as an access change.
+pub(crate) struct MembershipEvent {
+    pub org: OrganizationId,
+    pub group: GroupId,
+    pub item: MemberRef,
+    pub cause: Cause,
+    pub added: bool,
+}
+
+impl MembershipEvent {
+    pub(crate) async fn record(
+        &self,
+        c: &mut Conn<'_>,
+        actor: Option<&Actor>,
+        changes: &mut Vec<Change>,
+    ) -> Result<()> {
+        let (org, group) = (self.org, self.group);
+        let (client, object, change) = match (self.item, self.added) {
+            (MemberRef::Client(id), true) => (
+                Some(id),
+                ("membership", id.0),
+                Change::ClientAdded { org, group, client: id },
+            ),
+            (MemberRef::Client(id), false) => (
+                Some(id),
+                ("membership", id.0),
+                Change::ClientRemoved { org, group, client: id },
+            ),
+            (MemberRef::Group(id), true) => (
+                None,
+                ("nesting", id.0),
+                Change::ChildAdded {
+                    org,
+                    parent: group,
+                    child: id,
+                },
+            ),
+            (MemberRef::Group(id), false) => (
+                None,
+                ("nesting", id.0),
+                Change::ChildRemoved {
+                    org,
+                    parent: group,
+                    child: id,
+                },
+            ),
+        };
+        changes.push(change);
+        let state = serde_json::json!({ "group_id": group, "member": self.item });
+        let (action, before, after) = if self.added {
+            ("membership.added", None, Some(state))
+        } else {
+            ("membership.removed", Some(state), None)
+        };
+        audit::record(
+            c,
+            org,
+            actor,
+            action,
+            object,
+            Some(group),
+            client,
+            self.cause,
+            before,
+            after,
+        )
+        .await
+    }
 }
 
 /// Takes a client out of every group (its relationship lapsed), recording why.
@@ -281,18 +340,18 @@ pub(crate) async fn remove_from_all_groups(
     cause: Cause,
 ) -> Result<usize> {
     let groups_left = st(store::remove_client_everywhere(c, client).await)?;
+    let mut changes = Vec::with_capacity(groups_left.len());
     for &group in &groups_left {
-        record_membership(
-            c,
+        let event = MembershipEvent {
             org,
-            actor,
-            "membership.removed",
             group,
-            MemberRef::Client(client),
+            item: MemberRef::Client(client),
             cause,
-        )
-        .await?;
+            added: false,
+        };
+        event.record(c, actor, &mut changes).await?;
         st(groups::touch(c, group, -1, actor.map(|a| a.staff_id), now_millis()).await)?;
     }
+    access::record(c, &changes).await?;
     Ok(groups_left.len())
 }

@@ -13,6 +13,8 @@ pub enum Cause {
     Bulk,
     Import,
     RelationshipExpired,
+    /// An assignment's `valid_until` passed.
+    ValidityEnded,
     GroupDeleted,
     Setup,
 }
@@ -24,6 +26,7 @@ impl Cause {
             Cause::Bulk => "bulk",
             Cause::Import => "import",
             Cause::RelationshipExpired => "relationship_expired",
+            Cause::ValidityEnded => "validity_ended",
             Cause::GroupDeleted => "group_deleted",
             Cause::Setup => "setup",
         }
@@ -34,6 +37,7 @@ impl Cause {
             "bulk" => Cause::Bulk,
             "import" => Cause::Import,
             "relationship_expired" => Cause::RelationshipExpired,
+            "validity_ended" => Cause::ValidityEnded,
             "group_deleted" => Cause::GroupDeleted,
             "setup" => Cause::Setup,
             _ => return None,

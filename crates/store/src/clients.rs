@@ -206,3 +206,30 @@ pub async fn with_lapsed_relationship_in_groups(
         .map(|(o, c)| (OrganizationId(o), ClientId(c)))
         .collect())
 }
+
+/// The clients with these ids, in the order given (ids of other organisations are skipped).
+pub async fn by_ids(c: &mut Conn<'_>, org: OrganizationId, ids: &[ClientId]) -> Result<Vec<Client>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut sql = Sql::new(
+        "SELECT id, name, name_key, external_ref, email, phone, status, relationship, relationship_expires_at,
+            business_unit_id, notes, version, created_at, updated_at
+         FROM clients WHERE organization_id = ",
+    );
+    sql.bind(org.0).push(" AND id IN (");
+    for (i, id) in ids.iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.bind(id.0);
+    }
+    sql.push(")");
+    let (text, params) = sql.into_parts();
+    let rows = on!(c, c => bind_params!(sqlx::query_as::<_, Row>(text), params).fetch_all(&mut **c).await)?;
+    let mut by_id: std::collections::HashMap<i64, Client> = rows
+        .into_iter()
+        .map(|r| r.into_entity().map(|e| (e.id.0, e)))
+        .collect::<Result<_>>()?;
+    Ok(ids.iter().filter_map(|id| by_id.remove(&id.0)).collect())
+}

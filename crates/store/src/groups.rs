@@ -284,3 +284,26 @@ pub async fn logo(c: &mut Conn<'_>, id: GroupId, variant: LogoVariant) -> Result
         .bind(id.0).bind(variant.as_str()).fetch_optional(&mut **c).await)?,
     )
 }
+
+/// The live groups with these ids, in the order given.
+pub async fn by_ids(c: &mut Conn<'_>, org: OrganizationId, ids: &[GroupId]) -> Result<Vec<ClientGroup>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut sql = Sql::new(select_group!("WHERE g.deleted_at IS NULL AND g.organization_id = "));
+    sql.bind(org.0).push(" AND g.id IN (");
+    for (i, id) in ids.iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.bind(id.0);
+    }
+    sql.push(")");
+    let (text, params) = sql.into_parts();
+    let rows = on!(c, c => bind_params!(sqlx::query_as::<_, Row>(text), params).fetch_all(&mut **c).await)?;
+    let mut by_id: HashMap<i64, ClientGroup> = rows
+        .into_iter()
+        .map(|r| r.into_entity().map(|g| (g.id.0, g)))
+        .collect::<Result<_>>()?;
+    Ok(ids.iter().filter_map(|id| by_id.remove(&id.0)).collect())
+}

@@ -21,8 +21,10 @@ use clientele_domain::Error;
 mod error;
 pub mod sql;
 
+pub mod assignments;
 pub mod audit;
 pub mod business_units;
+pub mod changes;
 pub mod clients;
 pub mod groups;
 pub mod idempotency;
@@ -197,6 +199,18 @@ impl Db {
         Ok(match self {
             Db::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
             Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+        })
+    }
+
+    /// Starts a read-only transaction that sees one consistent snapshot (for loading the access
+    /// index while writers go on).
+    pub async fn begin_snapshot(&self) -> Result<Tx> {
+        Ok(match self {
+            Db::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN DEFERRED").await?),
+            Db::Postgres(pool) => Tx::Postgres(
+                pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                    .await?,
+            ),
         })
     }
 

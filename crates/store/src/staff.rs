@@ -120,3 +120,11 @@ pub async fn by_token_hash(c: &mut Conn<'_>, token_hash: &str) -> Result<Option<
         .fetch_optional(&mut **c).await)?;
     row.map(Row::into_entity).transpose()
 }
+
+/// The active admins of the organisation.
+pub async fn active_admins(c: &mut Conn<'_>, org: OrganizationId) -> Result<Vec<StaffId>> {
+    let ids: Vec<i64> = on!(c, c => sqlx::query_scalar(
+        "SELECT id FROM staff WHERE organization_id = $1 AND role = 'admin' AND active ORDER BY id")
+        .bind(org.0).fetch_all(&mut **c).await)?;
+    Ok(ids.into_iter().map(StaffId).collect())
+}

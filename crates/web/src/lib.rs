@@ -19,6 +19,7 @@ use tower_http::trace::TraceLayer;
 use clientele_app::App;
 
 pub mod api;
+mod consistency;
 pub mod error;
 pub mod extract;
 mod idempotency;
@@ -87,6 +88,10 @@ pub fn router(app: App, settings: &WebSettings) -> Router {
         )
         .merge(ops::router())
         .layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::replay))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            consistency::read_your_writes,
+        ))
         .layer(axum::middleware::from_fn(error::render_problems))
         .layer(axum::middleware::from_fn(observe::record_metrics))
         .layer(DefaultBodyLimit::max(settings.max_body_bytes))

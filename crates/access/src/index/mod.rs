@@ -30,6 +30,7 @@ struct GroupNode {
     org: u32,
     name_key: Box<str>,
     kind: GroupKind,
+    unit: u32,
     /// Clients directly in the group.
     direct: RoaringBitmap,
     /// Clients reachable through the group: `direct` and the `reach` of every child.
@@ -46,6 +47,7 @@ impl GroupNode {
             org,
             name_key: name_key.into(),
             kind,
+            unit: 0,
             direct: RoaringBitmap::new(),
             reach: RoaringBitmap::new(),
             children: Vec::new(),
@@ -115,6 +117,18 @@ pub struct ListClients<'a> {
     pub seeing: Seeing,
     pub filter: &'a ClientFilter,
     /// (name_key, id) of the last client of the previous page.
+    pub after: (&'a str, i64),
+    pub limit: usize,
+    pub now: Millis,
+}
+
+/// A request for one page of the groups a staff member can see.
+#[derive(Debug, Clone)]
+pub struct ListGroups<'a> {
+    pub staff: StaffId,
+    pub kind: Option<GroupKind>,
+    pub unit: Option<BusinessUnitId>,
+    pub text: Option<&'a str>,
     pub after: (&'a str, i64),
     pub limit: usize,
     pub now: Millis,
@@ -203,14 +217,14 @@ impl AccessIndex {
         let c = u32::try_from(client.0).ok()?;
         let mut best = None;
         for grant in s.grants.get(&small(staff.0)).map(Vec::as_slice).unwrap_or_default() {
-            if grant.valid_at(now) && best < Some(grant.role) {
-                if let Some(node) = s.groups.get(&grant.group) {
-                    if node.reach.contains(c) {
-                        best = Some(grant.role);
-                        if grant.role == AccessRole::Manager {
-                            break;
-                        }
-                    }
+            if grant.valid_at(now)
+                && best < Some(grant.role)
+                && let Some(node) = s.groups.get(&grant.group)
+                && node.reach.contains(c)
+            {
+                best = Some(grant.role);
+                if grant.role == AccessRole::Manager {
+                    break;
                 }
             }
         }
@@ -225,14 +239,14 @@ impl AccessIndex {
         };
         let mut out = Vec::new();
         for grant in s.grants.get(&small(staff.0)).map(Vec::as_slice).unwrap_or_default() {
-            if grant.valid_at(now) {
-                if let Some(path) = s.path_down(grant.group, c) {
-                    out.push(GrantPath {
-                        staff,
-                        role: grant.role,
-                        groups: path,
-                    });
-                }
+            if grant.valid_at(now)
+                && let Some(path) = s.path_down(grant.group, c)
+            {
+                out.push(GrantPath {
+                    staff,
+                    role: grant.role,
+                    groups: path,
+                });
             }
         }
         out
@@ -267,14 +281,15 @@ impl AccessIndex {
         let mut out = Vec::new();
         for st in staff {
             for grant in s.grants.get(&st).map(Vec::as_slice).unwrap_or_default() {
-                if grant.valid_at(now) && seen_groups.contains(&grant.group) {
-                    if let Some(path) = s.path_down(grant.group, c) {
-                        out.push(GrantPath {
-                            staff: StaffId(st as i64),
-                            role: grant.role,
-                            groups: path,
-                        });
-                    }
+                if grant.valid_at(now)
+                    && seen_groups.contains(&grant.group)
+                    && let Some(path) = s.path_down(grant.group, c)
+                {
+                    out.push(GrantPath {
+                        staff: StaffId(st as i64),
+                        role: grant.role,
+                        groups: path,
+                    });
                 }
             }
         }
@@ -304,13 +319,36 @@ impl AccessIndex {
             .map(|g| g.iter().filter(|g| g.valid_at(now)).map(|g| g.group).collect())
             .unwrap_or_default();
         while let Some(g) = queue.pop_front() {
-            if out.insert(g) {
-                if let Some(node) = s.groups.get(&g) {
-                    queue.extend(&node.children);
-                }
+            if out.insert(g)
+                && let Some(node) = s.groups.get(&g)
+            {
+                queue.extend(&node.children);
             }
         }
         out
+    }
+
+    /// One page of the groups a staff member can see (assigned, and nested below those), in name
+    /// order: `(ids, (name_key, id) keys, more)`.
+    pub fn list_groups(&self, q: &ListGroups<'_>) -> (Vec<GroupId>, Vec<(String, i64)>, bool) {
+        let visible = self.visible_groups(q.staff, q.now);
+        let s = self.read();
+        let text = q.text.map(str::to_lowercase);
+        let mut rows: Vec<(&str, u32)> = visible
+            .iter()
+            .filter_map(|g| s.groups.get(&g).map(|n| (g, n)))
+            .filter(|(_, n)| q.kind.is_none_or(|k| n.kind == k))
+            .filter(|(_, n)| q.unit.is_none_or(|u| n.unit as i64 == u.0))
+            .filter(|(_, n)| text.as_deref().is_none_or(|t| n.name_key.contains(t)))
+            .map(|(g, n)| (&*n.name_key, g))
+            .filter(|&(name, g)| (name, g as i64) > q.after)
+            .collect();
+        rows.sort_unstable();
+        let more = rows.len() > q.limit;
+        rows.truncate(q.limit);
+        let ids = rows.iter().map(|&(_, g)| GroupId(g as i64)).collect();
+        let keys = rows.into_iter().map(|(name, g)| (name.to_string(), g as i64)).collect();
+        (ids, keys, more)
     }
 
     /// How many clients the staff member can see (for reports and the UI's counts).
@@ -364,11 +402,10 @@ impl AccessIndex {
         let mut picked: Vec<u32> = Vec::with_capacity(limit + 1);
         // Walking the name-ordered list costs about limit * all / visible steps; sorting the
         // candidates costs visible * log(visible). Take the cheaper.
-        let walk_cost = if visible == 0 {
-            usize::MAX
-        } else {
-            limit.saturating_mul(s.sorted.len()) / visible
-        };
+        let walk_cost = limit
+            .saturating_mul(s.sorted.len())
+            .checked_div(visible)
+            .unwrap_or(usize::MAX);
         let sort_cost = visible.saturating_mul((usize::BITS - visible.leading_zeros()) as usize);
         if walk_cost <= sort_cost {
             let start = s
@@ -481,10 +518,10 @@ impl State {
             Seeing::Staff(staff) => {
                 let mut out = RoaringBitmap::new();
                 for grant in self.grants.get(&small(staff.0)).map(Vec::as_slice).unwrap_or_default() {
-                    if grant.valid_at(now) {
-                        if let Some(node) = self.groups.get(&grant.group) {
-                            out |= &node.reach;
-                        }
+                    if grant.valid_at(now)
+                        && let Some(node) = self.groups.get(&grant.group)
+                    {
+                        out |= &node.reach;
                     }
                 }
                 out
@@ -534,10 +571,10 @@ impl State {
         let mut seen = HashSet::new();
         let mut queue = VecDeque::from([g]);
         while let Some(n) = queue.pop_front() {
-            if seen.insert(n) {
-                if let Some(node) = self.groups.get(&n) {
-                    queue.extend(&node.parents);
-                }
+            if seen.insert(n)
+                && let Some(node) = self.groups.get(&n)
+            {
+                queue.extend(&node.parents);
             }
         }
         seen
@@ -643,10 +680,12 @@ impl State {
                     self.clients.resize(id + 1, None);
                 }
                 let renamed = self.clients[id].as_ref().is_none_or(|c| *c.name_key != **name_key);
-                if !bulk && renamed && self.clients[id].is_some() {
-                    if let Ok(pos) = self.sorted.binary_search_by(|&x| self.order(x, id as u32)) {
-                        self.sorted.remove(pos);
-                    }
+                if !bulk
+                    && renamed
+                    && self.clients[id].is_some()
+                    && let Ok(pos) = self.sorted.binary_search_by(|&x| self.order(x, id as u32))
+                {
+                    self.sorted.remove(pos);
                 }
                 for set in &mut self.by_status {
                     set.remove(id as u32);
@@ -669,8 +708,10 @@ impl State {
                 group,
                 name_key,
                 kind,
+                unit,
             } => {
                 let node = self.node(small(group.0));
+                node.unit = small(unit.0);
                 node.org = small(org.0);
                 node.name_key = name_key.as_str().into();
                 node.kind = *kind;

@@ -151,6 +151,7 @@ fn change_strategy() -> impl Strategy<Value = Change> {
 fn setup() -> Vec<Change> {
     (0..8u8)
         .map(|g| Change::Group {
+            unit: BusinessUnitId(1),
             org: ORG,
             group: GroupId(id(g)),
             name_key: format!("g{g}"),
@@ -263,7 +264,7 @@ proptest! {
         assert_agrees(&index, &model);
 
         // A fresh process loads the final state in one go.
-        let mut state: Vec<Change> = model.groups.iter().map(|&g| Change::Group { org: ORG, group: GroupId(g), name_key: format!("g{g}"), kind: GroupKind::Groups }).collect();
+        let mut state: Vec<Change> = model.groups.iter().map(|&g| Change::Group { unit: BusinessUnitId(1), org: ORG, group: GroupId(g), name_key: format!("g{g}"), kind: GroupKind::Groups }).collect();
         state.extend(model.clients.iter().map(|(&c, (name, status))| Change::Client { org: ORG, client: ClientId(c), name_key: name.clone(), status: *status, unit: None }));
         state.extend(model.direct.iter().map(|&(g, c)| Change::ClientAdded { org: ORG, group: GroupId(g), client: ClientId(c) }));
         state.extend(model.edges.iter().map(|&(p, c)| Change::ChildAdded { org: ORG, parent: GroupId(p), child: GroupId(c) }));
@@ -286,6 +287,7 @@ fn a_deep_chain_passes_access_all_the_way_down() {
     }];
     for g in 1..=32 {
         changes.push(Change::Group {
+            unit: BusinessUnitId(1),
             org: ORG,
             group: GroupId(g),
             name_key: format!("level {g}"),
@@ -347,6 +349,7 @@ fn an_expired_assignment_ends_access_by_itself() {
                 group: GroupId(1),
                 name_key: "g".into(),
                 kind: GroupKind::Clients,
+                unit: BusinessUnitId(1),
             },
             Change::ClientAdded {
                 org: ORG,
@@ -375,12 +378,14 @@ fn lists_filter_by_status_text_and_group_before_paging() {
             group: GroupId(1),
             name_key: "a".into(),
             kind: GroupKind::Clients,
+            unit: BusinessUnitId(1),
         },
         Change::Group {
             org: ORG,
             group: GroupId(2),
             name_key: "b".into(),
             kind: GroupKind::Clients,
+            unit: BusinessUnitId(1),
         },
         Change::Assigned {
             org: ORG,

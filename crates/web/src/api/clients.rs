@@ -102,6 +102,17 @@ impl ClientQuery {
             business_unit: self.business_unit,
         })
     }
+
+    /// The same filter, for lists answered by the access index.
+    pub(crate) fn access_filter(&self) -> Result<clientele_access::ClientFilter, Error> {
+        let f = self.filter()?;
+        Ok(clientele_access::ClientFilter {
+            text: f.text,
+            statuses: f.statuses,
+            group: f.group,
+            unit: f.business_unit,
+        })
+    }
 }
 
 /// Clients by name, filtered by text, status, group and business unit before paging.
@@ -147,7 +158,7 @@ pub async fn update(
     P(id): P<ClientId>,
     Json(body): Json<ClientBody>,
 ) -> Result<Response, ApiError> {
-    let client = s.app.update_client(actor.admin()?, id, body.into_input()?, v).await?;
+    let client = s.app.update_client(&actor, id, body.into_input()?, v).await?;
     Ok(tagged(client.version, client))
 }
 

@@ -65,7 +65,7 @@ pub async fn add(
     } else {
         Cause::Manual
     };
-    let results = s.app.add_members(actor.admin()?, id, &b.refs(), cause, v).await?;
+    let results = s.app.add_members(&actor, id, &b.refs(), cause, v).await?;
     Ok(axum::Json(MemberResults { results }))
 }
 
@@ -84,6 +84,6 @@ pub async fn remove(
     } else {
         Cause::Manual
     };
-    let results = s.app.remove_members(actor.admin()?, id, &b.refs(), cause, v).await?;
+    let results = s.app.remove_members(&actor, id, &b.refs(), cause, v).await?;
     Ok(axum::Json(MemberResults { results }))
 }

@@ -8,6 +8,8 @@ use utoipa_axum::routes;
 
 use crate::AppState;
 
+mod access;
+mod assignments;
 mod audit;
 mod business_units;
 mod clients;
@@ -58,6 +60,13 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(members::list, members::add))
         .routes(routes!(members::remove))
         .routes(routes!(audit::list))
+        .routes(routes!(access::my_clients))
+        .routes(routes!(access::staff_clients))
+        .routes(routes!(access::check, access::check_batch))
+        .routes(routes!(access::client_access))
+        .routes(routes!(assignments::group_staff))
+        .routes(routes!(assignments::assign, assignments::unassign))
+        .routes(routes!(assignments::staff_assignments))
 }
 
 /// The OpenAPI 3.1 document of every `/api/v1` route.

@@ -1,0 +1,369 @@
+//! The access index kept in step with the database, and the access use cases ("My group
+//! clients", checks, who can see a client).
+//!
+//! Freshness: every transaction that changes access records [`Change`]s in the same transaction
+//! ([`record`]); after it commits, [`App::commit`] applies the log to this process's index before
+//! the request answers, so the writer's next request sees its change. Other processes catch up on
+//! a short poll, or at once when a request demands a sequence number (`Clientele-Min-Seq`), which
+//! every write returns (`Clientele-Seq`).
+
+use clientele_access::decide::{self, Permission};
+use clientele_access::{AccessRole, Change, ChangeRow, ClientFilter, GrantPath, ListClients, Seeing};
+use clientele_domain::client::ClientStatus;
+use clientele_domain::entities::Client;
+use clientele_domain::group::GroupKind;
+use clientele_domain::staff::StaffRole;
+use clientele_domain::{BusinessUnitId, ClientId, Error, GroupId, OrganizationId, Result, StaffId, now_millis};
+use clientele_store::{Conn, Tx, changes, clients, staff as staff_store};
+use serde::Serialize;
+
+use crate::paging::{self, Cursor};
+use crate::{Actor, App, st};
+
+/// How many log rows one catch-up step reads.
+const CATCH_UP_BATCH: i64 = 20_000;
+
+/// Records access changes in the caller's transaction, under one new sequence number.
+pub(crate) async fn record(c: &mut Conn<'_>, changes_made: &[Change]) -> Result<()> {
+    if changes_made.is_empty() {
+        return Ok(());
+    }
+    let seq = st(changes::next_seq(c).await)?;
+    let now = now_millis();
+    for change in changes_made {
+        let row = change.to_row();
+        let new = changes::NewRow {
+            seq,
+            kind: &row.kind,
+            organization_id: row.organization_id,
+            a: row.a,
+            b: row.b,
+            c: row.c,
+            text: row.text.as_deref(),
+            at: now,
+        };
+        st(changes::insert(c, &new).await)?;
+    }
+    Ok(())
+}
+
+/// A page with the exact number of matching rows.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CountedPage<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+    /// How many rows match in all (not just this page).
+    pub total: u64,
+}
+
+/// The answer to "may this staff member see this client, and why".
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct AccessAnswer {
+    pub staff: StaffId,
+    pub client: ClientId,
+    pub allowed: bool,
+    /// `admin`, `manager`, `editor` or `reader`; absent when not allowed.
+    pub role: Option<String>,
+    /// The assignments and nested groups that grant it (admins see everything, without paths).
+    pub paths: Vec<GrantPath>,
+}
+
+/// Everyone who can see a client, and why.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ClientAccess {
+    pub client: ClientId,
+    /// Admins of the organisation see every client.
+    pub admins: Vec<StaffId>,
+    /// Every grant through an assignment, with its path.
+    pub grants: Vec<GrantPath>,
+}
+
+impl App {
+    /// Builds the index from the tables, in one snapshot, then applies what committed since.
+    pub(crate) async fn reload_access(&self) -> Result<()> {
+        let _one_at_a_time = self.sync_lock.lock().await;
+        let mut tx = st(self.db.begin_snapshot().await)?;
+        let mut c = tx.conn();
+        let seq = st(changes::current_seq(&mut c).await)?;
+        let mut state = Vec::new();
+        for (org, id, name_key, kind, unit) in st(changes::all_groups(&mut c).await)? {
+            let kind = GroupKind::parse(&kind)?;
+            state.push(Change::Group {
+                org: OrganizationId(org),
+                group: GroupId(id),
+                name_key,
+                kind,
+                unit: BusinessUnitId(unit),
+            });
+        }
+        for (org, id, name_key, status, unit) in st(changes::all_clients(&mut c).await)? {
+            let status = ClientStatus::parse(&status)?;
+            state.push(Change::Client {
+                org: OrganizationId(org),
+                client: ClientId(id),
+                name_key,
+                status,
+                unit: unit.map(BusinessUnitId),
+            });
+        }
+        for (org, group, client) in st(changes::all_group_clients(&mut c).await)? {
+            state.push(Change::ClientAdded {
+                org: OrganizationId(org),
+                group: GroupId(group),
+                client: ClientId(client),
+            });
+        }
+        for (org, parent, child) in st(changes::all_group_children(&mut c).await)? {
+            state.push(Change::ChildAdded {
+                org: OrganizationId(org),
+                parent: GroupId(parent),
+                child: GroupId(child),
+            });
+        }
+        for (org, staff, group, role, valid_until) in st(changes::all_assignments(&mut c).await)? {
+            let role = AccessRole::parse(&role).ok_or_else(|| Error::internal(format!("unknown role {role}")))?;
+            state.push(Change::Assigned {
+                org: OrganizationId(org),
+                staff: StaffId(staff),
+                group: GroupId(group),
+                role,
+                valid_until,
+            });
+        }
+        drop(tx);
+        self.access.load(seq, state);
+        tracing::info!(seq, bytes = self.access.approximate_bytes(), "access index loaded");
+        Ok(())
+    }
+
+    /// Applies every change committed since the index was last brought up to date; returns the
+    /// sequence number the index now stands at.
+    pub async fn sync_access(&self) -> Result<i64> {
+        let reload = {
+            let _one_at_a_time = self.sync_lock.lock().await;
+            let mut conn = st(self.db.read().await)?;
+            let mut c = conn.conn();
+            loop {
+                let applied = self.access.applied();
+                let rows = st(changes::since(&mut c, applied, CATCH_UP_BATCH).await)?;
+                let Some(last) = rows.last().map(|r| r.seq) else {
+                    break false;
+                };
+                if rows[0].seq > applied + 1 {
+                    // The log was pruned past what this process had applied.
+                    break true;
+                }
+                // Never split one transaction's changes across two batches.
+                let complete: Vec<&changes::Row> = if rows.len() as i64 == CATCH_UP_BATCH && rows[0].seq != last {
+                    rows.iter().filter(|r| r.seq < last).collect()
+                } else {
+                    rows.iter().collect()
+                };
+                let upto = complete.last().map_or(last, |r| r.seq);
+                let mut batch = Vec::with_capacity(complete.len());
+                let mut unknown = false;
+                for r in complete {
+                    let row = ChangeRow {
+                        kind: r.kind.clone(),
+                        organization_id: r.organization_id,
+                        a: r.a,
+                        b: r.b,
+                        c: r.c,
+                        text: r.text.clone(),
+                    };
+                    match Change::from_row(&row) {
+                        Some(change) => batch.push(change),
+                        None => unknown = true,
+                    }
+                }
+                if unknown {
+                    break true;
+                }
+                self.access.apply(upto, &batch);
+            }
+        };
+        if reload {
+            self.reload_access().await?;
+        }
+        Ok(self.access.applied())
+    }
+
+    /// Makes sure this process has applied every change up to `seq` (a sequence number some
+    /// earlier write returned, possibly on another server).
+    pub async fn sync_access_to(&self, seq: i64) -> Result<()> {
+        if self.access.applied() >= seq {
+            return Ok(());
+        }
+        if self.sync_access().await? < seq {
+            return Err(Error::invalid(
+                "Clientele-Min-Seq",
+                "is ahead of every committed change",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Commits a writing transaction and brings this process's access index up to date before the
+    /// request answers.
+    pub(crate) async fn commit(&self, tx: Tx) -> Result<()> {
+        st(tx.commit().await)?;
+        if let Err(e) = self.sync_access().await {
+            // The write is durable; the index catches up on the next poll.
+            tracing::warn!(error = %e, "access index catch-up after commit failed");
+        }
+        Ok(())
+    }
+
+    /// "My group clients" (seed 003): the clients of the groups the actor is assigned to, through
+    /// any nesting; admins see every client. Filtered before paging, with the exact total.
+    pub async fn my_clients(
+        &self,
+        actor: &Actor,
+        filter: &ClientFilter,
+        cursor: Option<&str>,
+        limit: Option<i64>,
+    ) -> Result<CountedPage<Client>> {
+        let seeing = if actor.viewer().admin {
+            Seeing::All(actor.organization_id)
+        } else {
+            Seeing::Staff(actor.staff_id)
+        };
+        self.list_seen(actor.organization_id, seeing, filter, cursor, limit)
+            .await
+    }
+
+    /// What a given staff member sees (admins, or the staff member themself).
+    pub async fn staff_clients(
+        &self,
+        actor: &Actor,
+        staff: StaffId,
+        filter: &ClientFilter,
+        cursor: Option<&str>,
+        limit: Option<i64>,
+    ) -> Result<CountedPage<Client>> {
+        if staff != actor.staff_id {
+            actor.admin()?;
+        }
+        let mut conn = st(self.db.read().await)?;
+        let subject = st(staff_store::get(&mut conn.conn(), actor.organization_id, staff).await)?;
+        drop(conn);
+        let seeing = if subject.role == StaffRole::Admin {
+            Seeing::All(actor.organization_id)
+        } else {
+            Seeing::Staff(staff)
+        };
+        self.list_seen(actor.organization_id, seeing, filter, cursor, limit)
+            .await
+    }
+
+    async fn list_seen(
+        &self,
+        org: OrganizationId,
+        seeing: Seeing,
+        filter: &ClientFilter,
+        cursor: Option<&str>,
+        limit: Option<i64>,
+    ) -> Result<CountedPage<Client>> {
+        let limit = paging::limit(limit)?;
+        let cursor = Cursor::decode(cursor)?;
+        let page = self.access.list_clients(&ListClients {
+            seeing,
+            filter,
+            after: cursor.as_after(),
+            limit: limit as usize,
+            now: now_millis(),
+        });
+        let mut conn = st(self.db.read().await)?;
+        let items = st(clients::by_ids(&mut conn.conn(), org, &page.ids).await)?;
+        let next_cursor = if page.more {
+            page.keys.last().map(|(key, id)| {
+                Cursor {
+                    key: key.clone(),
+                    id: *id,
+                }
+                .encode()
+            })
+        } else {
+            None
+        };
+        Ok(CountedPage {
+            items,
+            next_cursor,
+            total: page.total,
+        })
+    }
+
+    /// May `staff` see `client`, with which role, and through which assignments.
+    pub async fn check_access(&self, actor: &Actor, staff: StaffId, client: ClientId) -> Result<AccessAnswer> {
+        Ok(self.check_access_batch(actor, &[(staff, client)]).await?.remove(0))
+    }
+
+    /// Many checks in one call (admins; others may only ask about themselves).
+    pub async fn check_access_batch(&self, actor: &Actor, pairs: &[(StaffId, ClientId)]) -> Result<Vec<AccessAnswer>> {
+        if pairs.iter().any(|(s, _)| *s != actor.staff_id) {
+            actor.admin()?;
+        }
+        if pairs.len() > 10_000 {
+            return Err(Error::invalid("checks", "at most 10000 checks per call"));
+        }
+        let now = now_millis();
+        let mut roles: std::collections::HashMap<StaffId, StaffRole> = Default::default();
+        let mut conn = st(self.db.read().await)?;
+        let mut answers = Vec::with_capacity(pairs.len());
+        for &(staff, client) in pairs {
+            let role = match roles.get(&staff) {
+                Some(r) => *r,
+                None => {
+                    let s = st(staff_store::get(&mut conn.conn(), actor.organization_id, staff).await)?;
+                    let r = if s.active { s.role } else { StaffRole::Staff };
+                    roles.insert(staff, r);
+                    r
+                }
+            };
+            let viewer = decide::Viewer {
+                staff,
+                admin: role == StaffRole::Admin,
+            };
+            let permission = decide::client_permission(&self.access, viewer, client, now);
+            let in_org = if viewer.admin {
+                clients::get(&mut conn.conn(), actor.organization_id, client)
+                    .await
+                    .is_ok()
+            } else {
+                true
+            };
+            let allowed = permission >= Permission::View && in_org;
+            let role_name = match (allowed, permission) {
+                (false, _) => None,
+                (true, Permission::Admin) => Some("admin".to_string()),
+                (true, _) => self.access.role(staff, client, now).map(|r| r.as_str().to_string()),
+            };
+            let paths = if allowed && !viewer.admin {
+                self.access.paths(staff, client, now)
+            } else {
+                Vec::new()
+            };
+            answers.push(AccessAnswer {
+                staff,
+                client,
+                allowed,
+                role: role_name,
+                paths,
+            });
+        }
+        Ok(answers)
+    }
+
+    /// Who can see this client, and why (admins only).
+    pub async fn client_access(&self, actor: &Actor, client: ClientId) -> Result<ClientAccess> {
+        actor.admin()?;
+        let mut conn = st(self.db.read().await)?;
+        st(clients::get(&mut conn.conn(), actor.organization_id, client).await)?;
+        let admins = st(staff_store::active_admins(&mut conn.conn(), actor.organization_id).await)?;
+        Ok(ClientAccess {
+            client,
+            admins,
+            grants: self.access.who_can_see(client, now_millis()),
+        })
+    }
+}

@@ -1,0 +1,112 @@
+//! The access change log: written by every transaction that changes who sees which client, read
+//! by every server process to keep its access index fresh. Also the full-state reads that build
+//! an index from scratch.
+
+use clientele_domain::Millis;
+
+use crate::{Conn, Result, on};
+
+/// One stored change (see `clientele_access::ChangeRow` for the meaning of the columns).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Row {
+    pub seq: i64,
+    pub kind: String,
+    pub organization_id: i64,
+    pub a: i64,
+    pub b: i64,
+    pub c: Option<i64>,
+    pub text: Option<String>,
+}
+
+/// Takes the next sequence number. The counter row stays locked until the transaction ends, so
+/// numbers are handed out in commit order (see the migration).
+pub async fn next_seq(c: &mut Conn<'_>) -> Result<i64> {
+    Ok(
+        on!(c, c => sqlx::query_scalar("UPDATE change_counter SET seq = seq + 1 WHERE id = 1 RETURNING seq")
+        .fetch_one(&mut **c).await)?,
+    )
+}
+
+/// The last sequence number handed out by a committed transaction.
+pub async fn current_seq(c: &mut Conn<'_>) -> Result<i64> {
+    Ok(on!(c, c => sqlx::query_scalar("SELECT seq FROM change_counter WHERE id = 1").fetch_one(&mut **c).await)?)
+}
+
+/// A change to append to the log (see `clientele_access::ChangeRow` for the columns).
+#[derive(Debug, Clone, Copy)]
+pub struct NewRow<'a> {
+    pub seq: i64,
+    pub kind: &'a str,
+    pub organization_id: i64,
+    pub a: i64,
+    pub b: i64,
+    pub c: Option<i64>,
+    pub text: Option<&'a str>,
+    pub at: Millis,
+}
+
+pub async fn insert(c: &mut Conn<'_>, r: &NewRow<'_>) -> Result<()> {
+    on!(c, c => sqlx::query(
+        "INSERT INTO access_changes (seq, kind, organization_id, a, b, c, text, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+        .bind(r.seq).bind(r.kind).bind(r.organization_id).bind(r.a).bind(r.b).bind(r.c).bind(r.text).bind(r.at)
+        .execute(&mut **c).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Changes after `after`, in commit order, at most `limit` of them.
+pub async fn since(c: &mut Conn<'_>, after: i64, limit: i64) -> Result<Vec<Row>> {
+    Ok(on!(c, c => sqlx::query_as::<_, Row>(
+        "SELECT seq, kind, organization_id, a, b, c, text FROM access_changes WHERE seq > $1 ORDER BY seq, id LIMIT $2")
+        .bind(after).bind(limit).fetch_all(&mut **c).await)?)
+}
+
+/// Forgets changes every process has had time to apply (a process that falls further behind
+/// reloads from the tables).
+pub async fn prune(c: &mut Conn<'_>, before: Millis) -> Result<u64> {
+    Ok(
+        on!(c, c => sqlx::query("DELETE FROM access_changes WHERE at < $1").bind(before)
+        .execute(&mut **c).await.map(|r| r.rows_affected()))?,
+    )
+}
+
+/// The oldest change still in the log, if any.
+pub async fn oldest_seq(c: &mut Conn<'_>) -> Result<Option<i64>> {
+    Ok(on!(c, c => sqlx::query_scalar("SELECT MIN(seq) FROM access_changes").fetch_one(&mut **c).await)?)
+}
+
+/// Every live client: (organization, id, name_key, status, business unit).
+pub async fn all_clients(c: &mut Conn<'_>) -> Result<Vec<(i64, i64, String, String, Option<i64>)>> {
+    Ok(
+        on!(c, c => sqlx::query_as("SELECT organization_id, id, name_key, status, business_unit_id FROM clients")
+        .fetch_all(&mut **c).await)?,
+    )
+}
+
+/// Every live group: (organization, id, name_key, kind, business unit).
+pub async fn all_groups(c: &mut Conn<'_>) -> Result<Vec<(i64, i64, String, String, i64)>> {
+    Ok(
+        on!(c, c => sqlx::query_as("SELECT organization_id, id, name_key, kind, business_unit_id FROM client_groups WHERE deleted_at IS NULL")
+        .fetch_all(&mut **c).await)?,
+    )
+}
+
+/// Every membership of a client in a group: (organization, group, client).
+pub async fn all_group_clients(c: &mut Conn<'_>) -> Result<Vec<(i64, i64, i64)>> {
+    Ok(
+        on!(c, c => sqlx::query_as("SELECT organization_id, group_id, client_id FROM group_clients").fetch_all(&mut **c).await)?,
+    )
+}
+
+/// Every nesting: (organization, parent, child).
+pub async fn all_group_children(c: &mut Conn<'_>) -> Result<Vec<(i64, i64, i64)>> {
+    Ok(
+        on!(c, c => sqlx::query_as("SELECT organization_id, parent_id, child_id FROM group_children").fetch_all(&mut **c).await)?,
+    )
+}
+
+/// Every assignment: (organization, staff, group, role, valid_until).
+pub async fn all_assignments(c: &mut Conn<'_>) -> Result<Vec<(i64, i64, i64, String, Option<i64>)>> {
+    Ok(
+        on!(c, c => sqlx::query_as("SELECT organization_id, staff_id, group_id, role, valid_until FROM assignments").fetch_all(&mut **c).await)?,
+    )
+}

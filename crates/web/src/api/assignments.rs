@@ -1,0 +1,78 @@
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::Deserialize;
+
+use clientele_access::AccessRole;
+use clientele_app::assignments::Assignment;
+use clientele_domain::{Error, GroupId, StaffId, to_millis};
+
+use crate::extract::{Auth, Json, P};
+use crate::{ApiError, AppState};
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssignmentBody {
+    /// `manager` (may change the group's members), `editor` (may edit its clients) or `reader`.
+    pub role: AccessRole,
+    /// When the access ends by itself (RFC 3339); absent for no end.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub valid_until: Option<String>,
+}
+
+/// The staff assigned to the group and their roles (seed 003's "Account managers in group").
+#[utoipa::path(get, path = "/api/v1/groups/{id}/staff", tag = "assignments", params(("id" = i64, Path)),
+    responses((status = 200, body = Vec<Assignment>), (status = 404, body = crate::error::Problem)))]
+pub async fn group_staff(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    P(id): P<GroupId>,
+) -> Result<axum::Json<Vec<Assignment>>, ApiError> {
+    Ok(axum::Json(s.app.group_staff(&actor, id).await?))
+}
+
+/// Assigns a staff member to the group, or changes their role or validity (admins).
+#[utoipa::path(put, path = "/api/v1/groups/{id}/staff/{staff_id}", tag = "assignments",
+    params(("id" = i64, Path), ("staff_id" = i64, Path)), request_body = AssignmentBody,
+    responses((status = 200, body = Assignment), (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+pub async fn assign(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    P((group, staff)): P<(GroupId, StaffId)>,
+    Json(b): Json<AssignmentBody>,
+) -> Result<axum::Json<Assignment>, ApiError> {
+    let valid_until = match b.valid_until.as_deref() {
+        None => None,
+        Some(text) => Some(to_millis(
+            time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).map_err(|_| {
+                Error::invalid("valid_until", "must be an RFC 3339 date-time like 2027-01-31T00:00:00Z")
+            })?,
+        )),
+    };
+    Ok(axum::Json(
+        s.app.assign(actor.admin()?, group, staff, b.role, valid_until).await?,
+    ))
+}
+
+/// Ends a staff member's assignment to the group (admins).
+#[utoipa::path(delete, path = "/api/v1/groups/{id}/staff/{staff_id}", tag = "assignments",
+    params(("id" = i64, Path), ("staff_id" = i64, Path)),
+    responses((status = 204), (status = 404, body = crate::error::Problem)))]
+pub async fn unassign(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    P((group, staff)): P<(GroupId, StaffId)>,
+) -> Result<StatusCode, ApiError> {
+    s.app.unassign(actor.admin()?, group, staff).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The groups a staff member is assigned to (admins; staff may ask about themselves).
+#[utoipa::path(get, path = "/api/v1/staff/{id}/assignments", tag = "assignments", params(("id" = i64, Path)),
+    responses((status = 200, body = Vec<Assignment>), (status = 403, body = crate::error::Problem)))]
+pub async fn staff_assignments(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    P(id): P<StaffId>,
+) -> Result<axum::Json<Vec<Assignment>>, ApiError> {
+    Ok(axum::Json(s.app.staff_assignments(&actor, id).await?))
+}
