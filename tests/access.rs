@@ -233,4 +233,17 @@ both_backends! {
         let refused = t.call(Method::GET, "/api/v1/me/clients", None, &[("clientele-min-seq", &future)]).await;
         assert_eq!(refused.expect(StatusCode::UNPROCESSABLE_ENTITY).body["field"], "Clientele-Min-Seq");
     }
+
+    // Credentials are cached per process; a deactivation still takes effect on the next request.
+    async fn a_deactivated_staff_members_token_stops_working_at_once(t: TestApp) {
+        let (fay, token) = account_manager(&t, "fay@firm.example").await;
+        t.call_as(&token, Method::GET, "/api/v1/me/clients", None, &[]).await.expect(StatusCode::OK);
+        t.call_as(&token, Method::GET, "/api/v1/me/clients", None, &[]).await.expect(StatusCode::OK);
+        t.patch(&format!("/api/v1/staff/{fay}"), json!({ "active": false })).await.expect(StatusCode::OK);
+        let refused = t.call_as(&token, Method::GET, "/api/v1/me/clients", None, &[]).await;
+        assert_eq!(refused.expect(StatusCode::UNAUTHORIZED).code(), "unauthenticated");
+        // Promoted back as an admin, the same token now sees everything an admin sees.
+        t.patch(&format!("/api/v1/staff/{fay}"), json!({ "active": true, "role": "admin" })).await.expect(StatusCode::OK);
+        t.call_as(&token, Method::GET, "/api/v1/audit", None, &[]).await.expect(StatusCode::OK);
+    }
 }

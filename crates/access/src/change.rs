@@ -59,6 +59,8 @@ pub enum Change {
         staff: StaffId,
         group: GroupId,
     },
+    /// A staff member's role, activity or tokens changed: cached credentials must be dropped.
+    Staff { org: OrganizationId, staff: StaffId },
 }
 
 /// A change in its stored form (the `access_changes` table).
@@ -139,6 +141,7 @@ impl Change {
                 Some(role.as_str().to_string()),
             ),
             Change::Unassigned { org, staff, group } => row("unassigned", *org, staff.0, group.0, None, None),
+            Change::Staff { org, staff } => row("staff", *org, staff.0, 0, None, None),
         }
     }
 
@@ -205,6 +208,10 @@ impl Change {
                 staff: StaffId(r.a),
                 group: GroupId(r.b),
             },
+            "staff" => Change::Staff {
+                org,
+                staff: StaffId(r.a),
+            },
             _ => return None,
         })
     }
@@ -265,6 +272,7 @@ mod tests {
                 staff: StaffId(9),
                 group: GroupId(4),
             },
+            Change::Staff { org, staff: StaffId(9) },
         ];
         for change in changes {
             assert_eq!(Change::from_row(&change.to_row()), Some(change));

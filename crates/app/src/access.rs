@@ -132,6 +132,7 @@ impl App {
         }
         drop(tx);
         self.access.load(seq, state);
+        self.staff_cache.clear();
         tracing::info!(seq, bytes = self.access.approximate_bytes(), "access index loaded");
         Ok(())
     }
@@ -178,6 +179,11 @@ impl App {
                 }
                 if unknown {
                     break true;
+                }
+                for change in &batch {
+                    if let Change::Staff { staff, .. } = change {
+                        self.staff_cache.forget(*staff);
+                    }
                 }
                 self.access.apply(upto, &batch);
             }
@@ -244,9 +250,7 @@ impl App {
         if staff != actor.staff_id {
             actor.admin()?;
         }
-        let mut conn = st(self.db.read().await)?;
-        let subject = st(staff_store::get(&mut conn.conn(), actor.organization_id, staff).await)?;
-        drop(conn);
+        let subject = self.staff_by_id(actor.organization_id, staff).await?;
         let seeing = if subject.role == StaffRole::Admin {
             Seeing::All(actor.organization_id)
         } else {
@@ -308,13 +312,12 @@ impl App {
         }
         let now = now_millis();
         let mut roles: std::collections::HashMap<StaffId, StaffRole> = Default::default();
-        let mut conn = st(self.db.read().await)?;
         let mut answers = Vec::with_capacity(pairs.len());
         for &(staff, client) in pairs {
             let role = match roles.get(&staff) {
                 Some(r) => *r,
                 None => {
-                    let s = st(staff_store::get(&mut conn.conn(), actor.organization_id, staff).await)?;
+                    let s = self.staff_by_id(actor.organization_id, staff).await?;
                     let r = if s.active { s.role } else { StaffRole::Staff };
                     roles.insert(staff, r);
                     r
@@ -325,13 +328,7 @@ impl App {
                 admin: role == StaffRole::Admin,
             };
             let permission = decide::client_permission(&self.access, viewer, client, now);
-            let in_org = if viewer.admin {
-                clients::get(&mut conn.conn(), actor.organization_id, client)
-                    .await
-                    .is_ok()
-            } else {
-                true
-            };
+            let in_org = self.access.client_org(client) == Some(actor.organization_id);
             let allowed = permission >= Permission::View && in_org;
             let role_name = match (allowed, permission) {
                 (false, _) => None,

@@ -72,8 +72,9 @@ impl App {
         if !token.starts_with(TOKEN_PREFIX) {
             return Err(unauthenticated());
         }
-        let mut conn = st(self.db.read().await)?;
-        st(store::by_token_hash(&mut conn.conn(), &hash_token(token)).await)?.ok_or_else(unauthenticated)
+        self.staff_by_token_hash(&hash_token(token))
+            .await?
+            .ok_or_else(unauthenticated)
     }
 }
 

@@ -17,6 +17,7 @@ pub mod audit;
 pub mod auth;
 pub mod business_units;
 pub mod clients;
+mod credentials;
 pub mod expiry;
 pub mod groups;
 pub mod idempotency;
@@ -36,6 +37,8 @@ pub struct App {
     pub access: std::sync::Arc<clientele_access::AccessIndex>,
     /// One catch-up with the change log at a time.
     sync_lock: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// Staff and their tokens, invalidated through the change log like the access index.
+    staff_cache: std::sync::Arc<credentials::StaffCache>,
 }
 
 impl App {
@@ -45,6 +48,7 @@ impl App {
             db,
             access: Default::default(),
             sync_lock: Default::default(),
+            staff_cache: Default::default(),
         };
         app.reload_access().await?;
         Ok(app)

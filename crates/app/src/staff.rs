@@ -129,7 +129,13 @@ impl App {
             serde_json::to_value(&after).ok(),
         )
         .await?;
-        st(tx.commit().await)?;
+        // Every process drops its cached credentials for this person.
+        let change = clientele_access::Change::Staff {
+            org: actor.organization_id,
+            staff: id,
+        };
+        crate::access::record(&mut tx.conn(), &[change]).await?;
+        self.commit(tx).await?;
         Ok(after)
     }
 }

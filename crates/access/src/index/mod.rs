@@ -211,6 +211,13 @@ impl AccessIndex {
         s.applied = seq;
     }
 
+    /// The organisation a client belongs to, if the client exists.
+    pub fn client_org(&self, client: ClientId) -> Option<OrganizationId> {
+        let s = self.read();
+        let slot = s.clients.get(usize::try_from(client.0).ok()?)?.as_ref()?;
+        Some(OrganizationId(slot.org as i64))
+    }
+
     /// The staff member's strongest role on the client, if any path grants one.
     pub fn role(&self, staff: StaffId, client: ClientId, now: Millis) -> Option<AccessRole> {
         let s = self.read();
@@ -817,6 +824,8 @@ impl State {
                     node.staff.retain(|&x| x != st);
                 }
             }
+            // Credentials are cached outside the index; roles on groups do not change.
+            Change::Staff { .. } => {}
         }
     }
 }

@@ -65,6 +65,7 @@ impl Reference {
             Change::Unassigned { staff, group, .. } => {
                 self.grants.remove(&(staff.0, group.0));
             }
+            Change::Staff { .. } => {}
         }
     }
 
