@@ -48,6 +48,8 @@ pub enum Command {
     Demo(DemoArgs),
     /// Take a consistent copy of a SQLite database, even while `serve` runs.
     Backup(BackupArgs),
+    /// Measure a workload against its hand-written SQL baseline on generated data (BENCHMARKS.md).
+    Bench(crate::cmd::bench::BenchArgs),
 }
 
 #[derive(Debug, Args)]

@@ -9,6 +9,7 @@ use crate::config::{DatabaseUrl, FileSettings};
 
 mod admin;
 mod backup;
+pub mod bench;
 mod demo;
 mod serve;
 
@@ -37,6 +38,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }) => admin::create(&open(&url).await?, &email, &name, &role, password.as_deref()).await,
         Command::Demo(args) => demo::run(&open(&url).await?, &args).await,
         Command::Backup(args) => backup::run(&url, &args).await,
+        Command::Bench(args) => bench::run(cli.global.database_url.clone(), &args).await,
     }
 }
 
@@ -52,10 +54,13 @@ pub async fn open(url: &DatabaseUrl) -> anyhow::Result<App> {
     Ok(App::open(db).await?)
 }
 
+/// sqlx's slow-statement warnings print the whole statement, which for bulk loads is megabytes:
+/// only its errors are logged unless asked for.
+const DEFAULT_LOG_FILTER: &str = "info,sqlx=warn,sqlx::query=error,sqlx::postgres::notice=warn";
+
 fn init_logging(filter: Option<&str>, json: bool) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_new(filter.unwrap_or("info,sqlx=warn,sqlx::postgres::notice=warn"))
-        .unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = EnvFilter::try_new(filter.unwrap_or(DEFAULT_LOG_FILTER)).unwrap_or_else(|_| EnvFilter::new("info"));
     // Logs go to stderr: stdout carries command output (`token create` prints only the token).
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)

@@ -23,6 +23,7 @@ pub mod sql;
 
 pub mod assignments;
 pub mod audit;
+pub mod bulk;
 pub mod business_units;
 pub mod changes;
 pub mod clients;

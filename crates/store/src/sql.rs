@@ -8,6 +8,8 @@ pub enum Param {
     I64(i64),
     Text(String),
     Bool(bool),
+    OptI64(Option<i64>),
+    OptText(Option<String>),
 }
 
 #[derive(Debug, Default)]
@@ -59,6 +61,16 @@ impl From<&str> for Param {
         Param::Text(v.to_string())
     }
 }
+impl From<Option<i64>> for Param {
+    fn from(v: Option<i64>) -> Self {
+        Param::OptI64(v)
+    }
+}
+impl From<Option<String>> for Param {
+    fn from(v: Option<String>) -> Self {
+        Param::OptText(v)
+    }
+}
 impl From<bool> for Param {
     fn from(v: bool) -> Self {
         Param::Bool(v)
@@ -75,6 +87,8 @@ macro_rules! bind_params {
                 $crate::sql::Param::I64(v) => q.bind(v),
                 $crate::sql::Param::Text(v) => q.bind(v),
                 $crate::sql::Param::Bool(v) => q.bind(v),
+                $crate::sql::Param::OptI64(v) => q.bind(v),
+                $crate::sql::Param::OptText(v) => q.bind(v),
             };
         }
         q

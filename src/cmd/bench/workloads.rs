@@ -1,0 +1,463 @@
+//! The workloads. Each measures ours and the hand-written baseline on the same data in the same
+//! run, and checks that both gave the same answers.
+
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clientele_app::members::MemberRef;
+use clientele_app::{Actor, App, Cursor};
+use clientele_domain::audit::Cause;
+use clientele_domain::client::ClientStatus;
+use clientele_domain::group::GroupKind;
+use clientele_domain::staff::StaffRole;
+use clientele_domain::{ClientId, GroupId, OrganizationId, StaffId, now_millis};
+use clientele_store::{Backend, on};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+use super::baseline;
+use super::data::{self, Dataset};
+use super::load::{self, Req, Server};
+use super::stats::{Report, Samples};
+
+const CONCURRENCY: usize = 32;
+
+fn backend_name(app: &App) -> &'static str {
+    match app.db.backend() {
+        Backend::Sqlite => "sqlite",
+        Backend::Postgres => "postgres",
+    }
+}
+
+fn admin(ds: &Dataset) -> Actor {
+    let _ = ds;
+    Actor {
+        staff_id: StaffId(1),
+        organization_id: OrganizationId(1),
+        role: StaffRole::Admin,
+        request_id: None,
+    }
+}
+
+/// Staff as they come: mostly narrow assignments, some mid, a few wide.
+fn sample_pairs(ds: &Dataset, rng: &mut StdRng, n: usize) -> Vec<(StaffId, ClientId)> {
+    (0..n)
+        .map(|_| {
+            let pool = match rng.random_range(0..100) {
+                0..=79 => &ds.narrow,
+                80..=94 => &ds.mid,
+                _ => &ds.wide,
+            };
+            (pool[rng.random_range(0..pool.len())], ds.random_client(rng))
+        })
+        .collect()
+}
+
+pub async fn check(app: &App, ds: &Dataset) -> anyhow::Result<Report> {
+    let mut rep = Report::new("check", ds.size.name, backend_name(app));
+    let mut rng = StdRng::seed_from_u64(ds.seed ^ 0xC0FFEE);
+    let pairs = sample_pairs(ds, &mut rng, 200_000);
+    let now = now_millis();
+    for &(s, c) in pairs.iter().take(20_000) {
+        black_box(app.access.role(s, c, now));
+    }
+    let mut samples = Samples::default();
+    let mut allowed = 0usize;
+    for &(s, c) in &pairs {
+        let t = Instant::now();
+        let role = app.access.role(s, c, now);
+        samples.push(t);
+        allowed += role.is_some() as usize;
+    }
+    let t = Instant::now();
+    for &(s, c) in &pairs {
+        black_box(app.access.role(s, c, now));
+    }
+    rep.ours(&samples, pairs.len() as f64 / t.elapsed().as_secs_f64());
+
+    // The staff member assigned to 500 groups (adversarial).
+    let mut busy = Samples::default();
+    for _ in 0..20_000 {
+        let c = ds.random_client(&mut rng);
+        let t = Instant::now();
+        black_box(app.access.role(ds.busy, c, now));
+        busy.push(t);
+    }
+    rep.note("busy_staff_500_groups_p99_us", round(busy.percentile(99.0)));
+
+    let mut conn = app.db.read().await?;
+    let mut base = Samples::default();
+    let mut disagreements = 0;
+    let started = Instant::now();
+    for &(s, c) in pairs.iter().take(2_000) {
+        if started.elapsed() > Duration::from_secs(15) {
+            break;
+        }
+        let t = Instant::now();
+        let rank = baseline::check(&mut conn.conn(), s.0, c.0).await?;
+        base.push(t);
+        disagreements += (rank.is_some() != app.access.role(s, c, now).is_some()) as usize;
+    }
+    let base_rate = base.0.len() as f64 / started.elapsed().as_secs_f64();
+    rep.baseline("sql recursive CTE", &base, base_rate);
+    rep.note("allowed_fraction", round(allowed as f64 / pairs.len() as f64));
+    rep.note("disagreements_with_baseline", disagreements);
+    rep.note("index_mb", round(app.access.approximate_bytes() as f64 / 1e6));
+    rep.note("index_load_s", round(ds.loaded_in));
+    Ok(rep.finish())
+}
+
+/// Opens the data set inside a server's own runtime and serves the real router.
+fn start_ours(url: &str, ds: &Dataset) -> anyhow::Result<Server> {
+    let (url, size, seed) = (url.to_string(), ds.size.clone(), ds.seed);
+    Server::start(move || async move {
+        let (app, ds) = data::open(&url, &size, seed).await?;
+        let token = app.create_token(&ds.admin_email, "bench").await?;
+        Ok((
+            clientele_web::router(app, &clientele_web::WebSettings::default()),
+            token,
+        ))
+    })
+}
+
+fn start_baseline(url: &str) -> anyhow::Result<Server> {
+    let url = url.to_string();
+    Server::start(move || async move {
+        let db = clientele_store::Db::connect(&url).await?;
+        Ok((baseline::router(db), String::new()))
+    })
+}
+
+pub async fn check_http(url: &str, ds: &Dataset, duration: Duration) -> anyhow::Result<Report> {
+    let backend = if url.starts_with("sqlite") {
+        "sqlite"
+    } else {
+        "postgres"
+    };
+    let mut rep = Report::new("check-http", ds.size.name, backend);
+    let mut rng = StdRng::seed_from_u64(ds.seed ^ 0xBEEF);
+    let pairs = Arc::new(sample_pairs(ds, &mut rng, 100_000));
+    let pick = |pairs: Arc<Vec<(StaffId, ClientId)>>, ours: bool| -> Arc<dyn Fn(usize, u64) -> Req + Send + Sync> {
+        Arc::new(move |worker, n| {
+            let (s, c) = pairs[(worker * 7919 + n as usize * 31) % pairs.len()];
+            if ours {
+                Req::get(format!("/api/v1/access/check?staff={s}&client={c}"))
+            } else {
+                Req::get(format!("/check?staff={s}&client={c}"))
+            }
+        })
+    };
+    let ours = {
+        let server = start_ours(url, ds)?;
+        let (a, t) = (server.address.clone(), server.token.clone());
+        tokio::task::spawn_blocking({
+            let next = pick(pairs.clone(), true);
+            move || load::run(a, t, CONCURRENCY, duration, next)
+        })
+        .await?
+    };
+    let base = {
+        let server = start_baseline(url)?;
+        let (a, t) = (server.address.clone(), server.token.clone());
+        tokio::task::spawn_blocking({
+            let next = pick(pairs.clone(), false);
+            move || load::run(a, t, CONCURRENCY, duration, next)
+        })
+        .await?
+    };
+    rep.ours(&ours.samples, ours.ops_per_s());
+    rep.baseline("sql recursive CTE behind axum", &base.samples, base.ops_per_s());
+    rep.note("errors", ours.errors);
+    rep.note("baseline_errors", base.errors);
+    rep.note(
+        "split",
+        format!(
+            "server: 1 thread; load: 1 thread, {CONCURRENCY} keep-alive connections; {}s each",
+            duration.as_secs()
+        ),
+    );
+    Ok(rep.finish())
+}
+
+pub async fn list(app: &App, ds: &Dataset) -> anyhow::Result<Report> {
+    let mut rep = Report::new("list", ds.size.name, backend_name(app));
+    let staff = ds.wide[0];
+    let actor = Actor {
+        staff_id: staff,
+        organization_id: OrganizationId(1),
+        role: StaffRole::Staff,
+        request_id: None,
+    };
+    let filter = clientele_access::ClientFilter {
+        statuses: vec![ClientStatus::Active],
+        ..Default::default()
+    };
+    let mut conn = app.db.read().await?;
+    // Every visible client by name, from the baseline, to pick deep cursors and compare totals.
+    let (everything, base_total) = baseline::list(&mut conn.conn(), staff.0, ("", 0), i64::MAX).await?;
+    let mut rng = StdRng::seed_from_u64(ds.seed ^ 0x1157);
+    let cursors: Vec<(String, i64)> = (0..200)
+        .map(|_| {
+            let (id, key) = &everything[rng.random_range(everything.len() / 2..everything.len())];
+            (key.clone(), *id)
+        })
+        .collect();
+
+    let first = app.my_clients(&actor, &filter, None, Some(50)).await?;
+    anyhow::ensure!(
+        first.total as i64 == base_total,
+        "totals differ: ours {} baseline {base_total}",
+        first.total
+    );
+    let ours_ids: Vec<i64> = first.items.iter().map(|c| c.id.0).collect();
+    let base_ids: Vec<i64> = everything.iter().take(50).map(|(id, _)| *id).collect();
+    anyhow::ensure!(ours_ids == base_ids, "first pages differ");
+
+    let mut first_page = Samples::default();
+    let started = Instant::now();
+    for _ in 0..500 {
+        let t = Instant::now();
+        black_box(app.my_clients(&actor, &filter, None, Some(50)).await?);
+        first_page.push(t);
+    }
+    let rate = 500.0 / started.elapsed().as_secs_f64();
+    let mut deep = Samples::default();
+    for (key, id) in &cursors {
+        let cursor = Cursor {
+            key: key.clone(),
+            id: *id,
+        }
+        .encode();
+        let t = Instant::now();
+        black_box(app.my_clients(&actor, &filter, Some(&cursor), Some(50)).await?);
+        deep.push(t);
+    }
+    rep.ours(&first_page, rate);
+    rep.note("deep_page_p50_us", round(deep.percentile(50.0)));
+    rep.note("deep_page_p99_us", round(deep.percentile(99.0)));
+    rep.note("visible_clients", base_total);
+
+    let mut base_first = Samples::default();
+    let started = Instant::now();
+    let mut runs = 0;
+    while runs < 200 && started.elapsed() < Duration::from_secs(20) {
+        let t = Instant::now();
+        black_box(baseline::list(&mut conn.conn(), staff.0, ("", 0), 50).await?);
+        base_first.push(t);
+        runs += 1;
+    }
+    let base_rate = runs as f64 / started.elapsed().as_secs_f64();
+    let mut base_deep = Samples::default();
+    for (key, id) in cursors.iter().take(runs.max(5)) {
+        let t = Instant::now();
+        black_box(baseline::list(&mut conn.conn(), staff.0, (key, *id), 50).await?);
+        base_deep.push(t);
+    }
+    rep.baseline("sql recursive CTE page + count", &base_first, base_rate);
+    rep.note("baseline_deep_page_p50_us", round(base_deep.percentile(50.0)));
+    Ok(rep.finish())
+}
+
+pub async fn change(app: &App, ds: &Dataset) -> anyhow::Result<Report> {
+    let mut rep = Report::new("change", ds.size.name, backend_name(app));
+    let admin = admin(ds);
+    let now = now_millis();
+    let stamp = now.to_string();
+    let unit = clientele_domain::BusinessUnitId(1);
+    let new_group = |name: String, kind: GroupKind| clientele_app::groups::NewGroup {
+        name,
+        kind,
+        business_unit_id: unit,
+        description: None,
+        crm_id: None,
+        protected: false,
+        members: Vec::new(),
+    };
+    let watcher = ds.narrow[0];
+    let target = app
+        .create_group(
+            admin.admin()?,
+            new_group(format!("bench change {stamp}"), GroupKind::Clients),
+        )
+        .await?
+        .group
+        .id;
+    app.assign(
+        admin.admin()?,
+        target,
+        watcher,
+        clientele_access::AccessRole::Reader,
+        None,
+    )
+    .await?;
+
+    let mut rng = StdRng::seed_from_u64(ds.seed ^ 0xC4A9);
+    let unseen = |rng: &mut StdRng| loop {
+        let c = ds.random_client(rng);
+        if app.access.role(watcher, c, now_millis()).is_none() {
+            return c;
+        }
+    };
+    let mut ours = Samples::default();
+    let started = Instant::now();
+    for _ in 0..200 {
+        let c = unseen(&mut rng);
+        let t = Instant::now();
+        app.add_members(&admin, target, &[MemberRef::Client(c)], Cause::Manual, None)
+            .await?;
+        anyhow::ensure!(
+            app.access.role(watcher, c, now_millis()).is_some(),
+            "a change was not visible"
+        );
+        ours.push(t);
+        app.remove_members(&admin, target, &[MemberRef::Client(c)], Cause::Manual, None)
+            .await?;
+    }
+    let rate = 200.0 / started.elapsed().as_secs_f64();
+    rep.ours(&ours, rate);
+
+    // Baseline: the same membership written with plain SQL, then the CTE check.
+    let mut base = Samples::default();
+    let started = Instant::now();
+    for _ in 0..200 {
+        let c = unseen(&mut rng);
+        let t = Instant::now();
+        let mut tx = app.db.begin().await?;
+        {
+            let mut conn = tx.conn();
+            on!(&mut conn, c2 => sqlx::query("INSERT INTO group_clients (group_id, client_id, organization_id, added_at, cause) VALUES ($1, $2, 1, 0, 'manual')")
+                .bind(target.0).bind(c.0).execute(&mut **c2).await.map(|r| r.rows_affected()))?;
+        }
+        tx.commit().await?;
+        let mut conn = app.db.read().await?;
+        anyhow::ensure!(
+            baseline::check(&mut conn.conn(), watcher.0, c.0).await?.is_some(),
+            "baseline did not see it"
+        );
+        base.push(t);
+        let mut tx = app.db.begin().await?;
+        {
+            let mut conn = tx.conn();
+            on!(&mut conn, c2 => sqlx::query("DELETE FROM group_clients WHERE group_id = $1 AND client_id = $2")
+                .bind(target.0).bind(c.0).execute(&mut **c2).await.map(|r| r.rows_affected()))?;
+        }
+        tx.commit().await?;
+    }
+    rep.baseline(
+        "plain SQL insert + CTE check",
+        &base,
+        200.0 / started.elapsed().as_secs_f64(),
+    );
+
+    // Nesting a top-level group (about a tenth of all clients) under a new group of groups.
+    let big = ds.levels[0][0];
+    let holder = app
+        .create_group(
+            admin.admin()?,
+            new_group(format!("bench nest {stamp}"), GroupKind::Groups),
+        )
+        .await?
+        .group
+        .id;
+    let second = ds.narrow[1];
+    app.assign(
+        admin.admin()?,
+        holder,
+        second,
+        clientele_access::AccessRole::Reader,
+        None,
+    )
+    .await?;
+    let probe = (1..=ds.size.clients)
+        .map(ClientId)
+        .find(|c| {
+            app.access.role(ds.wide[0], *c, now_millis()).is_some()
+                && app.access.role(second, *c, now_millis()).is_none()
+        })
+        .ok_or_else(|| anyhow::anyhow!("no probe client"))?;
+    let t = Instant::now();
+    app.add_members(&admin, holder, &[MemberRef::Group(big)], Cause::Manual, None)
+        .await?;
+    let nested_ms = t.elapsed().as_secs_f64() * 1e3;
+    anyhow::ensure!(
+        app.access.role(second, probe, now_millis()).is_some(),
+        "nesting was not visible"
+    );
+    rep.note("nest_large_group_visible_ms", round(nested_ms));
+    rep.note("nested_group_clients", app.access.visible_count(second, now_millis()));
+
+    // Leave the data set as it was.
+    app.remove_members(&admin, holder, &[MemberRef::Group(big)], Cause::Manual, None)
+        .await?;
+    app.unassign(admin.admin()?, holder, second).await?;
+    app.unassign(admin.admin()?, target, watcher).await?;
+    app.delete_group(admin.admin()?, holder, None).await?;
+    app.delete_group(admin.admin()?, target, None).await?;
+    Ok(rep.finish())
+}
+
+pub async fn mixed(url: &str, ds: &Dataset, duration: Duration) -> anyhow::Result<Report> {
+    let backend = if url.starts_with("sqlite") {
+        "sqlite"
+    } else {
+        "postgres"
+    };
+    let mut rep = Report::new("mixed", ds.size.name, backend);
+    let mut rng = StdRng::seed_from_u64(ds.seed ^ 0x313);
+    let pairs = Arc::new(sample_pairs(ds, &mut rng, 50_000));
+    let leaves: Arc<Vec<GroupId>> = Arc::new(ds.levels.last().cloned().unwrap_or_default());
+    let mid = ds.mid.clone();
+    let clients = ds.size.clients;
+    // 80% checks, 10% lists, 10% membership writes (each connection adds, then removes, one
+    // client of its own, so the data set ends as it began).
+    let next = |ours: bool| -> Arc<dyn Fn(usize, u64) -> Req + Send + Sync> {
+        let (pairs, leaves, mid) = (pairs.clone(), leaves.clone(), mid.clone());
+        Arc::new(move |worker, n| {
+            let i = (worker * 7919 + n as usize * 31) % pairs.len();
+            let (s, c) = pairs[i];
+            let group = leaves[worker % leaves.len()];
+            let own_client = clients - worker as i64;
+            match (n % 10, ours) {
+                (0, true) => Req::get(format!("/api/v1/staff/{}/clients?limit=50", mid[i % mid.len()])),
+                (0, false) => Req::get(format!("/list?staff={}", mid[i % mid.len()])),
+                (5, true) if (n / 10) % 2 == 0 => Req::post(
+                    format!("/api/v1/groups/{group}/members"),
+                    format!("{{\"client_ids\":[{own_client}]}}"),
+                ),
+                (5, true) => Req::post(
+                    format!("/api/v1/groups/{group}/members/remove"),
+                    format!("{{\"client_ids\":[{own_client}]}}"),
+                ),
+                (5, false) => Req::post(format!("/toggle?group={group}&client={own_client}"), String::new()),
+                (_, true) => Req::get(format!("/api/v1/access/check?staff={s}&client={c}")),
+                (_, false) => Req::get(format!("/check?staff={s}&client={c}")),
+            }
+        })
+    };
+    let ours = {
+        let server = start_ours(url, ds)?;
+        let (a, t) = (server.address.clone(), server.token.clone());
+        let next = next(true);
+        tokio::task::spawn_blocking(move || load::run(a, t, CONCURRENCY, duration, next)).await?
+    };
+    let base = {
+        let server = start_baseline(url)?;
+        let (a, t) = (server.address.clone(), server.token.clone());
+        let next = next(false);
+        tokio::task::spawn_blocking(move || load::run(a, t, CONCURRENCY, duration, next)).await?
+    };
+    rep.ours(&ours.samples, ours.ops_per_s());
+    rep.baseline("sql recursive CTEs + plain writes", &base.samples, base.ops_per_s());
+    rep.note("errors", ours.errors);
+    rep.note("baseline_errors", base.errors);
+    rep.note(
+        "mix",
+        "80% checks, 10% lists of a mid staff member, 10% membership writes",
+    );
+    Ok(rep.finish())
+}
+
+fn round(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
