@@ -1,0 +1,274 @@
+//! The web UI called in-process, on both backends: what the pages show, and the protections
+//! around them (escaping, CSRF, session cookie flags, sign-in rate limit, typed confirmations).
+
+mod common;
+
+use axum::body::Body;
+use http::{Request, StatusCode};
+use serde_json::json;
+
+use clientele_domain::staff::StaffRole;
+use common::{Resp, TestApp};
+
+const EMAIL: &str = "ui-admin@firm.example";
+const PASSWORD: &str = "correct horse battery staple";
+
+/// A signed-in browser: its session cookie, and the page it last loaded.
+struct Browser<'a> {
+    t: &'a TestApp,
+    cookie: String,
+}
+
+fn html(r: &Resp) -> String {
+    String::from_utf8_lossy(&r.bytes).into_owned()
+}
+
+fn form_body(pairs: &[(&str, &str)]) -> String {
+    serde_urlencoded::to_string(pairs).unwrap()
+}
+
+async fn post_login(t: &TestApp, email: &str, password: &str) -> Resp {
+    let req = Request::post("/login")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Body::from(form_body(&[
+            ("email", email),
+            ("password", password),
+            ("next", "/groups"),
+        ])))
+        .unwrap();
+    t.send(req).await
+}
+
+/// An admin with a password, signed in through the form.
+async fn sign_in(t: &TestApp) -> Browser<'_> {
+    t.app
+        .create_staff_cli(EMAIL, "UI Admin", StaffRole::Admin, Some(PASSWORD))
+        .await
+        .unwrap();
+    let r = post_login(t, EMAIL, PASSWORD).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", html(&r));
+    let set_cookie = r.headers.get("set-cookie").unwrap().to_str().unwrap().to_string();
+    let cookie = set_cookie.split(';').next().unwrap().to_string();
+    Browser { t, cookie }
+}
+
+impl Browser<'_> {
+    async fn get(&self, path: &str) -> Resp {
+        let req = Request::get(path).header("cookie", &self.cookie).body(Body::empty()).unwrap();
+        self.t.send(req).await
+    }
+
+    /// The page's anti-CSRF token, as a form on it would send it.
+    async fn csrf(&self) -> String {
+        let page = html(&self.get("/groups").await.expect(StatusCode::OK));
+        let at = page.find("name=\"csrf\" value=\"").expect("a form with a csrf field") + 19;
+        page[at..at + 64].to_string()
+    }
+
+    async fn post_raw(&self, path: &str, pairs: &[(&str, &str)], headers: &[(&str, &str)]) -> Resp {
+        let mut req = Request::post(path)
+            .header("cookie", &self.cookie)
+            .header("content-type", "application/x-www-form-urlencoded");
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        self.t.send(req.body(Body::from(form_body(pairs))).unwrap()).await
+    }
+
+    /// Posts a form the way the page would: with the session's token.
+    async fn post(&self, path: &str, pairs: &[(&str, &str)]) -> Resp {
+        let csrf = self.csrf().await;
+        let mut all = vec![("csrf", csrf.as_str())];
+        all.extend_from_slice(pairs);
+        self.post_raw(path, &all, &[]).await
+    }
+}
+
+both_backends! {
+    async fn pages_need_a_session_and_sign_in_opens_one_with_safe_cookie_flags(t: TestApp) {
+        let r = t.send(Request::get("/groups").body(Body::empty()).unwrap()).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER);
+        assert_eq!(r.headers["location"], "/login?next=%2Fgroups");
+        let login = t.send(Request::get("/login").body(Body::empty()).unwrap()).await.expect(StatusCode::OK);
+        assert!(html(&login).contains("<label for=\"password\">Password</label>"));
+
+        t.app.create_staff_cli(EMAIL, "UI Admin", StaffRole::Admin, Some(PASSWORD)).await.unwrap();
+        let r = post_login(&t, EMAIL, PASSWORD).await.expect(StatusCode::SEE_OTHER);
+        let cookie = r.headers["set-cookie"].to_str().unwrap().to_string();
+        for flag in ["HttpOnly", "Secure", "SameSite=Lax", "Path=/"] {
+            assert!(cookie.contains(flag), "{flag} missing from {cookie}");
+        }
+        let token = cookie.split(';').next().unwrap().split_once('=').unwrap().1.to_string();
+        assert_eq!(token.len(), 64);
+        // Only the hash is stored: the token itself appears nowhere in the table.
+        let stored: Vec<String> = match &t.app.db {
+            clientele_store::Db::Sqlite(p) => sqlx::query_scalar("SELECT token_hash FROM sessions").fetch_all(p).await.unwrap(),
+            clientele_store::Db::Postgres(p) => sqlx::query_scalar("SELECT token_hash FROM sessions").fetch_all(p).await.unwrap(),
+        };
+        assert_eq!(stored.len(), 1);
+        assert_ne!(stored[0], token);
+
+        let b = Browser { t: &t, cookie: format!("clientele_session={token}") };
+        let page = b.get("/groups").await.expect(StatusCode::OK);
+        assert!(html(&page).contains("UI Admin"));
+        assert!(page.headers["content-security-policy"].to_str().unwrap().contains("frame-ancestors 'none'"));
+
+        // Signing out ends the session on the server, not just in the browser.
+        b.post("/logout", &[]).await.expect(StatusCode::SEE_OTHER);
+        assert_eq!(b.get("/groups").await.status, StatusCode::SEE_OTHER);
+    }
+
+    async fn sign_in_is_rate_limited_per_email_and_address(t: TestApp) {
+        t.app.create_staff_cli(EMAIL, "UI Admin", StaffRole::Admin, Some(PASSWORD)).await.unwrap();
+        for _ in 0..5 {
+            let r = post_login(&t, EMAIL, "wrong password!").await.expect(StatusCode::UNAUTHORIZED);
+            assert!(html(&r).contains("The e-mail address or the password is not right."));
+            assert!(html(&r).contains(&format!("value=\"{EMAIL}\"")), "the e-mail is kept");
+        }
+        // Even the right password is refused until the window passes.
+        let r = post_login(&t, EMAIL, PASSWORD).await.expect(StatusCode::TOO_MANY_REQUESTS);
+        assert!(html(&r).contains("Too many failed sign-ins"));
+        // Another e-mail from the same address is counted apart.
+        t.app.create_staff_cli("other@firm.example", "Other", StaffRole::Admin, Some(PASSWORD)).await.unwrap();
+        post_login(&t, "other@firm.example", PASSWORD).await.expect(StatusCode::SEE_OTHER);
+    }
+
+    async fn user_text_is_escaped_on_every_page(t: TestApp) {
+        let evil = "<script>alert(1)</script>";
+        let client = t.client(&format!("{evil} Ltd")).await;
+        let group = t.group(evil, &[client]).await;
+        let b = sign_in(&t).await;
+        for path in [
+            "/groups".to_string(),
+            format!("/groups/{group}"),
+            format!("/groups/{group}/edit"),
+            "/clients".to_string(),
+            format!("/clients/{client}"),
+        ] {
+            let page = html(&b.get(&path).await.expect(StatusCode::OK));
+            assert!(!page.contains(evil), "{path} shows raw markup");
+            assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;") || page.contains("&#60;script&#62;alert(1)&#60;/script&#62;"), "{path} lost the text");
+        }
+    }
+
+    async fn cross_site_posts_are_refused_and_the_api_is_unaffected(t: TestApp) {
+        let group = t.group("Keep me", &[]).await;
+        let b = sign_in(&t).await;
+        let path = format!("/groups/{group}/delete");
+        // No token, a wrong token, and a right token sent from another site.
+        let r = b.post_raw(&path, &[("confirm", "DELETE")], &[]).await.expect(StatusCode::FORBIDDEN);
+        assert!(html(&r).contains("did not come from this site"));
+        b.post_raw(&path, &[("csrf", &"0".repeat(64)), ("confirm", "DELETE")], &[]).await.expect(StatusCode::FORBIDDEN);
+        let csrf = b.csrf().await;
+        b.post_raw(&path, &[("csrf", &csrf), ("confirm", "DELETE")], &[("origin", "https://evil.example")]).await.expect(StatusCode::FORBIDDEN);
+        b.post_raw(&path, &[("csrf", &csrf), ("confirm", "DELETE")], &[("sec-fetch-site", "cross-site")]).await.expect(StatusCode::FORBIDDEN);
+        t.get(&format!("/api/v1/groups/{group}")).await.expect(StatusCode::OK);
+
+        // The JSON API keeps working with bearer tokens alone, whatever Origin says.
+        t.call(http::Method::POST, "/api/v1/clients", Some(json!({"name": "API Client"})), &[("origin", "https://elsewhere.example")])
+            .await
+            .expect(StatusCode::CREATED);
+
+        // The same form from the page itself goes through.
+        b.post_raw(&path, &[("csrf", &csrf), ("confirm", "DELETE")], &[("origin", "http://localhost"), ("host", "localhost")]).await.expect(StatusCode::SEE_OTHER);
+        t.get(&format!("/api/v1/groups/{group}")).await.expect(StatusCode::NOT_FOUND);
+    }
+
+    async fn deleting_asks_for_delete_typed_and_says_what_it_touches(t: TestApp) {
+        t.policies(|p| p.delete_policy = clientele_domain::policy::DeletePolicy::DetachMembers).await;
+        let a = t.client("Alpha Ltd").await;
+        let b_ = t.client("Beta Ltd").await;
+        let group = t.group("Two clients", &[a, b_]).await;
+        let b = sign_in(&t).await;
+        let page = html(&b.get(&format!("/groups/{group}/delete")).await.expect(StatusCode::OK));
+        assert!(page.contains("This touches 2 clients"), "{page}");
+        let wrong = b.post(&format!("/groups/{group}/delete"), &[("confirm", "delete")]).await.expect(StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(html(&wrong).contains("Type DELETE, in capitals"));
+        t.get(&format!("/api/v1/groups/{group}")).await.expect(StatusCode::OK);
+        b.post(&format!("/groups/{group}/delete"), &[("confirm", "DELETE")]).await.expect(StatusCode::SEE_OTHER);
+        t.get(&format!("/api/v1/groups/{group}")).await.expect(StatusCode::NOT_FOUND);
+        assert!(t.groups_of(a).await.is_empty(), "members were detached, clients kept");
+    }
+
+    async fn member_changes_ask_for_confirm_typed_after_showing_the_count(t: TestApp) {
+        let a = t.client("Alpha Ltd").await;
+        let c = t.client("Gamma Ltd").await;
+        let group = t.group("Reviewed", &[]).await;
+        let b = sign_in(&t).await;
+        let (ka, kc) = (format!("c:{a}"), format!("c:{c}"));
+        let review = b.post(&format!("/groups/{group}/members/review"), &[("op", "add"), ("ids", &ka), ("ids", &kc)]).await.expect(StatusCode::OK);
+        assert!(html(&review).contains("This touches 2 clients"), "{}", html(&review));
+        let wrong = b.post(&format!("/groups/{group}/members"), &[("op", "add"), ("ids", &ka), ("ids", &kc), ("confirm", "confirm")]).await.expect(StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(html(&wrong).contains("Type CONFIRM, in capitals"));
+        assert!(html(&wrong).contains(&format!("name=\"ids\" value=\"{ka}\"")), "the selection is kept");
+        assert!(t.groups_of(a).await.is_empty());
+        let done = b.post(&format!("/groups/{group}/members"), &[("op", "add"), ("ids", &ka), ("ids", &kc), ("confirm", "CONFIRM")]).await.expect(StatusCode::OK);
+        assert!(html(&done).contains("2 added"), "{}", html(&done));
+        assert_eq!(t.groups_of(a).await, ["Reviewed"]);
+
+        // The edit form: pending member changes are not saved without CONFIRM, and nothing typed is lost.
+        let version = t.get(&format!("/api/v1/groups/{group}")).await.body["version"].to_string();
+        let unit = t.unit.to_string();
+        let edit = [("name", "Renamed"), ("kind", "clients"), ("business_unit_id", unit.as_str()), ("crm_id", "CRM-9"),
+            ("description", ""), ("version", version.as_str()), ("remove", ka.as_str()), ("action", "save")];
+        let refused = b.post(&format!("/groups/{group}/edit"), &edit).await.expect(StatusCode::UNPROCESSABLE_ENTITY);
+        let page = html(&refused);
+        assert!(page.contains("Pending member changes: 1 client removed. This touches 1 client."), "{page}");
+        assert!(page.contains("value=\"Renamed\"") && page.contains("value=\"CRM-9\""));
+        assert_eq!(t.get(&format!("/api/v1/groups/{group}")).await.body["name"], "Reviewed");
+        let mut confirmed = edit.to_vec();
+        confirmed.push(("confirm", "CONFIRM"));
+        b.post(&format!("/groups/{group}/edit"), &confirmed).await.expect(StatusCode::SEE_OTHER);
+        let after = t.get(&format!("/api/v1/groups/{group}")).await;
+        assert_eq!(after.body["name"], "Renamed");
+        assert_eq!(after.body["member_count"], 1);
+    }
+
+    async fn a_refused_form_comes_back_with_the_input_and_the_error_by_its_field(t: TestApp) {
+        t.group("Taken", &[]).await;
+        let a = t.client("Alpha Ltd").await;
+        let b = sign_in(&t).await;
+        let unit = t.unit.to_string();
+        let ka = format!("c:{a}");
+        let r = b.post("/groups/new", &[("name", "taken"), ("kind", "clients"), ("business_unit_id", &unit), ("crm_id", "CRM-1"),
+            ("description", "Kept text"), ("add", &ka), ("action", "save")]).await.expect(StatusCode::UNPROCESSABLE_ENTITY);
+        let page = html(&r);
+        assert!(page.contains("id=\"name-error\""), "{page}");
+        assert!(page.contains("already exists"));
+        assert!(page.contains("value=\"CRM-1\"") && page.contains("Kept text") && page.contains("Alpha Ltd"));
+        // Searching the picker is not saving.
+        let r = b.post("/groups/new", &[("name", "Fresh"), ("kind", "clients"), ("business_unit_id", &unit), ("client_q", "alp"), ("action", "search_clients")]).await.expect(StatusCode::OK);
+        assert!(html(&r).contains(&format!("name=\"pick\" value=\"{ka}\"")));
+        assert_eq!(t.get("/api/v1/groups?q=Fresh").await.body["items"].as_array().unwrap().len(), 0);
+        let r = b.post("/groups/new", &[("name", "Fresh"), ("kind", "clients"), ("business_unit_id", &unit), ("add", &ka), ("action", "save")]).await.expect(StatusCode::SEE_OTHER);
+        assert!(r.headers["location"].to_str().unwrap().starts_with("/groups/"));
+        assert_eq!(t.groups_of(a).await, ["Fresh"]);
+    }
+
+    async fn the_groups_list_greys_out_a_delete_the_rules_forbid_and_says_why(t: TestApp) {
+        let a = t.client("Alpha Ltd").await;
+        let inner = t.group("Bakeries", &[a]).await;
+        t.group_of_groups("All food clients", &[inner]).await;
+        t.group("Empty one", &[]).await;
+        let b = sign_in(&t).await;
+        let page = html(&b.get("/groups").await.expect(StatusCode::OK));
+        assert!(page.contains("aria-label=\"Cannot delete Bakeries\""));
+        assert!(page.contains("This group has 1 member; only empty groups can be deleted."));
+        assert!(page.contains("member of the group of client groups &quot;All food clients&quot;") || page.contains("member of the group of client groups &#34;All food clients&#34;"), "{page}");
+        assert!(page.contains("aria-label=\"Delete Empty one\""));
+        let filtered = html(&b.get("/groups?kind=groups").await.expect(StatusCode::OK));
+        assert!(filtered.contains("All food clients") && !filtered.contains("Empty one"));
+        // A refused delete posted anyway is refused by the server too.
+        let r = b.post(&format!("/groups/{inner}/delete"), &[("confirm", "DELETE")]).await.expect(StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(html(&r).contains("cannot be deleted"));
+    }
+
+    async fn staff_who_are_not_admins_are_refused_group_pages(t: TestApp) {
+        t.app.create_staff_cli("junior@firm.example", "Junior", StaffRole::Staff, Some(PASSWORD)).await.unwrap();
+        let r = post_login(&t, "junior@firm.example", PASSWORD).await.expect(StatusCode::SEE_OTHER);
+        let cookie = r.headers["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+        let b = Browser { t: &t, cookie };
+        let page = b.get("/groups").await.expect(StatusCode::FORBIDDEN);
+        assert!(html(&page).contains("only admins"));
+    }
+}
