@@ -54,7 +54,10 @@ async fn sign_in(t: &TestApp) -> Browser<'_> {
 
 impl Browser<'_> {
     async fn get(&self, path: &str) -> Resp {
-        let req = Request::get(path).header("cookie", &self.cookie).body(Body::empty()).unwrap();
+        let req = Request::get(path)
+            .header("cookie", &self.cookie)
+            .body(Body::empty())
+            .unwrap();
         self.t.send(req).await
     }
 

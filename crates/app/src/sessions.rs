@@ -33,7 +33,9 @@ pub enum SignIn {
     /// Unknown e-mail, wrong password or deactivated account: deliberately indistinguishable.
     WrongCredentials,
     /// Too many failures for this e-mail from this address; try again after this many seconds.
-    TooManyAttempts { retry_after_secs: i64 },
+    TooManyAttempts {
+        retry_after_secs: i64,
+    },
 }
 
 /// The anti-CSRF token of a session: derived from the secret session token, so it needs no storage,
@@ -44,7 +46,8 @@ pub fn csrf_token(session_token: &str) -> String {
 
 /// A hash that never verifies, checked when no account matches so that a wrong e-mail costs as
 /// much time as a wrong password.
-const DECOY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$2rW7LxRbXd2dBbGqSt3aCHvTt6TeiJ1ohKHt2xP7yQk";
+const DECOY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$2rW7LxRbXd2dBbGqSt3aCHvTt6TeiJ1ohKHt2xP7yQk";
 
 impl App {
     pub async fn sign_in(&self, email: &str, password: &str, client_address: &str) -> Result<SignIn> {
@@ -57,7 +60,9 @@ impl App {
             let (failures, window_start) = st(store::failures(&mut conn.conn(), &key, since).await)?;
             if failures >= MAX_FAILURES {
                 let retry = (window_start + FAILURE_WINDOW_MS - now).max(1000) / 1000;
-                return Ok(SignIn::TooManyAttempts { retry_after_secs: retry });
+                return Ok(SignIn::TooManyAttempts {
+                    retry_after_secs: retry,
+                });
             }
             st(store::credentials(&mut conn.conn(), &email).await)?
         };

@@ -53,8 +53,10 @@ pub async fn delete(c: &mut Conn<'_>, token_hash: &str) -> Result<()> {
 }
 
 pub async fn purge_expired(c: &mut Conn<'_>, now: Millis) -> Result<u64> {
-    Ok(on!(c, c => sqlx::query("DELETE FROM sessions WHERE expires_at <= $1").bind(now)
-        .execute(&mut **c).await.map(|r| r.rows_affected()))?)
+    Ok(
+        on!(c, c => sqlx::query("DELETE FROM sessions WHERE expires_at <= $1").bind(now)
+        .execute(&mut **c).await.map(|r| r.rows_affected()))?,
+    )
 }
 
 /// Failures counted for `key` in the window that started at or after `since`.

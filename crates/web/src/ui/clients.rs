@@ -17,7 +17,9 @@ use clientele_store::clients::ClientFilter;
 use clientele_store::groups::GroupFilter;
 
 use super::group_page::confirm_page;
-use super::{FieldErrors, Layout, Session, SignedForm, UiError, parse_member, query, render, render_status, see_other, when};
+use super::{
+    FieldErrors, Layout, Session, SignedForm, UiError, parse_member, query, render, render_status, see_other, when,
+};
 use crate::AppState;
 
 /// Groups of clients for the pickers, by name (the first 200; the search narrows).
@@ -54,15 +56,26 @@ pub struct ListQuery {
     cursor: Option<String>,
 }
 
-pub async fn list(State(s): State<AppState>, session: Session, Query(q): Query<ListQuery>) -> Result<Response, UiError> {
+pub async fn list(
+    State(s): State<AppState>,
+    session: Session,
+    Query(q): Query<ListQuery>,
+) -> Result<Response, UiError> {
     let include_inactive = q.include_inactive.is_some();
     let filter = ClientFilter {
         text: Some(q.q.trim().to_string()).filter(|t| !t.is_empty()),
-        statuses: if include_inactive { vec![] } else { vec![ClientStatus::Active] },
+        statuses: if include_inactive {
+            vec![]
+        } else {
+            vec![ClientStatus::Active]
+        },
         group: q.group.parse().ok().map(GroupId),
         business_unit: None,
     };
-    let page = s.app.clients(&session.actor, &filter, q.cursor.as_deref(), Some(50)).await?;
+    let page = s
+        .app
+        .clients(&session.actor, &filter, q.cursor.as_deref(), Some(50))
+        .await?;
     let inactive = if include_inactive { "1" } else { "" };
     let next = page.next_cursor.map(|c| {
         query(&[
@@ -98,7 +111,11 @@ pub async fn bulk(State(s): State<AppState>, f: SignedForm) -> Result<Response, 
         .filter_map(parse_member)
         .filter(|m| matches!(m, MemberRef::Client(_)))
         .collect();
-    let op = if form.get("op") == Some("remove") { "remove" } else { "add" };
+    let op = if form.get("op") == Some("remove") {
+        "remove"
+    } else {
+        "add"
+    };
     let back = form
         .get("back")
         .filter(|b| b.starts_with("/clients") && !b.starts_with("//"))
@@ -169,7 +186,12 @@ async fn profile_page(
         .filter(|g| !groups.iter().any(|m| m.id == g.id))
         .collect();
     let unit = match c.business_unit_id {
-        Some(u) => s.app.business_unit(&session.actor, u).await.map(|u| u.name).unwrap_or_default(),
+        Some(u) => s
+            .app
+            .business_unit(&session.actor, u)
+            .await
+            .map(|u| u.name)
+            .unwrap_or_default(),
         None => String::new(),
     };
     Ok(ProfilePage {
@@ -195,22 +217,51 @@ pub async fn profile(
     Ok(render(&page))
 }
 
-pub async fn add_to_group(State(s): State<AppState>, Path(id): Path<ClientId>, f: SignedForm) -> Result<Response, UiError> {
+pub async fn add_to_group(
+    State(s): State<AppState>,
+    Path(id): Path<ClientId>,
+    f: SignedForm,
+) -> Result<Response, UiError> {
     let SignedForm { session, form } = f;
     let Some(group) = form.i64("group_id").map(GroupId) else {
-        let page = profile_page(&s, &session, id, String::new(), FieldErrors::one("group_id", "Choose a group."), String::new()).await?;
+        let page = profile_page(
+            &s,
+            &session,
+            id,
+            String::new(),
+            FieldErrors::one("group_id", "Choose a group."),
+            String::new(),
+        )
+        .await?;
         return Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page));
     };
     let result = s
         .app
-        .add_members(session.actor.admin()?, group, &[MemberRef::Client(id)], Cause::Manual, None)
+        .add_members(
+            session.actor.admin()?,
+            group,
+            &[MemberRef::Client(id)],
+            Cause::Manual,
+            None,
+        )
         .await;
     let refusal = match result {
-        Ok(out) => out.into_iter().find(|o| o.outcome == Outcome::Rejected).map(|o| o.detail.unwrap_or_default()),
+        Ok(out) => out
+            .into_iter()
+            .find(|o| o.outcome == Outcome::Rejected)
+            .map(|o| o.detail.unwrap_or_default()),
         Err(e) => Some(e.detail),
     };
     if let Some(message) = refusal {
-        let page = profile_page(&s, &session, id, String::new(), FieldErrors::one("group_id", message), String::new()).await?;
+        let page = profile_page(
+            &s,
+            &session,
+            id,
+            String::new(),
+            FieldErrors::one("group_id", message),
+            String::new(),
+        )
+        .await?;
         return Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page));
     }
     Ok(see_other(&format!("/clients/{id}?{}", query(&[("done", "added")]))))
@@ -227,10 +278,24 @@ pub async fn remove_from_group(
     };
     if let Err(e) = s
         .app
-        .remove_members(session.actor.admin()?, group, &[MemberRef::Client(id)], Cause::Manual, None)
+        .remove_members(
+            session.actor.admin()?,
+            group,
+            &[MemberRef::Client(id)],
+            Cause::Manual,
+            None,
+        )
         .await
     {
-        let page = profile_page(&s, &session, id, String::new(), FieldErrors::one("groups", e.detail), String::new()).await?;
+        let page = profile_page(
+            &s,
+            &session,
+            id,
+            String::new(),
+            FieldErrors::one("groups", e.detail),
+            String::new(),
+        )
+        .await?;
         return Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page).into_response());
     }
     Ok(see_other(&format!("/clients/{id}?{}", query(&[("done", "removed")]))))

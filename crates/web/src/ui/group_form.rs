@@ -174,7 +174,11 @@ pub async fn new_page(State(s): State<AppState>, session: Session) -> Result<Res
     show(&s, &session, None, st, None, FieldErrors::default(), StatusCode::OK).await
 }
 
-pub async fn edit_page(State(s): State<AppState>, session: Session, Path(id): Path<GroupId>) -> Result<Response, UiError> {
+pub async fn edit_page(
+    State(s): State<AppState>,
+    session: Session,
+    Path(id): Path<GroupId>,
+) -> Result<Response, UiError> {
     let g = s.app.group(&session.actor, id).await?;
     let st = State_::from_group(&g);
     show(&s, &session, Some(&g), st, None, FieldErrors::default(), StatusCode::OK).await
@@ -192,7 +196,18 @@ pub async fn create(State(s): State<AppState>, f: SignedForm) -> Result<Response
     }
     let kind = match GroupKind::parse(&st.kind) {
         Ok(k) => k,
-        Err(e) => return show(&s, &session, None, st, None, FieldErrors::from_error(&e, "kind"), StatusCode::UNPROCESSABLE_ENTITY).await,
+        Err(e) => {
+            return show(
+                &s,
+                &session,
+                None,
+                st,
+                None,
+                FieldErrors::from_error(&e, "kind"),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
+        }
     };
     let Some(unit) = st.unit.parse().ok().map(BusinessUnitId) else {
         let e = FieldErrors::one("business_unit_id", "Choose a business unit.");
@@ -246,29 +261,57 @@ pub async fn update(State(s): State<AppState>, Path(id): Path<GroupId>, f: Signe
         crm_id: Some(st.crm_id.clone()),
         protected: None,
     };
-    if let Err(e) = s.app.update_group(session.actor.admin()?, id, patch, Some(st.version)).await {
+    if let Err(e) = s
+        .app
+        .update_group(session.actor.admin()?, id, patch, Some(st.version))
+        .await
+    {
         let errors = FieldErrors::from_error(&e, "name");
-        return show(&s, &session, Some(&g), st, None, errors, StatusCode::UNPROCESSABLE_ENTITY).await;
+        return show(
+            &s,
+            &session,
+            Some(&g),
+            st,
+            None,
+            errors,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
     }
     save_logos(&s, &session, id, &st).await?;
     let mut rows: Vec<ResultRow> = Vec::new();
     if !st.add.is_empty() {
-        let out = s.app.add_members(session.actor.admin()?, id, &st.add, Cause::Manual, None).await?;
+        let out = s
+            .app
+            .add_members(session.actor.admin()?, id, &st.add, Cause::Manual, None)
+            .await?;
         rows.extend(describe_outcomes(&s, &session, &out).await?);
     }
     if !st.remove.is_empty() {
-        let out = s.app.remove_members(session.actor.admin()?, id, &st.remove, Cause::Manual, None).await?;
+        let out = s
+            .app
+            .remove_members(session.actor.admin()?, id, &st.remove, Cause::Manual, None)
+            .await?;
         rows.extend(describe_outcomes(&s, &session, &out).await?);
     }
     if rows.iter().all(|r| r.outcome != Outcome::Rejected) {
         return Ok(see_other(&format!("/groups/{id}?saved=1")));
     }
     let fresh = s.app.group(&session.actor, id).await?;
-    Ok(render(&ResultsPage::new(session.layout("groups"), fresh, rows, "/groups".into())))
+    Ok(render(&ResultsPage::new(
+        session.layout("groups"),
+        fresh,
+        rows,
+        "/groups".into(),
+    )))
 }
 
 fn status_for(errors: &FieldErrors) -> StatusCode {
-    if errors.any() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK }
+    if errors.any() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    }
 }
 
 /// Applies a picker button ("Add", "x"); returns which search to run when re-rendering.
@@ -284,7 +327,11 @@ fn step(st: &mut State_, form: &FormData, action: &str) -> Option<GroupKind> {
             for m in form.all("pick").into_iter().filter_map(parse_member) {
                 st.pick(m);
             }
-            Some(if action == "add_clients" { GroupKind::Clients } else { GroupKind::Groups })
+            Some(if action == "add_clients" {
+                GroupKind::Clients
+            } else {
+                GroupKind::Groups
+            })
         }
         "search_groups" => Some(GroupKind::Groups),
         "search_clients" => Some(GroupKind::Clients),
@@ -313,6 +360,12 @@ async fn show(
 ) -> Result<Response, UiError> {
     let actor = &session.actor;
     let units = units(s, session).await?;
+    let mut st = st;
+    if st.unit.is_empty()
+        && let [only] = units.as_slice()
+    {
+        st.unit = only.id.to_string();
+    }
     let mut clients = Vec::new();
     let mut groups = Vec::new();
     let mut more_members = 0;
@@ -361,7 +414,11 @@ async fn show(
     let client_results = if search == Some(GroupKind::Clients) {
         let filter = ClientFilter {
             text: Some(st.client_q.trim().to_string()).filter(|t| !t.is_empty()),
-            statuses: if st.include_inactive { vec![] } else { vec![ClientStatus::Active] },
+            statuses: if st.include_inactive {
+                vec![]
+            } else {
+                vec![ClientStatus::Active]
+            },
             ..ClientFilter::default()
         };
         let page = s.app.clients(actor, &filter, None, Some(25)).await?;
@@ -403,7 +460,11 @@ async fn show(
         None
     };
     let pending = pending_summary(&st);
-    let tab = if errors.0.iter().any(|(f, _)| f.starts_with("logo_")) { "branding" } else { "settings" };
+    let tab = if errors.0.iter().any(|(f, _)| f.starts_with("logo_")) {
+        "branding"
+    } else {
+        "settings"
+    };
     let page = FormPage {
         l: session.layout("groups"),
         id: group.map(|g| g.group.id),

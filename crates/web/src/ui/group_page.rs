@@ -128,7 +128,12 @@ pub async fn show(
             next_cursor = page.next_cursor;
             let needle = q.q.trim().to_lowercase();
             for m in page.items {
-                let Member::Group { id: child, name, kind, .. } = m else { continue };
+                let Member::Group {
+                    id: child, name, kind, ..
+                } = m
+                else {
+                    continue;
+                };
                 if !needle.is_empty() && !name.to_lowercase().contains(&needle) {
                     continue;
                 }
@@ -199,7 +204,11 @@ async fn candidates(
         GroupKind::Clients => {
             let filter = ClientFilter {
                 text,
-                statuses: if include_inactive { vec![] } else { vec![ClientStatus::Active] },
+                statuses: if include_inactive {
+                    vec![]
+                } else {
+                    vec![ClientStatus::Active]
+                },
                 ..ClientFilter::default()
             };
             s.app
@@ -241,13 +250,19 @@ async fn timeline(s: &AppState, session: &Session, events: &[AuditEvent]) -> Vec
     let mut out = Vec::with_capacity(events.len());
     for e in events {
         let who = match e.actor {
-            Some(id) => {
-                if !staff.contains_key(&id) {
-                    let name = s.app.staff(&session.actor, id).await.map(|s| s.name).unwrap_or_default();
-                    staff.insert(id, name);
+            Some(id) => match staff.get(&id) {
+                Some(name) => name.clone(),
+                None => {
+                    let name = s
+                        .app
+                        .staff(&session.actor, id)
+                        .await
+                        .map(|s| s.name)
+                        .unwrap_or_default();
+                    staff.insert(id, name.clone());
+                    name
                 }
-                staff.get(&id).cloned().unwrap_or_default()
-            }
+            },
             None => "Clientele".to_string(),
         };
         let member = e
@@ -256,8 +271,18 @@ async fn timeline(s: &AppState, session: &Session, events: &[AuditEvent]) -> Vec
             .or(e.before.as_ref())
             .and_then(|v| serde_json::from_value::<MemberRef>(v.get("member")?.clone()).ok());
         let member_name = match member {
-            Some(MemberRef::Client(id)) => s.app.client(&session.actor, id).await.map(|c| format!("client “{}”", c.name)).ok(),
-            Some(MemberRef::Group(id)) => s.app.group(&session.actor, id).await.map(|g| format!("group “{}”", g.group.name)).ok(),
+            Some(MemberRef::Client(id)) => s
+                .app
+                .client(&session.actor, id)
+                .await
+                .map(|c| format!("client “{}”", c.name))
+                .ok(),
+            Some(MemberRef::Group(id)) => s
+                .app
+                .group(&session.actor, id)
+                .await
+                .map(|g| format!("group “{}”", g.group.name))
+                .ok(),
             None => None,
         }
         .unwrap_or_else(|| "a member".to_string());
@@ -310,6 +335,10 @@ pub struct ConfirmPage {
 }
 
 /// Builds the review of a change: names, and how many clients it touches.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the review page's inputs, each named at the two call sites"
+)]
 pub async fn confirm_page(
     s: &AppState,
     session: &Session,
@@ -390,7 +419,12 @@ fn members_of(form: &FormData) -> Vec<MemberRef> {
 }
 
 fn op_of(form: &FormData) -> String {
-    if form.get("op") == Some("remove") { "remove" } else { "add" }.to_string()
+    if form.get("op") == Some("remove") {
+        "remove"
+    } else {
+        "add"
+    }
+    .to_string()
 }
 
 /// "Next": shows what the change will do and asks for CONFIRM.
@@ -403,7 +437,11 @@ pub async fn review(State(s): State<AppState>, Path(id): Path<GroupId>, f: Signe
     } else {
         FieldErrors::default()
     };
-    let status = if members.is_empty() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    let status = if members.is_empty() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
     let page = confirm_page(&s, &session, id, &op_of(&form), &members, back, false, errors).await?;
     Ok(render_status(status, &page))
 }

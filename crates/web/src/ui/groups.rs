@@ -63,7 +63,11 @@ pub struct ListQuery {
     cursor: Option<String>,
 }
 
-pub async fn list(State(s): State<AppState>, session: Session, Query(q): Query<ListQuery>) -> Result<Response, UiError> {
+pub async fn list(
+    State(s): State<AppState>,
+    session: Session,
+    Query(q): Query<ListQuery>,
+) -> Result<Response, UiError> {
     let units = units(&s, &session).await?;
     let unit_names: HashMap<BusinessUnitId, String> = units.iter().map(|u| (u.id, u.name.clone())).collect();
     let filter = GroupFilter {
@@ -71,7 +75,10 @@ pub async fn list(State(s): State<AppState>, session: Session, Query(q): Query<L
         business_unit: q.unit.parse().ok().map(BusinessUnitId),
         text: Some(q.q.trim().to_string()).filter(|t| !t.is_empty()),
     };
-    let page = s.app.groups(&session.actor, &filter, q.cursor.as_deref(), Some(50)).await?;
+    let page = s
+        .app
+        .groups(&session.actor, &filter, q.cursor.as_deref(), Some(50))
+        .await?;
     let mut rows = Vec::with_capacity(page.items.len());
     for g in page.items {
         let detail = s.app.group(&session.actor, g.id).await?;
@@ -125,7 +132,11 @@ fn touches(g: &GroupDetail) -> String {
     }
 }
 
-pub async fn delete_page(State(s): State<AppState>, session: Session, Path(id): Path<GroupId>) -> Result<Response, UiError> {
+pub async fn delete_page(
+    State(s): State<AppState>,
+    session: Session,
+    Path(id): Path<GroupId>,
+) -> Result<Response, UiError> {
     let g = s.app.group(&session.actor, id).await?;
     Ok(render(&DeletePage {
         l: session.layout("groups"),
@@ -150,9 +161,16 @@ pub async fn delete(State(s): State<AppState>, Path(id): Path<GroupId>, f: Signe
         )
     };
     if !typed(&form, "DELETE") {
-        return Ok(again(g, FieldErrors::one("confirm", "Type DELETE, in capitals, to delete this group.")));
+        return Ok(again(
+            g,
+            FieldErrors::one("confirm", "Type DELETE, in capitals, to delete this group."),
+        ));
     }
-    match s.app.delete_group(session.actor.admin()?, id, form.i64("version")).await {
+    match s
+        .app
+        .delete_group(session.actor.admin()?, id, form.i64("version"))
+        .await
+    {
         Ok(()) => Ok(see_other(&format!("/groups?{}", query(&[("deleted", &g.group.name)])))),
         Err(e) => {
             let fresh = s.app.group(&session.actor, id).await?;

@@ -70,8 +70,14 @@ pub fn router() -> Router<AppState> {
         .route("/settings/business-units", post(settings::create_unit))
         .route("/settings/staff", post(settings::create_staff))
         .route("/settings/staff/{id}", post(settings::update_staff))
-        .route("/static/app.css", get(|| async { asset("text/css; charset=utf-8", STYLESHEET) }))
-        .route("/static/app.js", get(|| async { asset("text/javascript; charset=utf-8", SCRIPT) }))
+        .route(
+            "/static/app.css",
+            get(|| async { asset("text/css; charset=utf-8", STYLESHEET) }),
+        )
+        .route(
+            "/static/app.js",
+            get(|| async { asset("text/javascript; charset=utf-8", SCRIPT) }),
+        )
         .layer(axum::middleware::from_fn(refuse_cross_site))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
@@ -192,7 +198,11 @@ impl FromRequestParts<AppState> for Session {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let next = if parts.method == Method::GET {
-            parts.uri.path_and_query().map(|p| p.as_str().to_string()).unwrap_or_default()
+            parts
+                .uri
+                .path_and_query()
+                .map(|p| p.as_str().to_string())
+                .unwrap_or_default()
         } else {
             "/groups".to_string()
         };

@@ -63,7 +63,11 @@ async fn build(
     let units = s.app.business_units(actor, None, Some(500)).await?.items;
     let staff = s.app.staff_list(actor, staff_cursor, Some(100)).await?;
     let p = typed.policies.clone().unwrap_or_else(|| org.policies.clone());
-    let max_depth = if typed.max_depth.is_empty() { p.max_nesting_depth.to_string() } else { typed.max_depth.clone() };
+    let max_depth = if typed.max_depth.is_empty() {
+        p.max_nesting_depth.to_string()
+    } else {
+        typed.max_depth.clone()
+    };
     Ok(SettingsPage {
         l: session.layout("settings"),
         p,
@@ -79,9 +83,21 @@ async fn build(
     })
 }
 
-pub async fn page(State(s): State<AppState>, session: Session, Query(q): Query<SettingsQuery>) -> Result<Response, UiError> {
+pub async fn page(
+    State(s): State<AppState>,
+    session: Session,
+    Query(q): Query<SettingsQuery>,
+) -> Result<Response, UiError> {
     session.actor.admin()?;
-    let page = build(&s, &session, Typed::default(), FieldErrors::default(), q.done, q.staff_cursor.as_deref()).await?;
+    let page = build(
+        &s,
+        &session,
+        Typed::default(),
+        FieldErrors::default(),
+        q.done,
+        q.staff_cursor.as_deref(),
+    )
+    .await?;
     Ok(render_status(StatusCode::OK, &page))
 }
 
@@ -116,7 +132,11 @@ pub async fn policies(State(s): State<AppState>, f: SignedForm) -> Result<Respon
         Err(e) => return refused(&s, &session, typed, &e, "policies").await,
     };
     typed.policies = Some(policies.clone());
-    match s.app.update_policies(session.actor.admin()?, policies, form.i64("version")).await {
+    match s
+        .app
+        .update_policies(session.actor.admin()?, policies, form.i64("version"))
+        .await
+    {
         Ok(_) => Ok(see_other("/settings?done=policies")),
         Err(e) => refused(&s, &session, typed, &e, "policies").await,
     }
@@ -172,7 +192,11 @@ fn with_prefix(e: Error) -> Error {
     Error { field, ..e }
 }
 
-pub async fn update_staff(State(s): State<AppState>, Path(id): Path<StaffId>, f: SignedForm) -> Result<Response, UiError> {
+pub async fn update_staff(
+    State(s): State<AppState>,
+    Path(id): Path<StaffId>,
+    f: SignedForm,
+) -> Result<Response, UiError> {
     let SignedForm { session, form } = f;
     let role = match StaffRole::parse(&form.text("role")) {
         Ok(r) => r,
@@ -183,7 +207,11 @@ pub async fn update_staff(State(s): State<AppState>, Path(id): Path<StaffId>, f:
         role: Some(role),
         active: Some(form.has("active")),
     };
-    match s.app.update_staff(session.actor.admin()?, id, patch, form.i64("version")).await {
+    match s
+        .app
+        .update_staff(session.actor.admin()?, id, patch, form.i64("version"))
+        .await
+    {
         Ok(_) => Ok(see_other("/settings?done=staff_updated")),
         Err(e) => {
             let e = Error {
