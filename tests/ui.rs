@@ -87,6 +87,35 @@ impl Browser<'_> {
     }
 }
 
+fn png_bytes() -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut encoder = png::Encoder::new(&mut out, 2, 2);
+    encoder.set_color(png::ColorType::Rgba);
+    encoder.set_depth(png::BitDepth::Eight);
+    let mut writer = encoder.write_header().unwrap();
+    writer.write_image_data(&[90u8; 16]).unwrap();
+    writer.finish().unwrap();
+    out
+}
+
+/// A multipart form as a browser sends it: text fields, then files.
+fn multipart(fields: &[(&str, &str)], files: &[(&str, &[u8])]) -> (String, Vec<u8>) {
+    let boundary = "----clientele-test-boundary";
+    let mut body = Vec::new();
+    for (k, v) in fields {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n").as_bytes(),
+        );
+    }
+    for (k, bytes) in files {
+        body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"; filename=\"logo.png\"\r\nContent-Type: image/png\r\n\r\n").as_bytes());
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
 both_backends! {
     async fn pages_need_a_session_and_sign_in_opens_one_with_safe_cookie_flags(t: TestApp) {
         let r = t.send(Request::get("/groups").body(Body::empty()).unwrap()).await;
@@ -273,5 +302,41 @@ both_backends! {
         let b = Browser { t: &t, cookie };
         let page = b.get("/groups").await.expect(StatusCode::FORBIDDEN);
         assert!(html(&page).contains("only admins"));
+    }
+
+    async fn logos_upload_from_the_branding_tab_and_bad_ones_are_reported_by_their_field(t: TestApp) {
+        let b = sign_in(&t).await;
+        let csrf = b.csrf().await;
+        let unit = t.unit.to_string();
+        let send = |path: String, fields: Vec<(&'static str, String)>, files: Vec<(&'static str, Vec<u8>)>| {
+            let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let files: Vec<(&str, &[u8])> = files.iter().map(|(k, v)| (*k, v.as_slice())).collect();
+            let (content_type, body) = multipart(&fields, &files);
+            Request::post(path).header("cookie", &b.cookie).header("content-type", content_type).body(Body::from(body)).unwrap()
+        };
+        let base = |name: &str| vec![("csrf", csrf.clone()), ("name", name.to_string()), ("kind", "clients".to_string()),
+            ("business_unit_id", unit.clone()), ("action", "save".to_string())];
+        // A broken PNG: nothing is created, the message sits by the logo field, the name is kept.
+        let r = t.send(send("/groups/new".into(), base("Branded"), vec![("logo_light", b"\x89PNG not really".to_vec())])).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let page = html(&r);
+        assert!(page.contains("data-tab=\"branding\"") && page.contains("value=\"Branded\""), "{page}");
+        assert_eq!(t.get("/api/v1/groups?q=Branded").await.body["items"].as_array().unwrap().len(), 0);
+        // A good one is created with the group and served back.
+        let r = t.send(send("/groups/new".into(), base("Branded"), vec![("logo_light", png_bytes())])).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", html(&r));
+        let id = r.headers["location"].to_str().unwrap().trim_start_matches("/groups/").to_string();
+        assert_eq!(t.get(&format!("/api/v1/groups/{id}")).await.body["has_light_logo"], true);
+        let logo = b.get(&format!("/groups/{id}/logo/light")).await.expect(StatusCode::OK);
+        assert_eq!(logo.headers["content-type"], "image/png");
+        assert_eq!(logo.bytes, png_bytes());
+        // "Remove the light logo" on the edit form.
+        let version = t.get(&format!("/api/v1/groups/{id}")).await.body["version"].to_string();
+        let mut fields = base("Branded");
+        fields.push(("version", version));
+        fields.push(("remove_logo_light", "1".into()));
+        let r = t.send(send(format!("/groups/{id}/edit"), fields, vec![])).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", html(&r));
+        assert_eq!(t.get(&format!("/api/v1/groups/{id}")).await.body["has_light_logo"], false);
     }
 }

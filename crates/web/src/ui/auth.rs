@@ -109,3 +109,17 @@ pub async fn logout(State(s): State<AppState>, SignedForm { session, .. }: Signe
     let gone = Cookie::build((SESSION_COOKIE, "")).path("/").build();
     (CookieJar::new().remove(gone), see_other("/login")).into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn sign_in_only_returns_to_paths_of_this_site() {
+        assert_eq!(safe_next(Some("/groups/7?q=a")), "/groups/7?q=a");
+        for bad in ["https://evil.example/", "//evil.example", "/\\evil.example", "groups"] {
+            assert_eq!(safe_next(Some(bad)), "/groups", "{bad}");
+        }
+        assert_eq!(safe_next(None), "/groups");
+    }
+}

@@ -75,6 +75,8 @@ struct FormPage {
     logo_dark: String,
     has_light: bool,
     has_dark: bool,
+    drop_light: bool,
+    drop_dark: bool,
     tab: &'static str,
     errors: FieldErrors,
 }
@@ -95,6 +97,9 @@ struct State_ {
     include_inactive: bool,
     logo_light: Option<Vec<u8>>,
     logo_dark: Option<Vec<u8>>,
+    /// "Remove the logo" ticked on the Branding tab of an existing group.
+    drop_light: bool,
+    drop_dark: bool,
 }
 
 impl State_ {
@@ -146,6 +151,8 @@ impl State_ {
             include_inactive: f.has("include_inactive"),
             logo_light,
             logo_dark,
+            drop_light: f.has("remove_logo_light"),
+            drop_dark: f.has("remove_logo_dark"),
         }
     }
 
@@ -340,9 +347,14 @@ fn step(st: &mut State_, form: &FormData, action: &str) -> Option<GroupKind> {
 }
 
 async fn save_logos(s: &AppState, session: &Session, id: GroupId, st: &State_) -> Result<(), UiError> {
-    for (variant, png) in [(LogoVariant::Light, &st.logo_light), (LogoVariant::Dark, &st.logo_dark)] {
+    for (variant, png, remove) in [
+        (LogoVariant::Light, &st.logo_light, st.drop_light),
+        (LogoVariant::Dark, &st.logo_dark, st.drop_dark),
+    ] {
         if let Some(png) = png {
             s.app.put_logo(session.actor.admin()?, id, variant, png.clone()).await?;
+        } else if remove {
+            s.app.delete_logo(session.actor.admin()?, id, variant).await?;
         }
     }
     Ok(())
@@ -494,6 +506,8 @@ async fn show(
         logo_dark: st.logo_dark.as_ref().map(|b| B64.encode(b)).unwrap_or_default(),
         has_light: group.is_some_and(|g| g.group.has_light_logo),
         has_dark: group.is_some_and(|g| g.group.has_dark_logo),
+        drop_light: st.drop_light,
+        drop_dark: st.drop_dark,
         tab,
         errors,
     };

@@ -476,3 +476,74 @@ pub fn when(ms: i64) -> String {
 pub fn see_other(to: &str) -> Response {
     Redirect::to(to).into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn post(headers: &[(&str, &str)]) -> Request {
+        let mut r = Request::post("/groups/1/delete");
+        for (k, v) in headers {
+            r = r.header(*k, *v);
+        }
+        r.body(axum::body::Body::empty()).unwrap()
+    }
+
+    #[test]
+    fn cross_site_requests_are_told_apart_from_our_own_forms() {
+        assert!(!is_cross_site(&post(&[("host", "clientele.example")])));
+        assert!(!is_cross_site(&post(&[
+            ("host", "clientele.example"),
+            ("origin", "https://clientele.example"),
+            ("sec-fetch-site", "same-origin"),
+        ])));
+        assert!(is_cross_site(&post(&[
+            ("host", "clientele.example"),
+            ("origin", "https://evil.example")
+        ])));
+        assert!(is_cross_site(&post(&[
+            ("host", "clientele.example"),
+            ("origin", "null")
+        ])));
+        assert!(is_cross_site(&post(&[
+            ("host", "clientele.example"),
+            ("sec-fetch-site", "cross-site")
+        ])));
+        assert!(
+            is_cross_site(&post(&[("origin", "https://evil.example")])),
+            "no host to compare with"
+        );
+    }
+
+    #[test]
+    fn members_round_trip_through_forms_and_garbage_is_ignored() {
+        for m in [MemberRef::Client(ClientId(7)), MemberRef::Group(GroupId(9))] {
+            assert_eq!(parse_member(&member_key(m)), Some(m));
+        }
+        for bad in ["", "c:", "x:1", "c:one", "7"] {
+            assert_eq!(parse_member(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_member_error_is_shown_by_the_members_picker() {
+        let e = Error::invalid("members[2]", "kind mismatch");
+        assert_eq!(FieldErrors::from_error(&e, "name").0[0].0, "members");
+        let e = Error::new(ErrorCode::Conflict, "no field");
+        assert_eq!(FieldErrors::from_error(&e, "name").of("name"), Some("no field"));
+    }
+
+    #[test]
+    fn only_the_exact_word_confirms() {
+        let form = |v: &str| FormData {
+            pairs: vec![("confirm".into(), v.into())],
+            files: HashMap::new(),
+        };
+        assert!(typed(&form("CONFIRM"), "CONFIRM"));
+        assert!(typed(&form(" DELETE "), "DELETE"));
+        for wrong in ["confirm", "CONFIRMED", "", "DELETE"] {
+            assert!(!typed(&form(wrong), "CONFIRM"), "{wrong}");
+        }
+        assert!(!typed(&FormData::default(), "CONFIRM"));
+    }
+}
