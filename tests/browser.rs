@@ -324,7 +324,31 @@ impl Browser {
         self.client.current_url().await.unwrap().path().to_string()
     }
 
+    /// Every visible form control on the page has a `<label>`, and no button is unnamed.
+    async fn assert_labelled(&self) {
+        let unlabelled = self
+            .client
+            .execute(
+                "return Array.from(document.querySelectorAll('input:not([type=hidden]), select, textarea'))
+                   .filter(e => !e.classList.contains('default-submit') && e.labels.length === 0)
+                   .map(e => e.outerHTML)
+                   .concat(Array.from(document.querySelectorAll('button'))
+                   .filter(b => !b.textContent.trim() && !b.getAttribute('aria-label'))
+                   .map(b => b.outerHTML));",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            unlabelled,
+            json!([]),
+            "controls without a label on {}",
+            self.path().await
+        );
+    }
+
     async fn shot(&self, name: &str) {
+        self.assert_labelled().await;
         if let Ok(dir) = std::env::var("CLIENTELE_SCREENSHOTS") {
             let png = self.client.screenshot().await.unwrap();
             std::fs::write(format!("{dir}/{name}.png"), png).unwrap();
@@ -602,6 +626,7 @@ async fn seeds_003_004_group_page_members_and_settings() {
     // Settings at phone width.
     let b = Browser::open(&s.base, 390, 844).await;
     b.sign_in(&s.email, &s.password).await;
+    b.shot("000-groups-phone").await;
     b.follow("nav a[href='/settings']").await;
     b.click("input[name=delete_policy][value=detach_members]").await;
     b.click("input[name=reserve_deleted_names]").await;
