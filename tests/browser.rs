@@ -227,7 +227,7 @@ impl Browser {
         match self
             .client
             .wait()
-            .at_most(Duration::from_secs(10))
+            .at_most(Duration::from_secs(20))
             .for_element(Locator::Css(selector))
             .await
         {
@@ -265,7 +265,7 @@ impl Browser {
     }
 
     async fn wait_for_new_page(&self) {
-        let deadline = Instant::now() + Duration::from_secs(15);
+        let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let fresh = self
                 .client
@@ -303,7 +303,7 @@ impl Browser {
         let e = self
             .client
             .wait()
-            .at_most(Duration::from_secs(10))
+            .at_most(Duration::from_secs(20))
             .for_element(Locator::XPath(&xpath))
             .await
             .unwrap_or_else(|e| panic!("no button {text}: {e}"));
@@ -448,6 +448,7 @@ async fn seed_000_create_groups_nest_them_and_delete_with_typed_delete() {
     b.press("Save").await;
     b.css("#member-count").await;
     assert_eq!(b.text("h1").await, "Bakeries");
+    assert!(b.text(".flash").await.contains("has been created"));
     assert_eq!(b.text("#member-count").await, "2");
     b.css("img.logo-thumb.light").await;
     let members = b.text("#members").await;
@@ -489,6 +490,7 @@ async fn seed_000_create_groups_nest_them_and_delete_with_typed_delete() {
     b.press("Delete group").await;
     b.css("#groups").await;
     assert_eq!(b.path().await, "/groups");
+    assert!(b.text(".flash").await.contains("“Spare” has been deleted"));
     assert!(!b.text("#groups").await.contains("Spare"));
     b.close().await;
 }

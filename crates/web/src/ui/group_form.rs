@@ -232,12 +232,12 @@ pub async fn create(State(s): State<AppState>, f: SignedForm) -> Result<Response
     let created = match s.app.create_group(session.actor.admin()?, new).await {
         Ok(g) => g,
         Err(e) => {
-            let errors = FieldErrors::from_error(&e, "name");
+            let errors = FieldErrors::from_error(&e, "form");
             return show(&s, &session, None, st, None, errors, StatusCode::UNPROCESSABLE_ENTITY).await;
         }
     };
     save_logos(&s, &session, created.group.id, &st).await?;
-    Ok(see_other(&format!("/groups/{}", created.group.id)))
+    Ok(see_other(&format!("/groups/{}?created=1", created.group.id)))
 }
 
 pub async fn update(State(s): State<AppState>, Path(id): Path<GroupId>, f: SignedForm) -> Result<Response, UiError> {
@@ -273,7 +273,7 @@ pub async fn update(State(s): State<AppState>, Path(id): Path<GroupId>, f: Signe
         .update_group(session.actor.admin()?, id, patch, Some(st.version))
         .await
     {
-        let errors = FieldErrors::from_error(&e, "name");
+        let errors = FieldErrors::from_error(&e, "form");
         return show(
             &s,
             &session,

@@ -65,6 +65,7 @@ struct GroupPage {
     timeline: Vec<TimelineEntry>,
     next_audit: Option<String>,
     saved: bool,
+    created: bool,
 }
 
 #[derive(Deserialize, Default)]
@@ -78,6 +79,7 @@ pub struct GroupQuery {
     cursor: Option<String>,
     audit_cursor: Option<String>,
     saved: Option<String>,
+    created: Option<String>,
 }
 
 pub async fn show(
@@ -182,6 +184,7 @@ pub async fn show(
         timeline,
         next_audit,
         saved: q.saved.is_some(),
+        created: q.created.is_some(),
     }))
 }
 

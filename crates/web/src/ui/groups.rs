@@ -50,6 +50,8 @@ struct ListPage {
     kind: String,
     unit: String,
     next: Option<String>,
+    /// The name of the group just deleted, for the confirmation (seed 004).
+    deleted: String,
 }
 
 #[derive(Deserialize, Default)]
@@ -60,6 +62,8 @@ pub struct ListQuery {
     kind: String,
     #[serde(default)]
     unit: String,
+    #[serde(default)]
+    deleted: String,
     cursor: Option<String>,
 }
 
@@ -104,6 +108,7 @@ pub async fn list(
         kind: q.kind,
         unit: q.unit,
         next,
+        deleted: q.deleted,
     }))
 }
 
