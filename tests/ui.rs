@@ -339,4 +339,21 @@ both_backends! {
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", html(&r));
         assert_eq!(t.get(&format!("/api/v1/groups/{id}")).await.body["has_light_logo"], false);
     }
+
+    async fn settings_manage_business_units_and_refusals_stay_by_their_row(t: TestApp) {
+        t.group("Uses the main office", &[]).await;
+        let b = sign_in(&t).await;
+        b.post("/settings/business-units", &[("name", "West office")]).await.expect(StatusCode::SEE_OTHER);
+        let dup = b.post("/settings/business-units", &[("name", "west OFFICE")]).await.expect(StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(html(&dup).contains("id=\"unit-error\"") && html(&dup).contains("value=\"west OFFICE\""), "{}", html(&dup));
+        let units = t.get("/api/v1/business-units").await.body["items"].clone();
+        let west = units.as_array().unwrap().iter().find(|u| u["name"] == "West office").unwrap()["id"].to_string();
+        b.post(&format!("/settings/business-units/{west}"), &[("name", "North office"), ("action", "rename")]).await.expect(StatusCode::SEE_OTHER);
+        let main = t.unit.to_string();
+        let refused = b.post(&format!("/settings/business-units/{main}"), &[("action", "delete")]).await.expect(StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(html(&refused).contains("still has 1 group(s)"), "{}", html(&refused));
+        b.post(&format!("/settings/business-units/{west}"), &[("action", "delete")]).await.expect(StatusCode::SEE_OTHER);
+        let names: Vec<String> = t.get("/api/v1/business-units").await.body["items"].as_array().unwrap().iter().map(|u| u["name"].as_str().unwrap().to_string()).collect();
+        assert_eq!(names, ["Main office"]);
+    }
 }

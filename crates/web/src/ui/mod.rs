@@ -68,6 +68,7 @@ pub fn router() -> Router<AppState> {
         .route("/settings", get(settings::page))
         .route("/settings/policies", post(settings::policies))
         .route("/settings/business-units", post(settings::create_unit))
+        .route("/settings/business-units/{id}", post(settings::change_unit))
         .route("/settings/staff", post(settings::create_staff))
         .route("/settings/staff/{id}", post(settings::update_staff))
         .route(

@@ -11,7 +11,7 @@ use clientele_app::staff::{NewStaff, StaffPatch};
 use clientele_domain::entities::{BusinessUnit, Organization, Staff};
 use clientele_domain::policy::{DeletePolicy, MembershipMode, Policies};
 use clientele_domain::staff::StaffRole;
-use clientele_domain::{Error, StaffId};
+use clientele_domain::{BusinessUnitId, Error, StaffId};
 
 use super::{FieldErrors, FormData, Layout, Session, SignedForm, UiError, query, render_status, see_other};
 use crate::AppState;
@@ -157,6 +157,35 @@ pub async fn create_unit(State(s): State<AppState>, f: SignedForm) -> Result<Res
                 ..e
             };
             refused(&s, &session, typed, &e, "unit_name").await
+        }
+    }
+}
+
+/// Renames a business unit, or deletes it when the Delete button was pressed (refused while groups
+/// or clients still use it, with the counts).
+pub async fn change_unit(
+    State(s): State<AppState>,
+    Path(id): Path<BusinessUnitId>,
+    f: SignedForm,
+) -> Result<Response, UiError> {
+    let SignedForm { session, form } = f;
+    let version = form.i64("version");
+    let result = if form.get("action") == Some("delete") {
+        s.app.delete_business_unit(session.actor.admin()?, id, version).await
+    } else {
+        s.app
+            .rename_business_unit(session.actor.admin()?, id, &form.text("name"), version)
+            .await
+            .map(|_| ())
+    };
+    match result {
+        Ok(()) => Ok(see_other("/settings?done=unit")),
+        Err(e) => {
+            let e = Error {
+                field: Some(format!("unit_{id}")),
+                ..e
+            };
+            refused(&s, &session, Typed::default(), &e, "unit_row").await
         }
     }
 }
