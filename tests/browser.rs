@@ -440,8 +440,21 @@ async fn seed_000_create_groups_nest_them_and_delete_with_typed_delete() {
     b.select("#business_unit_id", "Main office").await;
     b.shot("000-new-group-settings").await;
     // Branding tab: a light logo with a preview.
-    b.click("#tab-branding").await;
+    // The tabs answer the arrow keys.
+    b.css("#tab-settings").await.send_keys("\u{E014}").await.unwrap();
     assert!(b.css("#branding").await.is_displayed().await.unwrap());
+    assert!(!b.css("#settings").await.is_displayed().await.unwrap());
+    assert_eq!(
+        b.client
+            .active_element()
+            .await
+            .unwrap()
+            .attr("id")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("tab-branding")
+    );
     b.css("#logo_light").await.send_keys(&logo).await.unwrap();
     b.css("label[for=logo_light] img:not([hidden])").await;
     b.shot("000-new-group-branding").await;
@@ -486,8 +499,11 @@ async fn seed_000_create_groups_nest_them_and_delete_with_typed_delete() {
     b.type_in("#confirm", "delete").await;
     b.press("Delete group").await;
     assert!(b.text(".field-error").await.contains("Type DELETE"));
+    // Keyboard only: the word, then Enter.
     b.type_in("#confirm", "DELETE").await;
-    b.press("Delete group").await;
+    b.mark().await;
+    b.css("#confirm").await.send_keys("\u{E007}").await.unwrap();
+    b.wait_for_new_page().await;
     b.css("#groups").await;
     assert_eq!(b.path().await, "/groups");
     assert!(b.text(".flash").await.contains("“Spare” has been deleted"));
