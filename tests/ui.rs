@@ -356,4 +356,15 @@ both_backends! {
         let names: Vec<String> = t.get("/api/v1/business-units").await.body["items"].as_array().unwrap().iter().map(|u| u["name"].as_str().unwrap().to_string()).collect();
         assert_eq!(names, ["Main office"]);
     }
+
+    async fn deactivating_a_staff_member_ends_their_sessions(t: TestApp) {
+        let b = sign_in(&t).await;
+        b.get("/groups").await.expect(StatusCode::OK);
+        let staff = t.get("/api/v1/staff").await.body["items"].clone();
+        let me = staff.as_array().unwrap().iter().find(|s| s["email"] == EMAIL).unwrap()["id"].to_string();
+        t.patch(&format!("/api/v1/staff/{me}"), json!({ "active": false })).await.expect(StatusCode::OK);
+        let r = b.get("/groups").await.expect(StatusCode::SEE_OTHER);
+        assert!(r.headers["location"].to_str().unwrap().starts_with("/login"));
+        post_login(&t, EMAIL, PASSWORD).await.expect(StatusCode::UNAUTHORIZED);
+    }
 }
