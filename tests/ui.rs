@@ -367,4 +367,19 @@ both_backends! {
         assert!(r.headers["location"].to_str().unwrap().starts_with("/login"));
         post_login(&t, EMAIL, PASSWORD).await.expect(StatusCode::UNAUTHORIZED);
     }
+
+    async fn a_bulk_action_without_a_group_keeps_the_list_and_the_ticked_boxes(t: TestApp) {
+        let a = t.client("Alpha Ltd").await;
+        t.client("Beta Ltd").await;
+        let b = sign_in(&t).await;
+        let ka = format!("c:{a}");
+        let r = b.post("/clients/bulk", &[("back", "/clients?q=ltd"), ("ids", &ka), ("group_id", ""), ("op", "add")]).await.expect(StatusCode::UNPROCESSABLE_ENTITY);
+        let page = html(&r);
+        assert!(page.contains("id=\"bulk-error\"") && page.contains("Choose a group first."));
+        assert!(page.contains(&format!("value=\"{ka}\" checked")), "{page}");
+        assert!(page.contains("Beta Ltd") && page.contains("value=\"ltd\""), "the filtered list is back");
+        let group = t.group("Bulk target", &[]).await.to_string();
+        let review = b.post("/clients/bulk", &[("back", "/clients"), ("ids", &ka), ("group_id", &group), ("op", "add")]).await.expect(StatusCode::OK);
+        assert!(html(&review).contains("This touches 1 client"));
+    }
 }

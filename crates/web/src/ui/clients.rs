@@ -43,7 +43,17 @@ struct ListPage {
     include_inactive: bool,
     next: Option<String>,
     back: String,
+    /// Clients ticked before a refused bulk action.
+    checked: Vec<ClientId>,
+    /// The group chosen for the bulk action.
+    bulk_group: String,
     errors: FieldErrors,
+}
+
+impl ListPage {
+    fn is_checked(&self, id: &ClientId) -> bool {
+        self.checked.contains(id)
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -61,6 +71,19 @@ pub async fn list(
     session: Session,
     Query(q): Query<ListQuery>,
 ) -> Result<Response, UiError> {
+    let page = list_page(&s, &session, q, Vec::new(), String::new(), FieldErrors::default()).await?;
+    Ok(render(&page))
+}
+
+/// The list for these filters; after a refused bulk action, with the boxes still ticked.
+async fn list_page(
+    s: &AppState,
+    session: &Session,
+    q: ListQuery,
+    checked: Vec<ClientId>,
+    bulk_group: String,
+    errors: FieldErrors,
+) -> Result<ListPage, UiError> {
     let include_inactive = q.include_inactive.is_some();
     let filter = ClientFilter {
         text: Some(q.q.trim().to_string()).filter(|t| !t.is_empty()),
@@ -85,24 +108,33 @@ pub async fn list(
             ("cursor", &c),
         ])
     });
-    let back = format!(
-        "/clients?{}",
-        query(&[("q", &q.q), ("group", &q.group), ("include_inactive", inactive)])
-    );
-    Ok(render(&ListPage {
+    let here = query(&[
+        ("q", &q.q),
+        ("group", &q.group),
+        ("include_inactive", inactive),
+        ("cursor", q.cursor.as_deref().unwrap_or_default()),
+    ]);
+    Ok(ListPage {
         l: session.layout("clients"),
-        back,
+        back: format!("/clients?{here}"),
         clients: page.items,
-        groups: client_groups(&s, &session, None).await?,
+        groups: client_groups(s, session, None).await?,
+        bulk_group: if bulk_group.is_empty() {
+            q.group.clone()
+        } else {
+            bulk_group
+        },
         q: q.q,
         group: q.group,
         include_inactive,
         next,
-        errors: FieldErrors::default(),
-    }))
+        checked,
+        errors,
+    })
 }
 
-/// Bulk actions: checked clients, a group, add or remove; goes on to the CONFIRM review.
+/// Bulk actions: checked clients, a group, add or remove; goes on to the CONFIRM review. A refusal
+/// shows the same list again, boxes still ticked, with the message by the bulk controls.
 pub async fn bulk(State(s): State<AppState>, f: SignedForm) -> Result<Response, UiError> {
     let SignedForm { session, form } = f;
     let members: Vec<MemberRef> = form
@@ -129,17 +161,18 @@ pub async fn bulk(State(s): State<AppState>, f: SignedForm) -> Result<Response, 
         None
     };
     if let Some(errors) = error {
-        let page = ListPage {
-            l: session.layout("clients"),
-            clients: Vec::new(),
-            groups: client_groups(&s, &session, None).await?,
-            q: String::new(),
-            group: String::new(),
-            include_inactive: false,
-            next: None,
-            back: "/clients".into(),
-            errors,
-        };
+        let q: ListQuery = back
+            .split_once('?')
+            .and_then(|(_, query)| serde_urlencoded::from_str(query).ok())
+            .unwrap_or_default();
+        let checked = members
+            .iter()
+            .filter_map(|m| match m {
+                MemberRef::Client(id) => Some(*id),
+                MemberRef::Group(_) => None,
+            })
+            .collect();
+        let page = list_page(&s, &session, q, checked, form.text("group_id"), errors).await?;
         return Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page));
     }
     let group = GroupId(form.i64("group_id").unwrap_or_default());
