@@ -633,25 +633,60 @@ async fn seeds_003_004_group_page_members_and_settings() {
         "{history}"
     );
 
-    // Edit: rename, with the CONFIRM asked only for member changes.
+    // Edit: a rename alone saves at once.
     b.follow("a[aria-label='Edit VIP']").await;
     b.type_in("#name", "VIP clients").await;
     b.press("Save").await;
     b.css("#member-count").await;
     assert_eq!(b.text("h1").await, "VIP clients");
+    // Edit with a member taken out ("x"): the count shows, then CONFIRM is asked.
+    b.follow("a[aria-label='Edit VIP clients']").await;
+    b.type_in("#description", "Our most valued clients").await;
+    b.follow("button[aria-label='Remove Alpha Trading']").await;
+    assert!(
+        b.text("#pending")
+            .await
+            .contains("1 client removed. This touches 1 client.")
+    );
+    // Undo, then take it out again.
+    b.follow("button[aria-label='Keep Alpha Trading']").await;
+    assert!(
+        b.client.find(Locator::Id("pending")).await.is_err(),
+        "nothing pending after the undo"
+    );
+    b.follow("button[aria-label='Remove Alpha Trading']").await;
+    assert!(b.text("#picker-clients .chips").await.contains("removed"));
+    assert_eq!(
+        b.css("#description").await.prop("value").await.unwrap().as_deref(),
+        Some("Our most valued clients"),
+        "typed text survives the x"
+    );
+    b.press("Save").await;
+    assert!(b.text("#confirm-error").await.contains("Type CONFIRM"));
+    b.shot("004-edit-confirm").await;
+    b.type_in("#confirm", "CONFIRM").await;
+    b.press("Save").await;
+    b.css("#member-count").await;
+    assert_eq!(b.text("#member-count").await, "0");
+    assert!(b.page_text().await.contains("Our most valued clients"));
     b.close().await;
 
-    // Settings at phone width.
+    // Settings at phone width. A client in two groups stops the switch to exclusive membership.
+    let duo = s.client("Delta Duo", ClientStatus::Active).await;
+    s.group("First of two", GroupKind::Clients, vec![MemberRef::Client(duo)])
+        .await;
+    s.group("Second of two", GroupKind::Clients, vec![MemberRef::Client(duo)])
+        .await;
     let b = Browser::open(&s.base, 390, 844).await;
     b.sign_in(&s.email, &s.password).await;
     b.shot("000-groups-phone").await;
     b.follow("nav a[href='/settings']").await;
     b.click("input[name=delete_policy][value=detach_members]").await;
     b.click("input[name=reserve_deleted_names]").await;
-    // Exclusive membership is refused while Alpha is in two groups, and the refusal names it.
+    // Exclusive membership is refused while Delta Duo is in two groups, and the refusal names it.
     b.click("input[name=membership_mode][value=exclusive]").await;
     b.press("Save policies").await;
-    assert!(b.text("#membership_mode-error").await.contains("Alpha Trading"));
+    assert!(b.text("#membership_mode-error").await.contains("Delta Duo"));
     assert!(
         b.css("input[name=reserve_deleted_names]")
             .await

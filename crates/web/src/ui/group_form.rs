@@ -35,6 +35,8 @@ pub struct Chip {
     pub key: String,
     pub name: String,
     pub pending: bool,
+    /// An existing member the pending changes take out; its button undoes that.
+    pub removing: bool,
 }
 
 /// A search result in the picker.
@@ -329,6 +331,12 @@ fn step(st: &mut State_, form: &FormData, action: &str) -> Option<GroupKind> {
         }
         return None;
     }
+    if let Some(key) = action.strip_prefix("undo:") {
+        if let Some(m) = parse_member(key) {
+            st.pick(m);
+        }
+        return None;
+    }
     match action {
         "add_clients" | "add_groups" => {
             for m in form.all("pick").into_iter().filter_map(parse_member) {
@@ -389,13 +397,11 @@ async fn show(
                 Member::Client { id, name, .. } => (MemberRef::Client(id), name),
                 Member::Group { id, name, .. } => (MemberRef::Group(id), name),
             };
-            if st.remove.contains(&key) {
-                continue;
-            }
             let chip = Chip {
                 key: member_key(key),
                 name,
                 pending: false,
+                removing: st.remove.contains(&key),
             };
             match key {
                 MemberRef::Client(_) => clients.push(chip),
@@ -411,6 +417,7 @@ async fn show(
                     key: member_key(m),
                     name: c.name,
                     pending: true,
+                    removing: false,
                 });
             }
             MemberRef::Group(id) => {
@@ -419,6 +426,7 @@ async fn show(
                     key: member_key(m),
                     name: g.group.name,
                     pending: true,
+                    removing: false,
                 });
             }
         }
