@@ -8,6 +8,7 @@
 mod common;
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -126,7 +127,11 @@ struct Driver {
 }
 
 impl Drop for Driver {
+    /// Ends chromedriver and the Chromium it started: they share the process group created for
+    /// chromedriver, so a test that panicked before closing its session leaves no browser behind.
     fn drop(&mut self) {
+        let group = format!("-{}", self.child.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -140,6 +145,7 @@ fn start_driver() -> Driver {
     let port = free_port();
     let child = Command::new("chromedriver")
         .arg(format!("--port={port}"))
+        .process_group(0)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
