@@ -141,6 +141,8 @@ both_backends! {
         assert_ne!(stored[0], token);
 
         let b = Browser { t: &t, cookie: format!("clientele_session={token}") };
+        let missing = b.get("/groups/999999").await.expect(StatusCode::NOT_FOUND);
+        assert!(html(&missing).contains("client group not found"), "a page, not problem+json");
         let page = b.get("/groups").await.expect(StatusCode::OK);
         assert!(html(&page).contains("UI Admin"));
         assert!(page.headers["content-security-policy"].to_str().unwrap().contains("frame-ancestors 'none'"));
