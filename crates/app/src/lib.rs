@@ -24,6 +24,7 @@ pub mod idempotency;
 pub mod members;
 pub mod organizations;
 pub mod paging;
+pub mod sessions;
 pub mod setup;
 pub mod staff;
 

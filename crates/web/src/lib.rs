@@ -25,6 +25,7 @@ pub mod extract;
 mod idempotency;
 mod observe;
 pub mod ops;
+pub mod ui;
 
 pub use error::ApiError;
 
@@ -87,6 +88,7 @@ pub fn router(app: App, settings: &WebSettings) -> Router {
             axum::routing::get(move || async move { axum::Json(openapi) }),
         )
         .merge(ops::router())
+        .merge(ui::router())
         .layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::replay))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -1,0 +1,125 @@
+//! Sign in and sign out.
+
+use std::net::SocketAddr;
+
+use askama::Template;
+use axum::extract::{ConnectInfo, Query, Request, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
+use serde::Deserialize;
+
+use clientele_app::sessions::{SESSION_LIFETIME_MS, SignIn};
+
+use super::{FieldErrors, SESSION_COOKIE, SignedForm, UiError, read_form, render_status, see_other};
+use crate::AppState;
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    email: String,
+    next: String,
+    errors: FieldErrors,
+}
+
+#[derive(Deserialize)]
+pub struct LoginQuery {
+    next: Option<String>,
+}
+
+/// Only paths of this site, so a crafted link cannot bounce a fresh session elsewhere.
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") => n.to_string(),
+        _ => "/groups".to_string(),
+    }
+}
+
+pub async fn login_page(State(s): State<AppState>, jar: CookieJar, Query(q): Query<LoginQuery>) -> Response {
+    let next = safe_next(q.next.as_deref());
+    if let Some(token) = jar.get(SESSION_COOKIE)
+        && let Ok(Some(_)) = s.app.session_actor(token.value(), None).await
+    {
+        return see_other(&next);
+    }
+    render_status(
+        StatusCode::OK,
+        &LoginPage {
+            email: String::new(),
+            next,
+            errors: FieldErrors::default(),
+        },
+    )
+}
+
+pub async fn login(State(s): State<AppState>, request: Request) -> Response {
+    let address = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_else(|| "local".to_string());
+    let form = match read_form(request, &s).await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let email = form.text("email");
+    let next = safe_next(form.get("next"));
+    let again = |status: StatusCode, field: &str, message: String| {
+        render_status(
+            status,
+            &LoginPage {
+                email: email.clone(),
+                next: next.clone(),
+                errors: FieldErrors::one(field, message),
+            },
+        )
+    };
+    match s.app.sign_in(&email, &form.text("password"), &address).await {
+        Ok(SignIn::Opened(session)) => {
+            let cookie = Cookie::build((SESSION_COOKIE, session.token))
+                .path("/")
+                .http_only(true)
+                .secure(true)
+                .same_site(SameSite::Lax)
+                .max_age(time::Duration::milliseconds(SESSION_LIFETIME_MS))
+                .build();
+            (CookieJar::new().add(cookie), see_other(&next)).into_response()
+        }
+        Ok(SignIn::WrongCredentials) => again(
+            StatusCode::UNAUTHORIZED,
+            "password",
+            "The e-mail address or the password is not right.".into(),
+        ),
+        Ok(SignIn::TooManyAttempts { retry_after_secs }) => again(
+            StatusCode::TOO_MANY_REQUESTS,
+            "password",
+            format!(
+                "Too many failed sign-ins for this e-mail address; try again in {} minute(s).",
+                (retry_after_secs + 59) / 60
+            ),
+        ),
+        Err(e) => UiError(e).into_response(),
+    }
+}
+
+pub async fn logout(State(s): State<AppState>, SignedForm { session, .. }: SignedForm) -> Response {
+    if let Err(e) = s.app.sign_out(&session.token).await {
+        return UiError(e).into_response();
+    }
+    let gone = Cookie::build((SESSION_COOKIE, "")).path("/").build();
+    (CookieJar::new().remove(gone), see_other("/login")).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn sign_in_only_returns_to_paths_of_this_site() {
+        assert_eq!(safe_next(Some("/groups/7?q=a")), "/groups/7?q=a");
+        for bad in ["https://evil.example/", "//evil.example", "/\\evil.example", "groups"] {
+            assert_eq!(safe_next(Some(bad)), "/groups", "{bad}");
+        }
+        assert_eq!(safe_next(None), "/groups");
+    }
+}

@@ -1,0 +1,323 @@
+//! Clients: the list with group and status filters and bulk "Add to group" / "Remove from group"
+//! (seed 002), and a client's profile with its group badges, "Add to group" and "x" (seeds 001, 002).
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+use clientele_app::members::{MemberRef, Outcome};
+use clientele_domain::audit::Cause;
+use clientele_domain::client::ClientStatus;
+use clientele_domain::entities::{Client, ClientGroup, GroupRef};
+use clientele_domain::group::GroupKind;
+use clientele_domain::{ClientId, GroupId};
+use clientele_store::clients::ClientFilter;
+use clientele_store::groups::GroupFilter;
+
+use super::group_page::confirm_page;
+use super::{
+    FieldErrors, Layout, Session, SignedForm, UiError, parse_member, query, render, render_status, see_other, when,
+};
+use crate::AppState;
+
+/// Groups of clients for the pickers, by name (the first 200; the search narrows).
+async fn client_groups(s: &AppState, session: &Session, text: Option<String>) -> Result<Vec<ClientGroup>, UiError> {
+    let filter = GroupFilter {
+        kind: Some(GroupKind::Clients),
+        text,
+        ..GroupFilter::default()
+    };
+    Ok(s.app.groups(&session.actor, &filter, None, Some(200)).await?.items)
+}
+
+#[derive(Template)]
+#[template(path = "clients.html")]
+struct ListPage {
+    l: Layout,
+    clients: Vec<Client>,
+    groups: Vec<ClientGroup>,
+    q: String,
+    group: String,
+    include_inactive: bool,
+    next: Option<String>,
+    back: String,
+    /// Clients ticked before a refused bulk action.
+    checked: Vec<ClientId>,
+    /// The group chosen for the bulk action.
+    bulk_group: String,
+    errors: FieldErrors,
+}
+
+impl ListPage {
+    fn is_checked(&self, id: &ClientId) -> bool {
+        self.checked.contains(id)
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct ListQuery {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    group: String,
+    include_inactive: Option<String>,
+    cursor: Option<String>,
+}
+
+pub async fn list(
+    State(s): State<AppState>,
+    session: Session,
+    Query(q): Query<ListQuery>,
+) -> Result<Response, UiError> {
+    let page = list_page(&s, &session, q, Vec::new(), String::new(), FieldErrors::default()).await?;
+    Ok(render(&page))
+}
+
+/// The list for these filters; after a refused bulk action, with the boxes still ticked.
+async fn list_page(
+    s: &AppState,
+    session: &Session,
+    q: ListQuery,
+    checked: Vec<ClientId>,
+    bulk_group: String,
+    errors: FieldErrors,
+) -> Result<ListPage, UiError> {
+    let include_inactive = q.include_inactive.is_some();
+    let filter = ClientFilter {
+        text: Some(q.q.trim().to_string()).filter(|t| !t.is_empty()),
+        statuses: if include_inactive {
+            vec![]
+        } else {
+            vec![ClientStatus::Active]
+        },
+        group: q.group.parse().ok().map(GroupId),
+        business_unit: None,
+    };
+    let page = s
+        .app
+        .clients(&session.actor, &filter, q.cursor.as_deref(), Some(50))
+        .await?;
+    let inactive = if include_inactive { "1" } else { "" };
+    let next = page.next_cursor.map(|c| {
+        query(&[
+            ("q", &q.q),
+            ("group", &q.group),
+            ("include_inactive", inactive),
+            ("cursor", &c),
+        ])
+    });
+    let here = query(&[
+        ("q", &q.q),
+        ("group", &q.group),
+        ("include_inactive", inactive),
+        ("cursor", q.cursor.as_deref().unwrap_or_default()),
+    ]);
+    Ok(ListPage {
+        l: session.layout("clients"),
+        back: format!("/clients?{here}"),
+        clients: page.items,
+        groups: client_groups(s, session, None).await?,
+        bulk_group: if bulk_group.is_empty() {
+            q.group.clone()
+        } else {
+            bulk_group
+        },
+        q: q.q,
+        group: q.group,
+        include_inactive,
+        next,
+        checked,
+        errors,
+    })
+}
+
+/// Bulk actions: checked clients, a group, add or remove; goes on to the CONFIRM review. A refusal
+/// shows the same list again, boxes still ticked, with the message by the bulk controls.
+pub async fn bulk(State(s): State<AppState>, f: SignedForm) -> Result<Response, UiError> {
+    let SignedForm { session, form } = f;
+    let members: Vec<MemberRef> = form
+        .all("ids")
+        .into_iter()
+        .filter_map(parse_member)
+        .filter(|m| matches!(m, MemberRef::Client(_)))
+        .collect();
+    let op = if form.get("op") == Some("remove") {
+        "remove"
+    } else {
+        "add"
+    };
+    let back = form
+        .get("back")
+        .filter(|b| b.starts_with("/clients") && !b.starts_with("//"))
+        .unwrap_or("/clients")
+        .to_string();
+    let error = if members.is_empty() {
+        Some(FieldErrors::one("ids", "Select at least one client first."))
+    } else if form.i64("group_id").is_none() {
+        Some(FieldErrors::one("group_id", "Choose a group first."))
+    } else {
+        None
+    };
+    if let Some(errors) = error {
+        let q: ListQuery = back
+            .split_once('?')
+            .and_then(|(_, query)| serde_urlencoded::from_str(query).ok())
+            .unwrap_or_default();
+        let checked = members
+            .iter()
+            .filter_map(|m| match m {
+                MemberRef::Client(id) => Some(*id),
+                MemberRef::Group(_) => None,
+            })
+            .collect();
+        let page = list_page(&s, &session, q, checked, form.text("group_id"), errors).await?;
+        return Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page));
+    }
+    let group = GroupId(form.i64("group_id").unwrap_or_default());
+    let page = confirm_page(&s, &session, group, op, &members, back, true, FieldErrors::default()).await?;
+    Ok(render(&page))
+}
+
+#[derive(Template)]
+#[template(path = "client.html")]
+struct ProfilePage {
+    l: Layout,
+    c: Client,
+    expires: String,
+    unit: String,
+    groups: Vec<GroupRef>,
+    choices: Vec<ClientGroup>,
+    gq: String,
+    errors: FieldErrors,
+    done: String,
+}
+
+#[derive(Deserialize, Default)]
+pub struct ProfileQuery {
+    #[serde(default)]
+    gq: String,
+    #[serde(default)]
+    done: String,
+}
+
+async fn profile_page(
+    s: &AppState,
+    session: &Session,
+    id: ClientId,
+    gq: String,
+    errors: FieldErrors,
+    done: String,
+) -> Result<ProfilePage, UiError> {
+    let c = s.app.client(&session.actor, id).await?;
+    let groups = s.app.groups_of_client(&session.actor, id).await?;
+    let text = Some(gq.trim().to_string()).filter(|t| !t.is_empty());
+    let choices = client_groups(s, session, text)
+        .await?
+        .into_iter()
+        .filter(|g| !groups.iter().any(|m| m.id == g.id))
+        .collect();
+    let unit = match c.business_unit_id {
+        Some(u) => s
+            .app
+            .business_unit(&session.actor, u)
+            .await
+            .map(|u| u.name)
+            .unwrap_or_default(),
+        None => String::new(),
+    };
+    Ok(ProfilePage {
+        l: session.layout("clients"),
+        expires: c.relationship_expires_at.map(when).unwrap_or_default(),
+        c,
+        unit,
+        groups,
+        choices,
+        gq,
+        errors,
+        done,
+    })
+}
+
+pub async fn profile(
+    State(s): State<AppState>,
+    session: Session,
+    Path(id): Path<ClientId>,
+    Query(q): Query<ProfileQuery>,
+) -> Result<Response, UiError> {
+    let page = profile_page(&s, &session, id, q.gq, FieldErrors::default(), q.done).await?;
+    Ok(render(&page))
+}
+
+pub async fn add_to_group(
+    State(s): State<AppState>,
+    Path(id): Path<ClientId>,
+    f: SignedForm,
+) -> Result<Response, UiError> {
+    let SignedForm { session, form } = f;
+    let Some(group) = form.i64("group_id").map(GroupId) else {
+        let page = profile_page(
+            &s,
+            &session,
+            id,
+            String::new(),
+            FieldErrors::one("group_id", "Choose a group."),
+            String::new(),
+        )
+        .await?;
+        return Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page));
+    };
+    let result = s
+        .app
+        .add_members(&session.actor, group, &[MemberRef::Client(id)], Cause::Manual, None)
+        .await;
+    let refusal = match result {
+        Ok(out) => out
+            .into_iter()
+            .find(|o| o.outcome == Outcome::Rejected)
+            .map(|o| o.detail.unwrap_or_default()),
+        Err(e) => Some(e.detail),
+    };
+    if let Some(message) = refusal {
+        let page = profile_page(
+            &s,
+            &session,
+            id,
+            String::new(),
+            FieldErrors::one("group_id", message),
+            String::new(),
+        )
+        .await?;
+        return Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page));
+    }
+    Ok(see_other(&format!("/clients/{id}?{}", query(&[("done", "added")]))))
+}
+
+pub async fn remove_from_group(
+    State(s): State<AppState>,
+    Path(id): Path<ClientId>,
+    f: SignedForm,
+) -> Result<Response, UiError> {
+    let SignedForm { session, form } = f;
+    let Some(group) = form.i64("group_id").map(GroupId) else {
+        return Ok(see_other(&format!("/clients/{id}")));
+    };
+    if let Err(e) = s
+        .app
+        .remove_members(&session.actor, group, &[MemberRef::Client(id)], Cause::Manual, None)
+        .await
+    {
+        let page = profile_page(
+            &s,
+            &session,
+            id,
+            String::new(),
+            FieldErrors::one("groups", e.detail),
+            String::new(),
+        )
+        .await?;
+        return Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page).into_response());
+    }
+    Ok(see_other(&format!("/clients/{id}?{}", query(&[("done", "removed")]))))
+}

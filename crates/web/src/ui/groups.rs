@@ -1,0 +1,188 @@
+//! The Client Groups list (seed 000) and deleting a group with a typed DELETE (seed 004).
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+use clientele_domain::entities::{BusinessUnit, GroupDetail};
+use clientele_domain::group::GroupKind;
+use clientele_domain::{BusinessUnitId, GroupId};
+use clientele_store::groups::GroupFilter;
+
+use super::{FieldErrors, Layout, Session, SignedForm, UiError, query, render, render_status, see_other, typed};
+use crate::AppState;
+
+/// A row of the list, with what its delete icon needs.
+pub struct GroupRow {
+    pub id: GroupId,
+    pub name: String,
+    pub kind: &'static str,
+    pub unit: String,
+    pub member_count: i64,
+    pub crm_id: String,
+    pub deletable: bool,
+    pub blockers: Vec<String>,
+}
+
+pub fn kind_label(kind: GroupKind) -> &'static str {
+    match kind {
+        GroupKind::Clients => "Group of Clients",
+        GroupKind::Groups => "Group of Client Groups",
+    }
+}
+
+/// Business units by id, for names and the pickers (an organisation has a handful).
+pub async fn units(s: &AppState, session: &Session) -> Result<Vec<BusinessUnit>, UiError> {
+    Ok(s.app.business_units(&session.actor, None, Some(500)).await?.items)
+}
+
+#[derive(Template)]
+#[template(path = "groups.html")]
+struct ListPage {
+    l: Layout,
+    rows: Vec<GroupRow>,
+    units: Vec<BusinessUnit>,
+    q: String,
+    kind: String,
+    unit: String,
+    next: Option<String>,
+    /// The name of the group just deleted, for the confirmation (seed 004).
+    deleted: String,
+}
+
+#[derive(Deserialize, Default)]
+pub struct ListQuery {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    unit: String,
+    #[serde(default)]
+    deleted: String,
+    cursor: Option<String>,
+}
+
+pub async fn list(
+    State(s): State<AppState>,
+    session: Session,
+    Query(q): Query<ListQuery>,
+) -> Result<Response, UiError> {
+    // "Manage my client groups" is the admins' screen (seed 004); staff reach their clients
+    // through their group assignments instead.
+    session.actor.admin()?;
+    let units = units(&s, &session).await?;
+    let unit_names: HashMap<BusinessUnitId, String> = units.iter().map(|u| (u.id, u.name.clone())).collect();
+    let filter = GroupFilter {
+        kind: GroupKind::parse(&q.kind).ok(),
+        business_unit: q.unit.parse().ok().map(BusinessUnitId),
+        text: Some(q.q.trim().to_string()).filter(|t| !t.is_empty()),
+    };
+    let page = s
+        .app
+        .groups(&session.actor, &filter, q.cursor.as_deref(), Some(50))
+        .await?;
+    let mut rows = Vec::with_capacity(page.items.len());
+    for g in page.items {
+        let detail = s.app.group(&session.actor, g.id).await?;
+        rows.push(GroupRow {
+            id: g.id,
+            kind: kind_label(g.kind),
+            unit: unit_names.get(&g.business_unit_id).cloned().unwrap_or_default(),
+            member_count: g.member_count,
+            crm_id: g.crm_id.clone().unwrap_or_default(),
+            deletable: detail.deletable,
+            blockers: detail.delete_blockers.iter().map(|b| b.message.clone()).collect(),
+            name: g.name,
+        });
+    }
+    let next = page
+        .next_cursor
+        .map(|c| query(&[("q", &q.q), ("kind", &q.kind), ("unit", &q.unit), ("cursor", &c)]));
+    Ok(render(&ListPage {
+        l: session.layout("groups"),
+        rows,
+        units,
+        q: q.q,
+        kind: q.kind,
+        unit: q.unit,
+        next,
+        deleted: q.deleted,
+    }))
+}
+
+#[derive(Template)]
+#[template(path = "group_delete.html")]
+struct DeletePage {
+    l: Layout,
+    g: GroupDetail,
+    touches: String,
+    errors: FieldErrors,
+}
+
+/// What deleting changes, in words, shown before the user types DELETE.
+fn touches(g: &GroupDetail) -> String {
+    let n = g.group.member_count;
+    match g.group.kind {
+        GroupKind::Clients => format!(
+            "This touches {n} client{}: {} taken out of this group (the clients themselves are kept).",
+            if n == 1 { "" } else { "s" },
+            if n == 1 { "it is" } else { "they are" }
+        ),
+        GroupKind::Groups => format!(
+            "This touches 0 clients directly: the {n} nested group{} stay as they are.",
+            if n == 1 { "" } else { "s" }
+        ),
+    }
+}
+
+pub async fn delete_page(
+    State(s): State<AppState>,
+    session: Session,
+    Path(id): Path<GroupId>,
+) -> Result<Response, UiError> {
+    let g = s.app.group(&session.actor, id).await?;
+    Ok(render(&DeletePage {
+        l: session.layout("groups"),
+        touches: touches(&g),
+        g,
+        errors: FieldErrors::default(),
+    }))
+}
+
+pub async fn delete(State(s): State<AppState>, Path(id): Path<GroupId>, f: SignedForm) -> Result<Response, UiError> {
+    let SignedForm { session, form } = f;
+    let g = s.app.group(&session.actor, id).await?;
+    let again = |g: GroupDetail, errors: FieldErrors| {
+        render_status(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &DeletePage {
+                l: session.layout("groups"),
+                touches: touches(&g),
+                g,
+                errors,
+            },
+        )
+    };
+    if !typed(&form, "DELETE") {
+        return Ok(again(
+            g,
+            FieldErrors::one("confirm", "Type DELETE, in capitals, to delete this group."),
+        ));
+    }
+    match s
+        .app
+        .delete_group(session.actor.admin()?, id, form.i64("version"))
+        .await
+    {
+        Ok(()) => Ok(see_other(&format!("/groups?{}", query(&[("deleted", &g.group.name)])))),
+        Err(e) => {
+            let fresh = s.app.group(&session.actor, id).await?;
+            Ok(again(fresh, FieldErrors::from_error(&e, "confirm")).into_response())
+        }
+    }
+}

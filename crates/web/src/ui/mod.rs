@@ -1,0 +1,550 @@
+//! The server-rendered web UI: askama templates (escaped by default), one stylesheet, a little
+//! progressive JavaScript. Handlers are as thin as the API's: they parse the form, take the actor's
+//! capability, call the same [`clientele_app::App`] use cases, and render.
+//!
+//! Signing in opens a session (see `clientele_app::sessions`): a random token in a
+//! `Secure; HttpOnly; SameSite=Lax` cookie. Every form carries the session's anti-CSRF token in a
+//! hidden field and every POST is refused without it; in addition, POSTs that the browser marks as
+//! cross-site (`Sec-Fetch-Site`, `Origin`) are refused before any handler runs. These layers wrap
+//! the UI routes only: the JSON API keeps its bearer tokens and never looks at cookies.
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Multipart, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum_extra::extract::cookie::CookieJar;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+use clientele_app::Actor;
+use clientele_app::members::MemberRef;
+use clientele_domain::entities::Staff;
+use clientele_domain::{ClientId, Error, ErrorCode, GroupId};
+
+use crate::{AppState, REQUEST_ID};
+
+mod auth;
+mod clients;
+mod group_form;
+mod group_page;
+mod groups;
+mod settings;
+
+/// The session cookie's name.
+pub const SESSION_COOKIE: &str = "clientele_session";
+
+const STYLESHEET: &str = include_str!("../../static/app.css");
+const SCRIPT: &str = include_str!("../../static/app.js");
+
+/// What every UI page's CSP allows: our own stylesheet and script, logos as `data:`/`blob:`
+/// previews, no framing, forms posting only to us.
+const CSP: &str = "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; \
+                   object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(|| async { Redirect::to("/groups") }))
+        .route("/login", get(auth::login_page).post(auth::login))
+        .route("/logout", post(auth::logout))
+        .route("/groups", get(groups::list))
+        .route("/groups/new", get(group_form::new_page).post(group_form::create))
+        .route("/groups/{id}", get(group_page::show))
+        .route("/groups/{id}/edit", get(group_form::edit_page).post(group_form::update))
+        .route("/groups/{id}/delete", get(groups::delete_page).post(groups::delete))
+        .route("/groups/{id}/logo/{variant}", get(group_form::logo))
+        .route("/groups/{id}/members/review", post(group_page::review))
+        .route("/groups/{id}/members", post(group_page::apply))
+        .route("/clients", get(clients::list))
+        .route("/clients/bulk", post(clients::bulk))
+        .route("/clients/{id}", get(clients::profile))
+        .route("/clients/{id}/groups/add", post(clients::add_to_group))
+        .route("/clients/{id}/groups/remove", post(clients::remove_from_group))
+        .route("/settings", get(settings::page))
+        .route("/settings/policies", post(settings::policies))
+        .route("/settings/business-units", post(settings::create_unit))
+        .route("/settings/business-units/{id}", post(settings::change_unit))
+        .route("/settings/staff", post(settings::create_staff))
+        .route("/settings/staff/{id}", post(settings::update_staff))
+        .route(
+            "/static/app.css",
+            get(|| async { asset("text/css; charset=utf-8", STYLESHEET) }),
+        )
+        .route(
+            "/static/app.js",
+            get(|| async { asset("text/javascript; charset=utf-8", SCRIPT) }),
+        )
+        .layer(axum::middleware::from_fn(refuse_cross_site))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+}
+
+fn asset(content_type: &'static str, body: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// Refuses state-changing requests a browser says come from another site, before any handler.
+/// The per-session token in every form is the main defence; this one also covers the sign-in form
+/// (login CSRF), which has no session yet.
+async fn refuse_cross_site(request: Request, next: Next) -> Response {
+    if request.method() != Method::GET && request.method() != Method::HEAD && is_cross_site(&request) {
+        return forbidden_page("This form was sent from another site, so it was refused.");
+    }
+    next.run(request).await
+}
+
+fn is_cross_site(request: &Request) -> bool {
+    let headers = request.headers();
+    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok())
+        && site == "cross-site"
+    {
+        return true;
+    }
+    // HTTP/1.1 names the host in `Host`, HTTP/2 in the URI's authority.
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| request.uri().authority().map(|a| a.as_str()));
+    match headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
+        None => false,
+        Some(origin) => {
+            let origin_host = origin.split_once("://").map(|(_, rest)| rest).unwrap_or(origin);
+            // An origin we cannot compare ("null", or no host to compare with) is refused.
+            origin == "null" || host != Some(origin_host)
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sessions
+
+/// A signed-in staff member, from the session cookie. Pages that need one redirect to the sign-in
+/// page without it.
+#[derive(Clone)]
+pub struct Session {
+    pub actor: Actor,
+    pub staff: Staff,
+    /// The anti-CSRF token every form of this session carries.
+    pub csrf: String,
+    token: String,
+}
+
+impl Session {
+    /// What the layout needs.
+    pub fn layout(&self, section: &'static str) -> Layout {
+        Layout {
+            staff_name: self.staff.name.clone(),
+            staff_email: self.staff.email.clone(),
+            csrf: self.csrf.clone(),
+            section,
+        }
+    }
+}
+
+/// The page frame: who is signed in, the CSRF token for the sign-out form, the current section.
+#[derive(Clone, Debug)]
+pub struct Layout {
+    pub staff_name: String,
+    pub staff_email: String,
+    pub csrf: String,
+    pub section: &'static str,
+}
+
+/// Why a request did not get a session.
+pub enum NoSession {
+    SignIn(String),
+    Failed(UiError),
+}
+
+impl IntoResponse for NoSession {
+    fn into_response(self) -> Response {
+        match self {
+            NoSession::SignIn(next) => {
+                let target = serde_urlencoded::to_string([("next", next.as_str())]).unwrap_or_default();
+                Redirect::to(&format!("/login?{target}")).into_response()
+            }
+            NoSession::Failed(e) => e.into_response(),
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Session {
+    type Rejection = NoSession;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let next = if parts.method == Method::GET {
+            parts
+                .uri
+                .path_and_query()
+                .map(|p| p.as_str().to_string())
+                .unwrap_or_default()
+        } else {
+            "/groups".to_string()
+        };
+        let jar = CookieJar::from_headers(&parts.headers);
+        let Some(token) = jar.get(SESSION_COOKIE).map(|c| c.value().to_string()) else {
+            return Err(NoSession::SignIn(next));
+        };
+        let request_id = parts
+            .headers
+            .get(REQUEST_ID)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        match state.app.session_actor(&token, request_id).await {
+            Ok(Some((actor, staff))) => Ok(Session {
+                actor,
+                staff,
+                csrf: clientele_app::sessions::csrf_token(&token),
+                token,
+            }),
+            Ok(None) => Err(NoSession::SignIn(next)),
+            Err(e) => Err(NoSession::Failed(UiError(e))),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Forms
+
+/// A submitted form as name/value pairs in order (names repeat for checkboxes), plus any uploaded
+/// files of a multipart form.
+#[derive(Debug, Default, Clone)]
+pub struct FormData {
+    pairs: Vec<(String, String)>,
+    pub files: HashMap<String, Vec<u8>>,
+}
+
+impl FormData {
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+    /// The value, or the empty string.
+    pub fn text(&self, name: &str) -> String {
+        self.get(name).unwrap_or_default().to_string()
+    }
+    pub fn all(&self, name: &str) -> Vec<&str> {
+        self.pairs
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+    pub fn has(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+    pub fn i64(&self, name: &str) -> Option<i64> {
+        self.get(name).and_then(|v| v.trim().parse().ok())
+    }
+}
+
+/// A POSTed form of a signed-in staff member whose anti-CSRF token matched. Takes
+/// `application/x-www-form-urlencoded` and `multipart/form-data` alike.
+pub struct SignedForm {
+    pub session: Session,
+    pub form: FormData,
+}
+
+impl FromRequest<AppState> for SignedForm {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = request.into_parts();
+        let session = Session::from_request_parts(&mut parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let request = Request::from_parts(parts, body);
+        let form = read_form(request, state).await?;
+        if !constant_time_eq(form.get("csrf").unwrap_or_default(), &session.csrf) {
+            return Err(forbidden_page(
+                "This form has expired or did not come from this site. Go back, reload the page and try again.",
+            ));
+        }
+        Ok(SignedForm { session, form })
+    }
+}
+
+/// Reads a urlencoded or multipart body into [`FormData`].
+pub async fn read_form(request: Request, state: &AppState) -> Result<FormData, Response> {
+    let is_multipart = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    let too_large = || {
+        UiError(Error::new(
+            ErrorCode::PayloadTooLarge,
+            "The upload is too large; a logo may be at most 1 MiB.",
+        ))
+        .into_response()
+    };
+    if is_multipart {
+        let mut multipart = Multipart::from_request(request, state)
+            .await
+            .map_err(|_| UiError(Error::invalid("form", "could not be read")).into_response())?;
+        let mut form = FormData::default();
+        loop {
+            let field = match multipart.next_field().await {
+                Ok(Some(f)) => f,
+                Ok(None) => break,
+                Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return Err(too_large()),
+                Err(_) => return Err(UiError(Error::invalid("form", "could not be read")).into_response()),
+            };
+            let name = field.name().unwrap_or_default().to_string();
+            let is_file = field.file_name().is_some();
+            let data = match field.bytes().await {
+                Ok(d) => d,
+                Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return Err(too_large()),
+                Err(_) => return Err(UiError(Error::invalid("form", "could not be read")).into_response()),
+            };
+            if is_file {
+                if !data.is_empty() {
+                    form.files.insert(name, data.to_vec());
+                }
+            } else {
+                form.pairs.push((name, String::from_utf8_lossy(&data).into_owned()));
+            }
+        }
+        Ok(form)
+    } else {
+        let bytes = Bytes::from_request(request, state).await.map_err(|_| too_large())?;
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes)
+            .map_err(|_| UiError(Error::invalid("form", "could not be read")).into_response())?;
+        Ok(FormData {
+            pairs,
+            files: HashMap::new(),
+        })
+    }
+}
+
+fn constant_time_eq(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Members in forms are written `c:12` (a client) or `g:7` (a group).
+pub fn member_key(m: MemberRef) -> String {
+    match m {
+        MemberRef::Client(id) => format!("c:{id}"),
+        MemberRef::Group(id) => format!("g:{id}"),
+    }
+}
+
+pub fn parse_member(s: &str) -> Option<MemberRef> {
+    let (kind, id) = s.split_once(':')?;
+    let id: i64 = id.parse().ok()?;
+    match kind {
+        "c" => Some(MemberRef::Client(ClientId(id))),
+        "g" => Some(MemberRef::Group(GroupId(id))),
+        _ => None,
+    }
+}
+
+/// The typed confirmations of seed 004: the exact word, in capitals.
+pub fn typed(form: &FormData, word: &str) -> bool {
+    form.get("confirm").map(str::trim) == Some(word)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rendering
+
+/// Renders a page; a template failure is a 500 (logged), never a half page.
+pub fn render<T: Template>(template: &T) -> Response {
+    render_status(StatusCode::OK, template)
+}
+
+pub fn render_status<T: Template>(status: StatusCode, template: &T) -> Response {
+    match template.render() {
+        Ok(html) => (status, [(header::CACHE_CONTROL, "no-store")], Html(html)).into_response(),
+        Err(e) => UiError(Error::internal(format!("template failed: {e}"))).into_response(),
+    }
+}
+
+/// An error shown as a page.
+#[derive(Debug)]
+pub struct UiError(pub Error);
+
+impl From<Error> for UiError {
+    fn from(e: Error) -> Self {
+        UiError(e)
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage {
+    title: String,
+    message: String,
+}
+
+impl IntoResponse for UiError {
+    fn into_response(self) -> Response {
+        let status = crate::error::status_of(self.0.code);
+        let message = if self.0.code == ErrorCode::Internal {
+            tracing::error!(detail = %self.0.detail, "UI request failed");
+            "Something went wrong on our side. Try again; if it persists, tell your administrator the time it happened."
+                .to_string()
+        } else {
+            self.0.detail
+        };
+        let page = ErrorPage {
+            title: status.canonical_reason().unwrap_or("Error").to_string(),
+            message,
+        };
+        match page.render() {
+            Ok(html) => (status, Html(html)).into_response(),
+            Err(_) => status.into_response(),
+        }
+    }
+}
+
+pub fn forbidden_page(message: &str) -> Response {
+    let page = ErrorPage {
+        title: "Forbidden".into(),
+        message: message.into(),
+    };
+    render_status(StatusCode::FORBIDDEN, &page)
+}
+
+/// Field errors for a re-rendered form: the domain error's `field`, or `form` when it names none.
+#[derive(Debug, Default, Clone)]
+pub struct FieldErrors(pub Vec<(String, String)>);
+
+impl FieldErrors {
+    pub fn from_error(e: &Error, default_field: &str) -> FieldErrors {
+        let field = e
+            .field
+            .as_deref()
+            .map(|f| f.split('[').next().unwrap_or(f).to_string())
+            .unwrap_or_else(|| default_field.to_string());
+        FieldErrors(vec![(field, e.detail.clone())])
+    }
+    pub fn one(field: &str, message: impl Into<String>) -> FieldErrors {
+        FieldErrors(vec![(field.to_string(), message.into())])
+    }
+    /// The message for a field, for the template.
+    pub fn of(&self, field: &str) -> Option<&str> {
+        self.0.iter().find(|(f, _)| f == field).map(|(_, m)| m.as_str())
+    }
+    pub fn any(&self) -> bool {
+        !self.0.is_empty()
+    }
+}
+
+/// A query string for links that keep the current filters.
+pub fn query(pairs: &[(&str, &str)]) -> String {
+    let kept: Vec<(&str, &str)> = pairs.iter().filter(|(_, v)| !v.is_empty()).copied().collect();
+    serde_urlencoded::to_string(kept).unwrap_or_default()
+}
+
+/// An instant for people: `2026-11-23 14:05 UTC`.
+pub fn when(ms: i64) -> String {
+    let t = clientele_domain::from_millis(ms);
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02} UTC",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute()
+    )
+}
+
+pub fn see_other(to: &str) -> Response {
+    Redirect::to(to).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn post(headers: &[(&str, &str)]) -> Request {
+        let mut r = Request::post("/groups/1/delete");
+        for (k, v) in headers {
+            r = r.header(*k, *v);
+        }
+        r.body(axum::body::Body::empty()).unwrap()
+    }
+
+    #[test]
+    fn cross_site_requests_are_told_apart_from_our_own_forms() {
+        assert!(!is_cross_site(&post(&[("host", "clientele.example")])));
+        assert!(!is_cross_site(&post(&[
+            ("host", "clientele.example"),
+            ("origin", "https://clientele.example"),
+            ("sec-fetch-site", "same-origin"),
+        ])));
+        assert!(is_cross_site(&post(&[
+            ("host", "clientele.example"),
+            ("origin", "https://evil.example")
+        ])));
+        assert!(is_cross_site(&post(&[
+            ("host", "clientele.example"),
+            ("origin", "null")
+        ])));
+        assert!(is_cross_site(&post(&[
+            ("host", "clientele.example"),
+            ("sec-fetch-site", "cross-site")
+        ])));
+        assert!(
+            is_cross_site(&post(&[("origin", "https://evil.example")])),
+            "no host to compare with"
+        );
+    }
+
+    #[test]
+    fn members_round_trip_through_forms_and_garbage_is_ignored() {
+        for m in [MemberRef::Client(ClientId(7)), MemberRef::Group(GroupId(9))] {
+            assert_eq!(parse_member(&member_key(m)), Some(m));
+        }
+        for bad in ["", "c:", "x:1", "c:one", "7"] {
+            assert_eq!(parse_member(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_member_error_is_shown_by_the_members_picker() {
+        let e = Error::invalid("members[2]", "kind mismatch");
+        assert_eq!(FieldErrors::from_error(&e, "name").0[0].0, "members");
+        let e = Error::new(ErrorCode::Conflict, "no field");
+        assert_eq!(FieldErrors::from_error(&e, "name").of("name"), Some("no field"));
+    }
+
+    #[test]
+    fn only_the_exact_word_confirms() {
+        let form = |v: &str| FormData {
+            pairs: vec![("confirm".into(), v.into())],
+            files: HashMap::new(),
+        };
+        assert!(typed(&form("CONFIRM"), "CONFIRM"));
+        assert!(typed(&form(" DELETE "), "DELETE"));
+        for wrong in ["confirm", "CONFIRMED", "", "DELETE"] {
+            assert!(!typed(&form(wrong), "CONFIRM"), "{wrong}");
+        }
+        assert!(!typed(&FormData::default(), "CONFIRM"));
+    }
+}

@@ -1,0 +1,768 @@
+//! The seeds' stories in a real browser: Debian's Chromium driven through chromedriver with
+//! fantoccini. Each test starts its own server on 127.0.0.1 (port 0) and its own chromedriver on a
+//! free port, and stops both when it ends. Without chromedriver these tests fail; they are never
+//! skipped (`apt-get install chromium chromium-driver`, see README.md).
+//!
+//! Set `CLIENTELE_SCREENSHOTS=/some/dir` to keep a PNG of each page the stories check.
+
+mod common;
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+use serde_json::json;
+
+use clientele_app::clients::ClientInput;
+use clientele_app::groups::NewGroup;
+use clientele_app::members::MemberRef;
+use clientele_app::{Actor, App};
+use clientele_domain::client::ClientStatus;
+use clientele_domain::group::GroupKind;
+use clientele_domain::staff::StaffRole;
+use clientele_domain::{BusinessUnitId, ClientId, GroupId};
+use clientele_store::Db;
+use common::TestDb;
+
+/// A server on a fresh database, in this process, listening on a free loopback port.
+struct Server {
+    base: String,
+    app: App,
+    admin: Actor,
+    unit: BusinessUnitId,
+    email: String,
+    password: String,
+    task: tokio::task::JoinHandle<()>,
+    _db: TestDb,
+}
+
+impl Server {
+    async fn start(postgres: bool) -> Server {
+        let db = if postgres {
+            TestDb::postgres().await
+        } else {
+            TestDb::sqlite().await
+        };
+        let pool = Db::connect(db.url()).await.expect("connect");
+        pool.migrate().await.expect("migrate");
+        let app = App::open(pool).await.expect("open");
+        let first = app
+            .bootstrap("Browser firm", "admin@firm.example")
+            .await
+            .unwrap()
+            .expect("fresh database");
+        let admin = Actor {
+            staff_id: first.admin.id,
+            organization_id: first.organization.id,
+            role: StaffRole::Admin,
+            request_id: None,
+        };
+        let unit = app.business_units(&admin, None, None).await.unwrap().items[0].id;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let router = clientele_web::router(app.clone(), &clientele_web::WebSettings::default());
+        let task = tokio::spawn(async move {
+            axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+                .await
+                .unwrap();
+        });
+        Server {
+            base,
+            app,
+            admin,
+            unit,
+            email: first.admin.email,
+            password: first.password,
+            task,
+            _db: db,
+        }
+    }
+
+    async fn client(&self, name: &str, status: ClientStatus) -> ClientId {
+        let input = ClientInput {
+            name: Some(name.into()),
+            status: Some(status),
+            ..ClientInput::default()
+        };
+        self.app
+            .create_client(self.admin.admin().unwrap(), input)
+            .await
+            .unwrap()
+            .id
+    }
+
+    async fn group(&self, name: &str, kind: GroupKind, members: Vec<MemberRef>) -> GroupId {
+        let new = NewGroup {
+            name: name.into(),
+            kind,
+            business_unit_id: self.unit,
+            description: None,
+            crm_id: None,
+            protected: false,
+            members,
+        };
+        self.app
+            .create_group(self.admin.admin().unwrap(), new)
+            .await
+            .unwrap()
+            .group
+            .id
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// chromedriver on a free port, killed when dropped.
+struct Driver {
+    child: Child,
+    url: String,
+    _profile: tempfile::TempDir,
+}
+
+impl Drop for Driver {
+    /// Ends chromedriver and the Chromium it started: they share the process group created for
+    /// chromedriver, so a test that panicked before closing its session leaves no browser behind.
+    fn drop(&mut self) {
+        let group = format!("-{}", self.child.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn start_driver() -> Driver {
+    let port = free_port();
+    let child = Command::new("chromedriver")
+        .arg(format!("--port={port}"))
+        .process_group(0)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!("chromedriver is required for the browser tests ({e}); install it with `apt-get install -y --no-install-recommends chromium chromium-driver`")
+        });
+    let profile = tempfile::tempdir().unwrap();
+    let mut driver = Driver {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+        _profile: profile,
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if let Ok(Some(status)) = driver.child.try_wait() {
+            panic!("chromedriver exited early: {status}");
+        }
+        assert!(Instant::now() < deadline, "chromedriver did not start listening");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    driver
+}
+
+fn chromium_binary() -> String {
+    for candidate in [
+        "/usr/bin/chromium",
+        "/usr/bin/chromium-browser",
+        "/usr/bin/google-chrome",
+    ] {
+        if std::path::Path::new(candidate).exists() {
+            return candidate.to_string();
+        }
+    }
+    panic!(
+        "Chromium is required for the browser tests; install it with `apt-get install -y --no-install-recommends chromium chromium-driver`"
+    );
+}
+
+/// A headless Chromium session and the server it talks to.
+struct Browser {
+    client: Client,
+    base: String,
+    _driver: Driver,
+}
+
+impl Browser {
+    async fn open(base: &str, width: u32, height: u32) -> Browser {
+        let driver = start_driver();
+        let args = vec![
+            "--headless".to_string(),
+            "--no-sandbox".into(),
+            "--disable-gpu".into(),
+            "--disable-dev-shm-usage".into(),
+            "--disable-background-networking".into(),
+            "--disable-component-update".into(),
+            "--disable-sync".into(),
+            "--no-first-run".into(),
+            "--disable-quic".into(),
+            format!("--user-data-dir={}", driver._profile.path().display()),
+            format!("--window-size={width},{height}"),
+        ];
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".into(),
+            json!({ "binary": chromium_binary(), "args": args }),
+        );
+        let client = ClientBuilder::new(HttpConnector::new())
+            .capabilities(caps)
+            .connect(&driver.url)
+            .await
+            .expect("a Chromium session through chromedriver");
+        Browser {
+            client,
+            base: base.to_string(),
+            _driver: driver,
+        }
+    }
+
+    async fn go(&self, path: &str) {
+        self.client.goto(&format!("{}{path}", self.base)).await.unwrap();
+        self.wait_for_new_page().await;
+    }
+
+    async fn css(&self, selector: &str) -> fantoccini::elements::Element {
+        match self
+            .client
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Css(selector))
+            .await
+        {
+            Ok(e) => e,
+            Err(e) => {
+                let page = self.page_source().await;
+                panic!("no element {selector}: {e}\n{page}")
+            }
+        }
+    }
+
+    async fn page_source(&self) -> String {
+        self.client.source().await.unwrap_or_default()
+    }
+
+    /// Clicks something that stays on the page (a checkbox, a tab, a radio).
+    async fn click(&self, selector: &str) {
+        let e = self.css(selector).await;
+        e.click().await.unwrap_or_else(|e| panic!("click {selector}: {e}"));
+    }
+
+    /// Clicks something that loads a new page, and waits for it.
+    async fn follow(&self, selector: &str) {
+        self.mark().await;
+        self.click(selector).await;
+        self.wait_for_new_page().await;
+    }
+
+    /// Marks the current document so that a new one can be told apart.
+    async fn mark(&self) {
+        self.client
+            .execute("window.__clienteleOld = true;", vec![])
+            .await
+            .unwrap();
+    }
+
+    async fn wait_for_new_page(&self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let fresh = self
+                .client
+                .execute(
+                    "return window.__clienteleOld === undefined && document.readyState === 'complete';",
+                    vec![],
+                )
+                .await
+                .ok()
+                .and_then(|v| v.as_bool())
+                .unwrap_or(false);
+            if fresh {
+                return;
+            }
+            assert!(Instant::now() < deadline, "the page did not change");
+            tokio::time::sleep(Duration::from_millis(30)).await;
+        }
+    }
+
+    async fn type_in(&self, selector: &str, text: &str) {
+        let e = self.css(selector).await;
+        e.clear().await.unwrap();
+        e.send_keys(text).await.unwrap();
+    }
+
+    async fn select(&self, selector: &str, label: &str) {
+        self.css(selector).await.select_by_label(label).await.unwrap();
+    }
+
+    /// Clicks the submit button with this text.
+    async fn press(&self, text: &str) {
+        let xpath = format!(
+            "//button[normalize-space()='{text}' and not(contains(@class, 'default-submit'))] | //a[normalize-space()='{text}']"
+        );
+        let e = self
+            .client
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::XPath(&xpath))
+            .await
+            .unwrap_or_else(|e| panic!("no button {text}: {e}"));
+        self.mark().await;
+        e.click().await.unwrap_or_else(|e| panic!("press {text}: {e}"));
+        self.wait_for_new_page().await;
+    }
+
+    async fn text(&self, selector: &str) -> String {
+        self.css(selector).await.text().await.unwrap()
+    }
+
+    async fn page_text(&self) -> String {
+        self.text("body").await
+    }
+
+    async fn path(&self) -> String {
+        self.client.current_url().await.unwrap().path().to_string()
+    }
+
+    /// Every visible form control on the page has a `<label>`, and no button is unnamed.
+    async fn assert_labelled(&self) {
+        let unlabelled = self
+            .client
+            .execute(
+                "return Array.from(document.querySelectorAll('input:not([type=hidden]), select, textarea'))
+                   .filter(e => !e.classList.contains('default-submit') && e.labels.length === 0)
+                   .map(e => e.outerHTML)
+                   .concat(Array.from(document.querySelectorAll('button'))
+                   .filter(b => !b.textContent.trim() && !b.getAttribute('aria-label'))
+                   .map(b => b.outerHTML));",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            unlabelled,
+            json!([]),
+            "controls without a label on {}",
+            self.path().await
+        );
+    }
+
+    async fn shot(&self, name: &str) {
+        self.assert_labelled().await;
+        if let Ok(dir) = std::env::var("CLIENTELE_SCREENSHOTS") {
+            let png = self.client.screenshot().await.unwrap();
+            std::fs::write(format!("{dir}/{name}.png"), png).unwrap();
+        }
+    }
+
+    async fn sign_in(&self, email: &str, password: &str) {
+        self.go("/groups").await;
+        self.type_in("#email", email).await;
+        self.type_in("#password", password).await;
+        self.press("Sign in").await;
+        self.css("h1").await;
+        assert_eq!(self.path().await, "/groups", "{}", self.page_text().await);
+    }
+
+    async fn close(self) {
+        self.client.close().await.unwrap();
+    }
+}
+
+/// A small valid PNG written to a file the browser can upload.
+fn png_file(dir: &std::path::Path, name: &str) -> String {
+    let path = dir.join(name);
+    let file = std::fs::File::create(&path).unwrap();
+    let mut encoder = png::Encoder::new(std::io::BufWriter::new(file), 4, 4);
+    encoder.set_color(png::ColorType::Rgba);
+    encoder.set_depth(png::BitDepth::Eight);
+    let mut writer = encoder.write_header().unwrap();
+    writer.write_image_data(&[200u8; 4 * 4 * 4]).unwrap();
+    writer.finish().unwrap();
+    path.display().to_string()
+}
+
+// -----------------------------------------------------------------------------------------------
+
+/// Seed 000: sign in, "+", a Group of Clients picked by search with a logo, a Group of Client
+/// Groups over it, the nested group's delete greyed out with the reason, and a typed DELETE.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seed_000_create_groups_nest_them_and_delete_with_typed_delete() {
+    let s = Server::start(false).await;
+    s.client("North Bakery Ltd", ClientStatus::Active).await;
+    s.client("South Bakery Ltd", ClientStatus::Active).await;
+    s.client("Harbour Shipping", ClientStatus::Active).await;
+    s.group("Spare", GroupKind::Clients, vec![]).await;
+    s.group("<script>alert(1)</script>", GroupKind::Clients, vec![]).await;
+    let files = tempfile::tempdir().unwrap();
+    let logo = png_file(files.path(), "light.png");
+
+    let b = Browser::open(&s.base, 1280, 900).await;
+    b.sign_in(&s.email, &s.password).await;
+    assert!(b.text("h1").await.contains("Client Groups"));
+    // User text is shown as text, never run.
+    assert!(b.text("#groups").await.contains("<script>alert(1)</script>"));
+    assert!(b.client.get_alert_text().await.is_err(), "no script ran");
+
+    // "+" -> New Client Group, Settings tab.
+    b.follow("a[aria-label='New client group']").await;
+    assert_eq!(b.text("h1").await, "New Client Group");
+    b.type_in("#name", "Bakeries").await;
+    b.click("input[name=kind][value=clients]").await;
+    assert!(
+        !b.css("#picker-groups").await.is_displayed().await.unwrap(),
+        "only the Clients picker shows"
+    );
+    b.type_in("#client_q", "bakery").await;
+    b.press("Search").await;
+    b.css("input[name=pick]").await;
+    b.click("#picker-clients input[data-select-all]").await;
+    b.press("Add").await;
+    let chips = b.text("#picker-clients .chips").await;
+    assert!(
+        chips.contains("North Bakery Ltd") && chips.contains("South Bakery Ltd"),
+        "{chips}"
+    );
+    assert!(!chips.contains("Harbour"));
+    // "x" takes one out again, then it goes back in.
+    b.follow("button[aria-label='Remove South Bakery Ltd']").await;
+    assert!(!b.text("#picker-clients .chips").await.contains("South Bakery"));
+    b.type_in("#client_q", "south").await;
+    b.press("Search").await;
+    b.click("input[name=pick]").await;
+    b.press("Add").await;
+    assert_eq!(
+        b.css("#name").await.prop("value").await.unwrap().as_deref(),
+        Some("Bakeries"),
+        "typed text survives"
+    );
+    b.type_in("#crm_id", "CRM-BAK").await;
+    b.select("#business_unit_id", "Main office").await;
+    b.shot("000-new-group-settings").await;
+    // Branding tab: a light logo with a preview.
+    // The tabs answer the arrow keys.
+    b.css("#tab-settings").await.send_keys("\u{E014}").await.unwrap();
+    assert!(b.css("#branding").await.is_displayed().await.unwrap());
+    assert!(!b.css("#settings").await.is_displayed().await.unwrap());
+    assert_eq!(
+        b.client
+            .active_element()
+            .await
+            .unwrap()
+            .attr("id")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("tab-branding")
+    );
+    b.css("#logo_light").await.send_keys(&logo).await.unwrap();
+    b.css("label[for=logo_light] img:not([hidden])").await;
+    b.shot("000-new-group-branding").await;
+    b.press("Save").await;
+    b.css("#member-count").await;
+    assert_eq!(b.text("h1").await, "Bakeries");
+    assert!(b.text(".flash").await.contains("has been created"));
+    assert_eq!(b.text("#member-count").await, "2");
+    b.css("img.logo-thumb.light").await;
+    let members = b.text("#members").await;
+    assert!(members.contains("North Bakery Ltd") && members.contains("South Bakery Ltd"));
+    b.shot("000-group-page").await;
+
+    // A Group of Client Groups over it.
+    b.go("/groups/new").await;
+    b.type_in("#name", "All food clients").await;
+    b.click("input[name=kind][value=groups]").await;
+    assert!(!b.css("#picker-clients").await.is_displayed().await.unwrap());
+    b.type_in("#group_q", "bake").await;
+    b.follow("#picker-groups button[value=search_groups]").await;
+    b.click("#picker-groups input[name=pick]").await;
+    b.follow("#picker-groups button[value=add_groups]").await;
+    assert!(b.text("#picker-groups .chips").await.contains("Bakeries"));
+    b.press("Save").await;
+    b.css("#member-count").await;
+    assert_eq!(b.text("h1").await, "All food clients");
+    assert!(b.text("#members").await.contains("Bakeries"));
+
+    // The list: Bakeries cannot be deleted, and says why.
+    b.go("/groups").await;
+    let row = b.text("tr[data-group='Bakeries']").await;
+    assert!(row.contains("only empty groups can be deleted"), "{row}");
+    assert!(row.contains("All food clients"), "{row}");
+    b.css("tr[data-group='Bakeries'] [aria-label='Cannot delete Bakeries'][aria-disabled=true]")
+        .await;
+    b.shot("000-groups-list").await;
+
+    // Trash on an empty group: type DELETE.
+    b.follow("a[aria-label='Delete Spare']").await;
+    assert!(b.text("#touches").await.contains("This touches 0 clients"));
+    b.shot("004-delete-confirm").await;
+    b.type_in("#confirm", "delete").await;
+    b.press("Delete group").await;
+    assert!(b.text(".field-error").await.contains("Type DELETE"));
+    // Keyboard only: the word, then Enter.
+    b.type_in("#confirm", "DELETE").await;
+    b.mark().await;
+    b.css("#confirm").await.send_keys("\u{E007}").await.unwrap();
+    b.wait_for_new_page().await;
+    b.css("#groups").await;
+    assert_eq!(b.path().await, "/groups");
+    assert!(b.text(".flash").await.contains("“Spare” has been deleted"));
+    assert!(!b.text("#groups").await.contains("Spare"));
+    b.close().await;
+}
+
+/// Seeds 001 and 002: the client profile's "Add to group" and "x", and bulk add and remove from
+/// the clients list behind a typed CONFIRM.
+async fn clients_story(postgres: bool) {
+    let s = Server::start(postgres).await;
+    let ann = s.client("Ann's Annual Reports", ClientStatus::Active).await;
+    s.client("Bob's Bookkeeping", ClientStatus::Active).await;
+    s.client("Closed Corner Shop", ClientStatus::Closed).await;
+    s.group("Annual report clients", GroupKind::Clients, vec![]).await;
+    s.group("VIP", GroupKind::Clients, vec![]).await;
+
+    let b = Browser::open(&s.base, 1280, 900).await;
+    b.sign_in(&s.email, &s.password).await;
+    b.follow("nav a[href='/clients']").await;
+    b.css("#clients").await;
+    let list = b.text("#clients").await;
+    assert!(list.contains("Ann's Annual Reports") && !list.contains("Closed Corner Shop"));
+    b.click("input[name=include_inactive]").await;
+    b.press("Filter").await;
+    assert!(b.text("#clients").await.contains("Closed Corner Shop"));
+    b.shot("002-clients-list").await;
+
+    // Profile: Add to group, badge, x.
+    b.go(&format!("/clients/{ann}")).await;
+    b.select("#group_id", "Annual report clients").await;
+    b.press("Add to group").await;
+    b.css("#client-groups").await;
+    assert!(b.text("#client-groups").await.contains("Annual report clients"));
+    b.select("#group_id", "VIP").await;
+    b.press("Add to group").await;
+    let badges = b.text("#client-groups").await;
+    assert!(
+        badges.contains("Annual report clients") && badges.contains("VIP"),
+        "{badges}"
+    );
+    b.shot("001-client-profile").await;
+    b.follow("button[aria-label='Remove from VIP']").await;
+    b.css(".flash").await;
+    assert!(!b.text("#client-groups").await.contains("VIP"));
+
+    // Bulk add from the list.
+    b.go("/clients").await;
+    b.click("input[aria-label=\"Select Ann's Annual Reports\"]").await;
+    b.click("input[aria-label=\"Select Bob's Bookkeeping\"]").await;
+    b.select("#bulk-group", "VIP").await;
+    b.press("Add to group…").await;
+    assert!(b.text("#touches").await.contains("This touches 2 clients"));
+    b.shot("002-bulk-confirm").await;
+    b.type_in("#confirm", "CONFIRM").await;
+    b.press("Save changes").await;
+    assert!(b.text("#summary").await.contains("2 added"));
+    // Filter the list by the group.
+    b.go("/clients").await;
+    b.select("#group", "VIP").await;
+    b.press("Filter").await;
+    let vip = b.text("#clients").await;
+    assert!(vip.contains("Ann's Annual Reports") && vip.contains("Bob's Bookkeeping"));
+    // Bulk remove from the filtered list.
+    b.click("#clients input[data-select-all]").await;
+    b.select("#bulk-group", "VIP").await;
+    b.press("Remove from group…").await;
+    assert!(b.text("#touches").await.contains("This touches 2 clients"));
+    b.type_in("#confirm", "CONFIRM").await;
+    b.press("Save changes").await;
+    assert!(b.text("#summary").await.contains("2 removed"));
+    b.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seeds_001_002_client_profile_and_bulk_actions_on_sqlite() {
+    clients_story(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seeds_001_002_client_profile_and_bulk_actions_on_postgres() {
+    clients_story(true).await;
+}
+
+/// Seeds 003 and 004: the group page shows which other groups each member is in, removes with
+/// checkboxes and a typed CONFIRM, keeps a timeline; then the organisation's policies change in
+/// Settings and a staff member is added, at phone width.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seeds_003_004_group_page_members_and_settings() {
+    let s = Server::start(false).await;
+    let a = s.client("Alpha Trading", ClientStatus::Active).await;
+    let c = s.client("Gamma Imports", ClientStatus::Active).await;
+    let vip = s
+        .group(
+            "VIP",
+            GroupKind::Clients,
+            vec![MemberRef::Client(a), MemberRef::Client(c)],
+        )
+        .await;
+    s.group("Monthly payroll", GroupKind::Clients, vec![MemberRef::Client(a)])
+        .await;
+
+    let b = Browser::open(&s.base, 1280, 900).await;
+    b.sign_in(&s.email, &s.password).await;
+    b.follow(&format!("#groups a[href='/groups/{vip}']")).await;
+    b.css("#members").await;
+    assert_eq!(b.path().await, format!("/groups/{vip}"));
+    let members = b.text("#members").await;
+    assert!(
+        members.contains("Monthly payroll"),
+        "Alpha is also in Monthly payroll: {members}"
+    );
+    b.shot("003-group-page").await;
+    b.click("input[aria-label='Select Gamma Imports']").await;
+    b.press("Remove selected…").await;
+    assert!(b.text("#touches").await.contains("This touches 1 client"));
+    b.press("Save changes").await;
+    assert!(b.text("#confirm-error").await.contains("Type CONFIRM"));
+    b.type_in("#confirm", "CONFIRM").await;
+    b.press("Save changes").await;
+    assert!(b.text("#summary").await.contains("1 removed"));
+    b.go(&format!("/groups/{vip}")).await;
+    assert_eq!(b.text("#member-count").await, "1");
+    let history = b.text("#timeline").await;
+    assert!(
+        history.contains("removed client “Gamma Imports”") && history.contains("created the group"),
+        "{history}"
+    );
+
+    // Edit: a rename alone saves at once.
+    b.follow("a[aria-label='Edit VIP']").await;
+    b.type_in("#name", "VIP clients").await;
+    b.press("Save").await;
+    b.css("#member-count").await;
+    assert_eq!(b.text("h1").await, "VIP clients");
+    // Edit with a member taken out ("x"): the count shows, then CONFIRM is asked.
+    b.follow("a[aria-label='Edit VIP clients']").await;
+    b.type_in("#description", "Our most valued clients").await;
+    b.follow("button[aria-label='Remove Alpha Trading']").await;
+    assert!(
+        b.text("#pending")
+            .await
+            .contains("1 client removed. This touches 1 client.")
+    );
+    // Undo, then take it out again.
+    b.follow("button[aria-label='Keep Alpha Trading']").await;
+    assert!(
+        b.client.find(Locator::Id("pending")).await.is_err(),
+        "nothing pending after the undo"
+    );
+    b.follow("button[aria-label='Remove Alpha Trading']").await;
+    assert!(b.text("#picker-clients .chips").await.contains("removed"));
+    assert_eq!(
+        b.css("#description").await.prop("value").await.unwrap().as_deref(),
+        Some("Our most valued clients"),
+        "typed text survives the x"
+    );
+    b.press("Save").await;
+    assert!(b.text("#confirm-error").await.contains("Type CONFIRM"));
+    b.shot("004-edit-confirm").await;
+    b.type_in("#confirm", "CONFIRM").await;
+    b.press("Save").await;
+    b.css("#member-count").await;
+    assert_eq!(b.text("#member-count").await, "0");
+    assert!(b.page_text().await.contains("Our most valued clients"));
+    b.close().await;
+
+    // Settings at phone width. A client in two groups stops the switch to exclusive membership.
+    let duo = s.client("Delta Duo", ClientStatus::Active).await;
+    s.group("First of two", GroupKind::Clients, vec![MemberRef::Client(duo)])
+        .await;
+    s.group("Second of two", GroupKind::Clients, vec![MemberRef::Client(duo)])
+        .await;
+    let b = Browser::open(&s.base, 390, 844).await;
+    b.sign_in(&s.email, &s.password).await;
+    b.shot("000-groups-phone").await;
+    b.follow("nav a[href='/settings']").await;
+    b.click("input[name=delete_policy][value=detach_members]").await;
+    b.click("input[name=reserve_deleted_names]").await;
+    // Exclusive membership is refused while Delta Duo is in two groups, and the refusal names it.
+    b.click("input[name=membership_mode][value=exclusive]").await;
+    b.press("Save policies").await;
+    assert!(b.text("#membership_mode-error").await.contains("Delta Duo"));
+    assert!(
+        b.css("input[name=reserve_deleted_names]")
+            .await
+            .is_selected()
+            .await
+            .unwrap(),
+        "input kept"
+    );
+    b.click("input[name=membership_mode][value=multiple]").await;
+    b.type_in("#max_nesting_depth", "4").await;
+    b.press("Save policies").await;
+    b.css(".flash").await;
+    let org = s.app.organization(&s.admin).await.unwrap();
+    assert!(org.policies.reserve_deleted_names);
+    assert_eq!(org.policies.max_nesting_depth, 4);
+    b.type_in("#staff_email", "junior@firm.example").await;
+    b.type_in("#staff_name", "Junior Agent").await;
+    b.type_in("#staff_password", "a long enough password").await;
+    b.press("Add staff member").await;
+    b.css(".flash").await;
+    assert!(b.text("#staff").await.contains("Junior Agent"));
+    b.shot("004-settings-phone").await;
+    b.close().await;
+}
+
+/// The first admin signs in right after `clientele serve` starts on an empty database, with the
+/// password it printed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_admin_signs_in_with_the_password_serve_printed() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("fresh.db").display());
+    let mut serve = Command::new(env!("CARGO_BIN_EXE_clientele"))
+        .args(["--database-url", &url, "serve", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    struct Kill(Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let stdout = serve.stdout.take().unwrap();
+    let serve = Kill(serve);
+    let (mut email, mut password, mut base) = (String::new(), String::new(), String::new());
+    for line in BufReader::new(stdout).lines() {
+        let line = line.unwrap();
+        if let Some(rest) = line.trim().strip_prefix("admin e-mail:") {
+            email = rest.trim().to_string();
+        }
+        if let Some(rest) = line.trim().strip_prefix("admin password:") {
+            password = rest.split_whitespace().next().unwrap().to_string();
+        }
+        if let Some(rest) = line.strip_prefix("Clientele is listening on ") {
+            base = rest.split_whitespace().next().unwrap().to_string();
+            break;
+        }
+    }
+    assert!(!email.is_empty() && !password.is_empty() && !base.is_empty());
+    let b = Browser::open(&base, 1280, 900).await;
+    b.sign_in(&email, &password).await;
+    assert!(b.text("h1").await.contains("Client Groups"));
+    assert!(b.page_text().await.contains("No client groups"));
+    b.press("Sign out").await;
+    b.css("#password").await;
+    b.go("/groups").await;
+    assert_eq!(b.path().await, "/login");
+    b.close().await;
+    drop(serve);
+}

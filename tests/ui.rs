@@ -1,0 +1,387 @@
+//! The web UI called in-process, on both backends: what the pages show, and the protections
+//! around them (escaping, CSRF, session cookie flags, sign-in rate limit, typed confirmations).
+
+mod common;
+
+use axum::body::Body;
+use http::{Request, StatusCode};
+use serde_json::json;
+
+use clientele_domain::staff::StaffRole;
+use common::{Resp, TestApp};
+
+const EMAIL: &str = "ui-admin@firm.example";
+const PASSWORD: &str = "correct horse battery staple";
+
+/// A signed-in browser: its session cookie, and the page it last loaded.
+struct Browser<'a> {
+    t: &'a TestApp,
+    cookie: String,
+}
+
+fn html(r: &Resp) -> String {
+    String::from_utf8_lossy(&r.bytes).into_owned()
+}
+
+fn form_body(pairs: &[(&str, &str)]) -> String {
+    serde_urlencoded::to_string(pairs).unwrap()
+}
+
+async fn post_login(t: &TestApp, email: &str, password: &str) -> Resp {
+    let req = Request::post("/login")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Body::from(form_body(&[
+            ("email", email),
+            ("password", password),
+            ("next", "/groups"),
+        ])))
+        .unwrap();
+    t.send(req).await
+}
+
+/// An admin with a password, signed in through the form.
+async fn sign_in(t: &TestApp) -> Browser<'_> {
+    t.app
+        .create_staff_cli(EMAIL, "UI Admin", StaffRole::Admin, Some(PASSWORD))
+        .await
+        .unwrap();
+    let r = post_login(t, EMAIL, PASSWORD).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", html(&r));
+    let set_cookie = r.headers.get("set-cookie").unwrap().to_str().unwrap().to_string();
+    let cookie = set_cookie.split(';').next().unwrap().to_string();
+    Browser { t, cookie }
+}
+
+impl Browser<'_> {
+    async fn get(&self, path: &str) -> Resp {
+        let req = Request::get(path)
+            .header("cookie", &self.cookie)
+            .body(Body::empty())
+            .unwrap();
+        self.t.send(req).await
+    }
+
+    /// The page's anti-CSRF token, as a form on it would send it.
+    async fn csrf(&self) -> String {
+        let page = html(&self.get("/groups").await.expect(StatusCode::OK));
+        let at = page.find("name=\"csrf\" value=\"").expect("a form with a csrf field") + 19;
+        page[at..at + 64].to_string()
+    }
+
+    async fn post_raw(&self, path: &str, pairs: &[(&str, &str)], headers: &[(&str, &str)]) -> Resp {
+        let mut req = Request::post(path)
+            .header("cookie", &self.cookie)
+            .header("content-type", "application/x-www-form-urlencoded");
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        self.t.send(req.body(Body::from(form_body(pairs))).unwrap()).await
+    }
+
+    /// Posts a form the way the page would: with the session's token.
+    async fn post(&self, path: &str, pairs: &[(&str, &str)]) -> Resp {
+        let csrf = self.csrf().await;
+        let mut all = vec![("csrf", csrf.as_str())];
+        all.extend_from_slice(pairs);
+        self.post_raw(path, &all, &[]).await
+    }
+}
+
+fn png_bytes() -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut encoder = png::Encoder::new(&mut out, 2, 2);
+    encoder.set_color(png::ColorType::Rgba);
+    encoder.set_depth(png::BitDepth::Eight);
+    let mut writer = encoder.write_header().unwrap();
+    writer.write_image_data(&[90u8; 16]).unwrap();
+    writer.finish().unwrap();
+    out
+}
+
+/// A multipart form as a browser sends it: text fields, then files.
+fn multipart(fields: &[(&str, &str)], files: &[(&str, &[u8])]) -> (String, Vec<u8>) {
+    let boundary = "----clientele-test-boundary";
+    let mut body = Vec::new();
+    for (k, v) in fields {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n").as_bytes(),
+        );
+    }
+    for (k, bytes) in files {
+        body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"; filename=\"logo.png\"\r\nContent-Type: image/png\r\n\r\n").as_bytes());
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+both_backends! {
+    async fn pages_need_a_session_and_sign_in_opens_one_with_safe_cookie_flags(t: TestApp) {
+        let r = t.send(Request::get("/groups").body(Body::empty()).unwrap()).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER);
+        assert_eq!(r.headers["location"], "/login?next=%2Fgroups");
+        let login = t.send(Request::get("/login").body(Body::empty()).unwrap()).await.expect(StatusCode::OK);
+        assert!(html(&login).contains("<label for=\"password\">Password</label>"));
+
+        t.app.create_staff_cli(EMAIL, "UI Admin", StaffRole::Admin, Some(PASSWORD)).await.unwrap();
+        let r = post_login(&t, EMAIL, PASSWORD).await.expect(StatusCode::SEE_OTHER);
+        let cookie = r.headers["set-cookie"].to_str().unwrap().to_string();
+        for flag in ["HttpOnly", "Secure", "SameSite=Lax", "Path=/"] {
+            assert!(cookie.contains(flag), "{flag} missing from {cookie}");
+        }
+        let token = cookie.split(';').next().unwrap().split_once('=').unwrap().1.to_string();
+        assert_eq!(token.len(), 64);
+        // Only the hash is stored: the token itself appears nowhere in the table.
+        let stored: Vec<String> = match &t.app.db {
+            clientele_store::Db::Sqlite(p) => sqlx::query_scalar("SELECT token_hash FROM sessions").fetch_all(p).await.unwrap(),
+            clientele_store::Db::Postgres(p) => sqlx::query_scalar("SELECT token_hash FROM sessions").fetch_all(p).await.unwrap(),
+        };
+        assert_eq!(stored.len(), 1);
+        assert_ne!(stored[0], token);
+
+        let b = Browser { t: &t, cookie: format!("clientele_session={token}") };
+        let missing = b.get("/groups/999999").await.expect(StatusCode::NOT_FOUND);
+        assert!(html(&missing).contains("client group not found"), "a page, not problem+json");
+        let page = b.get("/groups").await.expect(StatusCode::OK);
+        assert!(html(&page).contains("UI Admin"));
+        assert!(page.headers["content-security-policy"].to_str().unwrap().contains("frame-ancestors 'none'"));
+
+        // Signing out ends the session on the server, not just in the browser.
+        b.post("/logout", &[]).await.expect(StatusCode::SEE_OTHER);
+        assert_eq!(b.get("/groups").await.status, StatusCode::SEE_OTHER);
+    }
+
+    async fn sign_in_is_rate_limited_per_email_and_address(t: TestApp) {
+        t.app.create_staff_cli(EMAIL, "UI Admin", StaffRole::Admin, Some(PASSWORD)).await.unwrap();
+        for _ in 0..5 {
+            let r = post_login(&t, EMAIL, "wrong password!").await.expect(StatusCode::UNAUTHORIZED);
+            assert!(html(&r).contains("The e-mail address or the password is not right."));
+            assert!(html(&r).contains(&format!("value=\"{EMAIL}\"")), "the e-mail is kept");
+        }
+        // Even the right password is refused until the window passes.
+        let r = post_login(&t, EMAIL, PASSWORD).await.expect(StatusCode::TOO_MANY_REQUESTS);
+        assert!(html(&r).contains("Too many failed sign-ins"));
+        // Another e-mail from the same address is counted apart.
+        t.app.create_staff_cli("other@firm.example", "Other", StaffRole::Admin, Some(PASSWORD)).await.unwrap();
+        post_login(&t, "other@firm.example", PASSWORD).await.expect(StatusCode::SEE_OTHER);
+    }
+
+    async fn user_text_is_escaped_on_every_page(t: TestApp) {
+        let evil = "<script>alert(1)</script>";
+        let client = t.client(&format!("{evil} Ltd")).await;
+        let group = t.group(evil, &[client]).await;
+        let b = sign_in(&t).await;
+        for path in [
+            "/groups".to_string(),
+            format!("/groups/{group}"),
+            format!("/groups/{group}/edit"),
+            "/clients".to_string(),
+            format!("/clients/{client}"),
+        ] {
+            let page = html(&b.get(&path).await.expect(StatusCode::OK));
+            assert!(!page.contains(evil), "{path} shows raw markup");
+            assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;") || page.contains("&#60;script&#62;alert(1)&#60;/script&#62;"), "{path} lost the text");
+        }
+    }
+
+    async fn cross_site_posts_are_refused_and_the_api_is_unaffected(t: TestApp) {
+        let group = t.group("Keep me", &[]).await;
+        let b = sign_in(&t).await;
+        let path = format!("/groups/{group}/delete");
+        // No token, a wrong token, and a right token sent from another site.
+        let r = b.post_raw(&path, &[("confirm", "DELETE")], &[]).await.expect(StatusCode::FORBIDDEN);
+        assert!(html(&r).contains("did not come from this site"));
+        b.post_raw(&path, &[("csrf", &"0".repeat(64)), ("confirm", "DELETE")], &[]).await.expect(StatusCode::FORBIDDEN);
+        let csrf = b.csrf().await;
+        b.post_raw(&path, &[("csrf", &csrf), ("confirm", "DELETE")], &[("origin", "https://evil.example")]).await.expect(StatusCode::FORBIDDEN);
+        b.post_raw(&path, &[("csrf", &csrf), ("confirm", "DELETE")], &[("sec-fetch-site", "cross-site")]).await.expect(StatusCode::FORBIDDEN);
+        t.get(&format!("/api/v1/groups/{group}")).await.expect(StatusCode::OK);
+
+        // The JSON API keeps working with bearer tokens alone, whatever Origin says.
+        t.call(http::Method::POST, "/api/v1/clients", Some(json!({"name": "API Client"})), &[("origin", "https://elsewhere.example")])
+            .await
+            .expect(StatusCode::CREATED);
+
+        // The same form from the page itself goes through.
+        b.post_raw(&path, &[("csrf", &csrf), ("confirm", "DELETE")], &[("origin", "http://localhost"), ("host", "localhost")]).await.expect(StatusCode::SEE_OTHER);
+        t.get(&format!("/api/v1/groups/{group}")).await.expect(StatusCode::NOT_FOUND);
+    }
+
+    async fn deleting_asks_for_delete_typed_and_says_what_it_touches(t: TestApp) {
+        t.policies(|p| p.delete_policy = clientele_domain::policy::DeletePolicy::DetachMembers).await;
+        let a = t.client("Alpha Ltd").await;
+        let b_ = t.client("Beta Ltd").await;
+        let group = t.group("Two clients", &[a, b_]).await;
+        let b = sign_in(&t).await;
+        let page = html(&b.get(&format!("/groups/{group}/delete")).await.expect(StatusCode::OK));
+        assert!(page.contains("This touches 2 clients"), "{page}");
+        let wrong = b.post(&format!("/groups/{group}/delete"), &[("confirm", "delete")]).await.expect(StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(html(&wrong).contains("Type DELETE, in capitals"));
+        t.get(&format!("/api/v1/groups/{group}")).await.expect(StatusCode::OK);
+        b.post(&format!("/groups/{group}/delete"), &[("confirm", "DELETE")]).await.expect(StatusCode::SEE_OTHER);
+        t.get(&format!("/api/v1/groups/{group}")).await.expect(StatusCode::NOT_FOUND);
+        assert!(t.groups_of(a).await.is_empty(), "members were detached, clients kept");
+    }
+
+    async fn member_changes_ask_for_confirm_typed_after_showing_the_count(t: TestApp) {
+        let a = t.client("Alpha Ltd").await;
+        let c = t.client("Gamma Ltd").await;
+        let group = t.group("Reviewed", &[]).await;
+        let b = sign_in(&t).await;
+        let (ka, kc) = (format!("c:{a}"), format!("c:{c}"));
+        let review = b.post(&format!("/groups/{group}/members/review"), &[("op", "add"), ("ids", &ka), ("ids", &kc)]).await.expect(StatusCode::OK);
+        assert!(html(&review).contains("This touches 2 clients"), "{}", html(&review));
+        let wrong = b.post(&format!("/groups/{group}/members"), &[("op", "add"), ("ids", &ka), ("ids", &kc), ("confirm", "confirm")]).await.expect(StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(html(&wrong).contains("Type CONFIRM, in capitals"));
+        assert!(html(&wrong).contains(&format!("name=\"ids\" value=\"{ka}\"")), "the selection is kept");
+        assert!(t.groups_of(a).await.is_empty());
+        let done = b.post(&format!("/groups/{group}/members"), &[("op", "add"), ("ids", &ka), ("ids", &kc), ("confirm", "CONFIRM")]).await.expect(StatusCode::OK);
+        assert!(html(&done).contains("2 added"), "{}", html(&done));
+        assert_eq!(t.groups_of(a).await, ["Reviewed"]);
+
+        // The edit form: pending member changes are not saved without CONFIRM, and nothing typed is lost.
+        let version = t.get(&format!("/api/v1/groups/{group}")).await.body["version"].to_string();
+        let unit = t.unit.to_string();
+        let edit = [("name", "Renamed"), ("kind", "clients"), ("business_unit_id", unit.as_str()), ("crm_id", "CRM-9"),
+            ("description", ""), ("version", version.as_str()), ("remove", ka.as_str()), ("action", "save")];
+        let refused = b.post(&format!("/groups/{group}/edit"), &edit).await.expect(StatusCode::UNPROCESSABLE_ENTITY);
+        let page = html(&refused);
+        assert!(page.contains("Pending member changes: 1 client removed. This touches 1 client."), "{page}");
+        assert!(page.contains("value=\"Renamed\"") && page.contains("value=\"CRM-9\""));
+        assert_eq!(t.get(&format!("/api/v1/groups/{group}")).await.body["name"], "Reviewed");
+        let mut confirmed = edit.to_vec();
+        confirmed.push(("confirm", "CONFIRM"));
+        b.post(&format!("/groups/{group}/edit"), &confirmed).await.expect(StatusCode::SEE_OTHER);
+        let after = t.get(&format!("/api/v1/groups/{group}")).await;
+        assert_eq!(after.body["name"], "Renamed");
+        assert_eq!(after.body["member_count"], 1);
+    }
+
+    async fn a_refused_form_comes_back_with_the_input_and_the_error_by_its_field(t: TestApp) {
+        t.group("Taken", &[]).await;
+        let a = t.client("Alpha Ltd").await;
+        let b = sign_in(&t).await;
+        let unit = t.unit.to_string();
+        let ka = format!("c:{a}");
+        let r = b.post("/groups/new", &[("name", "taken"), ("kind", "clients"), ("business_unit_id", &unit), ("crm_id", "CRM-1"),
+            ("description", "Kept text"), ("add", &ka), ("action", "save")]).await.expect(StatusCode::UNPROCESSABLE_ENTITY);
+        let page = html(&r);
+        assert!(page.contains("id=\"name-error\""), "{page}");
+        assert!(page.contains("already exists"));
+        assert!(page.contains("value=\"CRM-1\"") && page.contains("Kept text") && page.contains("Alpha Ltd"));
+        // Searching the picker is not saving.
+        let r = b.post("/groups/new", &[("name", "Fresh"), ("kind", "clients"), ("business_unit_id", &unit), ("client_q", "alp"), ("action", "search_clients")]).await.expect(StatusCode::OK);
+        assert!(html(&r).contains(&format!("name=\"pick\" value=\"{ka}\"")));
+        assert_eq!(t.get("/api/v1/groups?q=Fresh").await.body["items"].as_array().unwrap().len(), 0);
+        let r = b.post("/groups/new", &[("name", "Fresh"), ("kind", "clients"), ("business_unit_id", &unit), ("add", &ka), ("action", "save")]).await.expect(StatusCode::SEE_OTHER);
+        assert!(r.headers["location"].to_str().unwrap().starts_with("/groups/"));
+        assert_eq!(t.groups_of(a).await, ["Fresh"]);
+    }
+
+    async fn the_groups_list_greys_out_a_delete_the_rules_forbid_and_says_why(t: TestApp) {
+        let a = t.client("Alpha Ltd").await;
+        let inner = t.group("Bakeries", &[a]).await;
+        t.group_of_groups("All food clients", &[inner]).await;
+        t.group("Empty one", &[]).await;
+        let b = sign_in(&t).await;
+        let page = html(&b.get("/groups").await.expect(StatusCode::OK));
+        assert!(page.contains("aria-label=\"Cannot delete Bakeries\""));
+        assert!(page.contains("This group has 1 member; only empty groups can be deleted."));
+        assert!(page.contains("member of the group of client groups &quot;All food clients&quot;") || page.contains("member of the group of client groups &#34;All food clients&#34;"), "{page}");
+        assert!(page.contains("aria-label=\"Delete Empty one\""));
+        let filtered = html(&b.get("/groups?kind=groups").await.expect(StatusCode::OK));
+        assert!(filtered.contains("All food clients") && !filtered.contains("Empty one"));
+        // A refused delete posted anyway is refused by the server too.
+        let r = b.post(&format!("/groups/{inner}/delete"), &[("confirm", "DELETE")]).await.expect(StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(html(&r).contains("cannot be deleted"));
+    }
+
+    async fn staff_who_are_not_admins_are_refused_group_pages(t: TestApp) {
+        t.app.create_staff_cli("junior@firm.example", "Junior", StaffRole::Staff, Some(PASSWORD)).await.unwrap();
+        let r = post_login(&t, "junior@firm.example", PASSWORD).await.expect(StatusCode::SEE_OTHER);
+        let cookie = r.headers["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+        let b = Browser { t: &t, cookie };
+        let page = b.get("/groups").await.expect(StatusCode::FORBIDDEN);
+        assert!(html(&page).contains("only admins"));
+    }
+
+    async fn logos_upload_from_the_branding_tab_and_bad_ones_are_reported_by_their_field(t: TestApp) {
+        let b = sign_in(&t).await;
+        let csrf = b.csrf().await;
+        let unit = t.unit.to_string();
+        let send = |path: String, fields: Vec<(&'static str, String)>, files: Vec<(&'static str, Vec<u8>)>| {
+            let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let files: Vec<(&str, &[u8])> = files.iter().map(|(k, v)| (*k, v.as_slice())).collect();
+            let (content_type, body) = multipart(&fields, &files);
+            Request::post(path).header("cookie", &b.cookie).header("content-type", content_type).body(Body::from(body)).unwrap()
+        };
+        let base = |name: &str| vec![("csrf", csrf.clone()), ("name", name.to_string()), ("kind", "clients".to_string()),
+            ("business_unit_id", unit.clone()), ("action", "save".to_string())];
+        // A broken PNG: nothing is created, the message sits by the logo field, the name is kept.
+        let r = t.send(send("/groups/new".into(), base("Branded"), vec![("logo_light", b"\x89PNG not really".to_vec())])).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let page = html(&r);
+        assert!(page.contains("data-tab=\"branding\"") && page.contains("value=\"Branded\""), "{page}");
+        assert_eq!(t.get("/api/v1/groups?q=Branded").await.body["items"].as_array().unwrap().len(), 0);
+        // A good one is created with the group and served back.
+        let r = t.send(send("/groups/new".into(), base("Branded"), vec![("logo_light", png_bytes())])).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", html(&r));
+        let id = r.headers["location"].to_str().unwrap().trim_start_matches("/groups/").split('?').next().unwrap().to_string();
+        assert_eq!(t.get(&format!("/api/v1/groups/{id}")).await.body["has_light_logo"], true);
+        let logo = b.get(&format!("/groups/{id}/logo/light")).await.expect(StatusCode::OK);
+        assert_eq!(logo.headers["content-type"], "image/png");
+        assert_eq!(logo.bytes, png_bytes());
+        // "Remove the light logo" on the edit form.
+        let version = t.get(&format!("/api/v1/groups/{id}")).await.body["version"].to_string();
+        let mut fields = base("Branded");
+        fields.push(("version", version));
+        fields.push(("remove_logo_light", "1".into()));
+        let r = t.send(send(format!("/groups/{id}/edit"), fields, vec![])).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", html(&r));
+        assert_eq!(t.get(&format!("/api/v1/groups/{id}")).await.body["has_light_logo"], false);
+    }
+
+    async fn settings_manage_business_units_and_refusals_stay_by_their_row(t: TestApp) {
+        t.group("Uses the main office", &[]).await;
+        let b = sign_in(&t).await;
+        b.post("/settings/business-units", &[("name", "West office")]).await.expect(StatusCode::SEE_OTHER);
+        let dup = b.post("/settings/business-units", &[("name", "west OFFICE")]).await.expect(StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(html(&dup).contains("id=\"unit-error\"") && html(&dup).contains("value=\"west OFFICE\""), "{}", html(&dup));
+        let units = t.get("/api/v1/business-units").await.body["items"].clone();
+        let west = units.as_array().unwrap().iter().find(|u| u["name"] == "West office").unwrap()["id"].to_string();
+        b.post(&format!("/settings/business-units/{west}"), &[("name", "North office"), ("action", "rename")]).await.expect(StatusCode::SEE_OTHER);
+        let main = t.unit.to_string();
+        let refused = b.post(&format!("/settings/business-units/{main}"), &[("action", "delete")]).await.expect(StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(html(&refused).contains("still has 1 group(s)"), "{}", html(&refused));
+        b.post(&format!("/settings/business-units/{west}"), &[("action", "delete")]).await.expect(StatusCode::SEE_OTHER);
+        let names: Vec<String> = t.get("/api/v1/business-units").await.body["items"].as_array().unwrap().iter().map(|u| u["name"].as_str().unwrap().to_string()).collect();
+        assert_eq!(names, ["Main office"]);
+    }
+
+    async fn deactivating_a_staff_member_ends_their_sessions(t: TestApp) {
+        let b = sign_in(&t).await;
+        b.get("/groups").await.expect(StatusCode::OK);
+        let staff = t.get("/api/v1/staff").await.body["items"].clone();
+        let me = staff.as_array().unwrap().iter().find(|s| s["email"] == EMAIL).unwrap()["id"].to_string();
+        t.patch(&format!("/api/v1/staff/{me}"), json!({ "active": false })).await.expect(StatusCode::OK);
+        let r = b.get("/groups").await.expect(StatusCode::SEE_OTHER);
+        assert!(r.headers["location"].to_str().unwrap().starts_with("/login"));
+        post_login(&t, EMAIL, PASSWORD).await.expect(StatusCode::UNAUTHORIZED);
+    }
+
+    async fn a_bulk_action_without_a_group_keeps_the_list_and_the_ticked_boxes(t: TestApp) {
+        let a = t.client("Alpha Ltd").await;
+        t.client("Beta Ltd").await;
+        let b = sign_in(&t).await;
+        let ka = format!("c:{a}");
+        let r = b.post("/clients/bulk", &[("back", "/clients?q=ltd"), ("ids", &ka), ("group_id", ""), ("op", "add")]).await.expect(StatusCode::UNPROCESSABLE_ENTITY);
+        let page = html(&r);
+        assert!(page.contains("id=\"bulk-error\"") && page.contains("Choose a group first."));
+        assert!(page.contains(&format!("value=\"{ka}\" checked")), "{page}");
+        assert!(page.contains("Beta Ltd") && page.contains("value=\"ltd\""), "the filtered list is back");
+        let group = t.group("Bulk target", &[]).await.to_string();
+        let review = b.post("/clients/bulk", &[("back", "/clients"), ("ids", &ka), ("group_id", &group), ("op", "add")]).await.expect(StatusCode::OK);
+        assert!(html(&review).contains("This touches 1 client"));
+    }
+}
