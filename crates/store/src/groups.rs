@@ -236,27 +236,25 @@ pub async fn parents(c: &mut Conn<'_>, id: GroupId) -> Result<Vec<GroupRef>> {
 
 /// Edges among the ancestors of `parent` and among the descendants of `child`, with names.
 pub async fn neighbourhood(c: &mut Conn<'_>, parent: GroupId, child: GroupId) -> Result<Neighbourhood> {
-    let up: Vec<(i64, i64)> = on!(c, c => sqlx::query_as(
+    // Each edge comes with both names, so the whole neighbourhood is two queries however large.
+    let up: Vec<(i64, i64, String, String)> = on!(c, c => sqlx::query_as(
         "WITH RECURSIVE up(id) AS (SELECT $1 UNION SELECT gc.parent_id FROM group_children gc JOIN up ON gc.child_id = up.id)
-         SELECT gc.parent_id, gc.child_id FROM group_children gc WHERE gc.child_id IN (SELECT id FROM up)")
+         SELECT gc.parent_id, gc.child_id, p.name, ch.name FROM group_children gc
+         JOIN client_groups p ON p.id = gc.parent_id JOIN client_groups ch ON ch.id = gc.child_id
+         WHERE gc.child_id IN (SELECT id FROM up)")
         .bind(parent.0).fetch_all(&mut **c).await)?;
-    let down: Vec<(i64, i64)> = on!(c, c => sqlx::query_as(
+    let down: Vec<(i64, i64, String, String)> = on!(c, c => sqlx::query_as(
         "WITH RECURSIVE down(id) AS (SELECT $1 UNION SELECT gc.child_id FROM group_children gc JOIN down ON gc.parent_id = down.id)
-         SELECT gc.parent_id, gc.child_id FROM group_children gc WHERE gc.parent_id IN (SELECT id FROM down)")
+         SELECT gc.parent_id, gc.child_id, p.name, ch.name FROM group_children gc
+         JOIN client_groups p ON p.id = gc.parent_id JOIN client_groups ch ON ch.id = gc.child_id
+         WHERE gc.parent_id IN (SELECT id FROM down)")
         .bind(child.0).fetch_all(&mut **c).await)?;
-    let edges: Vec<(GroupId, GroupId)> = up
-        .into_iter()
-        .chain(down)
-        .map(|(p, c)| (GroupId(p), GroupId(c)))
-        .collect();
-    let mut ids: Vec<i64> = edges.iter().flat_map(|(p, c)| [p.0, c.0]).collect();
-    ids.sort_unstable();
-    ids.dedup();
     let mut names = HashMap::new();
-    for id in ids {
-        let name: String = on!(c, c => sqlx::query_scalar("SELECT name FROM client_groups WHERE id = $1")
-            .bind(id).fetch_one(&mut **c).await)?;
-        names.insert(GroupId(id), name);
+    let mut edges = Vec::with_capacity(up.len() + down.len());
+    for (p, ch, p_name, ch_name) in up.into_iter().chain(down) {
+        edges.push((GroupId(p), GroupId(ch)));
+        names.insert(GroupId(p), p_name);
+        names.insert(GroupId(ch), ch_name);
     }
     Ok(Neighbourhood { edges, names })
 }

@@ -3,10 +3,8 @@
 //! `field` for input errors and the request id. 5xx details are logged once here, never sent.
 
 use axum::body::Body;
-use axum::extract::Request;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
@@ -79,14 +77,10 @@ impl IntoResponse for ApiError {
 #[derive(Clone)]
 struct ErrorToRender(Error);
 
-/// Renders every error response as problem+json, with the request id; logs 5xx details once.
-pub async fn render_problems(request: Request, next: Next) -> Response {
-    let request_id = request
-        .headers()
-        .get(crate::REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
-    let mut response = next.run(request).await;
+/// Renders an error response as problem+json, with the request id; logs 5xx details once.
+/// Successful responses pass through untouched.
+pub fn render(mut response: Response, request_id: Option<&HeaderValue>) -> Response {
+    let request_id = request_id.and_then(|v| v.to_str().ok()).map(str::to_string);
     let status = response.status();
     let error = match response.extensions_mut().remove::<ErrorToRender>() {
         Some(ErrorToRender(e)) => e,

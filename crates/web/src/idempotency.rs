@@ -2,7 +2,7 @@
 //! again instead of creating a second object.
 
 use axum::body::{Body, to_bytes};
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -17,7 +17,7 @@ const HEADER: &str = "idempotency-key";
 /// Replayed answers are JSON documents of modest size; larger ones are not stored.
 const MAX_STORED_BODY: usize = 1024 * 1024;
 
-pub async fn replay(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn replay(state: &AppState, request: Request, next: Next) -> Response {
     if request.method() != Method::POST {
         return next.run(request).await;
     }

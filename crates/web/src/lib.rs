@@ -20,6 +20,7 @@ use clientele_app::App;
 
 pub mod api;
 mod consistency;
+mod edge;
 pub mod error;
 pub mod extract;
 mod idempotency;
@@ -89,13 +90,7 @@ pub fn router(app: App, settings: &WebSettings) -> Router {
         )
         .merge(ops::router())
         .merge(ui::router())
-        .layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::replay))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            consistency::read_your_writes,
-        ))
-        .layer(axum::middleware::from_fn(error::render_problems))
-        .layer(axum::middleware::from_fn(observe::record_metrics))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), edge::edge))
         .layer(DefaultBodyLimit::max(settings.max_body_bytes))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::SERVICE_UNAVAILABLE,

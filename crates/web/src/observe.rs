@@ -8,8 +8,6 @@ use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request};
 use axum::http::{HeaderValue, Method};
-use axum::middleware::Next;
-use axum::response::Response;
 use tower_http::request_id::{MakeRequestId, RequestId};
 
 pub fn make_span(request: &Request) -> tracing::Span {
@@ -98,19 +96,20 @@ fn status_label(status: u16) -> &'static str {
     }
 }
 
-/// Counts requests by route template and status, and observes their latency.
-pub async fn record_metrics(request: Request, next: Next) -> Response {
+/// The labels a request is counted under: its route template and method.
+pub fn labels(request: &Request) -> (&'static str, &'static str) {
     let route = request
         .extensions()
         .get::<MatchedPath>()
         .map(|p| intern(p.as_str()))
         .unwrap_or("unmatched");
-    let method = method_label(request.method());
-    let started = Instant::now();
-    let response = next.run(request).await;
-    let status = status_label(response.status().as_u16());
-    metrics::counter!("http_requests_total", "route" => route, "method" => method, "status" => status).increment(1);
+    (route, method_label(request.method()))
+}
+
+/// Counts a request by route template and status, and observes its latency.
+pub fn record((route, method): (&'static str, &'static str), status: u16, started: Instant) {
+    metrics::counter!("http_requests_total", "route" => route, "method" => method, "status" => status_label(status))
+        .increment(1);
     metrics::histogram!("http_request_duration_seconds", "route" => route, "method" => method)
         .record(started.elapsed().as_secs_f64());
-    response
 }

@@ -12,6 +12,9 @@ use clientele_domain::{BusinessUnitId, ClientId, GroupId, Millis, OrganizationId
 
 use crate::{AccessRole, Change};
 
+mod dense;
+use dense::Dense;
+
 /// Ids are dense database integers; the index keys bitmaps with them as `u32`. Larger ids would
 /// mean over four billion rows, far past what one index is built for.
 fn small(id: i64) -> u32 {
@@ -79,8 +82,8 @@ struct State {
     sorted: Vec<u32>,
     /// Clients by status: [active, inactive, closed].
     by_status: [RoaringBitmap; 3],
-    groups: HashMap<u32, GroupNode>,
-    grants: HashMap<u32, Vec<Grant>>,
+    groups: Dense<GroupNode>,
+    grants: Dense<Vec<Grant>>,
 }
 
 fn status_slot(s: ClientStatus) -> usize {
@@ -272,7 +275,7 @@ impl AccessIndex {
             .groups
             .iter()
             .filter(|(_, n)| n.direct.contains(c))
-            .map(|(&id, _)| id)
+            .map(|(id, _)| id)
             .collect();
         while let Some(g) = queue.pop_front() {
             if !seen_groups.insert(g) {
@@ -636,7 +639,7 @@ impl State {
 
     /// Every group's reach from scratch, children before parents (after a full load).
     fn rebuild_reach(&mut self) {
-        let mut pending: HashMap<u32, usize> = self.groups.iter().map(|(&id, n)| (id, n.children.len())).collect();
+        let mut pending: HashMap<u32, usize> = self.groups.iter().map(|(id, n)| (id, n.children.len())).collect();
         let mut ready: VecDeque<u32> = pending.iter().filter(|(_, n)| **n == 0).map(|(&id, _)| id).collect();
         while let Some(g) = ready.pop_front() {
             self.recompute(g);
@@ -654,8 +657,7 @@ impl State {
 
     fn node(&mut self, g: u32) -> &mut GroupNode {
         self.groups
-            .entry(g)
-            .or_insert_with(|| GroupNode::new(0, "", GroupKind::Clients))
+            .get_or_insert_with(g, || GroupNode::new(0, "", GroupKind::Clients))
     }
 
     /// Applies a change to the raw relations only (no closure maintenance): for full loads.
@@ -803,7 +805,7 @@ impl State {
                 ..
             } => {
                 let (st, g) = (small(staff.0), small(group.0));
-                let grants = self.grants.entry(st).or_default();
+                let grants = self.grants.get_or_insert_with(st, Vec::new);
                 grants.retain(|gr| gr.group != g);
                 grants.push(Grant {
                     group: g,

@@ -1,0 +1,28 @@
+//! The one middleware every request passes on its way in and out: metrics, read-your-writes,
+//! idempotent POSTs and problem+json rendering. One layer rather than four, because each
+//! `from_fn` layer boxes a future and clones the inner service on every request, which showed in
+//! the profile of the hot access-check endpoint.
+
+use std::time::Instant;
+
+use axum::extract::{Request, State};
+use axum::http::Method;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::{ApiError, AppState, REQUEST_ID, consistency, error, idempotency, observe};
+
+pub async fn edge(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let labels = observe::labels(&request);
+    let request_id = request.headers().get(REQUEST_ID).cloned();
+    let response = match consistency::demand(&state, request.headers()).await {
+        Err(e) => ApiError(e).into_response(),
+        Ok(()) if request.method() == Method::POST => idempotency::replay(&state, request, next).await,
+        Ok(()) => next.run(request).await,
+    };
+    let mut response = error::render(response, request_id.as_ref());
+    consistency::stamp(&state, &mut response);
+    observe::record(labels, response.status().as_u16(), started);
+    response
+}
