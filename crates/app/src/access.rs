@@ -82,28 +82,71 @@ impl App {
     /// Builds the index from the tables, in one snapshot, then applies what committed since.
     pub(crate) async fn reload_access(&self) -> Result<()> {
         let _one_at_a_time = self.sync_lock.lock().await;
+        // The sequence number first, then the tables, on two connections at once (start-up time is
+        // mostly reading a million rows). A table read may already include changes committed
+        // after `seq`; applying them again afterwards is harmless, because every change sets one
+        // fact to a whole value and they are replayed in commit order.
+        let seq = {
+            let mut conn = st(self.db.read().await)?;
+            st(changes::current_seq(&mut conn.conn()).await)?
+        };
+        let started = std::time::Instant::now();
+        // Its own task, so decoding a million rows runs on another worker thread.
+        let clients = tokio::spawn({
+            let app = self.clone();
+            async move { app.load_clients().await }
+        });
+        let mut state = self.load_structure().await?;
+        let clients = clients
+            .await
+            .map_err(|e| Error::internal(format!("loading clients failed: {e}")))??;
+        let read = started.elapsed();
+        state.extend(clients);
+        self.access.load(seq, state);
+        self.staff_cache.clear();
+        tracing::info!(
+            seq,
+            bytes = self.access.approximate_bytes(),
+            read_ms = read.as_millis() as u64,
+            build_ms = (started.elapsed() - read).as_millis() as u64,
+            "access index loaded"
+        );
+        Ok(())
+    }
+
+    /// Every client, as the index keeps it.
+    async fn load_clients(&self) -> Result<Vec<Change>> {
         let mut tx = st(self.db.begin_snapshot().await)?;
-        let mut c = tx.conn();
-        let seq = st(changes::current_seq(&mut c).await)?;
         let mut state = Vec::new();
-        for (org, id, name_key, kind, unit) in st(changes::all_groups(&mut c).await)? {
-            let kind = GroupKind::parse(&kind)?;
-            state.push(Change::Group {
-                org: OrganizationId(org),
-                group: GroupId(id),
-                name_key,
-                kind,
-                unit: BusinessUnitId(unit),
-            });
-        }
-        for (org, id, name_key, status, unit) in st(changes::all_clients(&mut c).await)? {
-            let status = ClientStatus::parse(&status)?;
+        st(changes::each_client(&mut tx.conn(), |org, id, name_key, status, unit| {
             state.push(Change::Client {
                 org: OrganizationId(org),
                 client: ClientId(id),
                 name_key,
-                status,
+                status: match status {
+                    0 => ClientStatus::Active,
+                    1 => ClientStatus::Inactive,
+                    _ => ClientStatus::Closed,
+                },
                 unit: unit.map(BusinessUnitId),
+            })
+        })
+        .await)?;
+        Ok(state)
+    }
+
+    /// Every group, membership, nesting and assignment, as the index keeps them.
+    async fn load_structure(&self) -> Result<Vec<Change>> {
+        let mut tx = st(self.db.begin_snapshot().await)?;
+        let mut c = tx.conn();
+        let mut state = Vec::new();
+        for (org, id, name_key, kind, unit) in st(changes::all_groups(&mut c).await)? {
+            state.push(Change::Group {
+                org: OrganizationId(org),
+                group: GroupId(id),
+                name_key,
+                kind: GroupKind::parse(&kind)?,
+                unit: BusinessUnitId(unit),
             });
         }
         for (org, group, client) in st(changes::all_group_clients(&mut c).await)? {
@@ -130,11 +173,7 @@ impl App {
                 valid_until,
             });
         }
-        drop(tx);
-        self.access.load(seq, state);
-        self.staff_cache.clear();
-        tracing::info!(seq, bytes = self.access.approximate_bytes(), "access index loaded");
-        Ok(())
+        Ok(state)
     }
 
     /// Applies every change committed since the index was last brought up to date; returns the

@@ -74,12 +74,20 @@ pub async fn oldest_seq(c: &mut Conn<'_>) -> Result<Option<i64>> {
     Ok(on!(c, c => sqlx::query_scalar("SELECT MIN(seq) FROM access_changes").fetch_one(&mut **c).await)?)
 }
 
-/// Every live client: (organization, id, name_key, status, business unit).
-pub async fn all_clients(c: &mut Conn<'_>) -> Result<Vec<(i64, i64, String, String, Option<i64>)>> {
-    Ok(
-        on!(c, c => sqlx::query_as("SELECT organization_id, id, name_key, status, business_unit_id FROM clients")
-        .fetch_all(&mut **c).await)?,
-    )
+/// Calls `each` with every client: (organization, id, name_key, status code, business unit),
+/// the status as 0 active, 1 inactive, 2 closed. Streams: a million clients are never held twice.
+pub async fn each_client(c: &mut Conn<'_>, mut each: impl FnMut(i64, i64, String, i64, Option<i64>)) -> Result<()> {
+    use futures_util::TryStreamExt;
+    const SQL: &str = "SELECT organization_id, id, name_key,
+            CASE status WHEN 'active' THEN 0 WHEN 'inactive' THEN 1 ELSE 2 END, business_unit_id FROM clients";
+    on!(c, c => {
+        let mut rows = sqlx::query_as::<_, (i64, i64, String, i64, Option<i64>)>(SQL).fetch(&mut **c);
+        while let Some((org, id, name_key, status, unit)) = rows.try_next().await? {
+            each(org, id, name_key, status, unit);
+        }
+        Ok::<(), sqlx::Error>(())
+    })?;
+    Ok(())
 }
 
 /// Every live group: (organization, id, name_key, kind, business unit).
