@@ -246,4 +246,30 @@ both_backends! {
         t.patch(&format!("/api/v1/staff/{fay}"), json!({ "active": true, "role": "admin" })).await.expect(StatusCode::OK);
         t.call_as(&token, Method::GET, "/api/v1/audit", None, &[]).await.expect(StatusCode::OK);
     }
+
+    // Every process builds its index from the tables at start: a restarted one answers exactly
+    // as the one that saw every change happen.
+    async fn a_restarted_process_answers_as_before(t: TestApp) {
+        let active = t.client("Kept Active").await;
+        let closed = t.post("/api/v1/clients", json!({ "name": "Kept Closed", "status": "closed" })).await.body["id"].as_i64().unwrap();
+        let leaf = t.group("Kept leaf", &[active, closed]).await;
+        let top = t.group_of_groups("Kept top", &[leaf]).await;
+        let (gil, _) = account_manager(&t, "gil@firm.example").await;
+        assign(&t, top, gil, "editor").await.expect(StatusCode::OK);
+        let before = t.get(&format!("/api/v1/staff/{gil}/clients?include_inactive=true")).await.expect(StatusCode::OK);
+
+        let reopened = clientele_app::App::open(clientele_store::Db::connect(t.db.url()).await.unwrap()).await.unwrap();
+        let now = clientele_domain::now_millis();
+        for client in [active, closed] {
+            assert_eq!(
+                reopened.access.role(clientele_domain::StaffId(gil), clientele_domain::ClientId(client), now),
+                Some(clientele_access::AccessRole::Editor)
+            );
+        }
+        let router = clientele_web::router(reopened, &clientele_web::WebSettings::default());
+        let fresh = TestApp { router, ..t };
+        let after = fresh.get(&format!("/api/v1/staff/{gil}/clients?include_inactive=true")).await.expect(StatusCode::OK);
+        assert_eq!(before.body, after.body);
+        assert_eq!(names(&after.body), ["Kept Active", "Kept Closed"]);
+    }
 }

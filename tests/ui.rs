@@ -306,6 +306,33 @@ both_backends! {
         assert!(html(&page).contains("only admins"));
     }
 
+    // Seed 003: "the account managers can access those clients by navigating to the 'Clients'
+    // area and selecting the 'My group clients' tab".
+    async fn seed_003_an_account_manager_finds_their_group_clients_in_my_group_clients(t: TestApp) {
+        let mine = t.client("Mine Bakery").await;
+        let nested = t.client("Nested Bakery").await;
+        let theirs = t.client("Theirs Bakery").await;
+        let inner = t.group("Inner", &[nested]).await;
+        let top = t.group("Top", &[mine]).await;
+        let region = t.group_of_groups("Region", &[inner]).await;
+        t.group("Elsewhere", &[theirs]).await;
+        let staff = t.app.create_staff_cli("am@firm.example", "Account Manager", StaffRole::Staff, Some(PASSWORD)).await.unwrap();
+        for g in [top, region] {
+            t.put(&format!("/api/v1/groups/{g}/staff/{}", staff.id), serde_json::json!({ "role": "reader" })).await.expect(StatusCode::OK);
+        }
+        let r = post_login(&t, "am@firm.example", PASSWORD).await.expect(StatusCode::SEE_OTHER);
+        let cookie = r.headers["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+        let b = Browser { t: &t, cookie };
+        let home = b.get("/").await.expect(StatusCode::SEE_OTHER);
+        assert_eq!(home.headers["location"], "/my-group-clients");
+        let page = html(&b.get("/my-group-clients").await.expect(StatusCode::OK));
+        assert!(page.contains("Mine Bakery") && page.contains("Nested Bakery"), "{page}");
+        assert!(!page.contains("Theirs Bakery"));
+        assert!(page.contains("2 clients"));
+        assert!(!page.contains("href=\"/settings\""), "staff are not shown the admin screens");
+        let _ = (mine, theirs);
+    }
+
     async fn logos_upload_from_the_branding_tab_and_bad_ones_are_reported_by_their_field(t: TestApp) {
         let b = sign_in(&t).await;
         let csrf = b.csrf().await;

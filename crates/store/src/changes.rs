@@ -79,7 +79,7 @@ pub async fn oldest_seq(c: &mut Conn<'_>) -> Result<Option<i64>> {
 pub async fn each_client(c: &mut Conn<'_>, mut each: impl FnMut(i64, i64, String, i64, Option<i64>)) -> Result<()> {
     use futures_util::TryStreamExt;
     const SQL: &str = "SELECT organization_id, id, name_key,
-            CASE status WHEN 'active' THEN 0 WHEN 'inactive' THEN 1 ELSE 2 END, business_unit_id FROM clients";
+            CAST(CASE status WHEN 'active' THEN 0 WHEN 'inactive' THEN 1 ELSE 2 END AS BIGINT), business_unit_id FROM clients";
     on!(c, c => {
         let mut rows = sqlx::query_as::<_, (i64, i64, String, i64, Option<i64>)>(SQL).fetch(&mut **c);
         while let Some((org, id, name_key, status, unit)) = rows.try_next().await? {

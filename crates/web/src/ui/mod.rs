@@ -34,6 +34,7 @@ mod clients;
 mod group_form;
 mod group_page;
 mod groups;
+mod my_clients;
 mod settings;
 
 /// The session cookie's name.
@@ -47,9 +48,19 @@ const SCRIPT: &str = include_str!("../../static/app.js");
 const CSP: &str = "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; \
                    object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
 
+/// Admins land on their groups; other staff on the clients their groups give them.
+async fn home(session: Session) -> Redirect {
+    if session.actor.admin().is_ok() {
+        Redirect::to("/groups")
+    } else {
+        Redirect::to("/my-group-clients")
+    }
+}
+
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/", get(|| async { Redirect::to("/groups") }))
+        .route("/", get(home))
+        .route("/my-group-clients", get(my_clients::list))
         .route("/login", get(auth::login_page).post(auth::login))
         .route("/logout", post(auth::logout))
         .route("/groups", get(groups::list))
@@ -163,6 +174,7 @@ impl Session {
             staff_email: self.staff.email.clone(),
             csrf: self.csrf.clone(),
             section,
+            admin: self.actor.admin().is_ok(),
         }
     }
 }
@@ -174,6 +186,8 @@ pub struct Layout {
     pub staff_email: String,
     pub csrf: String,
     pub section: &'static str,
+    /// Whether to show the admin screens in the navigation.
+    pub admin: bool,
 }
 
 /// Why a request did not get a session.
