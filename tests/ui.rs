@@ -333,6 +333,21 @@ both_backends! {
         let _ = (mine, theirs);
     }
 
+    // Seeds 003 and 004: assign an account manager to a group from its page, with a role.
+    async fn an_admin_assigns_and_removes_staff_on_the_group_page(t: TestApp) {
+        let g = t.group("Program accounts", &[]).await;
+        let staff = t.app.create_staff_cli("pam@firm.example", "Pam Manager", StaffRole::Staff, None).await.unwrap();
+        let b = sign_in(&t).await;
+        let page = html(&b.get(&format!("/groups/{g}")).await.expect(StatusCode::OK));
+        assert!(page.contains("No staff are assigned to this group."));
+        assert!(page.contains("Pam Manager (pam@firm.example)"));
+        b.post(&format!("/groups/{g}/staff"), &[("staff_id", &staff.id.to_string()), ("role", "manager")]).await.expect(StatusCode::SEE_OTHER);
+        let page = html(&b.get(&format!("/groups/{g}")).await.expect(StatusCode::OK));
+        assert!(page.contains("<td data-label=\"Role\">manager</td>"), "{page}");
+        b.post(&format!("/groups/{g}/staff/{}/remove", staff.id), &[]).await.expect(StatusCode::SEE_OTHER);
+        assert!(html(&b.get(&format!("/groups/{g}")).await.expect(StatusCode::OK)).contains("No staff are assigned to this group."));
+    }
+
     async fn logos_upload_from_the_branding_tab_and_bad_ones_are_reported_by_their_field(t: TestApp) {
         let b = sign_in(&t).await;
         let csrf = b.csrf().await;

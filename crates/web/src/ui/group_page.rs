@@ -66,6 +66,10 @@ struct GroupPage {
     next_audit: Option<String>,
     saved: bool,
     created: bool,
+    /// Staff in charge of the group and their roles (seeds 003, 004).
+    staff: Vec<clientele_app::assignments::Assignment>,
+    /// Staff an admin may assign (admins see everything already, so only staff).
+    staff_choices: Vec<clientele_domain::entities::Staff>,
 }
 
 #[derive(Deserialize, Default)]
@@ -170,7 +174,19 @@ pub async fn show(
     let timeline = timeline(&s, &session, &audit.items).await;
     let next_members = next_cursor.map(|c| query(&[("q", &q.q), ("cursor", &c)]));
     let next_audit = audit.next_cursor.map(|c| query(&[("audit_cursor", &c)]));
+    let staff = s.app.group_staff(actor, id).await?;
+    let staff_choices = if actor.admin().is_ok() {
+        let all = s.app.staff_list(actor, None, Some(500)).await?.items;
+        all.into_iter()
+            .filter(|p| p.active && p.role == clientele_domain::staff::StaffRole::Staff)
+            .filter(|p| !staff.iter().any(|a| a.staff_id == p.id))
+            .collect()
+    } else {
+        Vec::new()
+    };
     Ok(render(&GroupPage {
+        staff,
+        staff_choices,
         l: session.layout("groups"),
         kind: kind_label(g.group.kind),
         g,
@@ -569,4 +585,24 @@ async fn client_name(s: &AppState, session: &Session, id: ClientId) -> String {
         .await
         .map(|c| c.name)
         .unwrap_or_else(|_| format!("client {id}"))
+}
+
+/// Assigns a staff member to the group with a role (admins).
+pub async fn assign(State(s): State<AppState>, Path(id): Path<GroupId>, f: SignedForm) -> Result<Response, UiError> {
+    let SignedForm { session, form } = f;
+    let staff = clientele_domain::StaffId(form.i64("staff_id").unwrap_or_default());
+    let role = clientele_access::AccessRole::parse(&form.text("role"))
+        .ok_or_else(|| clientele_domain::Error::invalid("role", "must be manager, editor or reader"))?;
+    s.app.assign(session.actor.admin()?, id, staff, role, None).await?;
+    Ok(super::see_other(&format!("/groups/{id}?saved=1")))
+}
+
+/// Ends a staff member's assignment to the group (admins).
+pub async fn unassign(
+    State(s): State<AppState>,
+    Path((id, staff)): Path<(GroupId, clientele_domain::StaffId)>,
+    f: SignedForm,
+) -> Result<Response, UiError> {
+    s.app.unassign(f.session.actor.admin()?, id, staff).await?;
+    Ok(super::see_other(&format!("/groups/{id}?saved=1")))
 }

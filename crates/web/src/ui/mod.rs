@@ -71,6 +71,8 @@ pub fn router() -> Router<AppState> {
         .route("/groups/{id}/logo/{variant}", get(group_form::logo))
         .route("/groups/{id}/members/review", post(group_page::review))
         .route("/groups/{id}/members", post(group_page::apply))
+        .route("/groups/{id}/staff", post(group_page::assign))
+        .route("/groups/{id}/staff/{staff_id}/remove", post(group_page::unassign))
         .route("/clients", get(clients::list))
         .route("/clients/bulk", post(clients::bulk))
         .route("/clients/{id}", get(clients::profile))
