@@ -15,47 +15,9 @@ use clientele_domain::staff::StaffRole;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
+use super::sample_names::{SURNAMES, TRADES};
 use crate::cli::DemoArgs;
 
-const SURNAMES: &[&str] = &[
-    "Smith",
-    "Okafor",
-    "Tanaka",
-    "Müller",
-    "Rossi",
-    "Dubois",
-    "Novak",
-    "Silva",
-    "Kowalski",
-    "Larsen",
-    "Haddad",
-    "Nguyen",
-    "O'Brien",
-    "García",
-    "Ivanova",
-    "Chen",
-    "Patel",
-    "Johansson",
-    "Moreau",
-    "Fischer",
-];
-const TRADES: &[&str] = &[
-    "Bakery",
-    "Logistics",
-    "Dental",
-    "Architects",
-    "Imports",
-    "Salon",
-    "Consulting",
-    "Builders",
-    "Farms",
-    "Studio",
-    "Pharmacy",
-    "Motors",
-    "Textiles",
-    "Brewing",
-    "Legal",
-];
 const SUFFIXES: &[&str] = &["Ltd", "LLC", "& Sons", "GmbH", "Co.", "Partners", "Group", "Inc."];
 const OFFICES: &[&str] = &["Head office", "North office", "South office", "Online brand"];
 const SEGMENTS: &[&str] = &[

@@ -11,6 +11,7 @@ mod admin;
 mod backup;
 pub mod bench;
 mod demo;
+mod sample_names;
 mod serve;
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {

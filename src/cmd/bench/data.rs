@@ -17,6 +17,8 @@ use clientele_store::{Db, bulk};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
+use crate::cmd::sample_names::{SURNAMES, TRADES};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum SizeName {
     Small,
@@ -84,46 +86,6 @@ pub const ADMIN_EMAIL: &str = "admin@bench.example";
 const FIRST_STAFF_ID: i64 = 2;
 const FIRST_UNIT_ID: i64 = 2;
 const CHUNK: i64 = 50_000;
-
-const SURNAMES: &[&str] = &[
-    "Smith",
-    "Okafor",
-    "Tanaka",
-    "Müller",
-    "Rossi",
-    "Dubois",
-    "Novak",
-    "Silva",
-    "Kowalski",
-    "Larsen",
-    "Haddad",
-    "Nguyen",
-    "O'Brien",
-    "García",
-    "Ivanova",
-    "Chen",
-    "Patel",
-    "Johansson",
-    "Moreau",
-    "Fischer",
-];
-const TRADES: &[&str] = &[
-    "Bakery",
-    "Logistics",
-    "Dental",
-    "Architects",
-    "Imports",
-    "Salon",
-    "Consulting",
-    "Builders",
-    "Farms",
-    "Studio",
-    "Pharmacy",
-    "Motors",
-    "Textiles",
-    "Brewing",
-    "Legal",
-];
 
 impl Dataset {
     fn describe(size: &Size, seed: u64, generated_in: f64) -> Dataset {

@@ -30,8 +30,8 @@ fn backend_name(app: &App) -> &'static str {
     }
 }
 
-fn admin(ds: &Dataset) -> Actor {
-    let _ = ds;
+/// The admin the generator created first (staff 1 of organisation 1).
+fn admin() -> Actor {
     Actor {
         staff_id: StaffId(1),
         organization_id: OrganizationId(1),
@@ -261,7 +261,7 @@ pub async fn list(app: &App, ds: &Dataset) -> anyhow::Result<Report> {
 
 pub async fn change(app: &App, ds: &Dataset) -> anyhow::Result<Report> {
     let mut rep = Report::new("change", ds.size.name, backend_name(app));
-    let admin = admin(ds);
+    let admin = admin();
     let now = now_millis();
     let stamp = now.to_string();
     let unit = clientele_domain::BusinessUnitId(1);
