@@ -14,6 +14,7 @@ use clientele_store::Db;
 pub mod access;
 pub mod assignments;
 pub mod audit;
+pub mod bulk;
 pub mod auth;
 pub mod business_units;
 pub mod clients;

@@ -138,6 +138,16 @@ pub async fn claim(c: &mut Conn<'_>, owner: &str, now: Millis, lease_until: Mill
     }
 }
 
+/// Whether [`claim`] would find something: a plain read, so idle workers never take SQLite's write
+/// lock.
+pub async fn claimable(c: &mut Conn<'_>, now: Millis) -> Result<bool> {
+    let found: Option<i64> = on!(c, c => sqlx::query_scalar(
+        "SELECT id FROM process_requests
+         WHERE status = 'pending' OR (status = 'running' AND lease_expires_at < $1) LIMIT 1")
+        .bind(now).fetch_optional(&mut **c).await)?;
+    Ok(found.is_some())
+}
+
 /// Claims one given request if it is pending (a small request run while its caller waits).
 pub async fn claim_one(c: &mut Conn<'_>, id: i64, owner: &str, now: Millis, lease_until: Millis) -> Result<Option<Request>> {
     let n = on!(c, c => sqlx::query(
@@ -152,7 +162,8 @@ pub async fn claim_one(c: &mut Conn<'_>, id: i64, owner: &str, now: Millis, leas
     Ok(Some(get_any(c, id).await?))
 }
 
-async fn get_any(c: &mut Conn<'_>, id: i64) -> Result<Request> {
+/// A request by id, whatever its organisation (workers).
+pub async fn get_any(c: &mut Conn<'_>, id: i64) -> Result<Request> {
     let sql = format!("SELECT {COLUMNS} FROM process_requests WHERE id = $1");
     // Safe: COLUMNS is a constant.
     Ok(on!(c, c => sqlx::query_as::<_, Request>(sqlx::AssertSqlSafe(sql.clone())).bind(id).fetch_one(&mut **c).await)?)
@@ -338,7 +349,7 @@ pub async fn copy_rejected(c: &mut Conn<'_>, from: i64, into: i64) -> Result<u64
     Ok(on!(c, c => sqlx::query(
         "INSERT INTO process_request_rows (request_id, row_number, line, fields)
          SELECT $2, ROW_NUMBER() OVER (ORDER BY row_number), line, fields FROM process_request_rows
-         WHERE request_id = $1 AND outcome = 'rejected' AND line > 0")
+         WHERE request_id = $1 AND outcome = 'rejected' AND line > 0 AND row_number > 0")
         .bind(from).bind(into).execute(&mut **c).await.map(|r| r.rows_affected()))?)
 }
 
@@ -349,4 +360,27 @@ pub async fn member_ids(c: &mut Conn<'_>, group: i64) -> Result<(Vec<i64>, Vec<i
     let children: Vec<i64> = on!(c, c => sqlx::query_scalar("SELECT child_id FROM group_children WHERE parent_id = $1 ORDER BY child_id")
         .bind(group).fetch_all(&mut **c).await)?;
     Ok((clients, children))
+}
+
+/// Ends a request whose input could not be read.
+pub async fn fail_receiving(c: &mut Conn<'_>, id: i64, error: &str, now: Millis) -> Result<()> {
+    on!(c, c => sqlx::query(
+        "UPDATE process_requests SET status = 'failed', error = $2, finished_at = $3 WHERE id = $1 AND status = 'receiving'")
+        .bind(id).bind(error).bind(now).execute(&mut **c).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Copies the header row (row 0) of `from` into `into`.
+pub async fn copy_header(c: &mut Conn<'_>, from: i64, into: i64) -> Result<()> {
+    on!(c, c => sqlx::query(
+        "INSERT INTO process_request_rows (request_id, row_number, line, fields)
+         SELECT $2, 0, line, fields FROM process_request_rows WHERE request_id = $1 AND row_number = 0")
+        .bind(from).bind(into).execute(&mut **c).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Runs a fixed statement with no parameters (savepoints around each row of a batch).
+pub async fn execute(c: &mut Conn<'_>, sql: &'static str) -> Result<()> {
+    on!(c, c => sqlx::raw_sql(sql).execute(&mut **c).await.map(|r| r.rows_affected()))?;
+    Ok(())
 }
