@@ -46,7 +46,10 @@ fn reason_of(r: &Resp, line: i64) -> String {
 }
 
 async fn client_names(t: &TestApp) -> Vec<String> {
-    let r = t.get("/api/v1/clients?include_inactive=true&limit=500").await.expect(StatusCode::OK);
+    let r = t
+        .get("/api/v1/clients?include_inactive=true&limit=500")
+        .await
+        .expect(StatusCode::OK);
     r.body["items"]
         .as_array()
         .unwrap()
@@ -92,7 +95,10 @@ async fn audit_count(t: &TestApp, action: &str) -> usize {
 }
 
 async fn export(t: &TestApp, format: &str) -> String {
-    let r = t.get(&format!("/api/v1/csv/{format}/export")).await.expect(StatusCode::OK);
+    let r = t
+        .get(&format!("/api/v1/csv/{format}/export"))
+        .await
+        .expect(StatusCode::OK);
     assert!(r.headers["content-type"].to_str().unwrap().starts_with("text/csv"));
     text(&r)
 }

@@ -2,7 +2,6 @@
 //! completes, and every row was applied exactly once (no missing client, no duplicate, no
 //! duplicate audit event), because each batch's rows and the position reached commit together.
 
-
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -19,7 +18,15 @@ struct Server(Child);
 impl Server {
     fn start(url: &str) -> Server {
         let child = Command::new(BIN)
-            .args(["--database-url", url, "serve", "--listen", "127.0.0.1:0", "--lease-secs", "2"])
+            .args([
+                "--database-url",
+                url,
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--lease-secs",
+                "2",
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -56,7 +63,13 @@ async fn a_killed_server_resumes_a_large_import_and_applies_every_row_once() {
         file.push_str(&format!("K{i},Client {i:05}\n"));
     }
     let request = app
-        .receive_import(actor.admin().unwrap(), Format::Clients, Mode::Apply, false, std::io::Cursor::new(file.into_bytes()))
+        .receive_import(
+            actor.admin().unwrap(),
+            Format::Clients,
+            Mode::Apply,
+            false,
+            std::io::Cursor::new(file.into_bytes()),
+        )
         .await
         .unwrap();
     assert_eq!(request.status, "pending");
@@ -66,11 +79,17 @@ async fn a_killed_server_resumes_a_large_import_and_applies_every_row_once() {
     let started = Instant::now();
     loop {
         let now = app.process_request(&actor, id).await.unwrap();
-        assert_ne!(now.status, "completed", "the import finished before it could be killed; make it larger");
+        assert_ne!(
+            now.status, "completed",
+            "the import finished before it could be killed; make it larger"
+        );
         if now.done > 0 {
             break;
         }
-        assert!(started.elapsed() < Duration::from_secs(120), "the server never started the import");
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "the server never started the import"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     server.kill_9();
@@ -85,11 +104,11 @@ async fn a_killed_server_resumes_a_large_import_and_applies_every_row_once() {
         if now.status == "completed" {
             break now;
         }
+        assert!(matches!(now.status.as_str(), "running" | "pending"), "{now:?}");
         assert!(
-            matches!(now.status.as_str(), "running" | "pending"),
-            "{now:?}"
+            started.elapsed() < Duration::from_secs(300),
+            "the import did not finish: {now:?}"
         );
-        assert!(started.elapsed() < Duration::from_secs(300), "the import did not finish: {now:?}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     assert_eq!(finished.done, ROWS as i64);
@@ -97,16 +116,21 @@ async fn a_killed_server_resumes_a_large_import_and_applies_every_row_once() {
     assert_eq!(finished.attempts, 2, "claimed once, and once more after the kill");
 
     let Db::Sqlite(pool) = &app.db else { unreachable!() };
-    let clients: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM clients").fetch_one(pool).await.unwrap();
+    let clients: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM clients")
+        .fetch_one(pool)
+        .await
+        .unwrap();
     assert_eq!(clients, ROWS as i64);
-    let (events, distinct): (i64, i64) = sqlx::query_as(
-        "SELECT COUNT(*), COUNT(DISTINCT client_id) FROM audit_events WHERE action = 'client.created'",
-    )
-    .fetch_one(pool)
-    .await
-    .unwrap();
+    let (events, distinct): (i64, i64) =
+        sqlx::query_as("SELECT COUNT(*), COUNT(DISTINCT client_id) FROM audit_events WHERE action = 'client.created'")
+            .fetch_one(pool)
+            .await
+            .unwrap();
     assert_eq!((events, distinct), (ROWS as i64, ROWS as i64));
-    let refs: i64 = sqlx::query_scalar("SELECT COUNT(DISTINCT external_ref) FROM clients").fetch_one(pool).await.unwrap();
+    let refs: i64 = sqlx::query_scalar("SELECT COUNT(DISTINCT external_ref) FROM clients")
+        .fetch_one(pool)
+        .await
+        .unwrap();
     assert_eq!(refs, ROWS as i64);
     let unprocessed: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM process_request_rows WHERE request_id = $1 AND row_number > 0 AND outcome IS NULL",

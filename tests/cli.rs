@@ -188,6 +188,12 @@ fn export_then_import_round_trips_and_a_bad_row_fails_the_import_with_its_line()
     assert!(!out.status.success());
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stdout.contains("1 created, 1 rejected (dry run, nothing changed)"), "{stdout}");
-    assert!(stderr.contains("line 3: status: must be active, inactive or closed"), "{stderr}");
+    assert!(
+        stdout.contains("1 created, 1 rejected (dry run, nothing changed)"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("line 3: status: must be active, inactive or closed"),
+        "{stderr}"
+    );
 }

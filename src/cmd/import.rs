@@ -81,8 +81,16 @@ pub async fn run(app: &App, args: &ImportArgs) -> anyhow::Result<()> {
     println!(
         "process request {id} {}: {} ({})",
         finished.status,
-        if summary.is_empty() { "no rows".to_string() } else { summary.join(", ") },
-        if mode == Mode::Validate { "dry run, nothing changed" } else { "applied" }
+        if summary.is_empty() {
+            "no rows".to_string()
+        } else {
+            summary.join(", ")
+        },
+        if mode == Mode::Validate {
+            "dry run, nothing changed"
+        } else {
+            "applied"
+        }
     );
     if finished.status != "completed" {
         anyhow::bail!(

@@ -208,7 +208,10 @@ pub(crate) fn merged_fields(input: ClientInput, before: &Client) -> Result<(Clie
 /// Changes a client inside the caller's transaction (access to it already decided); returns the
 /// client before and after. When the relationship stops being active and the organisation
 /// requires an active one, the client leaves every group in the same transaction.
-#[expect(clippy::too_many_arguments, reason = "the transaction, who, what, and the audit cause")]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the transaction, who, what, and the audit cause"
+)]
 pub(crate) async fn update_in(
     tx: &mut clientele_store::Tx,
     org: &clientele_domain::entities::Organization,
@@ -238,7 +241,8 @@ pub(crate) async fn update_in(
         serde_json::to_value(&after).ok(),
     )
     .await?;
-    if org.policies.require_active_relationship && !relationship_is_active(after.relationship, after.relationship_expires_at, now)
+    if org.policies.require_active_relationship
+        && !relationship_is_active(after.relationship, after.relationship_expires_at, now)
     {
         crate::members::remove_from_all_groups(
             &mut tx.conn(),
@@ -268,8 +272,7 @@ async fn check_client_fields(
         })?;
     }
     if let Some(reference) = &f.external_ref
-        && let Some(other) =
-            st(store::find_by_external_ref(&mut tx.conn(), actor.organization_id, reference).await)?
+        && let Some(other) = st(store::find_by_external_ref(&mut tx.conn(), actor.organization_id, reference).await)?
         && Some(other.id) != this
     {
         return Err(Error::new(

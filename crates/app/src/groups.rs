@@ -325,7 +325,10 @@ pub(crate) fn patched_fields(before: &ClientGroup, patch: &GroupPatch) -> Result
 }
 
 /// Changes a group's settings inside the caller's transaction; returns the group after.
-#[expect(clippy::too_many_arguments, reason = "the transaction, who, what, and the audit cause")]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the transaction, who, what, and the audit cause"
+)]
 pub(crate) async fn update_in(
     tx: &mut Tx,
     org: OrganizationId,

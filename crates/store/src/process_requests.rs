@@ -149,7 +149,13 @@ pub async fn claimable(c: &mut Conn<'_>, now: Millis) -> Result<bool> {
 }
 
 /// Claims one given request if it is pending (a small request run while its caller waits).
-pub async fn claim_one(c: &mut Conn<'_>, id: i64, owner: &str, now: Millis, lease_until: Millis) -> Result<Option<Request>> {
+pub async fn claim_one(
+    c: &mut Conn<'_>,
+    id: i64,
+    owner: &str,
+    now: Millis,
+    lease_until: Millis,
+) -> Result<Option<Request>> {
     let n = on!(c, c => sqlx::query(
         "UPDATE process_requests SET status = 'running', lease_owner = $2, lease_expires_at = $3,
             attempts = attempts + 1, started_at = COALESCE(started_at, $4)
@@ -206,7 +212,14 @@ pub async fn mark_replaced(c: &mut Conn<'_>, id: i64, owner: &str) -> Result<boo
 }
 
 /// Ends a running request held by `owner` with `status` (`completed` or `failed`).
-pub async fn finish(c: &mut Conn<'_>, id: i64, owner: &str, status: &str, error: Option<&str>, now: Millis) -> Result<bool> {
+pub async fn finish(
+    c: &mut Conn<'_>,
+    id: i64,
+    owner: &str,
+    status: &str,
+    error: Option<&str>,
+    now: Millis,
+) -> Result<bool> {
     let n = on!(c, c => sqlx::query(
         "UPDATE process_requests SET status = $3, error = $4, finished_at = $5, lease_owner = NULL, lease_expires_at = NULL
          WHERE id = $1 AND status = 'running' AND lease_owner = $2")
@@ -319,7 +332,13 @@ pub async fn record_outcome(c: &mut Conn<'_>, request: i64, row_number: i64, o: 
 }
 
 /// Appends a row the request made up (a removal of a replace), with its outcome.
-pub async fn append_outcome(c: &mut Conn<'_>, request: i64, row_number: i64, fields: &str, o: &RowOutcome) -> Result<()> {
+pub async fn append_outcome(
+    c: &mut Conn<'_>,
+    request: i64,
+    row_number: i64,
+    fields: &str,
+    o: &RowOutcome,
+) -> Result<()> {
     on!(c, c => sqlx::query(
         "INSERT INTO process_request_rows (request_id, row_number, line, fields, outcome, reason, group_id, client_id, child_id)
          VALUES ($1, $2, 0, $3, $4, $5, $6, $7, $8)")
@@ -330,7 +349,10 @@ pub async fn append_outcome(c: &mut Conn<'_>, request: i64, row_number: i64, fie
 }
 
 /// The groups a replace names, and for each the members the file keeps.
-pub async fn kept_members(c: &mut Conn<'_>, request: i64) -> Result<Vec<(i64, Option<i64>, Option<i64>, Option<String>)>> {
+pub async fn kept_members(
+    c: &mut Conn<'_>,
+    request: i64,
+) -> Result<Vec<(i64, Option<i64>, Option<i64>, Option<String>)>> {
     Ok(on!(c, c => sqlx::query_as(
         "SELECT group_id, client_id, child_id, outcome FROM process_request_rows
          WHERE request_id = $1 AND group_id IS NOT NULL AND line > 0")

@@ -68,7 +68,9 @@ impl App {
                     ])
                     .map_err(io)?;
                 }
-                (page.len() as i64 == PAGE).then(|| page.last().map(|c| c.id.0)).flatten()
+                (page.len() as i64 == PAGE)
+                    .then(|| page.last().map(|c| c.id.0))
+                    .flatten()
             }
             Format::Groups => {
                 let units = unit_names(c, org).await?;
@@ -83,13 +85,14 @@ impl App {
                     ])
                     .map_err(io)?;
                 }
-                (page.len() as i64 == PAGE).then(|| page.last().map(|g| g.id.0)).flatten()
+                (page.len() as i64 == PAGE)
+                    .then(|| page.last().map(|g| g.id.0))
+                    .flatten()
             }
             Format::Memberships => {
                 let page = st(group_store::page_by_id(c, org, after, GROUPS_PER_PAGE).await)?;
                 for group in &page {
-                    let (clients, children) =
-                        st(clientele_store::process_requests::member_ids(c, group.id.0).await)?;
+                    let (clients, children) = st(clientele_store::process_requests::member_ids(c, group.id.0).await)?;
                     let ids: Vec<ClientId> = clients.into_iter().map(ClientId).collect();
                     for chunk in ids.chunks(PAGE as usize) {
                         for client in st(client_store::by_ids(c, org, chunk).await)? {

@@ -126,11 +126,7 @@ impl Header {
         if raw.len() != self.positions.len() {
             return Err(Error::invalid(
                 "row",
-                format!(
-                    "has {} fields where the header has {}",
-                    raw.len(),
-                    self.positions.len()
-                ),
+                format!("has {} fields where the header has {}", raw.len(), self.positions.len()),
             ));
         }
         let mut values = vec![String::new(); self.names.len()];
@@ -322,7 +318,11 @@ async fn group_row(tx: &mut Tx, ctx: &Ctx<'_>, v: &Fields, changes: &mut Vec<Cha
                     format!(
                         "\"{}\" is a group of {}; a group's kind cannot change",
                         group.name,
-                        if group.kind == GroupKind::Clients { "clients" } else { "client groups" }
+                        if group.kind == GroupKind::Clients {
+                            "clients"
+                        } else {
+                            "client groups"
+                        }
                     ),
                 )
                 .with_field("kind"));
@@ -386,13 +386,7 @@ async fn membership_row(tx: &mut Tx, ctx: &Ctx<'_>, v: &Fields, changes: &mut Ve
 }
 
 /// One item of a large bulk add or remove.
-async fn bulk_row(
-    tx: &mut Tx,
-    ctx: &Ctx<'_>,
-    add: bool,
-    v: &Fields,
-    changes: &mut Vec<Change>,
-) -> Result<RowOutcome> {
+async fn bulk_row(tx: &mut Tx, ctx: &Ctx<'_>, add: bool, v: &Fields, changes: &mut Vec<Change>) -> Result<RowOutcome> {
     let group = ctx
         .group
         .ok_or_else(|| Error::internal("a bulk request without a group"))?;
@@ -455,9 +449,7 @@ fn parse_instant(text: &str) -> Result<i64> {
 /// How exports write an instant (imports read it back to the same millisecond).
 pub(crate) fn format_instant(ms: i64) -> String {
     use time::format_description::well_known::Rfc3339;
-    clientele_domain::from_millis(ms)
-        .format(&Rfc3339)
-        .unwrap_or_default()
+    clientele_domain::from_millis(ms).format(&Rfc3339).unwrap_or_default()
 }
 
 /// The guide of a format: `#` lines with the rules, then the header, then one example row per
@@ -507,13 +499,52 @@ pub fn guide(format: Format) -> String {
     ];
     let examples: &[&[&str]] = match format {
         Format::Clients => &[
-            &["", "CRM-1001", "Example Bakery Ltd", "orders@bakery.example", "+44 20 7946 0000", "active", "active", "", "Head office", "new client"],
-            &["", "CRM-1002", "Smith & Sons; Builders", "", "", "inactive", "expired", "2026-12-31", "", "\"quoted\" name with a separator"],
-            &["42", "", "Renamed Client Co.", "", "", "", "", "", "", "changes client 42"],
+            &[
+                "",
+                "CRM-1001",
+                "Example Bakery Ltd",
+                "orders@bakery.example",
+                "+44 20 7946 0000",
+                "active",
+                "active",
+                "",
+                "Head office",
+                "new client",
+            ],
+            &[
+                "",
+                "CRM-1002",
+                "Smith & Sons; Builders",
+                "",
+                "",
+                "inactive",
+                "expired",
+                "2026-12-31",
+                "",
+                "\"quoted\" name with a separator",
+            ],
+            &[
+                "42",
+                "",
+                "Renamed Client Co.",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "changes client 42",
+            ],
         ],
         Format::Groups => &[
             &["VIP", "clients", "Head office", "CRM-G-1", "Our most important clients"],
-            &["North region", "groups", "Head office", "", "groups of clients in the north"],
+            &[
+                "North region",
+                "groups",
+                "Head office",
+                "",
+                "groups of clients in the north",
+            ],
         ],
         Format::Memberships => &[
             &["", "VIP", "", "CRM-1001", ""],

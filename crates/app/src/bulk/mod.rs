@@ -109,7 +109,11 @@ impl From<Request> for ProcessRequest {
     fn from(r: Request) -> Self {
         let at = |ms: Option<i64>| ms.map(clientele_domain::from_millis);
         let progress = if r.total_rows == 0 {
-            if matches!(r.status.as_str(), "completed") { 100 } else { 0 }
+            if matches!(r.status.as_str(), "completed") {
+                100
+            } else {
+                0
+            }
         } else {
             ((r.done_rows * 100) / r.total_rows).clamp(0, 100) as u8
         };
@@ -466,7 +470,10 @@ impl App {
         if !st(store::cancel(&mut tx.conn(), actor.organization_id, id, now_millis()).await)? {
             return Err(Error::new(
                 ErrorCode::Conflict,
-                format!("process request {id} already ended ({}); only pending or running ones can be cancelled", req.status),
+                format!(
+                    "process request {id} already ended ({}); only pending or running ones can be cancelled",
+                    req.status
+                ),
             ));
         }
         let after = st(store::get(&mut tx.conn(), actor.organization_id, id).await)?
@@ -783,7 +790,17 @@ impl App {
             st(store::record_outcome(&mut tx.conn(), req.id, *row_number, outcome).await)?;
         }
         let lease = now_millis() + job.lease_ms;
-        if !st(store::advance(&mut tx.conn(), req.id, owner, last, outcomes.len() as i64, failed, lease).await)? {
+        if !st(store::advance(
+            &mut tx.conn(),
+            req.id,
+            owner,
+            last,
+            outcomes.len() as i64,
+            failed,
+            lease,
+        )
+        .await)?
+        {
             return Ok(Batch::Lost);
         }
         access::record(&mut tx.conn(), &changes).await?;
@@ -820,9 +837,16 @@ impl App {
                 .chain(gone_children.map(|g| MemberRef::Group(GroupId(g))))
                 .collect();
             for item in items {
-                let outcome =
-                    crate::members::remove_one(&mut tx, org.id, &job.actor, target.id, item, Cause::Import, &mut changes)
-                        .await?;
+                let outcome = crate::members::remove_one(
+                    &mut tx,
+                    org.id,
+                    &job.actor,
+                    target.id,
+                    item,
+                    Cause::Import,
+                    &mut changes,
+                )
+                .await?;
                 let (client_id, client_ref, child_group) = match item {
                     MemberRef::Client(c) => {
                         let reference = st(client_store::get(&mut tx.conn(), org.id, c).await)
@@ -838,7 +862,13 @@ impl App {
                         (String::new(), String::new(), name)
                     }
                 };
-                let values = [target.id.0.to_string(), target.name.clone(), client_id, client_ref, child_group];
+                let values = [
+                    target.id.0.to_string(),
+                    target.name.clone(),
+                    client_id,
+                    client_ref,
+                    child_group,
+                ];
                 made_up.push((
                     job.header.to_file_order(&values),
                     formats::member_outcome(target.id, item, outcome),

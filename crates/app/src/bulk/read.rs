@@ -78,11 +78,7 @@ pub struct RawRow {
 
 /// Reads `input` and hands its rows to `sink` in batches of `batch` rows; the first row handed over
 /// is the header. Returns the number of data rows.
-pub fn read_rows<R: Read>(
-    input: R,
-    batch: usize,
-    mut sink: impl FnMut(Vec<RawRow>) -> Result<()>,
-) -> Result<i64> {
+pub fn read_rows<R: Read>(input: R, batch: usize, mut sink: impl FnMut(Vec<RawRow>) -> Result<()>) -> Result<i64> {
     let mut input = Utf8Check::new(input);
     let mut prefix = Vec::with_capacity(PEEK);
     (&mut input)
@@ -136,7 +132,11 @@ pub fn read_rows<R: Read>(
             .iter()
             .enumerate()
             .map(|(i, f)| {
-                let f = if i + 1 == count { f.strip_suffix(b"\r").unwrap_or(f) } else { f };
+                let f = if i + 1 == count {
+                    f.strip_suffix(b"\r").unwrap_or(f)
+                } else {
+                    f
+                };
                 String::from_utf8_lossy(f).into_owned()
             })
             .collect::<Vec<String>>();
@@ -188,8 +188,11 @@ mod tests {
 
     #[test]
     fn bom_semicolons_crlf_and_quoted_line_breaks() {
-        let rows = read("\u{feff}# a guide line\r\nname;notes\r\n\"Smith; Sons\";\"two\r\nlines\"\r\n\r\nBäcker;x\r\n\r\n".as_bytes())
-            .unwrap();
+        let rows = read(
+            "\u{feff}# a guide line\r\nname;notes\r\n\"Smith; Sons\";\"two\r\nlines\"\r\n\r\nBäcker;x\r\n\r\n"
+                .as_bytes(),
+        )
+        .unwrap();
         assert_eq!(rows[0].fields, ["name", "notes"]);
         assert_eq!(rows[0].line, 2);
         assert_eq!(rows[1].fields, ["Smith; Sons", "two\r\nlines"]);
@@ -222,7 +225,9 @@ mod tests {
             .unwrap();
         assert_eq!(out, "Müller €");
         let mut bad = String::new();
-        let e = Utf8Check::new(Slow(b"ab\xe2\x82")).read_to_string(&mut bad).unwrap_err();
+        let e = Utf8Check::new(Slow(b"ab\xe2\x82"))
+            .read_to_string(&mut bad)
+            .unwrap_err();
         assert!(e.to_string().contains("byte offset 2"), "{e}");
     }
 }

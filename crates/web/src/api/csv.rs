@@ -45,7 +45,9 @@ impl BodyReader {
                         Err(_) => continue,
                     },
                     Err(e) => {
-                        let _ = tx.send(Err(io::Error::other(format!("the upload broke off: {e}")))).await;
+                        let _ = tx
+                            .send(Err(io::Error::other(format!("the upload broke off: {e}"))))
+                            .await;
                         return;
                     }
                 };
@@ -92,7 +94,10 @@ fn csv_response(filename: &str, body: Body) -> Response {
     let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")).expect("ASCII");
     (
         [
-            (header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8")),
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/csv; charset=utf-8"),
+            ),
             (header::CONTENT_DISPOSITION, disposition),
         ],
         body,

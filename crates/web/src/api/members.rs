@@ -146,7 +146,9 @@ pub async fn bulk(
         let statuses = match &f.status {
             Some(list) => list
                 .split(',')
-                .map(|s| clientele_domain::client::ClientStatus::parse(s.trim()).map_err(|e| e.with_field("filter.status")))
+                .map(|s| {
+                    clientele_domain::client::ClientStatus::parse(s.trim()).map_err(|e| e.with_field("filter.status"))
+                })
                 .collect::<Result<_, _>>()?,
             None => Vec::new(),
         };

@@ -46,7 +46,9 @@ pub async fn list(
         initiator: q.initiator,
     };
     Ok(axum::Json(
-        s.app.process_requests(&actor, &filter, q.cursor.as_deref(), q.limit).await?,
+        s.app
+            .process_requests(&actor, &filter, q.cursor.as_deref(), q.limit)
+            .await?,
     ))
 }
 
@@ -82,7 +84,10 @@ pub async fn report(State(s): State<AppState>, Auth(actor): Auth, P(id): P<i64>)
         HeaderValue::from_str(&format!("attachment; filename=\"process-request-{id}.csv\"")).expect("ASCII");
     Ok((
         [
-            (header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8")),
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/csv; charset=utf-8"),
+            ),
             (header::CONTENT_DISPOSITION, disposition),
         ],
         Body::from_stream(futures_util::StreamExt::chain(first, rest)),
