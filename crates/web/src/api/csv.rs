@@ -123,7 +123,7 @@ pub async fn import(
     headers: axum::http::HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let admin = actor.admin()?;
+    actor.admin()?;
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -136,7 +136,18 @@ pub async fn import(
         .into());
     }
     let reader = BodyReader::spawn(body, s.csv_max_bytes);
-    let received = s.app.receive_import(admin, format, q.mode, q.replace, reader).await?;
+    // Received in its own task: when the request times out or the client goes away, the upload
+    // still ends (`failed`, with the reason) instead of staying `receiving`.
+    let receiving = {
+        let (app, actor) = (s.app.clone(), actor.clone());
+        tokio::spawn(async move {
+            app.receive_import(actor.admin()?, format, q.mode, q.replace, reader)
+                .await
+        })
+    };
+    let received = receiving
+        .await
+        .map_err(|e| Error::internal(format!("the upload task stopped: {e}")))??;
     if received.total <= SMALL {
         s.app.run_now(received.id).await?;
     }
