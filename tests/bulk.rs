@@ -372,4 +372,31 @@ both_backends! {
         let by_group = t.get(&format!("/api/v1/process-requests?group={g}")).await.expect(StatusCode::OK);
         assert_eq!(by_group.body["items"].as_array().unwrap().len(), 2);
     }
+
+    // Two workers at once (PostgreSQL: claims skip each other's locked rows; SQLite: they take
+    // turns): each request is claimed by one of them, and every row is applied once.
+    async fn two_workers_share_the_queue_and_apply_every_row_once(t: TestApp) {
+        let mut ids = Vec::new();
+        for batch in ["A", "B"] {
+            let mut file = String::from("external_ref,name\n");
+            for i in 0..1200 {
+                file.push_str(&format!("{batch}{i},Worker client {batch}{i:04}\n"));
+            }
+            let r = upload(&t, "clients", "mode=apply", file).await.expect(StatusCode::ACCEPTED);
+            ids.push(r.body["request"]["id"].as_i64().unwrap());
+        }
+        let (one, two) = tokio::join!(
+            async { while t.app.work_once("worker-one", 30_000).await.unwrap() {} },
+            async { while t.app.work_once("worker-two", 30_000).await.unwrap() {} },
+        );
+        let ((), ()) = (one, two);
+        for id in ids {
+            let r = t.get(&format!("/api/v1/process-requests/{id}")).await.expect(StatusCode::OK);
+            assert_eq!(r.body["status"], "completed");
+            assert_eq!(r.body["done"], 1200);
+            assert_eq!(r.body["attempts"], 1);
+        }
+        assert_eq!(audit_count(&t, "client.created").await, 2400);
+        assert_eq!(audit_count(&t, "process_request.started").await, 2);
+    }
 }
