@@ -227,11 +227,19 @@ both_backends! {
         t.post("/api/v1/clients", json!({ "name": "Dan", "external_ref": "D" })).await.expect(StatusCode::CREATED);
         let g = t.group("Team", &[a, b, c]).await;
         let other = t.group("Other", &[b]).await;
+        // A reader of the group, whose answers come from the access index.
+        let reader = t.post("/api/v1/staff", json!({ "email": "reader@firm.example", "name": "Reader", "role": "staff" })).await.expect(StatusCode::CREATED).body["id"].as_i64().unwrap();
+        t.put(&format!("/api/v1/groups/{g}/staff/{reader}"), json!({ "role": "reader" })).await.expect(StatusCode::OK);
+        let reader_token = t.app.create_token("reader@firm.example", "test").await.unwrap();
         let r = upload(&t, "memberships", "mode=apply&replace=true", "group;client_ref\r\nTeam;A\r\nTeam;D\r\n").await.expect(StatusCode::OK);
         let mut seen = outcomes(&r);
         seen.sort();
         assert_eq!(seen, ["0 removed", "0 removed", "2 already_member", "3 added"]);
         assert_eq!(member_names(&t, g).await, ["Ann", "Dan"]);
+        // The import's access changes reached the index before it answered.
+        let mine = t.call_as(&reader_token, Method::GET, "/api/v1/me/clients", None, &[]).await.expect(StatusCode::OK);
+        let seen: Vec<&str> = mine.body["items"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();
+        assert_eq!(seen, ["Ann", "Dan"]);
         // Groups the file does not name keep their members; removed clients still exist.
         assert_eq!(member_names(&t, other).await, ["Ben"]);
         assert_eq!(client_names(&t).await.len(), 4);
