@@ -48,6 +48,12 @@ pub enum Command {
     Demo(DemoArgs),
     /// Take a consistent copy of a SQLite database, even while `serve` runs.
     Backup(BackupArgs),
+    /// Import a CSV file (clients, groups or memberships) as a process request.
+    Import(ImportArgs),
+    /// Write every client, group or membership as CSV (stdout unless --output).
+    Export(ExportArgs),
+    /// Run process requests (imports, large bulk changes) without serving HTTP.
+    Worker(WorkerArgs),
     /// Measure a workload against its hand-written SQL baseline on generated data (BENCHMARKS.md).
     Bench(crate::cmd::bench::BenchArgs),
 }
@@ -63,6 +69,16 @@ pub struct ServeArgs {
     /// E-mail of the admin created on first start.
     #[arg(long, env = "CLIENTELE_ADMIN_EMAIL")]
     pub admin_email: Option<String>,
+    /// Largest CSV upload accepted, in MiB.
+    #[arg(long, env = "CLIENTELE_CSV_MAX_MB", default_value_t = 256)]
+    pub csv_max_mb: u64,
+    /// Do not run process requests in this server (run `clientele worker` instead).
+    #[arg(long, env = "CLIENTELE_NO_WORKER")]
+    pub no_worker: bool,
+    /// How long a process request stays with a worker that stopped answering (it renews the lease
+    /// with every batch); after that another worker, or this one restarted, takes it over.
+    #[arg(long, env = "CLIENTELE_LEASE_SECS", default_value_t = 30)]
+    pub lease_secs: u64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -101,6 +117,44 @@ pub struct DemoArgs {
     /// Seed of the deterministic generator.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// clients, groups or memberships (`GET /api/v1/csv/FORMAT/guide` explains each).
+    #[arg(value_parser = ["clients", "groups", "memberships"])]
+    pub format: String,
+    /// The CSV file.
+    pub file: std::path::PathBuf,
+    /// validate: a dry run that reports what each row would do; apply: do it.
+    #[arg(long, default_value = "validate", value_parser = ["validate", "apply"])]
+    pub mode: String,
+    /// Memberships: each group in the file ends with exactly the file's members.
+    #[arg(long)]
+    pub replace: bool,
+    /// Act as this admin (default: the first active admin).
+    #[arg(long = "as")]
+    pub as_admin: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// clients, groups or memberships.
+    #[arg(value_parser = ["clients", "groups", "memberships"])]
+    pub format: String,
+    /// Write to this file instead of stdout.
+    #[arg(long, short)]
+    pub output: Option<std::path::PathBuf>,
+    /// Act as this admin (default: the first active admin).
+    #[arg(long = "as")]
+    pub as_admin: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
+    /// How long a process request stays with a worker that stopped answering.
+    #[arg(long, env = "CLIENTELE_LEASE_SECS", default_value_t = 30)]
+    pub lease_secs: u64,
 }
 
 #[derive(Debug, Args)]

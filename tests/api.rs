@@ -222,6 +222,8 @@ async fn the_openapi_document_describes_every_route() {
         "GET /api/v1/clients/{id}",
         "GET /api/v1/clients/{id}/access",
         "GET /api/v1/clients/{id}/groups",
+        "GET /api/v1/csv/{format}/export",
+        "GET /api/v1/csv/{format}/guide",
         "GET /api/v1/groups",
         "GET /api/v1/groups/{id}",
         "GET /api/v1/groups/{id}/logos/{variant}",
@@ -229,6 +231,9 @@ async fn the_openapi_document_describes_every_route() {
         "GET /api/v1/groups/{id}/staff",
         "GET /api/v1/me/clients",
         "GET /api/v1/organization",
+        "GET /api/v1/process-requests",
+        "GET /api/v1/process-requests/{id}",
+        "GET /api/v1/process-requests/{id}/report.csv",
         "GET /api/v1/staff",
         "GET /api/v1/staff/{id}",
         "GET /api/v1/staff/{id}/assignments",
@@ -240,9 +245,13 @@ async fn the_openapi_document_describes_every_route() {
         "POST /api/v1/access/check",
         "POST /api/v1/business-units",
         "POST /api/v1/clients",
+        "POST /api/v1/csv/{format}/import",
         "POST /api/v1/groups",
         "POST /api/v1/groups/{id}/members",
+        "POST /api/v1/groups/{id}/members/bulk",
         "POST /api/v1/groups/{id}/members/remove",
+        "POST /api/v1/process-requests/{id}/cancel",
+        "POST /api/v1/process-requests/{id}/retry",
         "POST /api/v1/staff",
         "PUT /api/v1/groups/{id}/logos/{variant}",
         "PUT /api/v1/groups/{id}/staff/{staff_id}",
@@ -254,6 +263,7 @@ async fn the_openapi_document_describes_every_route() {
         let concrete = path
             .replace("{id}", "1")
             .replace("{staff_id}", "1")
+            .replace("{format}", "clients")
             .replace("{variant}", "light");
         let r = t.call_as("", method.parse().unwrap(), &concrete, None, &[]).await;
         // Unauthenticated requests reach the handler's extractor: 401, never a router 404/405.

@@ -163,3 +163,37 @@ async fn the_same_binary_migrates_and_fills_a_postgresql_database() {
     );
     pool.close().await;
 }
+
+#[test]
+fn export_then_import_round_trips_and_a_bad_row_fails_the_import_with_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("firm.db").display());
+    let demo = clientele(&url, &["demo", "--clients", "30"]);
+    assert!(demo.status.success(), "{}", String::from_utf8_lossy(&demo.stderr));
+
+    let file = dir.path().join("clients.csv");
+    let out = clientele(&url, &["export", "clients", "--output", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let exported = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(exported.lines().count(), 31, "{exported}");
+
+    let out = clientele(&url, &["import", "clients", file.to_str().unwrap(), "--mode", "apply"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("completed: 30 unchanged (applied)"), "{stdout}");
+
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, "name,status\nGood Client,active\nBad Client,paused\n").unwrap();
+    let out = clientele(&url, &["import", "clients", bad.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stdout.contains("1 created, 1 rejected (dry run, nothing changed)"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("line 3: status: must be active, inactive or closed"),
+        "{stderr}"
+    );
+}

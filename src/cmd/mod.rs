@@ -11,8 +11,11 @@ mod admin;
 mod backup;
 pub mod bench;
 mod demo;
+mod export;
+mod import;
 mod sample_names;
 mod serve;
+mod worker;
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let file = FileSettings::load(&cli.global)?;
@@ -39,6 +42,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }) => admin::create(&open(&url).await?, &email, &name, &role, password.as_deref()).await,
         Command::Demo(args) => demo::run(&open(&url).await?, &args).await,
         Command::Backup(args) => backup::run(&url, &args).await,
+        Command::Import(args) => import::run(&open(&url).await?, &args).await,
+        Command::Export(args) => export::run(&open(&url).await?, &args).await,
+        Command::Worker(args) => worker::run(&open(&url).await?, &args).await,
         Command::Bench(args) => bench::run(cli.global.database_url.clone(), &args).await,
     }
 }

@@ -15,6 +15,8 @@ use crate::config::{DEFAULT_LISTEN, DatabaseUrl, FileSettings};
 const EXPIRY_SWEEP_EVERY: Duration = Duration::from_secs(60);
 /// How often changes made by other server processes are applied to this one's access index.
 const FOLLOW_CHANGES_EVERY: Duration = Duration::from_millis(100);
+/// How often an idle server looks for process requests to run.
+const PROCESS_REQUESTS_EVERY: Duration = Duration::from_millis(500);
 
 pub async fn run(url: &DatabaseUrl, file: &FileSettings, args: ServeArgs) -> anyhow::Result<()> {
     let listen = args
@@ -49,7 +51,19 @@ pub async fn run(url: &DatabaseUrl, file: &FileSettings, args: ServeArgs) -> any
 
     let sweeper = tokio::spawn(sweep_expired_relationships(app.clone()));
     let follower = tokio::spawn(follow_changes(app.clone()));
-    let router = clientele_web::router(app.clone(), &WebSettings::default());
+    let lease_ms = (args.lease_secs.max(1) * 1000) as i64;
+    let worker = (!args.no_worker).then(|| {
+        let app = app.clone();
+        tokio::spawn(async move {
+            let name = clientele_app::bulk::worker_name("serve");
+            app.run_worker(&name, PROCESS_REQUESTS_EVERY, lease_ms).await
+        })
+    });
+    let settings = WebSettings {
+        csv_max_bytes: args.csv_max_mb.saturating_mul(1024 * 1024),
+        ..WebSettings::default()
+    };
+    let router = clientele_web::router(app.clone(), &settings);
     axum::serve(
         listener,
         router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
@@ -59,6 +73,10 @@ pub async fn run(url: &DatabaseUrl, file: &FileSettings, args: ServeArgs) -> any
     .context("server failed")?;
     sweeper.abort();
     follower.abort();
+    if let Some(worker) = worker {
+        // A batch cut off here rolls back; its rows run again under the next claim.
+        worker.abort();
+    }
     app.db.close().await;
     tracing::info!("stopped");
     Ok(())

@@ -140,24 +140,10 @@ impl App {
 
     pub async fn create_client(&self, admin: Admin<'_>, input: ClientInput) -> Result<Client> {
         let actor = admin.actor();
-        let fields = input.into_fields(None)?;
         let mut tx = st(self.db.begin().await)?;
-        self.check_client_fields(&mut tx, actor, &fields, None).await?;
-        let client = st(store::insert(&mut tx.conn(), actor.organization_id, &fields, now_millis()).await)?;
-        audit::record(
-            &mut tx.conn(),
-            actor.organization_id,
-            Some(actor),
-            "client.created",
-            ("client", client.id.0),
-            None,
-            Some(client.id),
-            Cause::Manual,
-            None,
-            serde_json::to_value(&client).ok(),
-        )
-        .await?;
-        access::record(&mut tx.conn(), &[client_change(actor, &client)]).await?;
+        let mut changes = Vec::new();
+        let client = create_in(&mut tx, actor, input, Cause::Manual, &mut changes).await?;
+        access::record(&mut tx.conn(), &changes).await?;
         self.commit(tx).await?;
         Ok(client)
     }
@@ -175,73 +161,130 @@ impl App {
         decide::edit_client(&self.access, actor.viewer(), id, now_millis())?;
         let mut tx = st(self.db.begin().await)?;
         let org = st(clientele_store::organizations::get_locked(&mut tx.conn(), actor.organization_id, false).await)?;
-        let before = st(store::get(&mut tx.conn(), actor.organization_id, id).await)?;
-        check_version(if_match, before.version)?;
-        let fields = input.into_fields(Some(&before))?;
-        self.check_client_fields(&mut tx, actor, &fields, Some(id)).await?;
-        let now = now_millis();
-        let after = st(store::update(&mut tx.conn(), actor.organization_id, id, &fields, now).await)?;
-        audit::record(
-            &mut tx.conn(),
-            actor.organization_id,
-            Some(actor),
-            "client.updated",
-            ("client", id.0),
-            None,
-            Some(id),
-            Cause::Manual,
-            serde_json::to_value(&before).ok(),
-            serde_json::to_value(&after).ok(),
-        )
-        .await?;
-        if org.policies.require_active_relationship
-            && !relationship_is_active(after.relationship, after.relationship_expires_at, now)
-        {
-            crate::members::remove_from_all_groups(
-                &mut tx.conn(),
-                actor.organization_id,
-                id,
-                Some(actor),
-                Cause::RelationshipExpired,
-            )
-            .await?;
-        }
-        access::record(&mut tx.conn(), &[client_change(actor, &after)]).await?;
+        let mut changes = Vec::new();
+        let (_, after) = update_in(&mut tx, &org, actor, id, input, if_match, Cause::Manual, &mut changes).await?;
+        access::record(&mut tx.conn(), &changes).await?;
         self.commit(tx).await?;
         Ok(after)
     }
+}
 
-    async fn check_client_fields(
-        &self,
-        tx: &mut clientele_store::Tx,
-        actor: &Actor,
-        f: &ClientFields,
-        this: Option<ClientId>,
-    ) -> Result<()> {
-        if let Some(unit) = f.business_unit_id {
-            st(business_units::get(&mut tx.conn(), actor.organization_id, unit).await).map_err(|_| {
-                Error::invalid(
-                    "business_unit_id",
-                    format!("no business unit {unit} in this organisation"),
-                )
-            })?;
-        }
-        if let Some(reference) = &f.external_ref
-            && let Some(other) =
-                st(store::find_by_external_ref(&mut tx.conn(), actor.organization_id, reference).await)?
-            && Some(other.id) != this
-        {
-            return Err(Error::new(
-                ErrorCode::AlreadyExists,
-                format!(
-                    "client \"{}\" already has the external reference {reference}",
-                    other.name
-                ),
-            )
-            .with_field("external_ref"));
-        }
-        Ok(())
+/// Creates a client inside the caller's transaction (the API, the UI and imports alike), pushing
+/// the access change for the caller to record.
+pub(crate) async fn create_in(
+    tx: &mut clientele_store::Tx,
+    actor: &Actor,
+    input: ClientInput,
+    cause: Cause,
+    changes: &mut Vec<Change>,
+) -> Result<Client> {
+    let fields = input.into_fields(None)?;
+    check_client_fields(tx, actor, &fields, None).await?;
+    let client = st(store::insert(&mut tx.conn(), actor.organization_id, &fields, now_millis()).await)?;
+    audit::record(
+        &mut tx.conn(),
+        actor.organization_id,
+        Some(actor),
+        "client.created",
+        ("client", client.id.0),
+        None,
+        Some(client.id),
+        cause,
+        None,
+        serde_json::to_value(&client).ok(),
+    )
+    .await?;
+    changes.push(client_change(actor, &client));
+    Ok(client)
+}
+
+/// What an update would write, without writing: the merged, validated fields and the current
+/// client. Imports use it to tell "unchanged" from "updated".
+pub(crate) fn merged_fields(input: ClientInput, before: &Client) -> Result<(ClientFields, ClientFields)> {
+    let current = ClientInput::default().into_fields(Some(before))?;
+    Ok((input.into_fields(Some(before))?, current))
+}
+
+/// Changes a client inside the caller's transaction (access to it already decided); returns the
+/// client before and after. When the relationship stops being active and the organisation
+/// requires an active one, the client leaves every group in the same transaction.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the transaction, who, what, and the audit cause"
+)]
+pub(crate) async fn update_in(
+    tx: &mut clientele_store::Tx,
+    org: &clientele_domain::entities::Organization,
+    actor: &Actor,
+    id: ClientId,
+    input: ClientInput,
+    if_match: Option<i64>,
+    cause: Cause,
+    changes: &mut Vec<Change>,
+) -> Result<(Client, Client)> {
+    let before = st(store::get(&mut tx.conn(), actor.organization_id, id).await)?;
+    check_version(if_match, before.version)?;
+    let fields = input.into_fields(Some(&before))?;
+    check_client_fields(tx, actor, &fields, Some(id)).await?;
+    let now = now_millis();
+    let after = st(store::update(&mut tx.conn(), actor.organization_id, id, &fields, now).await)?;
+    audit::record(
+        &mut tx.conn(),
+        actor.organization_id,
+        Some(actor),
+        "client.updated",
+        ("client", id.0),
+        None,
+        Some(id),
+        cause,
+        serde_json::to_value(&before).ok(),
+        serde_json::to_value(&after).ok(),
+    )
+    .await?;
+    if org.policies.require_active_relationship
+        && !relationship_is_active(after.relationship, after.relationship_expires_at, now)
+    {
+        crate::members::remove_from_all_groups(
+            &mut tx.conn(),
+            actor.organization_id,
+            id,
+            Some(actor),
+            Cause::RelationshipExpired,
+        )
+        .await?;
     }
+    changes.push(client_change(actor, &after));
+    Ok((before, after))
+}
+
+async fn check_client_fields(
+    tx: &mut clientele_store::Tx,
+    actor: &Actor,
+    f: &ClientFields,
+    this: Option<ClientId>,
+) -> Result<()> {
+    if let Some(unit) = f.business_unit_id {
+        st(business_units::get(&mut tx.conn(), actor.organization_id, unit).await).map_err(|_| {
+            Error::invalid(
+                "business_unit_id",
+                format!("no business unit {unit} in this organisation"),
+            )
+        })?;
+    }
+    if let Some(reference) = &f.external_ref
+        && let Some(other) = st(store::find_by_external_ref(&mut tx.conn(), actor.organization_id, reference).await)?
+        && Some(other.id) != this
+    {
+        return Err(Error::new(
+            ErrorCode::AlreadyExists,
+            format!(
+                "client \"{}\" already has the external reference {reference}",
+                other.name
+            ),
+        )
+        .with_field("external_ref"));
+    }
+    Ok(())
 }
 
 /// The client as the access index keeps it.

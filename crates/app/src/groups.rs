@@ -2,7 +2,7 @@
 
 use clientele_access::{Change, ListGroups, decide};
 use clientele_domain::audit::Cause;
-use clientele_domain::entities::{ClientGroup, GroupDetail};
+use clientele_domain::entities::{ClientGroup, GroupDetail, Organization};
 use clientele_domain::group::{DeletionFacts, GroupKind, delete_blockers};
 use clientele_domain::logo::{Logo, LogoVariant};
 use clientele_domain::names::{Name, optional_reference, optional_text};
@@ -105,51 +105,11 @@ impl App {
 
     pub async fn create_group(&self, admin: Admin<'_>, new: NewGroup) -> Result<GroupDetail> {
         let actor = admin.actor();
-        let name = Name::parse("name", &new.name)?;
-        let fields = GroupFields {
-            name_key: name.key(),
-            name: name.into_string(),
-            description: optional_text("description", new.description.as_deref(), 2000)?,
-            crm_id: optional_reference("crm_id", new.crm_id.as_deref())?,
-            business_unit_id: new.business_unit_id,
-            protected: new.protected,
-        };
         let nests = new.members.iter().any(|m| matches!(m, MemberRef::Group(_)));
         let mut tx = st(self.db.begin().await)?;
         let org = st(organizations::get_locked(&mut tx.conn(), actor.organization_id, nests).await)?;
-        check_business_unit(&mut tx.conn(), org.id, fields.business_unit_id).await?;
-        check_name_free(&mut tx.conn(), org.id, &fields, None).await?;
-        let id = st(store::insert(&mut tx.conn(), org.id, new.kind, &fields, actor.staff_id, now_millis()).await)?;
-        let mut group = st(store::get(&mut tx.conn(), org.id, id).await)?;
-        audit::record(
-            &mut tx.conn(),
-            org.id,
-            Some(actor),
-            "group.created",
-            ("group", id.0),
-            Some(id),
-            None,
-            Cause::Manual,
-            None,
-            serde_json::to_value(&group).ok(),
-        )
-        .await?;
-        let mut changes = vec![group_change(org.id, &group)];
-        for (row, &member) in new.members.iter().enumerate() {
-            add_one(&mut tx, &org, actor, &group, member, Cause::Manual, &mut changes)
-                .await
-                .map_err(|e| {
-                    let detail = format!("members[{row}]: {}", e.detail);
-                    Error {
-                        detail,
-                        field: Some(format!("members[{row}]")),
-                        ..e
-                    }
-                })?;
-        }
-        if !new.members.is_empty() {
-            group = st(store::get(&mut tx.conn(), org.id, id).await)?;
-        }
+        let mut changes = Vec::new();
+        let group = create_in(&mut tx, &org, actor, new, Cause::Manual, &mut changes).await?;
         let result = detail(&mut tx.conn(), &org.policies, group).await?;
         access::record(&mut tx.conn(), &changes).await?;
         self.commit(tx).await?;
@@ -166,39 +126,9 @@ impl App {
         let actor = admin.actor();
         let mut tx = st(self.db.begin().await)?;
         let org = st(organizations::get_locked(&mut tx.conn(), actor.organization_id, false).await)?;
-        let before = st(store::get(&mut tx.conn(), org.id, id).await)?;
-        check_version(if_match, before.version)?;
-        let name = Name::parse("name", patch.name.as_deref().unwrap_or(&before.name))?;
-        let fields = GroupFields {
-            name_key: name.key(),
-            name: name.into_string(),
-            description: optional_text(
-                "description",
-                patch.description.as_deref().or(before.description.as_deref()),
-                2000,
-            )?,
-            crm_id: optional_reference("crm_id", patch.crm_id.as_deref().or(before.crm_id.as_deref()))?,
-            business_unit_id: patch.business_unit_id.unwrap_or(before.business_unit_id),
-            protected: patch.protected.unwrap_or(before.protected),
-        };
-        check_business_unit(&mut tx.conn(), org.id, fields.business_unit_id).await?;
-        check_name_free(&mut tx.conn(), org.id, &fields, Some(id)).await?;
-        st(store::update(&mut tx.conn(), org.id, id, &fields, actor.staff_id, now_millis()).await)?;
-        let after = st(store::get(&mut tx.conn(), org.id, id).await)?;
-        audit::record(
-            &mut tx.conn(),
-            org.id,
-            Some(actor),
-            "group.updated",
-            ("group", id.0),
-            Some(id),
-            None,
-            Cause::Manual,
-            serde_json::to_value(&before).ok(),
-            serde_json::to_value(&after).ok(),
-        )
-        .await?;
-        access::record(&mut tx.conn(), &[group_change(org.id, &after)]).await?;
+        let mut changes = Vec::new();
+        let after = update_in(&mut tx, org.id, actor, id, patch, if_match, Cause::Manual, &mut changes).await?;
+        access::record(&mut tx.conn(), &changes).await?;
         let result = detail(&mut tx.conn(), &org.policies, after).await?;
         self.commit(tx).await?;
         Ok(result)
@@ -319,6 +249,118 @@ impl App {
         st(store::get(&mut conn.conn(), actor.organization_id, id).await)?;
         st(store::logo(&mut conn.conn(), id, variant).await)?.ok_or_else(|| Error::not_found("logo"))
     }
+}
+
+/// Creates a group inside the caller's transaction (the organisation row already locked, for
+/// nesting when `new.members` holds groups), with its members: every one must be able to join.
+pub(crate) async fn create_in(
+    tx: &mut Tx,
+    org: &Organization,
+    actor: &Actor,
+    new: NewGroup,
+    cause: Cause,
+    changes: &mut Vec<Change>,
+) -> Result<ClientGroup> {
+    let name = Name::parse("name", &new.name)?;
+    let fields = GroupFields {
+        name_key: name.key(),
+        name: name.into_string(),
+        description: optional_text("description", new.description.as_deref(), 2000)?,
+        crm_id: optional_reference("crm_id", new.crm_id.as_deref())?,
+        business_unit_id: new.business_unit_id,
+        protected: new.protected,
+    };
+    check_business_unit(&mut tx.conn(), org.id, fields.business_unit_id).await?;
+    check_name_free(&mut tx.conn(), org.id, &fields, None).await?;
+    let id = st(store::insert(&mut tx.conn(), org.id, new.kind, &fields, actor.staff_id, now_millis()).await)?;
+    let mut group = st(store::get(&mut tx.conn(), org.id, id).await)?;
+    audit::record(
+        &mut tx.conn(),
+        org.id,
+        Some(actor),
+        "group.created",
+        ("group", id.0),
+        Some(id),
+        None,
+        cause,
+        None,
+        serde_json::to_value(&group).ok(),
+    )
+    .await?;
+    changes.push(group_change(org.id, &group));
+    for (row, &member) in new.members.iter().enumerate() {
+        add_one(tx, org, actor, &group, member, cause, changes)
+            .await
+            .map_err(|e| {
+                let detail = format!("members[{row}]: {}", e.detail);
+                Error {
+                    detail,
+                    field: Some(format!("members[{row}]")),
+                    ..e
+                }
+            })?;
+    }
+    if !new.members.is_empty() {
+        group = st(store::get(&mut tx.conn(), org.id, id).await)?;
+    }
+    Ok(group)
+}
+
+/// The fields a patch would write over `before`, validated (imports compare them to tell
+/// "unchanged" from "updated").
+pub(crate) fn patched_fields(before: &ClientGroup, patch: &GroupPatch) -> Result<GroupFields> {
+    let name = Name::parse("name", patch.name.as_deref().unwrap_or(&before.name))?;
+    Ok(GroupFields {
+        name_key: name.key(),
+        name: name.into_string(),
+        description: optional_text(
+            "description",
+            patch.description.as_deref().or(before.description.as_deref()),
+            2000,
+        )?,
+        crm_id: optional_reference("crm_id", patch.crm_id.as_deref().or(before.crm_id.as_deref()))?,
+        business_unit_id: patch.business_unit_id.unwrap_or(before.business_unit_id),
+        protected: patch.protected.unwrap_or(before.protected),
+    })
+}
+
+/// Changes a group's settings inside the caller's transaction; returns the group after.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the transaction, who, what, and the audit cause"
+)]
+pub(crate) async fn update_in(
+    tx: &mut Tx,
+    org: OrganizationId,
+    actor: &Actor,
+    id: GroupId,
+    patch: GroupPatch,
+    if_match: Option<i64>,
+    cause: Cause,
+    changes: &mut Vec<Change>,
+) -> Result<ClientGroup> {
+    let before = st(store::get(&mut tx.conn(), org, id).await)?;
+    check_version(if_match, before.version)?;
+    let fields = patched_fields(&before, &patch)?;
+    check_business_unit(&mut tx.conn(), org, fields.business_unit_id).await?;
+    check_name_free(&mut tx.conn(), org, &fields, Some(id)).await?;
+    st(store::update(&mut tx.conn(), org, id, &fields, actor.staff_id, now_millis()).await)?;
+    let after = st(store::get(&mut tx.conn(), org, id).await)?;
+    audit::record(
+        &mut tx.conn(),
+        org,
+        Some(actor),
+        "group.updated",
+        ("group", id.0),
+        Some(id),
+        None,
+        cause,
+        serde_json::to_value(&before).ok(),
+        serde_json::to_value(&after).ok(),
+    )
+    .await?;
+    changes.push(group_change(org, &after));
+    Ok(after)
 }
 
 async fn detail(

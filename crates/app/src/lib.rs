@@ -15,6 +15,7 @@ pub mod access;
 pub mod assignments;
 pub mod audit;
 pub mod auth;
+pub mod bulk;
 pub mod business_units;
 pub mod clients;
 mod credentials;

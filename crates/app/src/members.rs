@@ -123,25 +123,8 @@ impl App {
         let mut results = Vec::with_capacity(items.len());
         let mut changes = Vec::new();
         for &item in items {
-            let removed = match item {
-                MemberRef::Client(client) => st(store::remove_client(&mut tx.conn(), group, client).await)?,
-                MemberRef::Group(child) => st(store::remove_child(&mut tx.conn(), group, child).await)?,
-            };
-            if removed {
-                let event = MembershipEvent {
-                    org,
-                    group,
-                    item,
-                    cause,
-                    added: false,
-                };
-                event.record(&mut tx.conn(), Some(actor), &mut changes).await?;
-                st(groups::touch(&mut tx.conn(), group, -1, Some(actor.staff_id), now_millis()).await)?;
-            }
-            results.push(MemberOutcome::ok(
-                item,
-                if removed { Outcome::Removed } else { Outcome::NotMember },
-            ));
+            let outcome = remove_one(&mut tx, org, actor, group, item, cause, &mut changes).await?;
+            results.push(MemberOutcome::ok(item, outcome));
         }
         access::record(&mut tx.conn(), &changes).await?;
         self.commit(tx).await?;
@@ -259,6 +242,35 @@ pub(crate) async fn add_one(
     event.record(&mut tx.conn(), Some(actor), changes).await?;
     st(groups::touch(&mut tx.conn(), target.id, 1, Some(actor.staff_id), now).await)?;
     Ok(Outcome::Added)
+}
+
+/// Removes one member inside the caller's transaction (never deletes the client or group itself).
+pub(crate) async fn remove_one(
+    tx: &mut Tx,
+    org: OrganizationId,
+    actor: &Actor,
+    group: GroupId,
+    item: MemberRef,
+    cause: Cause,
+    changes: &mut Vec<Change>,
+) -> Result<Outcome> {
+    let removed = match item {
+        MemberRef::Client(client) => st(store::remove_client(&mut tx.conn(), group, client).await)?,
+        MemberRef::Group(child) => st(store::remove_child(&mut tx.conn(), group, child).await)?,
+    };
+    if !removed {
+        return Ok(Outcome::NotMember);
+    }
+    let event = MembershipEvent {
+        org,
+        group,
+        item,
+        cause,
+        added: false,
+    };
+    event.record(&mut tx.conn(), Some(actor), changes).await?;
+    st(groups::touch(&mut tx.conn(), group, -1, Some(actor.staff_id), now_millis()).await)?;
+    Ok(Outcome::Removed)
 }
 
 /// A membership that began or ended: written to the audit trail, and pushed as an access change.

@@ -46,7 +46,7 @@ impl Row {
 }
 
 /// The fields a client is written with (create and full update alike).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientFields {
     pub name: String,
     pub name_key: String,
@@ -232,4 +232,15 @@ pub async fn by_ids(c: &mut Conn<'_>, org: OrganizationId, ids: &[ClientId]) -> 
         .map(|r| r.into_entity().map(|e| (e.id.0, e)))
         .collect::<Result<_>>()?;
     Ok(ids.iter().filter_map(|id| by_id.remove(&id.0)).collect())
+}
+
+/// Clients in id order after `after` (exports: stable across concurrent renames).
+pub async fn page_by_id(c: &mut Conn<'_>, org: OrganizationId, after: i64, limit: i64) -> Result<Vec<Client>> {
+    let rows = on!(c, c => sqlx::query_as::<_, Row>(
+        "SELECT id, name, name_key, external_ref, email, phone, status, relationship, relationship_expires_at,
+            business_unit_id, notes, version, created_at, updated_at
+         FROM clients WHERE organization_id = $1 AND id > $2 ORDER BY id LIMIT $3")
+        .bind(org.0).bind(after).bind(limit)
+        .fetch_all(&mut **c).await)?;
+    rows.into_iter().map(Row::into_entity).collect()
 }

@@ -68,7 +68,7 @@ macro_rules! select_group {
     };
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GroupFields {
     pub name: String,
     pub name_key: String,
@@ -304,4 +304,13 @@ pub async fn by_ids(c: &mut Conn<'_>, org: OrganizationId, ids: &[GroupId]) -> R
         .map(|r| r.into_entity().map(|g| (g.id.0, g)))
         .collect::<Result<_>>()?;
     Ok(ids.iter().filter_map(|id| by_id.remove(&id.0)).collect())
+}
+
+/// Live groups in id order after `after` (exports).
+pub async fn page_by_id(c: &mut Conn<'_>, org: OrganizationId, after: i64, limit: i64) -> Result<Vec<ClientGroup>> {
+    let rows = on!(c, c => sqlx::query_as::<_, Row>(select_group!(
+        "WHERE g.organization_id = $1 AND g.deleted_at IS NULL AND g.id > $2 ORDER BY g.id LIMIT $3"))
+        .bind(org.0).bind(after).bind(limit)
+        .fetch_all(&mut **c).await)?;
+    rows.into_iter().map(Row::into_entity).collect()
 }

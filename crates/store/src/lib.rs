@@ -31,6 +31,7 @@ pub mod groups;
 pub mod idempotency;
 pub mod members;
 pub mod organizations;
+pub mod process_requests;
 pub mod sessions;
 pub mod staff;
 

@@ -37,6 +37,8 @@ pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub struct AppState {
     pub app: App,
     pub metrics: PrometheusHandle,
+    /// Largest CSV upload accepted (streamed, so it is not held in memory).
+    pub csv_max_bytes: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -44,6 +46,9 @@ pub struct WebSettings {
     /// Largest request body accepted (logo uploads are the largest legitimate ones).
     pub max_body_bytes: usize,
     pub request_timeout: Duration,
+    /// Largest CSV upload accepted by the import endpoints (they stream the body, so the general
+    /// body limit above does not apply to them).
+    pub csv_max_bytes: u64,
 }
 
 impl Default for WebSettings {
@@ -51,6 +56,7 @@ impl Default for WebSettings {
         WebSettings {
             max_body_bytes: 2 * 1024 * 1024,
             request_timeout: Duration::from_secs(30),
+            csv_max_bytes: 256 * 1024 * 1024,
         }
     }
 }
@@ -79,6 +85,7 @@ pub fn router(app: App, settings: &WebSettings) -> Router {
     let state = AppState {
         app,
         metrics: metrics_handle(),
+        csv_max_bytes: settings.csv_max_bytes,
     };
     let (api, _) = api::router().split_for_parts();
     let openapi = api::openapi();

@@ -7,6 +7,7 @@ use std::time::Duration;
 use clap::Args;
 
 mod baseline;
+mod bulk;
 pub mod data;
 mod load;
 mod stats;
@@ -26,6 +27,10 @@ pub enum Workload {
     Change,
     /// HTTP reads and writes for --seconds.
     Mixed,
+    /// CSV import of every client into a fresh SQLite database, against `sqlite3 .import`.
+    Import,
+    /// CSV export of every client, against `sqlite3 -csv SELECT` (SQLite data sets).
+    Export,
     /// Every workload above, one after the other.
     All,
 }
@@ -83,6 +88,8 @@ pub async fn run(database_url: Option<String>, args: &BenchArgs) -> anyhow::Resu
             Workload::List,
             Workload::Change,
             Workload::Mixed,
+            Workload::Import,
+            Workload::Export,
         ],
         w => vec![w],
     };
@@ -94,6 +101,8 @@ pub async fn run(database_url: Option<String>, args: &BenchArgs) -> anyhow::Resu
             Workload::List => workloads::list(&app, &ds).await?,
             Workload::Change => workloads::change(&app, &ds).await?,
             Workload::Mixed => workloads::mixed(&url, &ds, seconds).await?,
+            Workload::Import => bulk::import(&app, &ds).await?,
+            Workload::Export => bulk::export(&app, &ds, &url).await?,
             Workload::All => unreachable!("expanded above"),
         };
         let mut report = report;

@@ -87,3 +87,86 @@ pub async fn remove(
     let results = s.app.remove_members(&actor, id, &b.refs(), cause, v).await?;
     Ok(axum::Json(MemberResults { results }))
 }
+
+#[derive(Debug, Clone, Copy, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BulkAction {
+    Add,
+    Remove,
+}
+
+/// "All clients matching this search", as in the clients list.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BulkFilter {
+    /// Text in the name, external reference or e-mail.
+    pub q: Option<String>,
+    /// Comma-separated statuses; default every status.
+    pub status: Option<String>,
+    pub business_unit: Option<clientele_domain::BusinessUnitId>,
+    /// Clients of this group of clients.
+    pub group: Option<GroupId>,
+}
+
+/// A bulk add or remove: members by id and/or every client matching a filter.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BulkBody {
+    pub action: BulkAction,
+    #[serde(default)]
+    pub client_ids: Vec<ClientId>,
+    #[serde(default)]
+    pub group_ids: Vec<GroupId>,
+    /// Adds (or removes) every client matching it, too (admins).
+    pub filter: Option<BulkFilter>,
+}
+
+/// Adds or removes many members: up to 1000 answer at once (200, one outcome per item, like the
+/// plain add and remove); more become a process request (202, admins only) applied in batches in
+/// the background.
+#[utoipa::path(post, path = "/api/v1/groups/{id}/members/bulk", tag = "members", params(("id" = i64, Path)), request_body = BulkBody,
+    responses((status = 200, body = clientele_app::bulk::BulkAnswer), (status = 202, body = clientele_app::bulk::BulkAnswer),
+        (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem)))]
+pub async fn bulk(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    IfMatch(v): IfMatch,
+    P(id): P<GroupId>,
+    Json(b): Json<BulkBody>,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    let mut items: Vec<MemberRef> = b
+        .client_ids
+        .iter()
+        .copied()
+        .map(MemberRef::Client)
+        .chain(b.group_ids.iter().copied().map(MemberRef::Group))
+        .collect();
+    if let Some(f) = &b.filter {
+        let statuses = match &f.status {
+            Some(list) => list
+                .split(',')
+                .map(|s| {
+                    clientele_domain::client::ClientStatus::parse(s.trim()).map_err(|e| e.with_field("filter.status"))
+                })
+                .collect::<Result<_, _>>()?,
+            None => Vec::new(),
+        };
+        let filter = clientele_store::clients::ClientFilter {
+            text: f.q.clone().filter(|q| !q.trim().is_empty()),
+            statuses,
+            group: f.group,
+            business_unit: f.business_unit,
+        };
+        let matching = s.app.clients_matching(actor.admin()?, &filter).await?;
+        items.extend(matching.into_iter().map(MemberRef::Client));
+    }
+    let add = matches!(b.action, BulkAction::Add);
+    let answer = s.app.bulk_members(&actor, id, add, &items, v).await?;
+    let status = if answer.request.is_some() {
+        http::StatusCode::ACCEPTED
+    } else {
+        http::StatusCode::OK
+    };
+    Ok((status, axum::Json(answer)).into_response())
+}

@@ -13,9 +13,11 @@ mod assignments;
 mod audit;
 mod business_units;
 mod clients;
+mod csv;
 mod groups;
 mod members;
 mod organization;
+mod process_requests;
 mod staff;
 
 #[derive(OpenApi)]
@@ -59,6 +61,15 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(groups::get_logo, groups::put_logo, groups::delete_logo))
         .routes(routes!(members::list, members::add))
         .routes(routes!(members::remove))
+        .routes(routes!(members::bulk))
+        .routes(routes!(csv::import))
+        .routes(routes!(csv::export))
+        .routes(routes!(csv::guide))
+        .routes(routes!(process_requests::list))
+        .routes(routes!(process_requests::get_one))
+        .routes(routes!(process_requests::report))
+        .routes(routes!(process_requests::cancel))
+        .routes(routes!(process_requests::retry))
         .routes(routes!(audit::list))
         .routes(routes!(access::my_clients))
         .routes(routes!(access::staff_clients))

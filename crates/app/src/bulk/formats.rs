@@ -1,0 +1,571 @@
+//! The CSV formats: their columns, their guides, and what one row does. A row is applied through
+//! the same in-transaction use-case functions as a single edit (`clients::create_in`,
+//! `groups::create_in`, `members::add_one`, ...), so every rule holds exactly as it does in the API
+//! and the UI; nothing here decides whether a client may join a group.
+
+use clientele_access::Change;
+use clientele_domain::audit::Cause;
+use clientele_domain::client::{ClientStatus, Relationship};
+use clientele_domain::entities::{ClientGroup, Organization};
+use clientele_domain::group::GroupKind;
+use clientele_domain::names::Name;
+use clientele_domain::{BusinessUnitId, ClientId, Error, ErrorCode, GroupId, OrganizationId, Result};
+use clientele_store::process_requests::RowOutcome;
+use clientele_store::{Conn, Tx, business_units, clients as client_store, groups as group_store};
+use serde::{Deserialize, Serialize};
+
+use crate::clients::{ClientInput, create_in as create_client, merged_fields, update_in as update_client};
+use crate::groups::{GroupPatch, NewGroup, create_in as create_group, patched_fields, update_in as update_group};
+use crate::members::{MemberRef, Outcome, add_one, remove_one};
+use crate::{Actor, st};
+
+/// A CSV format: what one row describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Format {
+    Clients,
+    Groups,
+    Memberships,
+}
+
+impl Format {
+    pub fn parse(s: &str) -> Result<Format> {
+        match s {
+            "clients" => Ok(Format::Clients),
+            "groups" => Ok(Format::Groups),
+            "memberships" => Ok(Format::Memberships),
+            _ => Err(Error::invalid("format", "must be clients, groups or memberships")),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Clients => "clients",
+            Format::Groups => "groups",
+            Format::Memberships => "memberships",
+        }
+    }
+
+    /// The columns, in the order exports write them. Imports accept them in any order, and any
+    /// column may be left out (it reads as empty).
+    pub fn columns(self) -> &'static [&'static str] {
+        match self {
+            Format::Clients => CLIENT_COLUMNS,
+            Format::Groups => GROUP_COLUMNS,
+            Format::Memberships => MEMBERSHIP_COLUMNS,
+        }
+    }
+
+    pub(crate) fn operation(self) -> &'static str {
+        match self {
+            Format::Clients => "import_clients",
+            Format::Groups => "import_groups",
+            Format::Memberships => "import_memberships",
+        }
+    }
+}
+
+pub const CLIENT_COLUMNS: &[&str] = &[
+    "id",
+    "external_ref",
+    "name",
+    "email",
+    "phone",
+    "status",
+    "relationship",
+    "relationship_expires_at",
+    "business_unit",
+    "notes",
+];
+pub const GROUP_COLUMNS: &[&str] = &["name", "kind", "business_unit", "crm_id", "description"];
+pub const MEMBERSHIP_COLUMNS: &[&str] = &["group_id", "group", "client_id", "client_ref", "child_group"];
+/// Rows of a large bulk add or remove (made by the API, never uploaded).
+pub const BULK_COLUMNS: &[&str] = &["member_type", "member_id"];
+
+/// A row's values by column name, whatever the order of the file's columns.
+pub(crate) struct Fields {
+    values: Vec<String>,
+    names: &'static [&'static str],
+}
+
+/// Where each of the file's columns goes among the format's columns.
+#[derive(Debug, Clone)]
+pub(crate) struct Header {
+    positions: Vec<usize>,
+    names: &'static [&'static str],
+}
+
+impl Header {
+    /// Maps the header row onto the format's columns; an unknown or repeated column refuses the
+    /// whole file (every row would be misread).
+    pub(crate) fn new(names: &'static [&'static str], header: &[String]) -> Result<Header> {
+        let mut positions = Vec::with_capacity(header.len());
+        for raw in header {
+            let wanted = raw.trim().to_ascii_lowercase();
+            let Some(i) = names.iter().position(|n| *n == wanted) else {
+                return Err(Error::invalid(
+                    "file",
+                    format!(
+                        "has an unknown column \"{}\"; the columns are {}",
+                        raw.trim(),
+                        names.join(", ")
+                    ),
+                ));
+            };
+            if positions.contains(&i) {
+                return Err(Error::invalid("file", format!("has the column \"{wanted}\" twice")));
+            }
+            positions.push(i);
+        }
+        Ok(Header { positions, names })
+    }
+
+    /// A row's values in the format's order; a row with another number of fields than the header is
+    /// refused.
+    pub(crate) fn fields(&self, raw: Vec<String>) -> Result<Fields> {
+        if raw.len() != self.positions.len() {
+            return Err(Error::invalid(
+                "row",
+                format!("has {} fields where the header has {}", raw.len(), self.positions.len()),
+            ));
+        }
+        let mut values = vec![String::new(); self.names.len()];
+        for (value, &i) in raw.into_iter().zip(&self.positions) {
+            values[i] = value;
+        }
+        Ok(Fields {
+            values,
+            names: self.names,
+        })
+    }
+
+    /// Values given in the format's order, put in the file's column order (for rows the request
+    /// makes up, so the report has one layout).
+    pub(crate) fn to_file_order(&self, values: &[String]) -> Vec<String> {
+        self.positions.iter().map(|&i| values[i].clone()).collect()
+    }
+}
+
+impl Fields {
+    /// The value of a column, trimmed; empty when the file has no such column.
+    pub(crate) fn get(&self, name: &str) -> &str {
+        self.names
+            .iter()
+            .position(|n| *n == name)
+            .map_or("", |i| self.values[i].trim())
+    }
+
+    /// The value as written (text fields such as notes keep their spaces and line breaks).
+    fn raw(&self, name: &str) -> &str {
+        self.names
+            .iter()
+            .position(|n| *n == name)
+            .map_or("", |i| self.values[i].as_str())
+    }
+}
+
+/// Whom a row is applied for, and how.
+pub(crate) struct Ctx<'a> {
+    pub org: &'a Organization,
+    pub actor: &'a Actor,
+    /// The group of a bulk add or remove.
+    pub group: Option<GroupId>,
+}
+
+fn done(outcome: &'static str) -> RowOutcome {
+    RowOutcome {
+        outcome,
+        ..Default::default()
+    }
+}
+
+fn id(column: &str, value: &str) -> Result<i64> {
+    value
+        .parse::<i64>()
+        .map_err(|_| Error::invalid(column, format!("\"{value}\" is not an id (a whole number)")))
+}
+
+async fn unit_by_name(c: &mut Conn<'_>, org: OrganizationId, name: &str) -> Result<BusinessUnitId> {
+    let key = Name::parse("business_unit", name)?.key();
+    match st(business_units::find_by_name(c, org, &key).await)? {
+        Some(unit) => Ok(unit.id),
+        None => Err(Error::invalid(
+            "business_unit",
+            format!("there is no business unit named \"{name}\""),
+        )),
+    }
+}
+
+async fn group_by_name(c: &mut Conn<'_>, org: OrganizationId, column: &str, name: &str) -> Result<ClientGroup> {
+    let key = Name::parse(column, name)?.key();
+    st(group_store::find_by_name(c, org, &key).await)?.ok_or_else(|| {
+        Error::new(
+            ErrorCode::NotFound,
+            format!("there is no client group named \"{name}\""),
+        )
+        .with_field(column)
+    })
+}
+
+/// Applies one row of `operation`. `Err` refuses this row only.
+pub(crate) async fn apply(
+    tx: &mut Tx,
+    ctx: &Ctx<'_>,
+    operation: &str,
+    v: &Fields,
+    changes: &mut Vec<Change>,
+) -> Result<RowOutcome> {
+    match operation {
+        "import_clients" => client_row(tx, ctx, v, changes).await,
+        "import_groups" => group_row(tx, ctx, v, changes).await,
+        "import_memberships" => membership_row(tx, ctx, v, changes).await,
+        "bulk_add" | "bulk_remove" => bulk_row(tx, ctx, operation == "bulk_add", v, changes).await,
+        other => Err(Error::internal(format!("unknown operation {other}"))),
+    }
+}
+
+/// A client: `id` (or else `external_ref`) names an existing client to change; otherwise a new one.
+async fn client_row(tx: &mut Tx, ctx: &Ctx<'_>, v: &Fields, changes: &mut Vec<Change>) -> Result<RowOutcome> {
+    let org = ctx.org.id;
+    let unit = match v.get("business_unit") {
+        "" => None,
+        name => Some(unit_by_name(&mut tx.conn(), org, name).await?),
+    };
+    let expires = match v.get("relationship_expires_at") {
+        "" => None,
+        text => Some(parse_instant(text)?),
+    };
+    let input = ClientInput {
+        name: Some(v.raw("name").to_string()),
+        external_ref: Some(v.get("external_ref").to_string()),
+        email: Some(v.get("email").to_string()),
+        phone: Some(v.get("phone").to_string()),
+        status: match v.get("status") {
+            "" => None,
+            s => Some(ClientStatus::parse(s)?),
+        },
+        relationship: match v.get("relationship") {
+            "" => None,
+            s => Some(Relationship::parse(s)?),
+        },
+        relationship_expires_at: Some(expires),
+        business_unit_id: Some(unit),
+        notes: Some(v.raw("notes").to_string()),
+    };
+    let existing = match (v.get("id"), v.get("external_ref")) {
+        ("", "") => None,
+        ("", reference) => st(client_store::find_by_external_ref(&mut tx.conn(), org, reference).await)?,
+        (text, _) => {
+            let client = ClientId(id("id", text)?);
+            Some(
+                st(client_store::get(&mut tx.conn(), org, client).await)
+                    .map_err(|_| Error::new(ErrorCode::NotFound, format!("there is no client with id {client}")))?,
+            )
+        }
+    };
+    let Some(before) = existing else {
+        let client = create_client(tx, ctx.actor, input, Cause::Import, changes).await?;
+        return Ok(RowOutcome {
+            client_id: Some(client.id.0),
+            ..done("created")
+        });
+    };
+    let (wanted, current) = merged_fields(input.clone(), &before)?;
+    if wanted == current {
+        return Ok(RowOutcome {
+            client_id: Some(before.id.0),
+            ..done("unchanged")
+        });
+    }
+    update_client(tx, ctx.org, ctx.actor, before.id, input, None, Cause::Import, changes).await?;
+    Ok(RowOutcome {
+        client_id: Some(before.id.0),
+        ..done("updated")
+    })
+}
+
+/// A group, named by its name: created, or its settings changed (its kind never changes).
+async fn group_row(tx: &mut Tx, ctx: &Ctx<'_>, v: &Fields, changes: &mut Vec<Change>) -> Result<RowOutcome> {
+    let org = ctx.org.id;
+    let name = v.get("name");
+    let kind = GroupKind::parse(v.get("kind")).map_err(|_| Error::invalid("kind", "must be clients or groups"))?;
+    let unit = match v.get("business_unit") {
+        "" => return Err(Error::invalid("business_unit", "is required")),
+        unit => unit_by_name(&mut tx.conn(), org, unit).await?,
+    };
+    let key = Name::parse("name", name)?.key();
+    match st(group_store::find_by_name(&mut tx.conn(), org, &key).await)? {
+        None => {
+            let new = NewGroup {
+                name: name.to_string(),
+                kind,
+                business_unit_id: unit,
+                description: Some(v.raw("description").to_string()).filter(|d| !d.trim().is_empty()),
+                crm_id: Some(v.get("crm_id").to_string()).filter(|c| !c.is_empty()),
+                protected: false,
+                members: Vec::new(),
+            };
+            let group = create_group(tx, ctx.org, ctx.actor, new, Cause::Import, changes).await?;
+            Ok(RowOutcome {
+                group_id: Some(group.id.0),
+                ..done("created")
+            })
+        }
+        Some(group) => {
+            if group.kind != kind {
+                return Err(Error::new(
+                    ErrorCode::KindMismatch,
+                    format!(
+                        "\"{}\" is a group of {}; a group's kind cannot change",
+                        group.name,
+                        if group.kind == GroupKind::Clients {
+                            "clients"
+                        } else {
+                            "client groups"
+                        }
+                    ),
+                )
+                .with_field("kind"));
+            }
+            let patch = GroupPatch {
+                business_unit_id: Some(unit),
+                description: Some(v.raw("description").to_string()),
+                crm_id: Some(v.get("crm_id").to_string()),
+                ..Default::default()
+            };
+            if patched_fields(&group, &patch)? == patched_fields(&group, &GroupPatch::default())? {
+                return Ok(RowOutcome {
+                    group_id: Some(group.id.0),
+                    ..done("unchanged")
+                });
+            }
+            update_group(tx, org, ctx.actor, group.id, patch, None, Cause::Import, changes).await?;
+            Ok(RowOutcome {
+                group_id: Some(group.id.0),
+                ..done("updated")
+            })
+        }
+    }
+}
+
+/// A member of a group: the group by `group_id` or `group` (name); the member by `client_id`, or
+/// `client_ref` (the client's external reference), or `child_group` (a group's name).
+async fn membership_row(tx: &mut Tx, ctx: &Ctx<'_>, v: &Fields, changes: &mut Vec<Change>) -> Result<RowOutcome> {
+    let org = ctx.org.id;
+    let target = match (v.get("group_id"), v.get("group")) {
+        ("", "") => return Err(Error::invalid("group", "name the group (column group, or group_id)")),
+        ("", name) => group_by_name(&mut tx.conn(), org, "group", name).await?,
+        (text, _) => {
+            let group = GroupId(id("group_id", text)?);
+            st(group_store::get(&mut tx.conn(), org, group).await)
+                .map_err(|_| Error::new(ErrorCode::NotFound, format!("there is no client group with id {group}")))?
+        }
+    };
+    let item = match (v.get("client_id"), v.get("client_ref"), v.get("child_group")) {
+        ("", "", "") => {
+            return Err(Error::invalid(
+                "client_id",
+                "name the member: client_id, client_ref or child_group",
+            ));
+        }
+        ("", "", child) => MemberRef::Group(group_by_name(&mut tx.conn(), org, "child_group", child).await?.id),
+        ("", reference, _) => match st(client_store::find_by_external_ref(&mut tx.conn(), org, reference).await)? {
+            Some(client) => MemberRef::Client(client.id),
+            None => {
+                return Err(Error::new(
+                    ErrorCode::NotFound,
+                    format!("there is no client with the external reference \"{reference}\""),
+                )
+                .with_field("client_ref"));
+            }
+        },
+        (text, _, _) => MemberRef::Client(ClientId(id("client_id", text)?)),
+    };
+    let outcome = add_one(tx, ctx.org, ctx.actor, &target, item, Cause::Import, changes).await?;
+    Ok(member_outcome(target.id, item, outcome))
+}
+
+/// One item of a large bulk add or remove.
+async fn bulk_row(tx: &mut Tx, ctx: &Ctx<'_>, add: bool, v: &Fields, changes: &mut Vec<Change>) -> Result<RowOutcome> {
+    let group = ctx
+        .group
+        .ok_or_else(|| Error::internal("a bulk request without a group"))?;
+    let member = id("member_id", v.get("member_id"))?;
+    let item = match v.get("member_type") {
+        "client" => MemberRef::Client(ClientId(member)),
+        "group" => MemberRef::Group(GroupId(member)),
+        _ => return Err(Error::invalid("member_type", "must be client or group")),
+    };
+    let target = st(group_store::get(&mut tx.conn(), ctx.org.id, group).await)?;
+    let outcome = if add {
+        add_one(tx, ctx.org, ctx.actor, &target, item, Cause::Bulk, changes).await?
+    } else {
+        remove_one(tx, ctx.org.id, ctx.actor, group, item, Cause::Bulk, changes).await?
+    };
+    Ok(member_outcome(group, item, outcome))
+}
+
+pub(crate) fn member_outcome(group: GroupId, item: MemberRef, outcome: Outcome) -> RowOutcome {
+    let (client_id, child_id) = match item {
+        MemberRef::Client(c) => (Some(c.0), None),
+        MemberRef::Group(g) => (None, Some(g.0)),
+    };
+    RowOutcome {
+        outcome: outcome_name(outcome),
+        reason: None,
+        group_id: Some(group.0),
+        client_id,
+        child_id,
+    }
+}
+
+pub(crate) fn outcome_name(outcome: Outcome) -> &'static str {
+    match outcome {
+        Outcome::Added => "added",
+        Outcome::AlreadyMember => "already_member",
+        Outcome::Removed => "removed",
+        Outcome::NotMember => "not_member",
+        Outcome::Rejected => "rejected",
+    }
+}
+
+/// A date-time as RFC 3339 (`2026-12-31T00:00:00Z`) or a plain date (`2026-12-31`, midnight UTC).
+fn parse_instant(text: &str) -> Result<i64> {
+    use time::format_description::well_known::Rfc3339;
+    if let Ok(at) = time::OffsetDateTime::parse(text, &Rfc3339) {
+        return Ok(clientele_domain::to_millis(at));
+    }
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    time::Date::parse(text, format)
+        .map(|d| clientele_domain::to_millis(d.midnight().assume_utc()))
+        .map_err(|_| {
+            Error::invalid(
+                "relationship_expires_at",
+                "must be a date (2026-12-31) or an RFC 3339 date-time (2026-12-31T00:00:00Z)",
+            )
+        })
+}
+
+/// How exports write an instant (imports read it back to the same millisecond).
+pub(crate) fn format_instant(ms: i64) -> String {
+    use time::format_description::well_known::Rfc3339;
+    clientele_domain::from_millis(ms).format(&Rfc3339).unwrap_or_default()
+}
+
+/// The guide of a format: `#` lines with the rules, then the header, then one example row per
+/// case. Lines starting with `#` before the header are skipped on upload, so the guide itself
+/// uploads as it is (try it with `mode=validate`).
+pub fn guide(format: Format) -> String {
+    let rules: &[&str] = match format {
+        Format::Clients => &[
+            "Clientele CSV guide: clients. One row per client.",
+            "id: empty for a new client; a client's id (from an export) to change that client.",
+            "external_ref: your own reference for the client, unique in the organisation; with id empty, a row whose",
+            "  external_ref is already known changes that client instead of creating a new one.",
+            "name: required. email, phone, notes: optional; an empty value clears it on an existing client.",
+            "status: active, inactive or closed (empty: active for a new client, unchanged otherwise).",
+            "relationship: active or expired (empty: active for a new client, unchanged otherwise).",
+            "relationship_expires_at: empty, a date (2026-12-31) or an RFC 3339 date-time (2026-12-31T00:00:00Z).",
+            "business_unit: the name of one of the organisation's business units, or empty.",
+        ],
+        Format::Groups => &[
+            "Clientele CSV guide: groups. One row per client group.",
+            "name: required; names are unique in the organisation (case and spaces ignored). A row naming an",
+            "  existing group changes its business unit, CRM ID and description.",
+            "kind: clients (a group of clients) or groups (a group of client groups); it cannot change later.",
+            "business_unit: required, the name of one of the organisation's business units.",
+            "crm_id, description: optional; an empty value clears it on an existing group.",
+            "Members are added with the memberships format.",
+        ],
+        Format::Memberships => &[
+            "Clientele CSV guide: memberships. One row per member of a group.",
+            "group_id or group: the group, by id or by name (group_id wins when both are given).",
+            "The member, exactly one of: client_id (a client's id), client_ref (a client's external reference),",
+            "  child_group (the name of a group to nest; the target must then be a group of client groups).",
+            "Every rule of a single edit holds: exclusive membership (a client in at most one group when the",
+            "  organisation says so), an active business relationship where required, no nesting cycles, the",
+            "  organisation's nesting depth.",
+            "With replace=true each group named in the file ends with exactly the file's members: members it",
+            "  does not list are removed (never deleted). Without it, members are only added.",
+        ],
+    };
+    let common: &[&str] = &[
+        "The file: UTF-8 (a byte-order mark is fine); fields separated by , or ; (taken from the header line);",
+        "  quote a field that holds the separator, a quote or a line break (\"like \"\"this\"\"\"). Columns may come",
+        "  in any order and may be left out. Lines starting with # before the header are ignored.",
+        "A refused row never stops the others: the report lists every row with its line and the reason.",
+        "Upload with POST /api/v1/csv/FORMAT/import?mode=validate (a dry run) or mode=apply, or with",
+        "  clientele import FORMAT FILE --mode validate|apply. An export uploads back unchanged.",
+    ];
+    let examples: &[&[&str]] = match format {
+        Format::Clients => &[
+            &[
+                "",
+                "CRM-1001",
+                "Example Bakery Ltd",
+                "orders@bakery.example",
+                "+44 20 7946 0000",
+                "active",
+                "active",
+                "",
+                "Head office",
+                "new client",
+            ],
+            &[
+                "",
+                "CRM-1002",
+                "Smith & Sons; Builders",
+                "",
+                "",
+                "inactive",
+                "expired",
+                "2026-12-31",
+                "",
+                "\"quoted\" name with a separator",
+            ],
+            &[
+                "42",
+                "",
+                "Renamed Client Co.",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "changes client 42",
+            ],
+        ],
+        Format::Groups => &[
+            &["VIP", "clients", "Head office", "CRM-G-1", "Our most important clients"],
+            &[
+                "North region",
+                "groups",
+                "Head office",
+                "",
+                "groups of clients in the north",
+            ],
+        ],
+        Format::Memberships => &[
+            &["", "VIP", "", "CRM-1001", ""],
+            &["7", "", "42", "", ""],
+            &["", "North region", "", "", "VIP"],
+        ],
+    };
+    let mut out = String::new();
+    for line in rules.iter().chain(common) {
+        out.push_str("# ");
+        out.push_str(line);
+        out.push_str("\r\n");
+    }
+    let mut writer = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(Vec::new());
+    let _ = writer.write_record(format.columns());
+    for row in examples {
+        let _ = writer.write_record(*row);
+    }
+    let body = writer.into_inner().unwrap_or_default();
+    out.push_str(&String::from_utf8_lossy(&body));
+    out
+}

@@ -1,0 +1,955 @@
+//! Bulk work: CSV imports and exports, large bulk membership changes, and the durable background
+//! "process requests" that carry them out.
+//!
+//! A request's input is stored row by row when it is accepted (`receive_import`, streaming), then
+//! a worker claims the request (a lease of [`LEASE_MS`], renewed with every batch) and applies
+//! [`BATCH`] rows per transaction. The rows' writes, their outcomes, the access changes and the new
+//! position commit together, and only while the worker still holds the lease, so a crash or a
+//! `kill -9` loses nothing and never applies a row twice: whoever claims the request next (after
+//! the lease expires) resumes after the last committed row.
+//!
+//! `validate` runs the very same code and rolls each batch's writes back, keeping only the
+//! outcomes; rows of one batch see each other's effects, rows of later batches do not see those of
+//! earlier ones (a dry run of a file that creates a group in row 5 and fills it in row 5000 reports
+//! the later rows against the database as it is).
+
+use std::io::Read;
+
+use clientele_access::Change;
+use clientele_domain::audit::Cause;
+use clientele_domain::staff::StaffRole;
+use clientele_domain::{ClientId, Error, ErrorCode, GroupId, OrganizationId, Result, StaffId, now_millis};
+use clientele_store::process_requests::{self as store, InputRow, NewRequest, Request, RequestFilter, RowOutcome};
+use clientele_store::{Conn, clients as client_store, groups as group_store, organizations};
+use serde::Serialize;
+
+use crate::members::{MemberOutcome, MemberRef};
+use crate::paging::{Cursor, Page};
+use crate::{Actor, Admin, App, access, audit, st};
+
+pub mod export;
+pub mod formats;
+pub mod read;
+
+pub use formats::{Format, guide};
+
+/// Rows applied per transaction.
+pub const BATCH: usize = 1000;
+/// How long a claim holds without being renewed; an expired one is taken over.
+pub const LEASE_MS: i64 = 30_000;
+/// Attempts before a request that keeps failing is given up.
+pub const MAX_ATTEMPTS: i32 = 5;
+/// Requests of at most this many rows may be run while their caller waits.
+pub const SMALL: i64 = 1000;
+
+/// Dry run or the real thing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    Validate,
+    Apply,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Validate => "validate",
+            Mode::Apply => "apply",
+        }
+    }
+}
+
+/// A durable background job and how far it got.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ProcessRequest {
+    pub id: i64,
+    /// `import_clients`, `import_groups`, `import_memberships`, `bulk_add` or `bulk_remove`.
+    pub operation: String,
+    /// `validate` (a dry run) or `apply`.
+    pub mode: String,
+    /// Memberships: each named group ends with exactly the file's members.
+    pub replace: bool,
+    /// The group of a bulk add or remove.
+    pub group_id: Option<GroupId>,
+    /// Who asked for it.
+    pub initiator: Option<StaffId>,
+    /// The request whose failed rows this one retries.
+    pub retry_of: Option<i64>,
+    /// `receiving`, `pending`, `running`, `completed`, `failed` or `cancelled`.
+    pub status: String,
+    #[schema(value_type = String, format = DateTime)]
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: time::OffsetDateTime,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub started_at: Option<time::OffsetDateTime>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub finished_at: Option<time::OffsetDateTime>,
+    /// Rows in the input.
+    pub total: i64,
+    /// Rows processed (accepted or refused).
+    pub done: i64,
+    /// Rows refused.
+    pub failed: i64,
+    /// Percent of rows processed.
+    pub progress: u8,
+    /// Claims so far (more than one after a worker died or a failure passed).
+    pub attempts: i32,
+    /// The worker holding the request while it runs.
+    pub lease_owner: Option<String>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub lease_expires_at: Option<time::OffsetDateTime>,
+    /// Why the request failed, or the last failure it recovered from.
+    pub error: Option<String>,
+}
+
+impl From<Request> for ProcessRequest {
+    fn from(r: Request) -> Self {
+        let at = |ms: Option<i64>| ms.map(clientele_domain::from_millis);
+        let progress = if r.total_rows == 0 {
+            if matches!(r.status.as_str(), "completed") {
+                100
+            } else {
+                0
+            }
+        } else {
+            ((r.done_rows * 100) / r.total_rows).clamp(0, 100) as u8
+        };
+        ProcessRequest {
+            id: r.id,
+            operation: r.operation,
+            mode: r.mode,
+            replace: r.replace_members,
+            group_id: r.group_id.map(GroupId),
+            initiator: r.initiator_id.map(StaffId),
+            retry_of: r.retry_of,
+            status: r.status,
+            created_at: clientele_domain::from_millis(r.created_at),
+            started_at: at(r.started_at),
+            finished_at: at(r.finished_at),
+            total: r.total_rows,
+            done: r.done_rows,
+            failed: r.failed_rows,
+            progress,
+            attempts: r.attempts,
+            lease_owner: r.lease_owner,
+            lease_expires_at: at(r.lease_expires_at),
+            error: r.error,
+        }
+    }
+}
+
+/// One row of a report.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ReportRow {
+    /// The row's number among the data rows, from 1.
+    pub row: i64,
+    /// The line of the file where the row starts (0 for rows the request made up: the removals of
+    /// a replace).
+    pub line: i64,
+    /// `created`, `updated`, `unchanged`, `added`, `already_member`, `removed`, `not_member` or
+    /// `rejected`.
+    pub outcome: String,
+    /// Why the row was rejected.
+    pub reason: Option<String>,
+}
+
+/// What an import answered: the request and, when it ran while the caller waited, every row's
+/// outcome.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ImportAnswer {
+    pub request: ProcessRequest,
+    /// Present when the request finished before the answer.
+    pub rows: Option<Vec<ReportRow>>,
+}
+
+/// A bulk add or remove: small ones answer at once, large ones become a process request.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct BulkAnswer {
+    /// Per-item outcomes when done at once.
+    pub results: Option<Vec<MemberOutcome>>,
+    /// The process request when queued.
+    pub request: Option<ProcessRequest>,
+}
+
+/// Filters of the request list.
+#[derive(Debug, Clone, Default)]
+pub struct ProcessRequestFilter {
+    pub status: Option<String>,
+    pub operation: Option<String>,
+    pub group: Option<GroupId>,
+    pub initiator: Option<StaffId>,
+}
+
+/// A request as the worker runs it: who for, how, and how its rows read.
+struct Job {
+    req: Request,
+    /// How long each claim and renewal holds.
+    lease_ms: i64,
+    actor: Actor,
+    header: formats::Header,
+}
+
+/// How a batch ended.
+enum Batch {
+    /// Committed; the position moved to this row.
+    Applied(i64),
+    /// The worker no longer holds the request (cancelled, or taken over): nothing was written.
+    Lost,
+}
+
+async fn savepoint(c: &mut Conn<'_>, sql: &'static str) -> Result<()> {
+    st(store::execute(c, sql).await)
+}
+
+fn reason(e: &Error) -> String {
+    match &e.field {
+        Some(field) if !e.detail.starts_with(field.as_str()) => format!("{field}: {}", e.detail),
+        _ => e.detail.clone(),
+    }
+}
+
+fn rejected(e: &Error) -> RowOutcome {
+    RowOutcome {
+        outcome: "rejected",
+        reason: Some(reason(e)),
+        ..Default::default()
+    }
+}
+
+/// A name for this worker in leases: process id and a random part.
+pub fn worker_name(role: &str) -> String {
+    format!("{role}-{}-{}", std::process::id(), &crate::auth::new_secret()[..8])
+}
+
+impl App {
+    /// Stores an uploaded file as a new process request, reading it once, streaming, in a
+    /// blocking thread. A file that cannot be read at all (not UTF-8, an unknown column) refuses
+    /// the upload with the reason; the stored request is then `failed` with it.
+    pub async fn receive_import(
+        &self,
+        admin: Admin<'_>,
+        format: Format,
+        mode: Mode,
+        replace: bool,
+        input: impl Read + Send + 'static,
+    ) -> Result<ProcessRequest> {
+        let actor = admin.actor();
+        if replace && format != Format::Memberships {
+            return Err(Error::invalid("replace", "applies to the memberships format only"));
+        }
+        let new = NewRequest {
+            organization_id: actor.organization_id,
+            operation: format.operation(),
+            mode: mode.as_str(),
+            replace_members: replace,
+            group_id: None,
+            initiator: Some(actor.staff_id),
+            retry_of: None,
+        };
+        let id = self.new_request(&new).await?;
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<InputRow>>(4);
+        let columns = format.columns();
+        let reader = tokio::task::spawn_blocking(move || {
+            let mut next = 0i64;
+            read::read_rows(input, BATCH, |rows| {
+                if next == 0
+                    && let Some(header) = rows.first()
+                {
+                    formats::Header::new(columns, &header.fields)?;
+                }
+                let batch = rows
+                    .into_iter()
+                    .map(|r| {
+                        let row = InputRow {
+                            row_number: next,
+                            line: r.line,
+                            fields: serde_json::to_string(&r.fields).unwrap_or_else(|_| "[]".into()),
+                        };
+                        next += 1;
+                        row
+                    })
+                    .collect();
+                tx.blocking_send(batch)
+                    .map_err(|_| Error::internal("the upload stopped while its rows were stored"))
+            })
+        });
+        let mut stored = Ok(());
+        while let Some(batch) = rx.recv().await {
+            if stored.is_ok() {
+                stored = self.store_rows(id, batch).await;
+            }
+            if stored.is_err() {
+                // Stops the reader at its next batch.
+                rx.close();
+            }
+        }
+        let read = reader
+            .await
+            .map_err(|e| Error::internal(format!("the CSV reader stopped: {e}")))?;
+        let total = match (read, stored) {
+            (Ok(total), Ok(())) => total,
+            (_, Err(e)) | (Err(e), _) => {
+                let mut tx = st(self.db.begin().await)?;
+                st(store::fail_receiving(&mut tx.conn(), id, &reason(&e), now_millis()).await)?;
+                let failed = st(store::get_any(&mut tx.conn(), id).await)?;
+                audit_state(&mut tx.conn(), &failed, Some(actor), "process_request.failed").await?;
+                st(tx.commit().await)?;
+                return Err(e);
+            }
+        };
+        self.queue(actor, id, total).await
+    }
+
+    async fn new_request(&self, new: &NewRequest<'_>) -> Result<i64> {
+        let mut tx = st(self.db.begin().await)?;
+        let id = st(store::insert(&mut tx.conn(), new, now_millis()).await)?;
+        st(tx.commit().await)?;
+        Ok(id)
+    }
+
+    async fn store_rows(&self, id: i64, rows: Vec<InputRow>) -> Result<()> {
+        let mut tx = st(self.db.begin().await)?;
+        st(store::insert_rows(&mut tx.conn(), id, rows).await)?;
+        st(tx.commit().await)
+    }
+
+    /// Every row is stored: the request becomes claimable, and the audit trail says so.
+    async fn queue(&self, actor: &Actor, id: i64, total: i64) -> Result<ProcessRequest> {
+        let mut tx = st(self.db.begin().await)?;
+        st(store::mark_pending(&mut tx.conn(), id, total).await)?;
+        let req = st(store::get(&mut tx.conn(), actor.organization_id, id).await)?
+            .ok_or_else(|| Error::not_found("process request"))?;
+        audit_state(&mut tx.conn(), &req, Some(actor), "process_request.created").await?;
+        st(tx.commit().await)?;
+        Ok(req.into())
+    }
+
+    /// A large bulk add or remove becomes a process request over these members.
+    pub async fn bulk_members(
+        &self,
+        actor: &Actor,
+        group: GroupId,
+        add: bool,
+        items: &[MemberRef],
+        if_match: Option<i64>,
+    ) -> Result<BulkAnswer> {
+        if items.len() as i64 <= SMALL {
+            let results = if add {
+                self.add_members(actor, group, items, Cause::Bulk, if_match).await?
+            } else {
+                self.remove_members(actor, group, items, Cause::Bulk, if_match).await?
+            };
+            return Ok(BulkAnswer {
+                results: Some(results),
+                request: None,
+            });
+        }
+        let admin = actor.admin().map_err(|e| Error {
+            detail: format!("more than {SMALL} members at once runs as a process request, which only admins start"),
+            ..e
+        })?;
+        {
+            let mut conn = st(self.db.read().await)?;
+            let target = st(group_store::get(&mut conn.conn(), actor.organization_id, group).await)?;
+            crate::check_version(if_match, target.version)?;
+        }
+        let new = NewRequest {
+            organization_id: actor.organization_id,
+            operation: if add { "bulk_add" } else { "bulk_remove" },
+            mode: "apply",
+            replace_members: false,
+            group_id: Some(group.0),
+            initiator: Some(admin.actor().staff_id),
+            retry_of: None,
+        };
+        let id = self.new_request(&new).await?;
+        let header = serde_json::to_string(formats::BULK_COLUMNS).unwrap_or_default();
+        let mut rows = vec![InputRow {
+            row_number: 0,
+            line: 1,
+            fields: header,
+        }];
+        for (i, item) in items.iter().enumerate() {
+            let (kind, member) = match item {
+                MemberRef::Client(c) => ("client", c.0),
+                MemberRef::Group(g) => ("group", g.0),
+            };
+            rows.push(InputRow {
+                row_number: i as i64 + 1,
+                line: i as i64 + 2,
+                fields: serde_json::to_string(&[kind.to_string(), member.to_string()]).unwrap_or_default(),
+            });
+            if rows.len() >= BATCH {
+                self.store_rows(id, std::mem::take(&mut rows)).await?;
+            }
+        }
+        if !rows.is_empty() {
+            self.store_rows(id, rows).await?;
+        }
+        let request = self.queue(actor, id, items.len() as i64).await?;
+        Ok(BulkAnswer {
+            results: None,
+            request: Some(request),
+        })
+    }
+
+    /// Every client matching a search (admins: for "add all clients matching this search").
+    pub async fn clients_matching(
+        &self,
+        admin: Admin<'_>,
+        filter: &client_store::ClientFilter,
+    ) -> Result<Vec<ClientId>> {
+        let org = admin.actor().organization_id;
+        let mut conn = st(self.db.read().await)?;
+        let mut ids = Vec::new();
+        let mut after = (String::new(), 0i64);
+        loop {
+            let page = st(client_store::list(&mut conn.conn(), org, filter, (&after.0, after.1), 5000).await)?;
+            let Some((last, key)) = page.last() else { break };
+            after = (key.clone(), last.id.0);
+            let full = page.len() == 5000;
+            ids.extend(page.into_iter().map(|(c, _)| c.id));
+            if !full {
+                break;
+            }
+        }
+        Ok(ids)
+    }
+
+    pub async fn process_request(&self, actor: &Actor, id: i64) -> Result<ProcessRequest> {
+        actor.admin()?;
+        let mut conn = st(self.db.read().await)?;
+        st(store::get(&mut conn.conn(), actor.organization_id, id).await)?
+            .map(Into::into)
+            .ok_or_else(|| Error::not_found("process request"))
+    }
+
+    /// The organisation's process requests, newest first.
+    pub async fn process_requests(
+        &self,
+        actor: &Actor,
+        filter: &ProcessRequestFilter,
+        cursor: Option<&str>,
+        limit: Option<i64>,
+    ) -> Result<Page<ProcessRequest>> {
+        actor.admin()?;
+        let limit = crate::paging::limit(limit)?;
+        let cursor = Cursor::decode(cursor)?;
+        let before = if cursor.id == 0 { i64::MAX } else { cursor.id };
+        let filter = RequestFilter {
+            status: filter.status.clone(),
+            operation: filter.operation.clone(),
+            group: filter.group.map(|g| g.0),
+            initiator: filter.initiator.map(|s| s.0),
+        };
+        let mut conn = st(self.db.read().await)?;
+        let rows = st(store::list(&mut conn.conn(), actor.organization_id, &filter, before, limit + 1).await)?;
+        Ok(crate::paging::page(
+            rows.into_iter()
+                .map(|r| {
+                    let c = Cursor {
+                        key: String::new(),
+                        id: r.id,
+                    };
+                    (ProcessRequest::from(r), c)
+                })
+                .collect(),
+            limit,
+        ))
+    }
+
+    /// Cancels a request that has not finished; rows already applied stay applied.
+    pub async fn cancel_process_request(&self, admin: Admin<'_>, id: i64) -> Result<ProcessRequest> {
+        let actor = admin.actor();
+        let mut tx = st(self.db.begin().await)?;
+        let req = st(store::get(&mut tx.conn(), actor.organization_id, id).await)?
+            .ok_or_else(|| Error::not_found("process request"))?;
+        if !st(store::cancel(&mut tx.conn(), actor.organization_id, id, now_millis()).await)? {
+            return Err(Error::new(
+                ErrorCode::Conflict,
+                format!(
+                    "process request {id} already ended ({}); only pending or running ones can be cancelled",
+                    req.status
+                ),
+            ));
+        }
+        let after = st(store::get(&mut tx.conn(), actor.organization_id, id).await)?
+            .ok_or_else(|| Error::not_found("process request"))?;
+        audit_state(&mut tx.conn(), &after, Some(actor), "process_request.cancelled").await?;
+        st(tx.commit().await)?;
+        Ok(after.into())
+    }
+
+    /// A new request over the rejected rows of a finished one (after the data they needed was
+    /// fixed), with their original line numbers.
+    pub async fn retry_process_request(&self, admin: Admin<'_>, id: i64) -> Result<ProcessRequest> {
+        let actor = admin.actor();
+        let mut tx = st(self.db.begin().await)?;
+        let req = st(store::get(&mut tx.conn(), actor.organization_id, id).await)?
+            .ok_or_else(|| Error::not_found("process request"))?;
+        if !matches!(req.status.as_str(), "completed" | "failed" | "cancelled") {
+            return Err(Error::new(
+                ErrorCode::Conflict,
+                format!("process request {id} is {}; retry it once it has ended", req.status),
+            ));
+        }
+        let new = NewRequest {
+            organization_id: actor.organization_id,
+            operation: &req.operation,
+            mode: &req.mode,
+            // A retry only adds what was refused: removing members again would undo the rows
+            // that were applied.
+            replace_members: false,
+            group_id: req.group_id,
+            initiator: Some(actor.staff_id),
+            retry_of: Some(id),
+        };
+        let new_id = st(store::insert(&mut tx.conn(), &new, now_millis()).await)?;
+        st(store::copy_header(&mut tx.conn(), id, new_id).await)?;
+        let total = st(store::copy_rejected(&mut tx.conn(), id, new_id).await)? as i64;
+        if total == 0 {
+            return Err(Error::new(
+                ErrorCode::Conflict,
+                format!("process request {id} has no rejected rows to retry"),
+            ));
+        }
+        st(store::mark_pending(&mut tx.conn(), new_id, total).await)?;
+        let created = st(store::get(&mut tx.conn(), actor.organization_id, new_id).await)?
+            .ok_or_else(|| Error::not_found("process request"))?;
+        audit_state(&mut tx.conn(), &created, Some(actor), "process_request.created").await?;
+        st(tx.commit().await)?;
+        Ok(created.into())
+    }
+
+    /// Every row's outcome so far, in row order (at most `limit` rows after row `after`).
+    pub async fn report_rows(&self, actor: &Actor, id: i64, after: i64, limit: i64) -> Result<Vec<ReportRow>> {
+        let (_, rows) = self.report_page(actor, id, after, limit).await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| ReportRow {
+                row: r.row_number,
+                line: r.line,
+                outcome: r.outcome.unwrap_or_default(),
+                reason: r.reason,
+            })
+            .collect())
+    }
+
+    /// The header of the request's input and a page of its rows that have an outcome.
+    async fn report_page(
+        &self,
+        actor: &Actor,
+        id: i64,
+        after: i64,
+        limit: i64,
+    ) -> Result<(Vec<String>, Vec<store::Row>)> {
+        actor.admin()?;
+        let mut conn = st(self.db.read().await)?;
+        st(store::get(&mut conn.conn(), actor.organization_id, id).await)?
+            .ok_or_else(|| Error::not_found("process request"))?;
+        let header = st(store::rows(&mut conn.conn(), id, -1, 0, 1).await)?
+            .pop()
+            .map(|r| serde_json::from_str(&r.fields).unwrap_or_default())
+            .unwrap_or_default();
+        let rows = st(store::rows(&mut conn.conn(), id, after.max(0), i64::MAX, limit).await)?
+            .into_iter()
+            .filter(|r| r.outcome.is_some())
+            .collect();
+        Ok((header, rows))
+    }
+
+    /// The report as CSV: `row,line,outcome,reason` and then the row as uploaded. Pages of rows
+    /// follow `after` (0 for the first, which carries the header); `None` after the last.
+    pub async fn report_csv_page(&self, actor: &Actor, id: i64, after: i64) -> Result<(Vec<u8>, Option<i64>)> {
+        const PAGE: i64 = 5000;
+        let (header, rows) = self.report_page(actor, id, after, PAGE).await?;
+        let mut w = csv::WriterBuilder::new()
+            .terminator(csv::Terminator::CRLF)
+            .flexible(true)
+            .from_writer(Vec::new());
+        let io = |e: csv::Error| Error::internal(e);
+        if after == 0 {
+            let mut head = vec!["row".to_string(), "line".into(), "outcome".into(), "reason".into()];
+            head.extend(header);
+            w.write_record(&head).map_err(io)?;
+        }
+        let next = if rows.len() as i64 == PAGE {
+            rows.last().map(|r| r.row_number)
+        } else {
+            None
+        };
+        for r in rows {
+            let fields: Vec<String> = serde_json::from_str(&r.fields).unwrap_or_default();
+            let mut record = vec![
+                r.row_number.to_string(),
+                r.line.to_string(),
+                r.outcome.unwrap_or_default(),
+                r.reason.unwrap_or_default(),
+            ];
+            record.extend(fields);
+            w.write_record(&record).map_err(io)?;
+        }
+        Ok((w.into_inner().map_err(|e| Error::internal(e.to_string()))?, next))
+    }
+
+    /// Runs a pending request now, while its caller waits (small imports answer with their
+    /// report). Returns false when a worker took it first.
+    pub async fn run_now(&self, id: i64) -> Result<bool> {
+        let owner = worker_name("inline");
+        let now = now_millis();
+        let mut tx = st(self.db.begin().await)?;
+        let Some(req) = st(store::claim_one(&mut tx.conn(), id, &owner, now, now + LEASE_MS).await)? else {
+            return Ok(false);
+        };
+        audit_state(&mut tx.conn(), &req, None, "process_request.started").await?;
+        st(tx.commit().await)?;
+        self.run_claimed(&owner, req, LEASE_MS).await;
+        Ok(true)
+    }
+
+    /// Claims one request (a pending one, or a running one whose worker's lease expired) and runs
+    /// it to its end. Returns whether there was one.
+    pub async fn work_once(&self, owner: &str, lease_ms: i64) -> Result<bool> {
+        let now = now_millis();
+        {
+            let mut conn = st(self.db.read().await)?;
+            if !st(store::claimable(&mut conn.conn(), now).await)? {
+                return Ok(false);
+            }
+        }
+        let mut tx = st(self.db.begin().await)?;
+        let Some(req) = st(store::claim(&mut tx.conn(), owner, now, now + lease_ms).await)? else {
+            return Ok(false);
+        };
+        let action = if req.attempts > 1 {
+            "process_request.resumed"
+        } else {
+            "process_request.started"
+        };
+        audit_state(&mut tx.conn(), &req, None, action).await?;
+        st(tx.commit().await)?;
+        self.run_claimed(owner, req, lease_ms).await;
+        Ok(true)
+    }
+
+    /// The worker loop of `serve` and `clientele worker`: takes requests one after another and
+    /// looks for new ones every `idle` when there are none. A worker that dies keeps its request
+    /// for `lease_ms` at most; then another takes it over.
+    pub async fn run_worker(&self, owner: &str, idle: std::time::Duration, lease_ms: i64) {
+        loop {
+            match self.work_once(owner, lease_ms).await {
+                Ok(true) => continue,
+                Ok(false) => {}
+                Err(e) => tracing::warn!(error = %e, "claiming a process request failed"),
+            }
+            tokio::time::sleep(idle).await;
+        }
+    }
+
+    /// Runs a claimed request; a failure gives it back to the queue until it has had
+    /// [`MAX_ATTEMPTS`], then marks it failed.
+    async fn run_claimed(&self, owner: &str, req: Request, lease_ms: i64) {
+        let id = req.id;
+        let attempts = req.attempts;
+        if let Err(e) = self.run(owner, req, lease_ms).await {
+            tracing::warn!(process_request = id, error = %e, "process request failed");
+            let end = async {
+                let mut tx = st(self.db.begin().await)?;
+                let given_up = attempts >= MAX_ATTEMPTS || e.code != ErrorCode::Internal;
+                let message = format!("attempt {attempts}: {}", reason(&e));
+                let ended = if given_up {
+                    st(store::finish(&mut tx.conn(), id, owner, "failed", Some(&message), now_millis()).await)?
+                } else {
+                    st(store::release(&mut tx.conn(), id, owner, &message).await)?
+                };
+                if ended && given_up {
+                    let mut conn = tx.conn();
+                    let r = st(store::get_any(&mut conn, id).await)?;
+                    audit_state(&mut conn, &r, None, "process_request.failed").await?;
+                }
+                st(tx.commit().await)
+            };
+            if let Err(e) = end.await {
+                tracing::warn!(process_request = id, error = %e, "recording a process request's failure failed");
+            }
+        }
+    }
+
+    async fn run(&self, owner: &str, req: Request, lease_ms: i64) -> Result<()> {
+        let job = self.job(req, lease_ms).await?;
+        let mut position = job.req.position;
+        loop {
+            let rows = {
+                let mut conn = st(self.db.read().await)?;
+                st(store::rows(&mut conn.conn(), job.req.id, position, job.req.total_rows, BATCH as i64).await)?
+            };
+            if rows.is_empty() {
+                break;
+            }
+            match self.apply_batch(owner, &job, rows).await? {
+                Batch::Applied(p) => position = p,
+                Batch::Lost => return Ok(()),
+            }
+        }
+        if job.req.replace_members
+            && !job.req.replaced
+            && let Batch::Lost = self.replace_members(owner, &job).await?
+        {
+            return Ok(());
+        }
+        let mut tx = st(self.db.begin().await)?;
+        if st(store::finish(&mut tx.conn(), job.req.id, owner, "completed", None, now_millis()).await)? {
+            let mut conn = tx.conn();
+            let r = st(store::get_any(&mut conn, job.req.id).await)?;
+            audit_state(&mut conn, &r, None, "process_request.completed").await?;
+        }
+        st(tx.commit().await)
+    }
+
+    async fn job(&self, req: Request, lease_ms: i64) -> Result<Job> {
+        let mut conn = st(self.db.read().await)?;
+        let org = OrganizationId(req.organization_id);
+        let staff = req
+            .initiator_id
+            .ok_or_else(|| Error::internal("a process request without an initiator"))?;
+        // The request runs as the admin who started it.
+        let actor = Actor {
+            staff_id: StaffId(staff),
+            organization_id: org,
+            role: StaffRole::Admin,
+            request_id: Some(format!("process-request-{}", req.id)),
+        };
+        let header: Vec<String> = st(store::rows(&mut conn.conn(), req.id, -1, 0, 1).await)?
+            .pop()
+            .map(|r| serde_json::from_str(&r.fields).unwrap_or_default())
+            .unwrap_or_default();
+        let columns = match req.operation.as_str() {
+            "import_clients" => formats::CLIENT_COLUMNS,
+            "import_groups" => formats::GROUP_COLUMNS,
+            "import_memberships" => formats::MEMBERSHIP_COLUMNS,
+            _ => formats::BULK_COLUMNS,
+        };
+        let header = formats::Header::new(columns, &header)?;
+        Ok(Job {
+            req,
+            lease_ms,
+            actor,
+            header,
+        })
+    }
+
+    /// Applies one batch of rows in one transaction, each row under a savepoint so a refused row
+    /// leaves nothing behind; records their outcomes and the new position in the same transaction.
+    async fn apply_batch(&self, owner: &str, job: &Job, rows: Vec<store::Row>) -> Result<Batch> {
+        let req = &job.req;
+        let validate = req.mode == "validate";
+        let last = rows.last().map_or(req.position, |r| r.row_number);
+        let mut tx = st(self.db.begin().await)?;
+        let org = st(organizations::get_locked(&mut tx.conn(), OrganizationId(req.organization_id), true).await)?;
+        let ctx = formats::Ctx {
+            org: &org,
+            actor: &job.actor,
+            group: req.group_id.map(GroupId),
+        };
+        let mut changes: Vec<Change> = Vec::new();
+        let mut outcomes = Vec::with_capacity(rows.len());
+        for row in rows {
+            let raw: Vec<String> = serde_json::from_str(&row.fields).unwrap_or_default();
+            let mark = changes.len();
+            savepoint(&mut tx.conn(), "SAVEPOINT process_row").await?;
+            let result = match job.header.fields(raw) {
+                Ok(fields) => formats::apply(&mut tx, &ctx, &req.operation, &fields, &mut changes).await,
+                Err(e) => Err(e),
+            };
+            let outcome = match result {
+                Ok(o) => {
+                    savepoint(&mut tx.conn(), "RELEASE SAVEPOINT process_row").await?;
+                    o
+                }
+                Err(e) if e.code == ErrorCode::Internal => return Err(e),
+                Err(e) => {
+                    savepoint(&mut tx.conn(), "ROLLBACK TO SAVEPOINT process_row").await?;
+                    savepoint(&mut tx.conn(), "RELEASE SAVEPOINT process_row").await?;
+                    changes.truncate(mark);
+                    rejected(&e)
+                }
+            };
+            outcomes.push((row.row_number, outcome));
+        }
+        if validate {
+            // A dry run keeps the outcomes and nothing else.
+            drop(tx);
+            changes.clear();
+            tx = st(self.db.begin().await)?;
+        }
+        let failed = outcomes.iter().filter(|(_, o)| o.outcome == "rejected").count() as i64;
+        for (row_number, outcome) in &outcomes {
+            st(store::record_outcome(&mut tx.conn(), req.id, *row_number, outcome).await)?;
+        }
+        let lease = now_millis() + job.lease_ms;
+        if !st(store::advance(
+            &mut tx.conn(),
+            req.id,
+            owner,
+            last,
+            outcomes.len() as i64,
+            failed,
+            lease,
+        )
+        .await)?
+        {
+            return Ok(Batch::Lost);
+        }
+        access::record(&mut tx.conn(), &changes).await?;
+        self.commit(tx).await?;
+        Ok(Batch::Applied(last))
+    }
+
+    /// The second phase of a replace: in each group the file names, removes the members the file
+    /// does not list (as added or already a member). Its removals join the report as made-up rows.
+    async fn replace_members(&self, owner: &str, job: &Job) -> Result<Batch> {
+        use std::collections::{BTreeMap, BTreeSet};
+        let req = &job.req;
+        let mut tx = st(self.db.begin().await)?;
+        let org = st(organizations::get_locked(&mut tx.conn(), OrganizationId(req.organization_id), true).await)?;
+        let mut keep: BTreeMap<i64, (BTreeSet<i64>, BTreeSet<i64>)> = BTreeMap::new();
+        for (group, client, child, outcome) in st(store::kept_members(&mut tx.conn(), req.id).await)? {
+            let entry = keep.entry(group).or_default();
+            if matches!(outcome.as_deref(), Some("added" | "already_member")) {
+                entry.0.extend(client);
+                entry.1.extend(child);
+            }
+        }
+        let mut changes = Vec::new();
+        let mut made_up: Vec<(Vec<String>, RowOutcome)> = Vec::new();
+        for (group, (clients, children)) in &keep {
+            let Ok(target) = st(group_store::get(&mut tx.conn(), org.id, GroupId(*group)).await) else {
+                continue;
+            };
+            let (current_clients, current_children) = st(store::member_ids(&mut tx.conn(), *group).await)?;
+            let gone_clients = current_clients.into_iter().filter(|c| !clients.contains(c));
+            let gone_children = current_children.into_iter().filter(|c| !children.contains(c));
+            let items: Vec<MemberRef> = gone_clients
+                .map(|c| MemberRef::Client(ClientId(c)))
+                .chain(gone_children.map(|g| MemberRef::Group(GroupId(g))))
+                .collect();
+            for item in items {
+                let outcome = crate::members::remove_one(
+                    &mut tx,
+                    org.id,
+                    &job.actor,
+                    target.id,
+                    item,
+                    Cause::Import,
+                    &mut changes,
+                )
+                .await?;
+                let (client_id, client_ref, child_group) = match item {
+                    MemberRef::Client(c) => {
+                        let reference = st(client_store::get(&mut tx.conn(), org.id, c).await)
+                            .ok()
+                            .and_then(|c| c.external_ref)
+                            .unwrap_or_default();
+                        (c.0.to_string(), reference, String::new())
+                    }
+                    MemberRef::Group(g) => {
+                        let name = st(group_store::get(&mut tx.conn(), org.id, g).await)
+                            .map(|g| g.name)
+                            .unwrap_or_default();
+                        (String::new(), String::new(), name)
+                    }
+                };
+                let values = [
+                    target.id.0.to_string(),
+                    target.name.clone(),
+                    client_id,
+                    client_ref,
+                    child_group,
+                ];
+                made_up.push((
+                    job.header.to_file_order(&values),
+                    formats::member_outcome(target.id, item, outcome),
+                ));
+            }
+        }
+        if req.mode == "validate" {
+            drop(tx);
+            changes.clear();
+            tx = st(self.db.begin().await)?;
+        }
+        let mut number = st(store::last_row_number(&mut tx.conn(), req.id).await)?;
+        for (fields, outcome) in &made_up {
+            number += 1;
+            let fields = serde_json::to_string(fields).unwrap_or_default();
+            st(store::append_outcome(&mut tx.conn(), req.id, number, &fields, outcome).await)?;
+        }
+        if !st(store::mark_replaced(&mut tx.conn(), req.id, owner).await)? {
+            return Ok(Batch::Lost);
+        }
+        access::record(&mut tx.conn(), &changes).await?;
+        self.commit(tx).await?;
+        Ok(Batch::Applied(req.total_rows))
+    }
+
+    /// The admin the command line acts as: the one with this e-mail, or else the first active
+    /// admin of the first organisation.
+    pub async fn cli_admin(&self, email: Option<&str>) -> Result<Actor> {
+        let mut conn = st(self.db.read().await)?;
+        let org = st(organizations::first(&mut conn.conn()).await)?
+            .ok_or_else(|| Error::not_found("organisation (run `clientele serve` once to set one up)"))?;
+        let admins = st(clientele_store::staff::active_admins(&mut conn.conn(), org.id).await)?;
+        let mut chosen = admins.first().copied();
+        if let Some(email) = email {
+            chosen = None;
+            for id in &admins {
+                let s = st(clientele_store::staff::get(&mut conn.conn(), org.id, *id).await)?;
+                if s.email.eq_ignore_ascii_case(email) {
+                    chosen = Some(*id);
+                }
+            }
+        }
+        let staff_id = chosen.ok_or_else(|| Error::not_found("active admin"))?;
+        Ok(Actor {
+            staff_id,
+            organization_id: org.id,
+            role: StaffRole::Admin,
+            request_id: None,
+        })
+    }
+}
+
+/// Writes a request's state change to the audit trail (by its initiator when `actor` is absent).
+async fn audit_state(c: &mut Conn<'_>, req: &Request, actor: Option<&Actor>, action: &str) -> Result<()> {
+    let initiator = req.initiator_id.map(|staff| Actor {
+        staff_id: StaffId(staff),
+        organization_id: OrganizationId(req.organization_id),
+        role: StaffRole::Admin,
+        request_id: None,
+    });
+    let state = serde_json::json!({
+        "operation": req.operation,
+        "mode": req.mode,
+        "status": req.status,
+        "total": req.total_rows,
+        "done": req.done_rows,
+        "failed": req.failed_rows,
+        "attempts": req.attempts,
+        "retry_of": req.retry_of,
+    });
+    audit::record(
+        c,
+        OrganizationId(req.organization_id),
+        actor.or(initiator.as_ref()),
+        action,
+        ("process_request", req.id),
+        req.group_id.map(GroupId),
+        None,
+        Cause::Bulk,
+        None,
+        Some(state),
+    )
+    .await
+}

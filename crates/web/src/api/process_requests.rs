@@ -1,0 +1,119 @@
+//! Process requests: durable background jobs (imports, large bulk changes). Admins only.
+
+use std::io;
+
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+use clientele_app::Page;
+use clientele_app::bulk::{ProcessRequest, ProcessRequestFilter};
+use clientele_domain::{GroupId, StaffId};
+
+use crate::extract::{Auth, P, Q};
+use crate::{ApiError, AppState};
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct RequestQuery {
+    /// `receiving`, `pending`, `running`, `completed`, `failed` or `cancelled`.
+    pub status: Option<String>,
+    /// The operation: `import_clients`, `import_groups`, `import_memberships`, `bulk_add`,
+    /// `bulk_remove`.
+    #[serde(rename = "type")]
+    pub operation: Option<String>,
+    /// Requests about this group (bulk adds and removes).
+    pub group: Option<GroupId>,
+    /// Requests this staff member started.
+    pub initiator: Option<StaffId>,
+    pub cursor: Option<String>,
+    pub limit: Option<i64>,
+}
+
+/// The organisation's process requests, newest first.
+#[utoipa::path(get, path = "/api/v1/process-requests", tag = "process-requests", params(RequestQuery),
+    responses((status = 200, body = Page<ProcessRequest>), (status = 403, body = crate::error::Problem)))]
+pub async fn list(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    Q(q): Q<RequestQuery>,
+) -> Result<axum::Json<Page<ProcessRequest>>, ApiError> {
+    let filter = ProcessRequestFilter {
+        status: q.status,
+        operation: q.operation,
+        group: q.group,
+        initiator: q.initiator,
+    };
+    Ok(axum::Json(
+        s.app
+            .process_requests(&actor, &filter, q.cursor.as_deref(), q.limit)
+            .await?,
+    ))
+}
+
+/// One process request: status, counts, progress, lease.
+#[utoipa::path(get, path = "/api/v1/process-requests/{id}", tag = "process-requests", params(("id" = i64, Path)),
+    responses((status = 200, body = ProcessRequest), (status = 404, body = crate::error::Problem)))]
+pub async fn get_one(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    P(id): P<i64>,
+) -> Result<axum::Json<ProcessRequest>, ApiError> {
+    Ok(axum::Json(s.app.process_request(&actor, id).await?))
+}
+
+/// Every processed row as CSV: `row,line,outcome,reason`, then the row as it was uploaded.
+#[utoipa::path(get, path = "/api/v1/process-requests/{id}/report.csv", tag = "process-requests", params(("id" = i64, Path)),
+    responses((status = 200, content_type = "text/csv", body = String), (status = 404, body = crate::error::Problem)))]
+pub async fn report(State(s): State<AppState>, Auth(actor): Auth, P(id): P<i64>) -> Result<Response, ApiError> {
+    let (first, next) = s.app.report_csv_page(&actor, id, 0).await?;
+    let app = s.app.clone();
+    let rest = futures_util::stream::unfold(next, move |after| {
+        let (app, actor) = (app.clone(), actor.clone());
+        async move {
+            let after = after?;
+            Some(match app.report_csv_page(&actor, id, after).await {
+                Ok((bytes, next)) => (Ok::<_, io::Error>(Bytes::from(bytes)), next),
+                Err(e) => (Err(io::Error::other(e.detail)), None),
+            })
+        }
+    });
+    let first = futures_util::stream::once(async move { Ok::<_, io::Error>(Bytes::from(first)) });
+    let disposition =
+        HeaderValue::from_str(&format!("attachment; filename=\"process-request-{id}.csv\"")).expect("ASCII");
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/csv; charset=utf-8"),
+            ),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        Body::from_stream(futures_util::StreamExt::chain(first, rest)),
+    )
+        .into_response())
+}
+
+/// Cancels a pending or running request; rows already applied stay applied.
+#[utoipa::path(post, path = "/api/v1/process-requests/{id}/cancel", tag = "process-requests", params(("id" = i64, Path)),
+    responses((status = 200, body = ProcessRequest), (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
+pub async fn cancel(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    P(id): P<i64>,
+) -> Result<axum::Json<ProcessRequest>, ApiError> {
+    Ok(axum::Json(s.app.cancel_process_request(actor.admin()?, id).await?))
+}
+
+/// Starts a new request over the rejected rows of an ended one (after fixing what they needed).
+#[utoipa::path(post, path = "/api/v1/process-requests/{id}/retry", tag = "process-requests", params(("id" = i64, Path)),
+    responses((status = 202, body = ProcessRequest), (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
+pub async fn retry(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    P(id): P<i64>,
+) -> Result<(axum::http::StatusCode, axum::Json<ProcessRequest>), ApiError> {
+    let request = s.app.retry_process_request(actor.admin()?, id).await?;
+    Ok((axum::http::StatusCode::ACCEPTED, axum::Json(request)))
+}
