@@ -159,14 +159,8 @@ pub async fn list(
             .push(" ESCAPE '\\')");
     }
     if !filter.statuses.is_empty() {
-        sql.push(" AND status IN (");
-        for (i, status) in filter.statuses.iter().enumerate() {
-            if i > 0 {
-                sql.push(", ");
-            }
-            sql.bind(status.as_str());
-        }
-        sql.push(")");
+        sql.push(" AND status IN ")
+            .bind_list(filter.statuses.iter().map(|s| s.as_str()));
     }
     if let Some(group) = filter.group {
         sql.push(" AND id IN (SELECT client_id FROM group_clients WHERE group_id = ")
@@ -217,14 +211,7 @@ pub async fn by_ids(c: &mut Conn<'_>, org: OrganizationId, ids: &[ClientId]) -> 
             business_unit_id, notes, version, created_at, updated_at
          FROM clients WHERE organization_id = ",
     );
-    sql.bind(org.0).push(" AND id IN (");
-    for (i, id) in ids.iter().enumerate() {
-        if i > 0 {
-            sql.push(", ");
-        }
-        sql.bind(id.0);
-    }
-    sql.push(")");
+    sql.bind(org.0).push(" AND id IN ").bind_list(ids.iter().map(|id| id.0));
     let (text, params) = sql.into_parts();
     let rows = on!(c, c => bind_params!(sqlx::query_as::<_, Row>(text), params).fetch_all(&mut **c).await)?;
     let mut by_id: std::collections::HashMap<i64, Client> = rows

@@ -289,14 +289,9 @@ pub async fn by_ids(c: &mut Conn<'_>, org: OrganizationId, ids: &[GroupId]) -> R
         return Ok(Vec::new());
     }
     let mut sql = Sql::new(select_group!("WHERE g.deleted_at IS NULL AND g.organization_id = "));
-    sql.bind(org.0).push(" AND g.id IN (");
-    for (i, id) in ids.iter().enumerate() {
-        if i > 0 {
-            sql.push(", ");
-        }
-        sql.bind(id.0);
-    }
-    sql.push(")");
+    sql.bind(org.0)
+        .push(" AND g.id IN ")
+        .bind_list(ids.iter().map(|id| id.0));
     let (text, params) = sql.into_parts();
     let rows = on!(c, c => bind_params!(sqlx::query_as::<_, Row>(text), params).fetch_all(&mut **c).await)?;
     let mut by_id: HashMap<i64, ClientGroup> = rows

@@ -40,6 +40,19 @@ impl Sql {
         self
     }
 
+    /// Appends `(p1, p2, ...)` with a placeholder for each value (callers never pass none:
+    /// `IN ()` is not valid SQL).
+    pub fn bind_list<V: Into<Param>>(&mut self, values: impl IntoIterator<Item = V>) -> &mut Self {
+        self.push("(");
+        for (i, value) in values.into_iter().enumerate() {
+            if i > 0 {
+                self.push(", ");
+            }
+            self.bind(value);
+        }
+        self.push(")")
+    }
+
     pub fn into_parts(self) -> (sqlx::AssertSqlSafe<String>, Vec<Param>) {
         // Safe: `text` is built only from `&'static str` fragments and numbered placeholders.
         (sqlx::AssertSqlSafe(self.text), self.params)
