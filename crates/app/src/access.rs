@@ -372,7 +372,10 @@ impl App {
             let role_name = match (allowed, permission) {
                 (false, _) => None,
                 (true, Permission::Admin) => Some("admin".to_string()),
-                (true, _) => self.access.role(staff, client, now).map(|r| r.as_str().to_string()),
+                // The permission already is the strongest role along every path.
+                (true, Permission::Manage) => Some(AccessRole::Manager.as_str().to_string()),
+                (true, Permission::Edit) => Some(AccessRole::Editor.as_str().to_string()),
+                (true, _) => Some(AccessRole::Reader.as_str().to_string()),
             };
             let paths = if allowed && !viewer.admin {
                 self.access.paths(staff, client, now)

@@ -69,17 +69,9 @@ impl App {
         let before = if cursor.id == 0 { i64::MAX } else { cursor.id };
         let mut conn = st(self.db.read().await)?;
         let rows = st(store::list(&mut conn.conn(), actor.organization_id, filter, before, limit + 1).await)?;
-        Ok(paging::page(
-            rows.into_iter()
-                .map(|e| {
-                    let c = Cursor {
-                        key: String::new(),
-                        id: e.id.0,
-                    };
-                    (e, c)
-                })
-                .collect(),
-            limit,
-        ))
+        Ok(paging::page(rows, limit, |e| Cursor {
+            key: String::new(),
+            id: e.id.0,
+        }))
     }
 }

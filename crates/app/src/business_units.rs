@@ -20,15 +20,7 @@ impl App {
         let cursor = Cursor::decode(cursor)?;
         let mut conn = st(self.db.read().await)?;
         let rows = st(store::list(&mut conn.conn(), actor.organization_id, cursor.as_after(), limit + 1).await)?;
-        Ok(paging::page(
-            rows.into_iter()
-                .map(|(b, key)| {
-                    let id = b.id.0;
-                    (b, Cursor { key, id })
-                })
-                .collect(),
-            limit,
-        ))
+        Ok(paging::keyed_page(rows, limit, |b| b.id.0))
     }
 
     pub async fn business_unit(&self, actor: &Actor, id: BusinessUnitId) -> Result<BusinessUnit> {

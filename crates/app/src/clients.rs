@@ -107,15 +107,7 @@ impl App {
             limit + 1,
         )
         .await)?;
-        Ok(paging::page(
-            rows.into_iter()
-                .map(|(c, key)| {
-                    let id = c.id.0;
-                    (c, Cursor { key, id })
-                })
-                .collect(),
-            limit,
-        ))
+        Ok(paging::keyed_page(rows, limit, |c| c.id.0))
     }
 
     pub async fn client(&self, actor: &Actor, id: ClientId) -> Result<Client> {

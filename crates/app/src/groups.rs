@@ -83,15 +83,7 @@ impl App {
             limit + 1,
         )
         .await)?;
-        Ok(paging::page(
-            rows.into_iter()
-                .map(|(g, key)| {
-                    let id = g.id.0;
-                    (g, Cursor { key, id })
-                })
-                .collect(),
-            limit,
-        ))
+        Ok(paging::keyed_page(rows, limit, |g| g.id.0))
     }
 
     /// A group with its parents and whether (and why not) it can be deleted.

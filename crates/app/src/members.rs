@@ -145,18 +145,10 @@ impl App {
         let mut conn = st(self.db.read().await)?;
         let g = st(groups::get(&mut conn.conn(), actor.organization_id, group).await)?;
         let rows = st(store::list(&mut conn.conn(), group, g.kind, cursor.as_after(), limit + 1).await)?;
-        Ok(paging::page(
-            rows.into_iter()
-                .map(|(m, key)| {
-                    let id = match &m {
-                        Member::Client { id, .. } => id.0,
-                        Member::Group { id, .. } => id.0,
-                    };
-                    (m, Cursor { key, id })
-                })
-                .collect(),
-            limit,
-        ))
+        Ok(paging::keyed_page(rows, limit, |m| match m {
+            Member::Client { id, .. } => id.0,
+            Member::Group { id, .. } => id.0,
+        }))
     }
 }
 

@@ -54,18 +54,31 @@ pub fn limit(requested: Option<i64>) -> Result<i64> {
     }
 }
 
-/// Builds a page from `limit + 1` fetched rows: the extra row only says whether there is more.
-pub fn page<T>(mut rows: Vec<(T, Cursor)>, limit: i64) -> Page<T> {
+/// Builds a page from `limit + 1` fetched rows: the extra row only says whether there is more,
+/// and only the last row served needs a cursor.
+pub fn page<T>(mut rows: Vec<T>, limit: i64, cursor_of: impl Fn(&T) -> Cursor) -> Page<T> {
     let more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
     let next_cursor = if more {
-        rows.last().map(|(_, c)| c.encode())
+        rows.last().map(|r| cursor_of(r).encode())
     } else {
         None
     };
     Page {
-        items: rows.into_iter().map(|(t, _)| t).collect(),
+        items: rows,
         next_cursor,
+    }
+}
+
+/// [`page`] for rows the store returns with their sort key (`name_key`).
+pub fn keyed_page<T>(rows: Vec<(T, String)>, limit: i64, id_of: impl Fn(&T) -> i64) -> Page<T> {
+    let page = page(rows, limit, |(row, key)| Cursor {
+        key: key.clone(),
+        id: id_of(row),
+    });
+    Page {
+        items: page.items.into_iter().map(|(row, _)| row).collect(),
+        next_cursor: page.next_cursor,
     }
 }
 
@@ -86,22 +99,20 @@ mod tests {
 
     #[test]
     fn a_page_says_whether_more_rows_follow() {
-        let rows = |n: i64| {
-            (0..n)
-                .map(|i| {
-                    (
-                        i,
-                        Cursor {
-                            key: String::new(),
-                            id: i,
-                        },
-                    )
-                })
-                .collect::<Vec<_>>()
+        let rows = |n: i64| (0..n).collect::<Vec<_>>();
+        let cursor = |i: &i64| Cursor {
+            key: String::new(),
+            id: *i,
         };
-        assert!(page(rows(3), 3).next_cursor.is_none());
-        let p = page(rows(4), 3);
+        assert!(page(rows(3), 3, cursor).next_cursor.is_none());
+        let p = page(rows(4), 3, cursor);
         assert_eq!(p.items, vec![0, 1, 2]);
         assert_eq!(Cursor::decode(p.next_cursor.as_deref()).unwrap().id, 2);
+        let keyed = keyed_page(vec![(7, "a".to_string()), (8, "b".to_string())], 1, |i| *i);
+        assert_eq!(keyed.items, vec![7]);
+        assert_eq!(
+            Cursor::decode(keyed.next_cursor.as_deref()).unwrap(),
+            Cursor { key: "a".into(), id: 7 }
+        );
     }
 }

@@ -32,18 +32,10 @@ impl App {
         let cursor = Cursor::decode(cursor)?;
         let mut conn = st(self.db.read().await)?;
         let rows = st(store::list(&mut conn.conn(), actor.organization_id, cursor.as_after(), limit + 1).await)?;
-        Ok(paging::page(
-            rows.into_iter()
-                .map(|s| {
-                    let c = Cursor {
-                        key: s.email.clone(),
-                        id: s.id.0,
-                    };
-                    (s, c)
-                })
-                .collect(),
-            limit,
-        ))
+        Ok(paging::page(rows, limit, |s| Cursor {
+            key: s.email.clone(),
+            id: s.id.0,
+        }))
     }
 
     pub async fn staff(&self, actor: &Actor, id: StaffId) -> Result<Staff> {

@@ -447,18 +447,11 @@ impl App {
         };
         let mut conn = st(self.db.read().await)?;
         let rows = st(store::list(&mut conn.conn(), actor.organization_id, &filter, before, limit + 1).await)?;
-        Ok(crate::paging::page(
-            rows.into_iter()
-                .map(|r| {
-                    let c = Cursor {
-                        key: String::new(),
-                        id: r.id,
-                    };
-                    (ProcessRequest::from(r), c)
-                })
-                .collect(),
-            limit,
-        ))
+        let items: Vec<ProcessRequest> = rows.into_iter().map(ProcessRequest::from).collect();
+        Ok(crate::paging::page(items, limit, |r| Cursor {
+            key: String::new(),
+            id: r.id,
+        }))
     }
 
     /// Cancels a request that has not finished; rows already applied stay applied.
