@@ -15,7 +15,9 @@ pub mod decide;
 mod index;
 
 pub use change::{Change, ChangeRow};
-pub use index::{AccessIndex, ClientFilter, ClientPage, GrantPath, ListClients, ListGroups, Seeing};
+pub use index::{
+    AccessIndex, ClientFilter, ClientPage, GrantPath, ListClients, ListGroups, ReportGroup, ReportView, Seeing,
+};
 
 use serde::{Deserialize, Serialize};
 

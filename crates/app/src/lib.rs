@@ -25,6 +25,7 @@ pub mod idempotency;
 pub mod members;
 pub mod organizations;
 pub mod paging;
+pub mod reports;
 pub mod sessions;
 pub mod setup;
 pub mod staff;
@@ -41,6 +42,8 @@ pub struct App {
     sync_lock: std::sync::Arc<tokio::sync::Mutex<()>>,
     /// Staff and their tokens, invalidated through the change log like the access index.
     staff_cache: std::sync::Arc<credentials::StaffCache>,
+    /// Time entries in memory for reports.
+    pub reports: std::sync::Arc<reports::Reports>,
 }
 
 impl App {
@@ -51,6 +54,7 @@ impl App {
             access: Default::default(),
             sync_lock: Default::default(),
             staff_cache: Default::default(),
+            reports: Default::default(),
         };
         app.reload_access().await?;
         Ok(app)

@@ -39,4 +39,8 @@ id_type! {
     GroupId;
     /// One entry of the audit trail.
     AuditEventId;
+    /// One stretch of work by a staff member for a client.
+    TimeEntryId;
+    /// A report's filters and grouping saved under a name.
+    SavedReportId;
 }

@@ -13,7 +13,9 @@ pub mod logo;
 pub mod names;
 pub mod nesting;
 pub mod policy;
+pub mod report;
 pub mod staff;
+pub mod time_entry;
 
 pub use error::{Error, ErrorCode, Result};
 pub use ids::*;

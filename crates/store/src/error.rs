@@ -51,6 +51,13 @@ const VIOLATIONS: &[(&str, &str, ErrorCode, &str, &str)] = &[
         "name",
         "a business unit with this name already exists",
     ),
+    (
+        "saved_reports_name_key",
+        "saved_reports.organization_id, saved_reports.owner_id, saved_reports.name_key",
+        ErrorCode::NameTaken,
+        "name",
+        "you already have a saved report with this name",
+    ),
 ];
 
 impl From<StoreError> for Error {

@@ -29,11 +29,14 @@ pub mod changes;
 pub mod clients;
 pub mod groups;
 pub mod idempotency;
+pub mod labels;
 pub mod members;
 pub mod organizations;
 pub mod process_requests;
+pub mod saved_reports;
 pub mod sessions;
 pub mod staff;
+pub mod time_entries;
 
 pub use error::StoreError;
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -4,7 +4,7 @@ use clientele_domain::audit::Cause;
 use clientele_domain::client::ClientStatus;
 use clientele_domain::entities::{GroupRef, Member};
 use clientele_domain::group::GroupKind;
-use clientele_domain::{ClientId, GroupId, Millis, OrganizationId, StaffId};
+use clientele_domain::{ClientId, GroupId, Millis, OrganizationId, StaffId, now_millis};
 
 use crate::{Conn, Result, on};
 
@@ -35,7 +35,58 @@ pub async fn add_client(
         .bind(group.0).bind(client.0).bind(org.0).bind(exclusive.then_some(client.0))
         .bind(how.by.map(|s| s.0)).bind(how.at).bind(how.cause.as_str())
         .execute(&mut **c).await.map(|r| r.rows_affected()))?;
+    if done == 1 {
+        open_period(c, org, group, client, how.at).await?;
+    }
     Ok(done == 1)
+}
+
+/// Membership history (`membership_periods`): every function here that adds a client to a group
+/// opens a period, every one that removes it closes the open one, in the same transaction. Reports
+/// read it to count work for the groups a client was in on the date of the work.
+async fn open_period(c: &mut Conn<'_>, org: OrganizationId, group: GroupId, client: ClientId, at: Millis) -> Result<()> {
+    on!(c, c => sqlx::query(
+        "INSERT INTO membership_periods (organization_id, group_id, client_id, started_at) VALUES ($1, $2, $3, $4)")
+        .bind(org.0).bind(group.0).bind(client.0).bind(at)
+        .execute(&mut **c).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+async fn close_periods(c: &mut Conn<'_>, group: Option<GroupId>, client: Option<ClientId>) -> Result<()> {
+    on!(c, c => sqlx::query(
+        "UPDATE membership_periods SET ended_at = $1
+         WHERE ended_at IS NULL AND ($2 IS NULL OR group_id = $2) AND ($3 IS NULL OR client_id = $3)")
+        .bind(now_millis()).bind(group.map(|g| g.0)).bind(client.map(|c| c.0))
+        .execute(&mut **c).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// A period of the membership history: the client was directly in the group from `started_at`
+/// until `ended_at` (open when still a member).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Period {
+    pub group: GroupId,
+    pub client: ClientId,
+    pub started_at: Millis,
+    pub ended_at: Option<Millis>,
+}
+
+/// The periods of an organisation that began or ended after `since`: the only ones by which the
+/// memberships of any instant after `since` differ from today's.
+pub async fn periods_changed_since(c: &mut Conn<'_>, org: OrganizationId, since: Millis) -> Result<Vec<Period>> {
+    let rows: Vec<(i64, i64, i64, Option<i64>)> = on!(c, c => sqlx::query_as(
+        "SELECT group_id, client_id, started_at, ended_at FROM membership_periods
+         WHERE organization_id = $1 AND (started_at > $2 OR ended_at > $2)")
+        .bind(org.0).bind(since).fetch_all(&mut **c).await)?;
+    Ok(rows
+        .into_iter()
+        .map(|(group, client, started_at, ended_at)| Period {
+            group: GroupId(group),
+            client: ClientId(client),
+            started_at,
+            ended_at,
+        })
+        .collect())
 }
 
 pub async fn is_client_member(c: &mut Conn<'_>, group: GroupId, client: ClientId) -> Result<bool> {
@@ -59,6 +110,9 @@ pub async fn group_of_exclusive_client(c: &mut Conn<'_>, client: ClientId) -> Re
 pub async fn remove_client(c: &mut Conn<'_>, group: GroupId, client: ClientId) -> Result<bool> {
     let done = on!(c, c => sqlx::query("DELETE FROM group_clients WHERE group_id = $1 AND client_id = $2")
         .bind(group.0).bind(client.0).execute(&mut **c).await.map(|r| r.rows_affected()))?;
+    if done == 1 {
+        close_periods(c, Some(group), Some(client)).await?;
+    }
     Ok(done == 1)
 }
 
@@ -88,6 +142,9 @@ pub async fn remove_child(c: &mut Conn<'_>, parent: GroupId, child: GroupId) -> 
 pub async fn detach_all(c: &mut Conn<'_>, group: GroupId) -> Result<(Vec<ClientId>, Vec<GroupId>, Vec<GroupId>)> {
     let clients: Vec<i64> = on!(c, c => sqlx::query_scalar("DELETE FROM group_clients WHERE group_id = $1 RETURNING client_id")
         .bind(group.0).fetch_all(&mut **c).await)?;
+    if !clients.is_empty() {
+        close_periods(c, Some(group), None).await?;
+    }
     let children: Vec<i64> = on!(c, c => sqlx::query_scalar("DELETE FROM group_children WHERE parent_id = $1 RETURNING child_id")
         .bind(group.0).fetch_all(&mut **c).await)?;
     let parents: Vec<i64> = on!(c, c => sqlx::query_scalar("DELETE FROM group_children WHERE child_id = $1 RETURNING parent_id")
@@ -227,5 +284,8 @@ pub async fn set_exclusive(c: &mut Conn<'_>, org: OrganizationId, exclusive: boo
 pub async fn remove_client_everywhere(c: &mut Conn<'_>, client: ClientId) -> Result<Vec<GroupId>> {
     let groups: Vec<i64> = on!(c, c => sqlx::query_scalar("DELETE FROM group_clients WHERE client_id = $1 RETURNING group_id")
         .bind(client.0).fetch_all(&mut **c).await)?;
+    if !groups.is_empty() {
+        close_periods(c, None, Some(client)).await?;
+    }
     Ok(groups.into_iter().map(GroupId).collect())
 }

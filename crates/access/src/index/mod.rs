@@ -157,6 +157,29 @@ pub struct GrantPath {
     pub groups: Vec<GroupId>,
 }
 
+/// A copy of what a report needs (see [`AccessIndex::report_view`]).
+#[derive(Debug, Clone)]
+pub struct ReportView {
+    /// The clients the report may count.
+    pub clients: RoaringBitmap,
+    /// The groups the report may show.
+    pub groups: Vec<ReportGroup>,
+    /// The change the copy reflects.
+    pub applied: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct ReportGroup {
+    pub id: GroupId,
+    pub kind: GroupKind,
+    /// Groups of groups this group is nested in.
+    pub parents: Vec<GroupId>,
+    /// Clients directly in the group.
+    pub direct: RoaringBitmap,
+    /// Clients in the group or in any group nested below it.
+    pub reach: RoaringBitmap,
+}
+
 /// The index. Readers share it; applying changes takes the write lock briefly.
 #[derive(Debug, Default)]
 pub struct AccessIndex {
@@ -457,6 +480,72 @@ impl AccessIndex {
             keys,
             total,
             more,
+        }
+    }
+
+    /// What a report needs from the index: the clients `seeing` may see (of the statuses and
+    /// business unit asked for; every status when `statuses` is empty), and the groups they may
+    /// see with whom each reaches. Copied out, so the report's arithmetic runs without the lock.
+    pub fn report_view(
+        &self,
+        seeing: Seeing,
+        statuses: &[ClientStatus],
+        unit: Option<BusinessUnitId>,
+        now: Millis,
+    ) -> ReportView {
+        let s = self.read();
+        let mut clients = s.visible(seeing, now);
+        let statuses: &[ClientStatus] = if statuses.is_empty() {
+            &[ClientStatus::Active, ClientStatus::Inactive, ClientStatus::Closed]
+        } else {
+            statuses
+        };
+        let mut allowed = RoaringBitmap::new();
+        for status in statuses {
+            allowed |= &s.by_status[status_slot(*status)];
+        }
+        clients &= allowed;
+        if let Some(unit) = unit {
+            let unit = small(unit.0);
+            clients = clients
+                .iter()
+                .filter(|&c| s.clients[c as usize].as_ref().is_some_and(|slot| slot.unit == Some(unit)))
+                .collect();
+        }
+        let group_ids: Vec<u32> = match seeing {
+            Seeing::Staff(staff) => {
+                drop(s);
+                let visible = self.visible_groups(staff, now);
+                return self.finish_report_view(clients, visible.iter().collect());
+            }
+            Seeing::All(org) => {
+                let org = small(org.0);
+                s.groups.iter().filter(|(_, n)| n.org == org).map(|(g, _)| g).collect()
+            }
+        };
+        drop(s);
+        self.finish_report_view(clients, group_ids)
+    }
+
+    fn finish_report_view(&self, clients: RoaringBitmap, group_ids: Vec<u32>) -> ReportView {
+        let s = self.read();
+        let groups = group_ids
+            .into_iter()
+            .filter_map(|g| {
+                let n = s.groups.get(&g)?;
+                Some(ReportGroup {
+                    id: GroupId(g as i64),
+                    kind: n.kind,
+                    parents: n.parents.iter().map(|&p| GroupId(p as i64)).collect(),
+                    direct: n.direct.clone(),
+                    reach: n.reach.clone(),
+                })
+            })
+            .collect();
+        ReportView {
+            clients,
+            groups,
+            applied: s.applied,
         }
     }
 

@@ -1,0 +1,249 @@
+//! Seed 001's story in numbers: an office groups its clients into segments and wants to see how
+//! its working time is spent across them.
+
+use clientele_access::ReportGroup;
+use clientele_domain::group::GroupKind;
+use clientele_domain::report::ReportParams;
+use clientele_domain::time_entry::Day;
+use clientele_store::time_entries::LedgerRow;
+
+use super::*;
+
+const ANNUAL: GroupId = GroupId(1);
+const ONE_TIME: GroupId = GroupId(2);
+const ALL_SEGMENTS: GroupId = GroupId(3);
+const ANNA: u32 = 10;
+const BERT: u32 = 11;
+
+fn day(s: &str) -> Day {
+    Day::parse("d", s).unwrap()
+}
+
+fn group(id: GroupId, kind: GroupKind, parents: &[GroupId], direct: &[u32], reach: &[u32]) -> ReportGroup {
+    ReportGroup {
+        id,
+        kind,
+        parents: parents.to_vec(),
+        direct: direct.iter().copied().collect(),
+        reach: reach.iter().copied().collect(),
+    }
+}
+
+/// Clients 1 and 2 have annual reports, 2 and 3 had one-time services (2 is in both: a diamond
+/// under "All segments"), client 4 is in no group.
+fn office() -> ReportView {
+    ReportView {
+        clients: [1, 2, 3, 4].into_iter().collect(),
+        groups: vec![
+            group(ANNUAL, GroupKind::Clients, &[ALL_SEGMENTS], &[1, 2], &[1, 2]),
+            group(ONE_TIME, GroupKind::Clients, &[ALL_SEGMENTS], &[2, 3], &[2, 3]),
+            group(ALL_SEGMENTS, GroupKind::Groups, &[], &[], &[1, 2, 3]),
+        ],
+        applied: 1,
+    }
+}
+
+fn entries(list: &[(u32, u32, &str, u16, bool)]) -> Columns {
+    let mut cols = Columns::default();
+    for (i, &(staff, client, date, minutes, billable)) in list.iter().enumerate() {
+        cols.upsert_for_test(&LedgerRow {
+            seq: i as i64 + 1,
+            id: i as i64 + 1,
+            organization_id: 1,
+            staff_id: staff as i64,
+            client_id: client as i64,
+            work_day: day(date).0,
+            minutes: minutes as i32,
+            billable,
+            deleted: false,
+        });
+    }
+    cols
+}
+
+fn november() -> Columns {
+    entries(&[
+        (ANNA, 1, "2026-11-02", 60, true),
+        (ANNA, 2, "2026-11-03", 30, false),
+        (BERT, 3, "2026-11-04", 45, true),
+        (BERT, 4, "2026-11-05", 15, true),
+        // October: outside the report.
+        (ANNA, 1, "2026-10-30", 600, true),
+    ])
+}
+
+fn query(p: ReportParams) -> ReportQuery {
+    ReportParams {
+        from: p.from.or(Some("2026-11-01".into())),
+        to: p.to.or(Some("2026-11-30".into())),
+        ..p
+    }
+    .parse(day("2026-11-23"))
+    .unwrap()
+}
+
+fn minutes_of(c: &Computed, key: Key) -> Option<(u64, u64)> {
+    c.rows
+        .iter()
+        .find(|r| r.key == key)
+        .map(|r| (r.totals.minutes, r.totals.clients))
+}
+
+#[test]
+fn time_by_group_rolls_nested_groups_up_and_counts_a_shared_client_once() {
+    let c = compute(Some(&november()), &office(), &query(ReportParams::default()), &[]);
+    assert_eq!(minutes_of(&c, Key::Group(ANNUAL)), Some((90, 2)));
+    assert_eq!(minutes_of(&c, Key::Group(ONE_TIME)), Some((75, 2)));
+    assert_eq!(minutes_of(&c, Key::Group(ALL_SEGMENTS)), Some((135, 3)));
+    assert_eq!(minutes_of(&c, Key::NoGroup), Some((15, 1)));
+    assert_eq!(c.total.minutes, 150);
+    assert_eq!(c.total.billable_minutes, 120);
+    assert_eq!(c.total.clients, 4);
+    assert_eq!(c.rows[0].key, Key::Group(ALL_SEGMENTS), "most time first");
+    let annual = c.rows.iter().find(|r| r.key == Key::Group(ANNUAL)).unwrap();
+    assert_eq!(annual.members, Some(2));
+}
+
+#[test]
+fn filters_narrow_the_entries_and_the_clients() {
+    let billable = compute(
+        Some(&november()),
+        &office(),
+        &query(ReportParams {
+            billable: Some("true".into()),
+            ..Default::default()
+        }),
+        &[],
+    );
+    assert_eq!(billable.total.minutes, 120);
+    assert_eq!(minutes_of(&billable, Key::Group(ANNUAL)), Some((60, 1)));
+
+    let bert = compute(
+        Some(&november()),
+        &office(),
+        &query(ReportParams {
+            staff: Some(BERT.to_string()),
+            by: Some("staff".into()),
+            ..Default::default()
+        }),
+        &[],
+    );
+    assert_eq!(bert.rows.len(), 1);
+    assert_eq!(minutes_of(&bert, Key::Staff(StaffId(BERT as i64))), Some((60, 2)));
+
+    let not_annual = compute(
+        Some(&november()),
+        &office(),
+        &query(ReportParams {
+            groups: Some(ANNUAL.0.to_string()),
+            group_match: Some("none".into()),
+            by: Some("client".into()),
+            ..Default::default()
+        }),
+        &[],
+    );
+    let clients: Vec<Key> = not_annual.rows.iter().map(|r| r.key).collect();
+    assert_eq!(clients, vec![Key::Client(ClientId(3)), Key::Client(ClientId(4))]);
+
+    let both = compute(
+        Some(&november()),
+        &office(),
+        &query(ReportParams {
+            groups: Some(format!("{},{}", ANNUAL.0, ONE_TIME.0)),
+            group_match: Some("all".into()),
+            ..Default::default()
+        }),
+        &[],
+    );
+    assert_eq!(both.total.minutes, 30, "only client 2 is in both");
+}
+
+#[test]
+fn a_staff_member_s_report_covers_only_the_clients_they_can_see() {
+    let mut view = office();
+    view.clients = [1, 2].into_iter().collect();
+    view.groups.retain(|g| g.id == ANNUAL);
+    let c = compute(Some(&november()), &view, &query(ReportParams::default()), &[]);
+    assert_eq!(c.total.minutes, 90);
+    assert_eq!(minutes_of(&c, Key::Group(ANNUAL)), Some((90, 2)));
+    assert_eq!(minutes_of(&c, Key::NoGroup), None);
+}
+
+#[test]
+fn work_counts_for_the_groups_of_the_day_it_was_done_when_asked() {
+    // Client 3 joined "One-time service" on 10 November; client 1 left "Annual" on 3 November.
+    let cols = entries(&[
+        (BERT, 3, "2026-11-04", 45, true),
+        (BERT, 3, "2026-11-12", 20, true),
+        (ANNA, 1, "2026-11-02", 60, true),
+        (ANNA, 1, "2026-11-20", 5, true),
+    ]);
+    let mut view = office();
+    // Today: client 1 is no longer in Annual.
+    view.groups[0].direct.remove(1);
+    view.groups[0].reach.remove(1);
+    view.groups[2].reach.remove(1);
+    let history = [
+        Period {
+            group: ONE_TIME,
+            client: ClientId(3),
+            started_at: day("2026-11-10").start_millis(),
+            ended_at: None,
+        },
+        Period {
+            group: ANNUAL,
+            client: ClientId(1),
+            started_at: 0,
+            ended_at: Some(day("2026-11-03").start_millis() + 3_600_000),
+        },
+    ];
+    let now = compute(Some(&cols), &view, &query(ReportParams::default()), &history);
+    assert_eq!(minutes_of(&now, Key::Group(ONE_TIME)), Some((65, 1)));
+    assert_eq!(minutes_of(&now, Key::Group(ANNUAL)), None);
+
+    let then = compute(
+        Some(&cols),
+        &view,
+        &query(ReportParams {
+            basis: Some("work_date".into()),
+            ..Default::default()
+        }),
+        &history,
+    );
+    assert_eq!(minutes_of(&then, Key::Group(ONE_TIME)), Some((20, 1)), "only the work after joining");
+    assert_eq!(minutes_of(&then, Key::Group(ANNUAL)), Some((60, 1)), "the work before leaving");
+    assert_eq!(minutes_of(&then, Key::Group(ALL_SEGMENTS)), Some((80, 2)), "rolled up through today's nesting");
+    assert_eq!(minutes_of(&then, Key::NoGroup), Some((50, 2)));
+    assert_eq!(then.total.minutes, 130);
+    assert_eq!(then.total.clients, 2);
+}
+
+#[test]
+fn deleted_and_edited_entries_are_counted_as_they_are_now() {
+    let mut cols = november();
+    cols.upsert_for_test(&LedgerRow {
+        seq: 10,
+        id: 1,
+        organization_id: 1,
+        staff_id: ANNA as i64,
+        client_id: 1,
+        work_day: day("2026-11-02").0,
+        minutes: 60,
+        billable: true,
+        deleted: true,
+    });
+    cols.upsert_for_test(&LedgerRow {
+        seq: 11,
+        id: 2,
+        organization_id: 1,
+        staff_id: ANNA as i64,
+        client_id: 2,
+        work_day: day("2026-11-03").0,
+        minutes: 35,
+        billable: false,
+        deleted: false,
+    });
+    let c = compute(Some(&cols), &office(), &query(ReportParams::default()), &[]);
+    assert_eq!(minutes_of(&c, Key::Group(ANNUAL)), Some((35, 1)));
+    assert_eq!(c.total.minutes, 35 + 45 + 15);
+}

@@ -1,0 +1,611 @@
+//! Time entries, reports of work time by client group / client / staff, and saved reports
+//! (seed 001). Reports are computed in memory: the [`ledger`] holds every time entry as columns,
+//! the access index says who reaches which client through which groups, and the [`engine`] adds
+//! up. Every report covers only the clients its reader may see.
+
+use std::sync::{Arc, Mutex};
+
+use clientele_access::{ReportView, Seeing, decide};
+use clientele_domain::audit::Cause;
+use clientele_domain::client::ClientStatus;
+use clientele_domain::group::GroupKind;
+use clientele_domain::report::{Grouping, MembershipBasis, ReportParams, SavedReport, Visibility, report_name};
+use clientele_domain::time_entry::{Day, TimeEntry, TimeEntryInput, parse_minutes};
+use clientele_domain::{
+    BusinessUnitId, ClientId, Error, OrganizationId, Result, SavedReportId, StaffId, TimeEntryId, now_millis,
+};
+use clientele_store::labels::{self, Named};
+use clientele_store::{members, saved_reports, time_entries};
+use serde::Serialize;
+
+use crate::paging::{self, Cursor, Page};
+use crate::{Actor, App, audit, check_version, st};
+
+pub mod chart;
+pub mod engine;
+pub mod ledger;
+
+use engine::Key;
+
+/// The in-memory side of reports: the ledger, and the last access view a report used (reports
+/// are often asked again and again with other filters while nothing else changes).
+#[derive(Debug, Default)]
+pub struct Reports {
+    pub ledger: ledger::Ledger,
+    view: Mutex<Option<(ViewKey, Arc<ReportView>)>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ViewKey {
+    seeing: (bool, i64),
+    statuses: Vec<ClientStatus>,
+    unit: Option<BusinessUnitId>,
+    applied: i64,
+}
+
+/// A time entry as written through the API, the UI or an import: text where people type text.
+#[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
+pub struct TimeEntryFields {
+    pub client_id: ClientId,
+    /// Whose time; only admins log time for someone else. Default: the caller.
+    #[serde(default)]
+    pub staff_id: Option<StaffId>,
+    /// `YYYY-MM-DD`.
+    pub date: String,
+    /// Minutes (`90`), hours and minutes (`1:30`) or hours (`1.5h`).
+    pub duration: String,
+    #[serde(default)]
+    pub billable: bool,
+    #[serde(default)]
+    pub service: Option<String>,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// One row of a report.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ReportRow {
+    /// `group`, `no_group`, `client` or `staff`.
+    pub kind: &'static str,
+    pub id: Option<i64>,
+    pub name: String,
+    /// Group rows: `clients` or `groups`.
+    pub group_kind: Option<GroupKind>,
+    pub minutes: u64,
+    pub billable_minutes: u64,
+    pub entries: u64,
+    /// Distinct clients with time in this row.
+    pub clients_with_time: u64,
+    /// Group rows: clients in the group (through nesting) that the report may count.
+    pub members: Option<u64>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ReportTotals {
+    pub minutes: u64,
+    pub billable_minutes: u64,
+    pub entries: u64,
+    pub clients_with_time: u64,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct TimeReport {
+    #[schema(value_type = String, format = Date)]
+    pub from: Day,
+    #[schema(value_type = String, format = Date)]
+    pub to: Day,
+    pub by: Grouping,
+    pub basis: MembershipBasis,
+    /// Most time first.
+    pub rows: Vec<ReportRow>,
+    /// Every row's count, including those past `limit`.
+    pub total_rows: usize,
+    pub total: ReportTotals,
+    /// The request as it was understood, for links and saving.
+    pub params: ReportParams,
+}
+
+/// What a saved report is made of.
+#[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
+pub struct SavedReportFields {
+    pub name: String,
+    #[serde(default = "private")]
+    pub visibility: Visibility,
+    #[serde(default)]
+    pub params: ReportParams,
+}
+
+fn private() -> Visibility {
+    Visibility::Private
+}
+
+fn today() -> Day {
+    Day::of_millis(now_millis())
+}
+
+impl TimeEntryFields {
+    fn check(&self, actor: &Actor) -> Result<TimeEntryInput> {
+        TimeEntryInput::new(
+            self.staff_id.unwrap_or(actor.staff_id),
+            self.client_id,
+            Day::parse("date", &self.date)?,
+            parse_minutes("duration", &self.duration)?,
+            self.billable,
+            self.service.as_deref(),
+            self.note.as_deref(),
+        )
+    }
+}
+
+impl App {
+    /// Makes sure the client is one of the organisation's and the actor may edit it, and that
+    /// only admins log time for someone else.
+    async fn may_log(&self, actor: &Actor, e: &TimeEntryInput) -> Result<()> {
+        if self.access.client_org(e.client) != Some(actor.organization_id) {
+            return Err(Error::not_found("client").with_field("client_id"));
+        }
+        decide::edit_client(&self.access, actor.viewer(), e.client, now_millis())
+            .map_err(|err| err.with_field("client_id"))?;
+        if e.staff != actor.staff_id {
+            actor
+                .admin()
+                .map_err(|_| Error::forbidden("only admins log time for someone else").with_field("staff_id"))?;
+            let staff = self
+                .staff_by_id(actor.organization_id, e.staff)
+                .await
+                .map_err(|err| err.with_field("staff_id"))?;
+            if !staff.active {
+                return Err(Error::invalid("staff_id", "is not an active staff member"));
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn create_time_entry(&self, actor: &Actor, fields: &TimeEntryFields) -> Result<TimeEntry> {
+        let input = fields.check(actor)?;
+        self.may_log(actor, &input).await?;
+        let mut tx = st(self.db.begin().await)?;
+        let seq = st(time_entries::next_seq(&mut tx.conn()).await)?;
+        let entry = st(time_entries::insert(
+            &mut tx.conn(),
+            actor.organization_id,
+            &input,
+            actor.staff_id,
+            seq,
+            now_millis(),
+        )
+        .await)?;
+        audit::record(
+            &mut tx.conn(),
+            actor.organization_id,
+            Some(actor),
+            "time_entry.created",
+            ("time_entry", entry.id.0),
+            None,
+            Some(entry.client_id),
+            Cause::Manual,
+            None,
+            serde_json::to_value(&entry).ok(),
+        )
+        .await?;
+        self.commit(tx).await?;
+        Ok(entry)
+    }
+
+    /// An entry the actor may change: their own, or any (admins); on a client they may edit.
+    async fn own_entry(&self, actor: &Actor, id: TimeEntryId) -> Result<TimeEntry> {
+        let mut conn = st(self.db.read().await)?;
+        let entry = st(time_entries::get(&mut conn.conn(), actor.organization_id, id).await)?;
+        decide::view_client(&self.access, actor.viewer(), entry.client_id, now_millis())
+            .map_err(|_| Error::not_found("time entry"))?;
+        if entry.staff_id != actor.staff_id && !actor.viewer().admin {
+            return Err(Error::forbidden("only the staff member who logged this time, or an admin, can change it"));
+        }
+        decide::edit_client(&self.access, actor.viewer(), entry.client_id, now_millis())?;
+        Ok(entry)
+    }
+
+    pub async fn time_entry(&self, actor: &Actor, id: TimeEntryId) -> Result<TimeEntry> {
+        let mut conn = st(self.db.read().await)?;
+        let entry = st(time_entries::get(&mut conn.conn(), actor.organization_id, id).await)?;
+        decide::view_client(&self.access, actor.viewer(), entry.client_id, now_millis())
+            .map_err(|_| Error::not_found("time entry"))?;
+        Ok(entry)
+    }
+
+    pub async fn update_time_entry(
+        &self,
+        actor: &Actor,
+        id: TimeEntryId,
+        fields: &TimeEntryFields,
+        if_match: Option<i64>,
+    ) -> Result<TimeEntry> {
+        let before = self.own_entry(actor, id).await?;
+        let mut fields = fields.clone();
+        fields.staff_id = fields.staff_id.or(Some(before.staff_id));
+        let input = fields.check(actor)?;
+        self.may_log(actor, &input).await?;
+        let mut tx = st(self.db.begin().await)?;
+        let seq = st(time_entries::next_seq(&mut tx.conn()).await)?;
+        let current = st(time_entries::get(&mut tx.conn(), actor.organization_id, id).await)?;
+        check_version(if_match, current.version)?;
+        let after = st(time_entries::update(&mut tx.conn(), id, &input, seq, now_millis()).await)?;
+        audit::record(
+            &mut tx.conn(),
+            actor.organization_id,
+            Some(actor),
+            "time_entry.updated",
+            ("time_entry", id.0),
+            None,
+            Some(after.client_id),
+            Cause::Manual,
+            serde_json::to_value(&current).ok(),
+            serde_json::to_value(&after).ok(),
+        )
+        .await?;
+        self.commit(tx).await?;
+        Ok(after)
+    }
+
+    pub async fn delete_time_entry(&self, actor: &Actor, id: TimeEntryId) -> Result<()> {
+        let before = self.own_entry(actor, id).await?;
+        let mut tx = st(self.db.begin().await)?;
+        let seq = st(time_entries::next_seq(&mut tx.conn()).await)?;
+        if !st(time_entries::delete(&mut tx.conn(), id, seq, now_millis()).await)? {
+            return Err(Error::not_found("time entry"));
+        }
+        audit::record(
+            &mut tx.conn(),
+            actor.organization_id,
+            Some(actor),
+            "time_entry.deleted",
+            ("time_entry", id.0),
+            None,
+            Some(before.client_id),
+            Cause::Manual,
+            serde_json::to_value(&before).ok(),
+            None,
+        )
+        .await?;
+        self.commit(tx).await?;
+        Ok(())
+    }
+
+    /// Time entries of a client (the actor must see it) or of a staff member (themself, or any
+    /// for admins), newest day first.
+    pub async fn time_entries(
+        &self,
+        actor: &Actor,
+        client: Option<ClientId>,
+        staff: Option<StaffId>,
+        cursor: Option<&str>,
+        limit: Option<i64>,
+    ) -> Result<Page<TimeEntry>> {
+        match (client, staff) {
+            (Some(c), _) => {
+                decide::view_client(&self.access, actor.viewer(), c, now_millis())?;
+            }
+            (None, Some(s)) if s == actor.staff_id => {}
+            _ => {
+                actor.admin()?;
+            }
+        }
+        let limit = paging::limit(limit)?;
+        let cursor = Cursor::decode(cursor)?;
+        let after = if cursor.id == 0 {
+            None
+        } else {
+            let day = cursor
+                .key
+                .parse()
+                .map_err(|_| Error::invalid("cursor", "is not a cursor this server handed out"))?;
+            Some((day, cursor.id))
+        };
+        let mut conn = st(self.db.read().await)?;
+        let mut rows = st(time_entries::list(&mut conn.conn(), actor.organization_id, client, staff, after, limit + 1).await)?;
+        if !actor.viewer().admin && client.is_none() {
+            // A staff member's own entries on clients they no longer see stay hidden.
+            let now = now_millis();
+            rows.retain(|e| decide::view_client(&self.access, actor.viewer(), e.client_id, now).is_ok());
+        }
+        Ok(paging::page(rows, limit, |e| Cursor {
+            id: e.id.0,
+            key: e.date.0.to_string(),
+        }))
+    }
+
+    /// Loads the report ledger ahead of the first report (`serve` calls this in the background).
+    pub async fn warm_reports(&self) -> Result<()> {
+        self.reports.ledger.catch_up(&self.db).await
+    }
+
+    fn report_view(&self, actor: &Actor, statuses: &[ClientStatus], unit: Option<BusinessUnitId>) -> Arc<ReportView> {
+        let admin = actor.viewer().admin;
+        let key = ViewKey {
+            seeing: (admin, if admin { actor.organization_id.0 } else { actor.staff_id.0 }),
+            statuses: statuses.to_vec(),
+            unit,
+            applied: self.access.applied(),
+        };
+        if let Some((k, view)) = &*self.reports.view.lock().expect("report view lock")
+            && *k == key
+        {
+            return view.clone();
+        }
+        let seeing = if admin {
+            Seeing::All(actor.organization_id)
+        } else {
+            Seeing::Staff(actor.staff_id)
+        };
+        let view = Arc::new(self.access.report_view(seeing, statuses, unit, now_millis()));
+        *self.reports.view.lock().expect("report view lock") = Some((key, view.clone()));
+        view
+    }
+
+    /// Time by client group, client or staff over a date range, covering only the clients the
+    /// actor may see. `limit` caps the rows returned (`total_rows` says how many there are).
+    pub async fn time_report(&self, actor: &Actor, params: &ReportParams, limit: Option<usize>) -> Result<TimeReport> {
+        let query = params.parse(today())?;
+        if let Some(unit) = query.unit {
+            let mut conn = st(self.db.read().await)?;
+            st(clientele_store::business_units::get(&mut conn.conn(), actor.organization_id, unit).await)
+                .map_err(|_| Error::invalid("unit", format!("no business unit {unit} in this organisation")))?;
+        }
+        self.reports.ledger.catch_up(&self.db).await?;
+        let view = self.report_view(actor, &query.statuses, query.unit);
+        for g in &query.groups {
+            if !view.groups.iter().any(|n| n.id == *g) {
+                return Err(Error::invalid("groups", format!("no group {g} that you can see")));
+            }
+        }
+        let history = if query.by == Grouping::Group && query.basis == MembershipBasis::WorkDate {
+            let mut conn = st(self.db.read().await)?;
+            st(members::periods_changed_since(&mut conn.conn(), actor.organization_id, query.from.start_millis()).await)?
+                .into_iter()
+                .map(|p| engine::Period {
+                    group: p.group,
+                    client: p.client,
+                    started_at: p.started_at,
+                    ended_at: p.ended_at,
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let computed = {
+            let ledger = self.reports.ledger.read();
+            engine::compute(ledger.org(actor.organization_id.0), &view, &query, &history)
+        };
+        let total_rows = computed.rows.len();
+        let shown = &computed.rows[..limit.unwrap_or(usize::MAX).min(total_rows)];
+        let rows = self.name_rows(actor.organization_id, &view, shown).await?;
+        let t = computed.total;
+        Ok(TimeReport {
+            from: query.from,
+            to: query.to,
+            by: query.by,
+            basis: query.basis,
+            rows,
+            total_rows,
+            total: ReportTotals {
+                minutes: t.minutes,
+                billable_minutes: t.billable_minutes,
+                entries: t.entries,
+                clients_with_time: t.clients,
+            },
+            params: params.clone(),
+        })
+    }
+
+    async fn name_rows(&self, org: OrganizationId, view: &ReportView, rows: &[engine::Row]) -> Result<Vec<ReportRow>> {
+        let ids = |pick: fn(&Key) -> Option<i64>| rows.iter().filter_map(|r| pick(&r.key)).collect::<Vec<i64>>();
+        let mut conn = st(self.db.read().await)?;
+        let mut c = conn.conn();
+        let groups = st(labels::names(&mut c, Named::Groups, org, &ids(|k| match k {
+            Key::Group(g) => Some(g.0),
+            _ => None,
+        }))
+        .await)?;
+        let clients = st(labels::names(&mut c, Named::Clients, org, &ids(|k| match k {
+            Key::Client(x) => Some(x.0),
+            _ => None,
+        }))
+        .await)?;
+        let staff = st(labels::names(&mut c, Named::Staff, org, &ids(|k| match k {
+            Key::Staff(s) => Some(s.0),
+            _ => None,
+        }))
+        .await)?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                let (kind, id, name, group_kind) = match r.key {
+                    Key::Group(g) => (
+                        "group",
+                        Some(g.0),
+                        groups.get(&g.0).cloned().unwrap_or_default(),
+                        view.groups.iter().find(|n| n.id == g).map(|n| n.kind),
+                    ),
+                    Key::NoGroup => ("no_group", None, "(no group)".to_string(), None),
+                    Key::Client(c) => ("client", Some(c.0), clients.get(&c.0).cloned().unwrap_or_default(), None),
+                    Key::Staff(s) => ("staff", Some(s.0), staff.get(&s.0).cloned().unwrap_or_default(), None),
+                };
+                ReportRow {
+                    kind,
+                    id,
+                    name,
+                    group_kind,
+                    minutes: r.totals.minutes,
+                    billable_minutes: r.totals.billable_minutes,
+                    entries: r.totals.entries,
+                    clients_with_time: r.totals.clients,
+                    members: r.members,
+                }
+            })
+            .collect())
+    }
+
+    /// Saves a report under a name, for the owner or the whole office.
+    pub async fn create_saved_report(&self, actor: &Actor, fields: &SavedReportFields) -> Result<SavedReport> {
+        let name = report_name(&fields.name)?;
+        fields.params.parse(today())?;
+        let mut tx = st(self.db.begin().await)?;
+        let saved = st(saved_reports::insert(
+            &mut tx.conn(),
+            actor.organization_id,
+            actor.staff_id,
+            name.as_str(),
+            &name.key(),
+            fields.visibility,
+            &fields.params,
+            now_millis(),
+        )
+        .await)?;
+        audit::record(
+            &mut tx.conn(),
+            actor.organization_id,
+            Some(actor),
+            "saved_report.created",
+            ("saved_report", saved.id.0),
+            None,
+            None,
+            Cause::Manual,
+            None,
+            serde_json::to_value(&saved).ok(),
+        )
+        .await?;
+        self.commit(tx).await?;
+        Ok(saved)
+    }
+
+    /// The reports the actor may open: their own and the office's.
+    pub async fn saved_reports(&self, actor: &Actor) -> Result<Vec<SavedReport>> {
+        let mut conn = st(self.db.read().await)?;
+        st(saved_reports::list_visible(&mut conn.conn(), actor.organization_id, actor.staff_id).await)
+    }
+
+    pub async fn saved_report(&self, actor: &Actor, id: SavedReportId) -> Result<SavedReport> {
+        let mut conn = st(self.db.read().await)?;
+        let saved = st(saved_reports::get(&mut conn.conn(), actor.organization_id, id).await)?;
+        if saved.owner_id != actor.staff_id && saved.visibility == Visibility::Private {
+            return Err(Error::not_found("saved report"));
+        }
+        Ok(saved)
+    }
+
+    /// A report the actor may change: their own, or any they can open (admins).
+    async fn changeable_report(&self, actor: &Actor, id: SavedReportId) -> Result<SavedReport> {
+        let saved = self.saved_report(actor, id).await?;
+        if saved.owner_id != actor.staff_id && !actor.viewer().admin {
+            return Err(Error::forbidden("only its owner or an admin can change this saved report"));
+        }
+        Ok(saved)
+    }
+
+    /// Renames a saved report, changes who sees it, or replaces its filters.
+    pub async fn update_saved_report(
+        &self,
+        actor: &Actor,
+        id: SavedReportId,
+        fields: &SavedReportFields,
+        if_match: Option<i64>,
+    ) -> Result<SavedReport> {
+        let before = self.changeable_report(actor, id).await?;
+        check_version(if_match, before.version)?;
+        let name = report_name(&fields.name)?;
+        fields.params.parse(today())?;
+        let mut tx = st(self.db.begin().await)?;
+        let after = st(saved_reports::update(
+            &mut tx.conn(),
+            id,
+            name.as_str(),
+            &name.key(),
+            fields.visibility,
+            &fields.params,
+            now_millis(),
+        )
+        .await)?;
+        audit::record(
+            &mut tx.conn(),
+            actor.organization_id,
+            Some(actor),
+            "saved_report.updated",
+            ("saved_report", id.0),
+            None,
+            None,
+            Cause::Manual,
+            serde_json::to_value(&before).ok(),
+            serde_json::to_value(&after).ok(),
+        )
+        .await?;
+        self.commit(tx).await?;
+        Ok(after)
+    }
+
+    pub async fn delete_saved_report(&self, actor: &Actor, id: SavedReportId) -> Result<()> {
+        let before = self.changeable_report(actor, id).await?;
+        let mut tx = st(self.db.begin().await)?;
+        st(saved_reports::delete(&mut tx.conn(), id).await)?;
+        audit::record(
+            &mut tx.conn(),
+            actor.organization_id,
+            Some(actor),
+            "saved_report.deleted",
+            ("saved_report", id.0),
+            None,
+            None,
+            Cause::Manual,
+            serde_json::to_value(&before).ok(),
+            None,
+        )
+        .await?;
+        self.commit(tx).await?;
+        Ok(())
+    }
+}
+
+/// A report as CSV: one line per row, hours with two decimals beside the minutes.
+pub fn report_csv(report: &TimeReport) -> Result<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let header = [
+        "kind",
+        "id",
+        "name",
+        "hours",
+        "minutes",
+        "billable_minutes",
+        "entries",
+        "clients_with_time",
+        "members",
+    ];
+    w.write_record(header).map_err(Error::internal)?;
+    let hours = |m: u64| format!("{:.2}", m as f64 / 60.0);
+    for r in &report.rows {
+        w.write_record([
+            r.kind.to_string(),
+            r.id.map(|i| i.to_string()).unwrap_or_default(),
+            r.name.clone(),
+            hours(r.minutes),
+            r.minutes.to_string(),
+            r.billable_minutes.to_string(),
+            r.entries.to_string(),
+            r.clients_with_time.to_string(),
+            r.members.map(|m| m.to_string()).unwrap_or_default(),
+        ])
+        .map_err(Error::internal)?;
+    }
+    let t = &report.total;
+    w.write_record([
+        "total".to_string(),
+        String::new(),
+        String::new(),
+        hours(t.minutes),
+        t.minutes.to_string(),
+        t.billable_minutes.to_string(),
+        t.entries.to_string(),
+        t.clients_with_time.to_string(),
+        String::new(),
+    ])
+    .map_err(Error::internal)?;
+    w.into_inner().map_err(Error::internal)
+}

@@ -1,0 +1,155 @@
+//! Time entries. Every write takes a number from `time_entry_counter` (held until commit, so
+//! numbers become visible in commit order) and stamps the row with it; deletion is soft. A server
+//! process keeps its in-memory ledger current by reading the rows stamped after the last number
+//! it saw ([`changed_since`]), deletions included.
+
+use clientele_domain::time_entry::{Day, TimeEntry, TimeEntryInput};
+use clientele_domain::{ClientId, Error, Millis, OrganizationId, StaffId, TimeEntryId};
+
+use crate::{Conn, Result, on};
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: i64,
+    staff_id: i64,
+    client_id: i64,
+    work_day: i32,
+    minutes: i32,
+    billable: bool,
+    service: String,
+    note: String,
+    version: i64,
+    created_at: i64,
+    updated_at: i64,
+}
+
+const COLUMNS: &str = "id, staff_id, client_id, work_day, minutes, billable, service, note, version, created_at, updated_at";
+
+impl From<Row> for TimeEntry {
+    fn from(r: Row) -> Self {
+        TimeEntry {
+            id: TimeEntryId(r.id),
+            staff_id: StaffId(r.staff_id),
+            client_id: ClientId(r.client_id),
+            date: Day(r.work_day),
+            minutes: r.minutes,
+            billable: r.billable,
+            service: r.service,
+            note: r.note,
+            version: r.version,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+/// Takes the next time entry number; the counter row stays locked until the transaction ends.
+pub async fn next_seq(c: &mut Conn<'_>) -> Result<i64> {
+    Ok(
+        on!(c, c => sqlx::query_scalar("UPDATE time_entry_counter SET seq = seq + 1 WHERE id = 1 RETURNING seq")
+        .fetch_one(&mut **c).await)?,
+    )
+}
+
+pub async fn insert(
+    c: &mut Conn<'_>,
+    org: OrganizationId,
+    e: &TimeEntryInput,
+    by: StaffId,
+    seq: i64,
+    now: Millis,
+) -> Result<TimeEntry> {
+    let row = on!(c, c => sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO time_entries (organization_id, staff_id, client_id, work_day, minutes, billable, service, note, seq, created_by, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING {COLUMNS}")))
+        .bind(org.0).bind(e.staff.0).bind(e.client.0).bind(e.day.0).bind(e.minutes).bind(e.billable)
+        .bind(&e.service).bind(&e.note).bind(seq).bind(by.0).bind(now)
+        .fetch_one(&mut **c).await)?;
+    Ok(row.into())
+}
+
+pub async fn get(c: &mut Conn<'_>, org: OrganizationId, id: TimeEntryId) -> Result<TimeEntry> {
+    let row = on!(c, c => sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM time_entries WHERE organization_id = $1 AND id = $2 AND deleted_at IS NULL")))
+        .bind(org.0).bind(id.0).fetch_optional(&mut **c).await)?;
+    Ok(row.ok_or_else(|| Error::not_found("time entry"))?.into())
+}
+
+pub async fn update(c: &mut Conn<'_>, id: TimeEntryId, e: &TimeEntryInput, seq: i64, now: Millis) -> Result<TimeEntry> {
+    let row = on!(c, c => sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(format!(
+        "UPDATE time_entries SET staff_id = $2, client_id = $3, work_day = $4, minutes = $5, billable = $6, service = $7,
+                note = $8, seq = $9, updated_at = $10, version = version + 1
+         WHERE id = $1 AND deleted_at IS NULL RETURNING {COLUMNS}")))
+        .bind(id.0).bind(e.staff.0).bind(e.client.0).bind(e.day.0).bind(e.minutes).bind(e.billable)
+        .bind(&e.service).bind(&e.note).bind(seq).bind(now)
+        .fetch_optional(&mut **c).await)?;
+    Ok(row.ok_or_else(|| Error::not_found("time entry"))?.into())
+}
+
+pub async fn delete(c: &mut Conn<'_>, id: TimeEntryId, seq: i64, now: Millis) -> Result<bool> {
+    let n = on!(c, c => sqlx::query(
+        "UPDATE time_entries SET deleted_at = $2, seq = $3, updated_at = $2, version = version + 1 WHERE id = $1 AND deleted_at IS NULL")
+        .bind(id.0).bind(now).bind(seq).execute(&mut **c).await.map(|r| r.rows_affected()))?;
+    Ok(n == 1)
+}
+
+/// A page of entries, newest day first: of one client, one staff member, or both.
+pub async fn list(
+    c: &mut Conn<'_>,
+    org: OrganizationId,
+    client: Option<ClientId>,
+    staff: Option<StaffId>,
+    after: Option<(i32, i64)>,
+    limit: i64,
+) -> Result<Vec<TimeEntry>> {
+    let (after_day, after_id) = after.unwrap_or((i32::MAX, i64::MAX));
+    let rows = on!(c, c => sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM time_entries
+         WHERE organization_id = $1 AND deleted_at IS NULL AND ($2 IS NULL OR client_id = $2) AND ($3 IS NULL OR staff_id = $3)
+           AND (work_day < $4 OR (work_day = $4 AND id < $5))
+         ORDER BY work_day DESC, id DESC LIMIT $6")))
+        .bind(org.0).bind(client.map(|c| c.0)).bind(staff.map(|s| s.0)).bind(after_day).bind(after_id).bind(limit)
+        .fetch_all(&mut **c).await)?;
+    Ok(rows.into_iter().map(Into::into).collect())
+}
+
+/// A time entry as the report ledger keeps it; `deleted` entries are to be dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LedgerRow {
+    pub seq: i64,
+    pub id: i64,
+    pub organization_id: i64,
+    pub staff_id: i64,
+    pub client_id: i64,
+    pub work_day: i32,
+    pub minutes: i32,
+    pub billable: bool,
+    pub deleted: bool,
+}
+
+/// Streams every entry written after `after`, in `seq` order, deletions included; or, when
+/// `after` is 0 (loading from scratch), every live entry in id order.
+pub async fn changed_since(c: &mut Conn<'_>, after: i64, mut each: impl FnMut(LedgerRow)) -> Result<()> {
+    use futures_util::TryStreamExt;
+    type Tuple = (i64, i64, i64, i64, i64, i32, i32, bool, bool);
+    let sql = if after == 0 {
+        "SELECT seq, id, organization_id, staff_id, client_id, work_day, minutes, billable, FALSE
+         FROM time_entries WHERE deleted_at IS NULL AND seq > $1 ORDER BY id"
+    } else {
+        "SELECT seq, id, organization_id, staff_id, client_id, work_day, minutes, billable, deleted_at IS NOT NULL
+         FROM time_entries WHERE seq > $1 ORDER BY seq, id"
+    };
+    on!(c, c => {
+        let mut rows = sqlx::query_as::<_, Tuple>(sql).bind(after).fetch(&mut **c);
+        while let Some((seq, id, organization_id, staff_id, client_id, work_day, minutes, billable, deleted)) = rows.try_next().await? {
+            each(LedgerRow { seq, id, organization_id, staff_id, client_id, work_day, minutes, billable, deleted });
+        }
+        Ok::<(), sqlx::Error>(())
+    })?;
+    Ok(())
+}
+
+/// The last time entry number handed out by a committed transaction.
+pub async fn current_seq(c: &mut Conn<'_>) -> Result<i64> {
+    Ok(on!(c, c => sqlx::query_scalar("SELECT seq FROM time_entry_counter WHERE id = 1").fetch_one(&mut **c).await)?)
+}
