@@ -51,6 +51,14 @@ pub async fn run(url: &DatabaseUrl, file: &FileSettings, args: ServeArgs) -> any
 
     let sweeper = tokio::spawn(sweep_expired_relationships(app.clone()));
     let follower = tokio::spawn(follow_changes(app.clone()));
+    // Reports read time entries from memory; loading them (ten million take seconds) must not
+    // hold up serving, so it starts now and the first report waits for it if it comes first.
+    let warm = app.clone();
+    tokio::spawn(async move {
+        if let Err(e) = warm.warm_reports().await {
+            tracing::warn!(error = %e, "loading the report ledger failed; the first report will retry");
+        }
+    });
     let lease_ms = (args.lease_secs.max(1) * 1000) as i64;
     let worker = (!args.no_worker).then(|| {
         let app = app.clone();

@@ -141,7 +141,10 @@ impl ReportParams {
             }
         };
         if from > to {
-            return Err(Error::invalid("from", format!("must not be after to ({from} is after {to})")));
+            return Err(Error::invalid(
+                "from",
+                format!("must not be after to ({from} is after {to})"),
+            ));
         }
         if to.0 - from.0 >= MAX_DAYS {
             return Err(Error::invalid("to", format!("a report covers at most {MAX_DAYS} days")));
@@ -150,7 +153,12 @@ impl ReportParams {
             None => None,
             Some("true") => Some(true),
             Some("false") => Some(false),
-            Some(other) => return Err(Error::invalid("billable", format!("must be true or false, not {other:?}"))),
+            Some(other) => {
+                return Err(Error::invalid(
+                    "billable",
+                    format!("must be true or false, not {other:?}"),
+                ));
+            }
         };
         let statuses = match blank(&self.status) {
             None => Vec::new(),
@@ -163,14 +171,17 @@ impl ReportParams {
         };
         let unit = match blank(&self.unit) {
             None => None,
-            Some(s) => Some(BusinessUnitId(
-                s.parse().map_err(|_| Error::invalid("unit", format!("must be a business unit id, not {s:?}")))?,
-            )),
+            Some(s) => Some(BusinessUnitId(s.parse().map_err(|_| {
+                Error::invalid("unit", format!("must be a business unit id, not {s:?}"))
+            })?)),
         };
         let groups = ids("groups", blank(&self.groups), GroupId)?;
         let group_match = choice("group_match", blank(&self.group_match), "any, all or none")?;
         if groups.is_empty() && group_match != GroupMatch::Any {
-            return Err(Error::invalid("groups", "name at least one group to match all or none of"));
+            return Err(Error::invalid(
+                "groups",
+                "name at least one group to match all or none of",
+            ));
         }
         Ok(ReportQuery {
             from,
@@ -308,12 +319,48 @@ mod tests {
         assert_eq!(q.billable, Some(true));
 
         for (params, field) in [
-            (ReportParams { by: Some("week".into()), ..Default::default() }, "by"),
-            (ReportParams { groups: Some("1,x".into()), ..Default::default() }, "groups"),
-            (ReportParams { from: Some("2026-12-01".into()), ..Default::default() }, "from"),
-            (ReportParams { status: Some("gone".into()), ..Default::default() }, "status"),
-            (ReportParams { group_match: Some("all".into()), ..Default::default() }, "groups"),
-            (ReportParams { from: Some("2000-01-01".into()), ..Default::default() }, "to"),
+            (
+                ReportParams {
+                    by: Some("week".into()),
+                    ..Default::default()
+                },
+                "by",
+            ),
+            (
+                ReportParams {
+                    groups: Some("1,x".into()),
+                    ..Default::default()
+                },
+                "groups",
+            ),
+            (
+                ReportParams {
+                    from: Some("2026-12-01".into()),
+                    ..Default::default()
+                },
+                "from",
+            ),
+            (
+                ReportParams {
+                    status: Some("gone".into()),
+                    ..Default::default()
+                },
+                "status",
+            ),
+            (
+                ReportParams {
+                    group_match: Some("all".into()),
+                    ..Default::default()
+                },
+                "groups",
+            ),
+            (
+                ReportParams {
+                    from: Some("2000-01-01".into()),
+                    ..Default::default()
+                },
+                "to",
+            ),
         ] {
             let e = params.parse(today()).unwrap_err();
             assert_eq!(e.field.as_deref(), Some(field), "{params:?}: {e}");

@@ -42,10 +42,17 @@ impl Day {
     /// Parses `YYYY-MM-DD`, naming `field` when it is not a plausible date.
     pub fn parse(field: &str, raw: &str) -> Result<Day> {
         let format = time::macros::format_description!("[year]-[month]-[day]");
-        let date = time::Date::parse(raw.trim(), &format)
-            .map_err(|_| Error::invalid(field, format!("must be a date written YYYY-MM-DD, not {:?}", raw.trim())))?;
+        let date = time::Date::parse(raw.trim(), &format).map_err(|_| {
+            Error::invalid(
+                field,
+                format!("must be a date written YYYY-MM-DD, not {:?}", raw.trim()),
+            )
+        })?;
         if !(FIRST_YEAR..=LAST_YEAR).contains(&date.year()) {
-            return Err(Error::invalid(field, format!("must be between {FIRST_YEAR} and {LAST_YEAR}")));
+            return Err(Error::invalid(
+                field,
+                format!("must be between {FIRST_YEAR} and {LAST_YEAR}"),
+            ));
         }
         Ok(Day::from_date(date))
     }
@@ -68,7 +75,12 @@ impl Serialize for Day {
 /// hours (`1.5h`).
 pub fn parse_minutes(field: &str, raw: &str) -> Result<i32> {
     let raw = raw.trim();
-    let bad = || Error::invalid(field, format!("must be minutes (90), hours:minutes (1:30) or hours (1.5h), not {raw:?}"));
+    let bad = || {
+        Error::invalid(
+            field,
+            format!("must be minutes (90), hours:minutes (1:30) or hours (1.5h), not {raw:?}"),
+        )
+    };
     let minutes = if let Some((h, m)) = raw.split_once(':') {
         let h: i32 = h.trim().parse().map_err(|_| bad())?;
         let m: i32 = m.trim().parse().map_err(|_| bad())?;
@@ -90,7 +102,10 @@ pub fn parse_minutes(field: &str, raw: &str) -> Result<i32> {
 
 pub fn check_minutes(field: &str, minutes: i32) -> Result<i32> {
     if !(1..=MAX_MINUTES).contains(&minutes) {
-        return Err(Error::invalid(field, format!("must be between 1 minute and 24 hours ({MAX_MINUTES} minutes)")));
+        return Err(Error::invalid(
+            field,
+            format!("must be between 1 minute and 24 hours ({MAX_MINUTES} minutes)"),
+        ));
     }
     Ok(minutes)
 }

@@ -44,7 +44,13 @@ pub async fn add_client(
 /// Membership history (`membership_periods`): every function here that adds a client to a group
 /// opens a period, every one that removes it closes the open one, in the same transaction. Reports
 /// read it to count work for the groups a client was in on the date of the work.
-async fn open_period(c: &mut Conn<'_>, org: OrganizationId, group: GroupId, client: ClientId, at: Millis) -> Result<()> {
+async fn open_period(
+    c: &mut Conn<'_>,
+    org: OrganizationId,
+    group: GroupId,
+    client: ClientId,
+    at: Millis,
+) -> Result<()> {
     on!(c, c => sqlx::query(
         "INSERT INTO membership_periods (organization_id, group_id, client_id, started_at) VALUES ($1, $2, $3, $4)")
         .bind(org.0).bind(group.0).bind(client.0).bind(at)

@@ -40,20 +40,26 @@ fn query_text(params: &ReportParams) -> String {
     serde_json::to_string(params).expect("report params serialise")
 }
 
+/// What a saved report holds besides its owner.
+#[derive(Debug, Clone, Copy)]
+pub struct Fields<'a> {
+    pub name: &'a str,
+    pub name_key: &'a str,
+    pub visibility: Visibility,
+    pub params: &'a ReportParams,
+}
+
 pub async fn insert(
     c: &mut Conn<'_>,
     org: OrganizationId,
     owner: StaffId,
-    name: &str,
-    name_key: &str,
-    visibility: Visibility,
-    params: &ReportParams,
+    f: &Fields<'_>,
     now: Millis,
 ) -> Result<SavedReport> {
     let row = on!(c, c => sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(format!(
         "INSERT INTO saved_reports (organization_id, owner_id, name, name_key, visibility, query, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING {COLUMNS}")))
-        .bind(org.0).bind(owner.0).bind(name).bind(name_key).bind(visibility.as_str()).bind(query_text(params)).bind(now)
+        .bind(org.0).bind(owner.0).bind(f.name).bind(f.name_key).bind(f.visibility.as_str()).bind(query_text(f.params)).bind(now)
         .fetch_one(&mut **c).await)?;
     Ok(row.try_into()?)
 }
@@ -74,19 +80,11 @@ pub async fn list_visible(c: &mut Conn<'_>, org: OrganizationId, viewer: StaffId
     Ok(rows.into_iter().map(TryInto::try_into).collect::<Result<_, Error>>()?)
 }
 
-pub async fn update(
-    c: &mut Conn<'_>,
-    id: SavedReportId,
-    name: &str,
-    name_key: &str,
-    visibility: Visibility,
-    params: &ReportParams,
-    now: Millis,
-) -> Result<SavedReport> {
+pub async fn update(c: &mut Conn<'_>, id: SavedReportId, f: &Fields<'_>, now: Millis) -> Result<SavedReport> {
     let row = on!(c, c => sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(format!(
         "UPDATE saved_reports SET name = $2, name_key = $3, visibility = $4, query = $5, updated_at = $6, version = version + 1
          WHERE id = $1 RETURNING {COLUMNS}")))
-        .bind(id.0).bind(name).bind(name_key).bind(visibility.as_str()).bind(query_text(params)).bind(now)
+        .bind(id.0).bind(f.name).bind(f.name_key).bind(f.visibility.as_str()).bind(query_text(f.params)).bind(now)
         .fetch_one(&mut **c).await)?;
     Ok(row.try_into()?)
 }

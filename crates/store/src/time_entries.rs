@@ -23,7 +23,8 @@ struct Row {
     updated_at: i64,
 }
 
-const COLUMNS: &str = "id, staff_id, client_id, work_day, minutes, billable, service, note, version, created_at, updated_at";
+const COLUMNS: &str =
+    "id, staff_id, client_id, work_day, minutes, billable, service, note, version, created_at, updated_at";
 
 impl From<Row> for TimeEntry {
     fn from(r: Row) -> Self {

@@ -509,7 +509,11 @@ impl AccessIndex {
             let unit = small(unit.0);
             clients = clients
                 .iter()
-                .filter(|&c| s.clients[c as usize].as_ref().is_some_and(|slot| slot.unit == Some(unit)))
+                .filter(|&c| {
+                    s.clients[c as usize]
+                        .as_ref()
+                        .is_some_and(|slot| slot.unit == Some(unit))
+                })
                 .collect();
         }
         let group_ids: Vec<u32> = match seeing {

@@ -87,9 +87,7 @@ impl Bits {
     }
     #[inline]
     fn contains(&self, x: u32) -> bool {
-        self.0
-            .get(x as usize / 64)
-            .is_some_and(|w| w & (1 << (x % 64)) != 0)
+        self.0.get(x as usize / 64).is_some_and(|w| w & (1 << (x % 64)) != 0)
     }
 }
 

@@ -154,7 +154,11 @@ impl Ledger {
             seq,
             orgs,
         };
-        tracing::info!(entries, ms = started.elapsed().as_millis() as u64, "report ledger loaded");
+        tracing::info!(
+            entries,
+            ms = started.elapsed().as_millis() as u64,
+            "report ledger loaded"
+        );
         Ok(())
     }
 
@@ -165,7 +169,13 @@ impl Ledger {
 
     /// Rough heap use, for the benchmark report.
     pub fn approximate_bytes(&self) -> usize {
-        self.state.read().expect("ledger lock").orgs.values().map(Columns::bytes).sum()
+        self.state
+            .read()
+            .expect("ledger lock")
+            .orgs
+            .values()
+            .map(Columns::bytes)
+            .sum()
     }
 }
 

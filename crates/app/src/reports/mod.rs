@@ -199,7 +199,9 @@ impl App {
         decide::view_client(&self.access, actor.viewer(), entry.client_id, now_millis())
             .map_err(|_| Error::not_found("time entry"))?;
         if entry.staff_id != actor.staff_id && !actor.viewer().admin {
-            return Err(Error::forbidden("only the staff member who logged this time, or an admin, can change it"));
+            return Err(Error::forbidden(
+                "only the staff member who logged this time, or an admin, can change it",
+            ));
         }
         decide::edit_client(&self.access, actor.viewer(), entry.client_id, now_millis())?;
         Ok(entry)
@@ -302,7 +304,8 @@ impl App {
             Some((day, cursor.id))
         };
         let mut conn = st(self.db.read().await)?;
-        let mut rows = st(time_entries::list(&mut conn.conn(), actor.organization_id, client, staff, after, limit + 1).await)?;
+        let mut rows =
+            st(time_entries::list(&mut conn.conn(), actor.organization_id, client, staff, after, limit + 1).await)?;
         if !actor.viewer().admin && client.is_none() {
             // A staff member's own entries on clients they no longer see stay hidden.
             let now = now_millis();
@@ -322,7 +325,14 @@ impl App {
     fn report_view(&self, actor: &Actor, statuses: &[ClientStatus], unit: Option<BusinessUnitId>) -> Arc<ReportView> {
         let admin = actor.viewer().admin;
         let key = ViewKey {
-            seeing: (admin, if admin { actor.organization_id.0 } else { actor.staff_id.0 }),
+            seeing: (
+                admin,
+                if admin {
+                    actor.organization_id.0
+                } else {
+                    actor.staff_id.0
+                },
+            ),
             statuses: statuses.to_vec(),
             unit,
             applied: self.access.applied(),
@@ -360,15 +370,18 @@ impl App {
         }
         let history = if query.by == Grouping::Group && query.basis == MembershipBasis::WorkDate {
             let mut conn = st(self.db.read().await)?;
-            st(members::periods_changed_since(&mut conn.conn(), actor.organization_id, query.from.start_millis()).await)?
-                .into_iter()
-                .map(|p| engine::Period {
-                    group: p.group,
-                    client: p.client,
-                    started_at: p.started_at,
-                    ended_at: p.ended_at,
-                })
-                .collect()
+            st(
+                members::periods_changed_since(&mut conn.conn(), actor.organization_id, query.from.start_millis())
+                    .await,
+            )?
+            .into_iter()
+            .map(|p| engine::Period {
+                group: p.group,
+                client: p.client,
+                started_at: p.started_at,
+                ended_at: p.ended_at,
+            })
+            .collect()
         } else {
             Vec::new()
         };
@@ -401,20 +414,35 @@ impl App {
         let ids = |pick: fn(&Key) -> Option<i64>| rows.iter().filter_map(|r| pick(&r.key)).collect::<Vec<i64>>();
         let mut conn = st(self.db.read().await)?;
         let mut c = conn.conn();
-        let groups = st(labels::names(&mut c, Named::Groups, org, &ids(|k| match k {
-            Key::Group(g) => Some(g.0),
-            _ => None,
-        }))
+        let groups = st(labels::names(
+            &mut c,
+            Named::Groups,
+            org,
+            &ids(|k| match k {
+                Key::Group(g) => Some(g.0),
+                _ => None,
+            }),
+        )
         .await)?;
-        let clients = st(labels::names(&mut c, Named::Clients, org, &ids(|k| match k {
-            Key::Client(x) => Some(x.0),
-            _ => None,
-        }))
+        let clients = st(labels::names(
+            &mut c,
+            Named::Clients,
+            org,
+            &ids(|k| match k {
+                Key::Client(x) => Some(x.0),
+                _ => None,
+            }),
+        )
         .await)?;
-        let staff = st(labels::names(&mut c, Named::Staff, org, &ids(|k| match k {
-            Key::Staff(s) => Some(s.0),
-            _ => None,
-        }))
+        let staff = st(labels::names(
+            &mut c,
+            Named::Staff,
+            org,
+            &ids(|k| match k {
+                Key::Staff(s) => Some(s.0),
+                _ => None,
+            }),
+        )
         .await)?;
         Ok(rows
             .iter()
@@ -427,7 +455,12 @@ impl App {
                         view.groups.iter().find(|n| n.id == g).map(|n| n.kind),
                     ),
                     Key::NoGroup => ("no_group", None, "(no group)".to_string(), None),
-                    Key::Client(c) => ("client", Some(c.0), clients.get(&c.0).cloned().unwrap_or_default(), None),
+                    Key::Client(c) => (
+                        "client",
+                        Some(c.0),
+                        clients.get(&c.0).cloned().unwrap_or_default(),
+                        None,
+                    ),
                     Key::Staff(s) => ("staff", Some(s.0), staff.get(&s.0).cloned().unwrap_or_default(), None),
                 };
                 ReportRow {
@@ -450,14 +483,18 @@ impl App {
         let name = report_name(&fields.name)?;
         fields.params.parse(today())?;
         let mut tx = st(self.db.begin().await)?;
+        let key = name.key();
+        let stored = saved_reports::Fields {
+            name: name.as_str(),
+            name_key: &key,
+            visibility: fields.visibility,
+            params: &fields.params,
+        };
         let saved = st(saved_reports::insert(
             &mut tx.conn(),
             actor.organization_id,
             actor.staff_id,
-            name.as_str(),
-            &name.key(),
-            fields.visibility,
-            &fields.params,
+            &stored,
             now_millis(),
         )
         .await)?;
@@ -497,7 +534,9 @@ impl App {
     async fn changeable_report(&self, actor: &Actor, id: SavedReportId) -> Result<SavedReport> {
         let saved = self.saved_report(actor, id).await?;
         if saved.owner_id != actor.staff_id && !actor.viewer().admin {
-            return Err(Error::forbidden("only its owner or an admin can change this saved report"));
+            return Err(Error::forbidden(
+                "only its owner or an admin can change this saved report",
+            ));
         }
         Ok(saved)
     }
@@ -515,16 +554,14 @@ impl App {
         let name = report_name(&fields.name)?;
         fields.params.parse(today())?;
         let mut tx = st(self.db.begin().await)?;
-        let after = st(saved_reports::update(
-            &mut tx.conn(),
-            id,
-            name.as_str(),
-            &name.key(),
-            fields.visibility,
-            &fields.params,
-            now_millis(),
-        )
-        .await)?;
+        let key = name.key();
+        let stored = saved_reports::Fields {
+            name: name.as_str(),
+            name_key: &key,
+            visibility: fields.visibility,
+            params: &fields.params,
+        };
+        let after = st(saved_reports::update(&mut tx.conn(), id, &stored, now_millis()).await)?;
         audit::record(
             &mut tx.conn(),
             actor.organization_id,

@@ -18,6 +18,7 @@ mod groups;
 mod members;
 mod organization;
 mod process_requests;
+mod reports;
 mod staff;
 
 #[derive(OpenApi)]
@@ -78,6 +79,21 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(assignments::group_staff))
         .routes(routes!(assignments::assign, assignments::unassign))
         .routes(routes!(assignments::staff_assignments))
+        .routes(routes!(reports::list_entries, reports::create_entry))
+        .routes(routes!(
+            reports::get_entry,
+            reports::update_entry,
+            reports::delete_entry
+        ))
+        .routes(routes!(reports::time_report))
+        .routes(routes!(reports::time_report_csv))
+        .routes(routes!(reports::time_report_svg))
+        .routes(routes!(reports::list_saved, reports::create_saved))
+        .routes(routes!(
+            reports::get_saved,
+            reports::update_saved,
+            reports::delete_saved
+        ))
 }
 
 /// The OpenAPI 3.1 document of every `/api/v1` route.

@@ -210,9 +210,21 @@ fn work_counts_for_the_groups_of_the_day_it_was_done_when_asked() {
         }),
         &history,
     );
-    assert_eq!(minutes_of(&then, Key::Group(ONE_TIME)), Some((20, 1)), "only the work after joining");
-    assert_eq!(minutes_of(&then, Key::Group(ANNUAL)), Some((60, 1)), "the work before leaving");
-    assert_eq!(minutes_of(&then, Key::Group(ALL_SEGMENTS)), Some((80, 2)), "rolled up through today's nesting");
+    assert_eq!(
+        minutes_of(&then, Key::Group(ONE_TIME)),
+        Some((20, 1)),
+        "only the work after joining"
+    );
+    assert_eq!(
+        minutes_of(&then, Key::Group(ANNUAL)),
+        Some((60, 1)),
+        "the work before leaving"
+    );
+    assert_eq!(
+        minutes_of(&then, Key::Group(ALL_SEGMENTS)),
+        Some((80, 2)),
+        "rolled up through today's nesting"
+    );
     assert_eq!(minutes_of(&then, Key::NoGroup), Some((50, 2)));
     assert_eq!(then.total.minutes, 130);
     assert_eq!(then.total.clients, 2);

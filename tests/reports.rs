@@ -1,0 +1,192 @@
+//! Reports by client group (issue 6), told as seed 001 tells it, on both backends: time is logged
+//! on clients, clients are grouped into segments, and the office sees how its working time is
+//! spent across them, saving the reports it wants again.
+
+mod common;
+
+use common::TestApp;
+use http::{Method, StatusCode};
+use serde_json::{Value, json};
+
+async fn account_manager(t: &TestApp, email: &str) -> (i64, String) {
+    let created = t
+        .post(
+            "/api/v1/staff",
+            json!({ "email": email, "name": email, "role": "staff" }),
+        )
+        .await;
+    let id = created.expect(StatusCode::CREATED).body["id"].as_i64().unwrap();
+    (id, t.app.create_token(email, "test").await.unwrap())
+}
+
+async fn log(t: &TestApp, client: i64, date: &str, duration: &str, billable: bool) -> common::Resp {
+    t.post(
+        "/api/v1/time-entries",
+        json!({ "client_id": client, "date": date, "duration": duration, "billable": billable, "service": "Bookkeeping" }),
+    )
+    .await
+}
+
+fn row<'a>(report: &'a Value, name: &str) -> Option<&'a Value> {
+    report["rows"].as_array().unwrap().iter().find(|r| r["name"] == name)
+}
+
+fn minutes(report: &Value, name: &str) -> Option<i64> {
+    row(report, name).map(|r| r["minutes"].as_i64().unwrap())
+}
+
+const NOVEMBER: &str = "from=2026-11-01&to=2026-11-30";
+
+both_backends! {
+    // Seed 001: "Customer segmentation is helpful for you in the report, where you can prepare
+    // reports based on different groups ... how working time is spent for different customer
+    // segments."
+    async fn seed_001_time_by_client_group_rolls_segments_up(t: TestApp) {
+        let bakery = t.client("Bakery").await;
+        let florist = t.client("Florist").await;
+        let garage = t.client("Garage").await;
+        let loner = t.client("Loner").await;
+        let annual = t.group("Annual report clients", &[bakery, florist]).await;
+        let one_time = t.group("One-time service", &[florist, garage]).await;
+        t.group_of_groups("All segments", &[annual, one_time]).await;
+        log(&t, bakery, "2026-11-02", "1:00", true).await.expect(StatusCode::CREATED);
+        log(&t, florist, "2026-11-03", "30", false).await.expect(StatusCode::CREATED);
+        log(&t, garage, "2026-11-04", "0.75h", true).await.expect(StatusCode::CREATED);
+        log(&t, loner, "2026-11-05", "15", true).await.expect(StatusCode::CREATED);
+        log(&t, bakery, "2026-10-30", "10:00", true).await.expect(StatusCode::CREATED);
+
+        let report = t.get(&format!("/api/v1/reports/time?{NOVEMBER}")).await.expect(StatusCode::OK).body;
+        assert_eq!(minutes(&report, "Annual report clients"), Some(90));
+        assert_eq!(minutes(&report, "One-time service"), Some(75));
+        // The florist is in both segments and counts once in their parent.
+        assert_eq!(minutes(&report, "All segments"), Some(135));
+        assert_eq!(row(&report, "All segments").unwrap()["clients_with_time"], 3);
+        assert_eq!(minutes(&report, "(no group)"), Some(15));
+        assert_eq!(report["total"]["minutes"], 150);
+        assert_eq!(report["total"]["billable_minutes"], 120);
+        assert_eq!(report["rows"][0]["name"], "All segments", "most time first");
+
+        // Filter by group: only the annual report clients, by client.
+        let annual_only = t.get(&format!("/api/v1/reports/time?{NOVEMBER}&by=client&groups={annual}")).await.expect(StatusCode::OK).body;
+        let names: Vec<&str> = annual_only["rows"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
+        assert_eq!(names, ["Bakery", "Florist"]);
+
+        // CSV and chart of the same report.
+        let csv = t.get(&format!("/api/v1/reports/time.csv?{NOVEMBER}")).await.expect(StatusCode::OK);
+        let text = String::from_utf8(csv.bytes).unwrap();
+        assert!(text.starts_with("kind,id,name,hours,minutes"), "{text}");
+        assert!(text.contains("group,") && text.contains("All segments,2.25,135,"), "{text}");
+        assert!(text.trim_end().ends_with("total,,,2.50,150,120,4,4,"), "{text}");
+        let svg = String::from_utf8(t.get(&format!("/api/v1/reports/time.svg?{NOVEMBER}")).await.expect(StatusCode::OK).bytes).unwrap();
+        assert!(svg.starts_with("<svg") && svg.contains("All segments"), "{svg}");
+    }
+
+    async fn bad_report_requests_name_the_field(t: TestApp) {
+        for (query, field) in [
+            ("from=2026-12-01&to=2026-11-01", "from"),
+            ("by=week", "by"),
+            ("groups=abc", "groups"),
+            ("groups=999999", "groups"),
+            ("billable=maybe", "billable"),
+        ] {
+            let r = t.get(&format!("/api/v1/reports/time?{query}")).await.expect(StatusCode::UNPROCESSABLE_ENTITY);
+            assert_eq!(r.body["field"], field, "{query}: {}", r.body);
+        }
+        let client = t.client("Bakery").await;
+        let bad = log(&t, client, "2026-13-01", "1:00", true).await.expect(StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(bad.body["field"], "date");
+        let bad = log(&t, client, "2026-11-01", "25h", true).await.expect(StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(bad.body["field"], "duration");
+        // Nothing was saved by the refused writes.
+        let report = t.get("/api/v1/reports/time?from=2026-01-01&to=2026-12-31").await.body;
+        assert_eq!(report["total"]["entries"], 0);
+    }
+
+    // Issue 6: "Every report honours access: a staff member's report covers only clients they can
+    // see." And time is logged only on clients one may edit.
+    async fn a_staff_member_reports_on_and_logs_time_for_their_group_clients_only(t: TestApp) {
+        let mine = t.client("Mine Ltd").await;
+        let theirs = t.client("Theirs Ltd").await;
+        let my_group = t.group("My portfolio", &[mine]).await;
+        t.group("Other portfolio", &[theirs]).await;
+        let (ann, token) = account_manager(&t, "ann@firm.example").await;
+        t.put(&format!("/api/v1/groups/{my_group}/staff/{ann}"), json!({ "role": "editor" })).await.expect(StatusCode::OK);
+        log(&t, theirs, "2026-11-02", "2:00", true).await.expect(StatusCode::CREATED);
+
+        let entry = json!({ "client_id": mine, "date": "2026-11-03", "duration": "45", "billable": true });
+        let created = t.call_as(&token, Method::POST, "/api/v1/time-entries", Some(entry), &[]).await.expect(StatusCode::CREATED);
+        assert_eq!(created.body["staff_id"], ann);
+        let hidden = json!({ "client_id": theirs, "date": "2026-11-03", "duration": "45" });
+        t.call_as(&token, Method::POST, "/api/v1/time-entries", Some(hidden), &[]).await.expect(StatusCode::NOT_FOUND);
+        let for_someone_else = json!({ "client_id": mine, "staff_id": 1, "date": "2026-11-03", "duration": "45" });
+        t.call_as(&token, Method::POST, "/api/v1/time-entries", Some(for_someone_else), &[]).await.expect(StatusCode::FORBIDDEN);
+
+        let report = t.call_as(&token, Method::GET, &format!("/api/v1/reports/time?{NOVEMBER}"), None, &[]).await.expect(StatusCode::OK).body;
+        assert_eq!(report["total"]["minutes"], 45, "{report}");
+        assert_eq!(minutes(&report, "My portfolio"), Some(45));
+        assert!(row(&report, "Other portfolio").is_none());
+        let admin = t.get(&format!("/api/v1/reports/time?{NOVEMBER}")).await.body;
+        assert_eq!(admin["total"]["minutes"], 165);
+
+        // Editing and deleting: the author or an admin; the report follows at once.
+        let id = created.body["id"].as_i64().unwrap();
+        let edit = json!({ "client_id": mine, "date": "2026-11-03", "duration": "1:00", "billable": false });
+        t.call_as(&token, Method::PUT, &format!("/api/v1/time-entries/{id}"), Some(edit), &[]).await.expect(StatusCode::OK);
+        let report = t.call_as(&token, Method::GET, &format!("/api/v1/reports/time?{NOVEMBER}"), None, &[]).await.body;
+        assert_eq!(report["total"]["minutes"], 60);
+        assert_eq!(report["total"]["billable_minutes"], 0);
+        t.call_as(&token, Method::DELETE, &format!("/api/v1/time-entries/{id}"), None, &[]).await.expect(StatusCode::NO_CONTENT);
+        let report = t.call_as(&token, Method::GET, &format!("/api/v1/reports/time?{NOVEMBER}"), None, &[]).await.body;
+        assert_eq!(report["total"]["minutes"], 0);
+        let audit = t.get(&format!("/api/v1/audit?client={mine}")).await.body;
+        let actions: Vec<&str> = audit["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+        assert!(actions.contains(&"time_entry.deleted") && actions.contains(&"time_entry.created"), "{actions:?}");
+    }
+
+    // Issue 6: "whether a time entry counts for the groups its client is in now or the groups it
+    // was in on the date of the work".
+    async fn work_counts_for_the_groups_of_the_day_it_was_done_when_asked(t: TestApp) {
+        let bakery = t.client("Bakery").await;
+        let vip = t.group("VIP", &[]).await;
+        log(&t, bakery, "2020-03-02", "1:00", true).await.expect(StatusCode::CREATED);
+        t.post(&format!("/api/v1/groups/{vip}/members"), json!({ "client_ids": [bakery] })).await.expect(StatusCode::OK);
+        let range = "from=2020-01-01&to=2029-12-31";
+        let now = t.get(&format!("/api/v1/reports/time?{range}")).await.body;
+        assert_eq!(minutes(&now, "VIP"), Some(60));
+        let then = t.get(&format!("/api/v1/reports/time?{range}&basis=work_date")).await.body;
+        assert_eq!(minutes(&then, "VIP"), None, "the bakery joined VIP after the work: {then}");
+        assert_eq!(minutes(&then, "(no group)"), Some(60));
+    }
+
+    // Seed 001: "After creating a report with the selected filters, it's a good idea to save it at
+    // the disc icon ... You can also save the report for the entire office."
+    async fn seed_001_saved_reports_private_or_for_the_office(t: TestApp) {
+        let (_, ann) = account_manager(&t, "ann@firm.example").await;
+        let (_, bob) = account_manager(&t, "bob@firm.example").await;
+        let mine = json!({ "name": "My month", "visibility": "private", "params": { "by": "client", "billable": "true" } });
+        let private = t.call_as(&ann, Method::POST, "/api/v1/saved-reports", Some(mine), &[]).await.expect(StatusCode::CREATED);
+        let office = json!({ "name": "Office hours", "visibility": "organization", "params": { "by": "group" } });
+        let shared = t.call_as(&ann, Method::POST, "/api/v1/saved-reports", Some(office), &[]).await.expect(StatusCode::CREATED);
+        let again = json!({ "name": "my MONTH" });
+        t.call_as(&ann, Method::POST, "/api/v1/saved-reports", Some(again), &[]).await.expect(StatusCode::CONFLICT);
+        let bad = json!({ "name": "Broken", "params": { "by": "week" } });
+        let r = t.call_as(&ann, Method::POST, "/api/v1/saved-reports", Some(bad), &[]).await.expect(StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(r.body["field"], "by");
+
+        let seen_by_bob = t.call_as(&bob, Method::GET, "/api/v1/saved-reports", None, &[]).await.body;
+        let names: Vec<&str> = seen_by_bob.as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
+        assert_eq!(names, ["Office hours"]);
+        let private_id = private.body["id"].as_i64().unwrap();
+        t.call_as(&bob, Method::GET, &format!("/api/v1/saved-reports/{private_id}"), None, &[]).await.expect(StatusCode::NOT_FOUND);
+        let shared_id = shared.body["id"].as_i64().unwrap();
+        let rename = json!({ "name": "Bob's now", "visibility": "organization" });
+        t.call_as(&bob, Method::PUT, &format!("/api/v1/saved-reports/{shared_id}"), Some(rename.clone()), &[]).await.expect(StatusCode::FORBIDDEN);
+        t.call_as(&bob, Method::DELETE, &format!("/api/v1/saved-reports/{shared_id}"), None, &[]).await.expect(StatusCode::FORBIDDEN);
+        // The owner renames it; an admin may delete it.
+        let renamed = t.call_as(&ann, Method::PUT, &format!("/api/v1/saved-reports/{shared_id}"), Some(json!({ "name": "Office month", "visibility": "organization", "params": { "by": "staff" } })), &[]).await.expect(StatusCode::OK);
+        assert_eq!(renamed.body["params"]["by"], "staff");
+        t.delete(&format!("/api/v1/saved-reports/{shared_id}")).await.expect(StatusCode::NO_CONTENT);
+        let left = t.call_as(&ann, Method::GET, "/api/v1/saved-reports", None, &[]).await.body;
+        assert_eq!(left.as_array().unwrap().len(), 1);
+    }
+}
