@@ -427,3 +427,52 @@ both_backends! {
         assert!(html(&review).contains("This touches 1 client"));
     }
 }
+
+// Reports (issue 6) in the UI: seed 001's "Report" page with its client group filter, the chart,
+// the CSV, and "save it at the disc icon ... for the entire office".
+both_backends! {
+    async fn seed_001_the_report_page_filters_by_group_charts_and_saves(t: TestApp) {
+        let bakery = t.client("Bakery").await;
+        let garage = t.client("Garage <b>&</b>").await;
+        let annual = t.group("Annual <script>x</script>", &[bakery]).await;
+        t.group("One-time", &[garage]).await;
+        for (client, minutes) in [(bakery, "90"), (garage, "30")] {
+            t.post("/api/v1/time-entries", json!({ "client_id": client, "date": "2026-11-02", "duration": minutes, "billable": true })).await.expect(StatusCode::CREATED);
+        }
+        let b = sign_in(&t).await;
+        let page = html(&b.get("/reports?from=2026-11-01&to=2026-11-30").await.expect(StatusCode::OK));
+        assert!(page.contains("Annual &lt;script&gt;x&lt;/script&gt;") || page.contains("Annual &#60;script&#62;"), "names are escaped");
+        assert!(!page.contains("<script>x</script>"));
+        assert!(page.contains("id=\"report-total\"><strong>2.0 h</strong>"), "{page}");
+        assert!(page.contains("src=\"/reports/chart.svg?from=2026-11-01"), "{page}");
+
+        let filtered = html(&b.get(&format!("/reports?from=2026-11-01&to=2026-11-30&groups={annual}&by=client")).await.expect(StatusCode::OK));
+        assert!(filtered.contains("<strong>1.5 h</strong>") && filtered.contains(">Bakery</a>"), "{filtered}");
+        assert!(!filtered.contains(">Garage"));
+
+        let svg = b.get(&format!("/reports/chart.svg?from=2026-11-01&to=2026-11-30&groups={annual}")).await.expect(StatusCode::OK);
+        assert_eq!(svg.headers["content-type"], "image/svg+xml");
+        assert!(html(&svg).contains("1.5 h"));
+        let csv = b.get("/reports/time.csv?from=2026-11-01&to=2026-11-30&by=client").await.expect(StatusCode::OK);
+        assert!(html(&csv).contains("client,") && html(&csv).contains("Garage <b>&</b>,0.50,30"), "{}", html(&csv));
+
+        // A bad range is shown by its field, and nothing breaks.
+        let bad = html(&b.get("/reports?from=2026-12-01&to=2026-11-01").await.expect(StatusCode::OK));
+        assert!(bad.contains("id=\"from-error\""), "{bad}");
+
+        // Save it for the office; it opens with its filters, and lists for everyone.
+        let qs = format!("from=2026-11-01&to=2026-11-30&groups={annual}");
+        let saved = b.post("/reports/saved", &[("qs", &qs), ("name", "Annual November"), ("visibility", "organization")]).await.expect(StatusCode::SEE_OTHER);
+        let at = saved.headers["location"].to_str().unwrap().to_string();
+        let opened = html(&b.get(&at).await.expect(StatusCode::OK));
+        assert!(opened.contains("<h1>Annual November</h1>") && opened.contains("for the entire office"));
+        assert!(opened.contains("<strong>1.5 h</strong>"), "the saved filters apply");
+        let again = b.post("/reports/saved", &[("qs", &qs), ("name", "annual november")]).await.expect(StatusCode::OK);
+        assert!(html(&again).contains("id=\"save-error\""), "a taken name is refused by the save form");
+        let list = t.get("/api/v1/saved-reports").await.body;
+        assert_eq!(list[0]["params"]["groups"], annual.to_string());
+        let id = list[0]["id"].as_i64().unwrap();
+        b.post(&format!("/reports/saved/{id}/delete"), &[]).await.expect(StatusCode::SEE_OTHER);
+        assert_eq!(t.get("/api/v1/saved-reports").await.body.as_array().unwrap().len(), 0);
+    }
+}

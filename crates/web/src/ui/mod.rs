@@ -35,6 +35,7 @@ mod group_form;
 mod group_page;
 mod groups;
 mod my_clients;
+mod reports;
 mod settings;
 
 /// The session cookie's name.
@@ -78,6 +79,15 @@ pub fn router() -> Router<AppState> {
         .route("/clients/{id}", get(clients::profile))
         .route("/clients/{id}/groups/add", post(clients::add_to_group))
         .route("/clients/{id}/groups/remove", post(clients::remove_from_group))
+        .route("/reports", get(reports::show))
+        .route("/reports/chart.svg", get(reports::chart_svg))
+        .route("/reports/time.csv", get(reports::csv))
+        .route("/reports/saved", post(reports::save))
+        .route(
+            "/reports/saved/{id}",
+            get(reports::open_saved).post(reports::update_saved),
+        )
+        .route("/reports/saved/{id}/delete", post(reports::delete_saved))
         .route("/settings", get(settings::page))
         .route("/settings/policies", post(settings::policies))
         .route("/settings/business-units", post(settings::create_unit))
@@ -174,6 +184,7 @@ impl Session {
         Layout {
             staff_name: self.staff.name.clone(),
             staff_email: self.staff.email.clone(),
+            staff_id: self.staff.id,
             csrf: self.csrf.clone(),
             section,
             admin: self.actor.admin().is_ok(),
@@ -186,6 +197,7 @@ impl Session {
 pub struct Layout {
     pub staff_name: String,
     pub staff_email: String,
+    pub staff_id: clientele_domain::StaffId,
     pub csrf: String,
     pub section: &'static str,
     /// Whether to show the admin screens in the navigation.
