@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use clientele_app::reports::{SavedReportFields, TimeReport, chart, report_csv};
 use clientele_domain::SavedReportId;
 use clientele_domain::entities::{BusinessUnit, ClientGroup, Staff};
-use clientele_domain::report::{ReportParams, SavedReport, Visibility};
+use clientele_domain::report::{Grouping, ReportParams, SavedReport, Visibility};
 use clientele_store::groups::GroupFilter;
 
 use super::{FieldErrors, Layout, Session, SignedForm, UiError, render, see_other};
@@ -48,6 +48,17 @@ impl ReportPage {
     }
     fn is(&self, field: &Option<String>, value: &str) -> bool {
         field.as_deref().unwrap_or_default() == value
+    }
+    /// What the report's rows are: `group`, `client` or `staff`.
+    fn rows_are(&self, which: &str) -> bool {
+        self.report.as_ref().is_some_and(|r| {
+            which
+                == match r.by {
+                    Grouping::Group => "group",
+                    Grouping::Client => "client",
+                    Grouping::Staff => "staff",
+                }
+        })
     }
     fn status_checked(&self, status: &str) -> bool {
         self.p
