@@ -105,3 +105,22 @@ pub fn router(db: Db) -> axum::Router {
         .route("/toggle", axum::routing::post(toggle_route))
         .with_state(db)
 }
+
+/// Time by client group over a date range, as a team would write it in SQL: every group's
+/// closure by recursive CTE, each (group, client) pair once (diamonds must not double count),
+/// then a GROUP BY over the time entries. Returns (group, minutes) for groups with time.
+const REPORT_BY_GROUP: &str = "WITH RECURSIVE reach(top, grp) AS (
+        SELECT id, id FROM client_groups WHERE organization_id = 1 AND deleted_at IS NULL
+        UNION
+        SELECT reach.top, gc.child_id FROM group_children gc JOIN reach ON gc.parent_id = reach.grp),
+    pairs AS (SELECT DISTINCT reach.top, m.client_id FROM reach JOIN group_clients m ON m.group_id = reach.grp)
+    SELECT pairs.top, CAST(SUM(te.minutes) AS BIGINT) FROM pairs JOIN time_entries te ON te.client_id = pairs.client_id
+    WHERE te.work_day BETWEEN $1 AND $2 AND te.deleted_at IS NULL
+    GROUP BY pairs.top";
+
+pub async fn report_by_group(c: &mut Conn<'_>, from: i32, to: i32) -> anyhow::Result<Vec<(i64, i64)>> {
+    let mut rows: Vec<(i64, i64)> =
+        on!(c, c => sqlx::query_as(REPORT_BY_GROUP).bind(from).bind(to).fetch_all(&mut **c).await)?;
+    rows.sort_unstable();
+    Ok(rows)
+}

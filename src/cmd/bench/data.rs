@@ -33,7 +33,14 @@ pub struct Size {
     /// Groups per level, top first.
     pub levels: Vec<i64>,
     pub staff: i64,
+    /// Time entries, spread over [`ENTRY_DAYS`] days.
+    pub time_entries: i64,
 }
+
+/// Time entries fall on the days from 2025-01-01 on, this many of them.
+pub const ENTRY_DAYS: i32 = 700;
+/// 2025-01-01 as days since the Unix epoch.
+pub const FIRST_ENTRY_DAY: i32 = 20_089;
 
 impl SizeName {
     pub fn size(self) -> Size {
@@ -43,18 +50,21 @@ impl SizeName {
                 clients: 20_000,
                 levels: vec![10, 100, 1_000],
                 staff: 2_000,
+                time_entries: 200_000,
             },
             SizeName::Medium => Size {
                 name: "medium",
                 clients: 1_000_000,
                 levels: vec![10, 100, 1_000, 10_000],
                 staff: 10_000,
+                time_entries: 10_000_000,
             },
             SizeName::Large => Size {
                 name: "large",
                 clients: 10_000_000,
                 levels: vec![10, 100, 1_000, 10_000, 100_000],
                 staff: 100_000,
+                time_entries: 100_000_000,
             },
         }
     }
@@ -164,6 +174,21 @@ pub async fn open(url: &str, size: &Size, seed: u64) -> anyhow::Result<(App, Dat
         );
     } else {
         0.0
+    };
+    // Data sets cached before time entries existed get them now.
+    let entries: i64 = {
+        let mut conn = db.read().await.map_err(clientele_domain::Error::from)?;
+        let mut c = conn.conn();
+        clientele_store::on!(&mut c, c => sqlx::query_scalar("SELECT COUNT(*) FROM time_entries").fetch_one(&mut **c).await)?
+    };
+    let generated_in = if entries == 0 && size.time_entries > 0 {
+        let started = Instant::now();
+        generate_time_entries(&db, size, seed)
+            .await
+            .context("generating the benchmark time entries")?;
+        generated_in + started.elapsed().as_secs_f64()
+    } else {
+        generated_in
     };
     let started = Instant::now();
     let app = App::open(db).await?;
@@ -466,5 +491,61 @@ async fn generate(db: &Db, size: &Size, seed: u64) -> anyhow::Result<()> {
     } else if let Db::Postgres(pool) = db {
         sqlx::query("ANALYZE").execute(pool).await?;
     }
+    Ok(())
+}
+
+/// Time entries: staff members log time on random clients over [`ENTRY_DAYS`] days, 15 minutes to
+/// 8 hours, two in three billable, with one of a few services.
+async fn generate_time_entries(db: &Db, size: &Size, seed: u64) -> anyhow::Result<()> {
+    const SERVICES: [&str; 5] = ["Bookkeeping", "Payroll", "VAT return", "Annual report", "Advice"];
+    let e = clientele_domain::Error::from;
+    let mut rng = StdRng::seed_from_u64(seed ^ 0x7173);
+    let now = clientele_domain::now_millis();
+    let mut tx = db.begin().await.map_err(e)?;
+    let mut start = 1;
+    while start <= size.time_entries {
+        let end = (start + CHUNK).min(size.time_entries + 1);
+        let rows: Vec<Vec<Param>> = (start..end)
+            .map(|id| {
+                vec![
+                    Param::I64(id),
+                    Param::I64(1),
+                    Param::I64(FIRST_STAFF_ID + rng.random_range(0..size.staff)),
+                    Param::I64(rng.random_range(1..=size.clients)),
+                    Param::I64((FIRST_ENTRY_DAY + rng.random_range(0..ENTRY_DAYS)) as i64),
+                    Param::I64(15 * rng.random_range(1..=32)),
+                    Param::Bool(rng.random_range(0..3) != 0),
+                    SERVICES[rng.random_range(0..SERVICES.len())].into(),
+                    Param::I64(1),
+                    Param::I64(now),
+                    Param::I64(now),
+                ]
+            })
+            .collect();
+        bulk::insert(
+            &mut tx.conn(),
+            "time_entries",
+            &[
+                "id",
+                "organization_id",
+                "staff_id",
+                "client_id",
+                "work_day",
+                "minutes",
+                "billable",
+                "service",
+                "seq",
+                "created_at",
+                "updated_at",
+            ],
+            rows,
+        )
+        .await
+        .map_err(e)?;
+        start = end;
+    }
+    bulk::advance_ids(&mut tx.conn(), "time_entries").await.map_err(e)?;
+    clientele_store::on!(&mut tx.conn(), c => sqlx::query("UPDATE time_entry_counter SET seq = 1 WHERE id = 1").execute(&mut **c).await.map(|r| r.rows_affected()))?;
+    tx.commit().await.map_err(e)?;
     Ok(())
 }

@@ -31,6 +31,8 @@ pub enum Workload {
     Import,
     /// CSV export of every client, against `sqlite3 -csv SELECT` (SQLite data sets).
     Export,
+    /// Time by client group over a year, against a recursive CTE and GROUP BY.
+    Report,
     /// Every workload above, one after the other.
     All,
 }
@@ -90,6 +92,7 @@ pub async fn run(database_url: Option<String>, args: &BenchArgs) -> anyhow::Resu
             Workload::Mixed,
             Workload::Import,
             Workload::Export,
+            Workload::Report,
         ],
         w => vec![w],
     };
@@ -103,6 +106,7 @@ pub async fn run(database_url: Option<String>, args: &BenchArgs) -> anyhow::Resu
             Workload::Mixed => workloads::mixed(&url, &ds, seconds).await?,
             Workload::Import => bulk::import(&app, &ds).await?,
             Workload::Export => bulk::export(&app, &ds, &url).await?,
+            Workload::Report => workloads::report(&app, &ds).await?,
             Workload::All => unreachable!("expanded above"),
         };
         let mut report = report;

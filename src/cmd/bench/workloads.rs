@@ -461,3 +461,96 @@ pub async fn mixed(url: &str, ds: &Dataset, duration: Duration) -> anyhow::Resul
 fn round(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
+
+/// Time by client group over a year for an admin (every group, nested groups rolled up) and for a
+/// staff member who sees a tenth of the firm, against the SQL GROUP BY a team would write.
+pub async fn report(app: &App, ds: &Dataset) -> anyhow::Result<Report> {
+    use clientele_domain::report::ReportParams;
+    use clientele_domain::time_entry::Day;
+
+    let mut rep = Report::new("report", ds.size.name, backend_name(app));
+    let from = Day(data::FIRST_ENTRY_DAY + data::ENTRY_DAYS - 365);
+    let to = Day(data::FIRST_ENTRY_DAY + data::ENTRY_DAYS - 1);
+    let params = ReportParams {
+        from: Some(from.to_string()),
+        to: Some(to.to_string()),
+        ..Default::default()
+    };
+    let admin = Actor {
+        staff_id: StaffId(1),
+        organization_id: OrganizationId(1),
+        role: StaffRole::Admin,
+        request_id: None,
+    };
+    let loading = Instant::now();
+    app.warm_reports().await?;
+    rep.note("ledger_load_ms", round(loading.elapsed().as_secs_f64() * 1e3));
+    rep.note("ledger_mb", round(app.reports.ledger.approximate_bytes() as f64 / 1e6));
+
+    // Same answers first: every group's minutes, ours against the SQL.
+    let ours = app.time_report(&admin, &params, None).await?;
+    let mut conn = app.db.read().await?;
+    let sql = baseline::report_by_group(&mut conn.conn(), from.0, to.0).await?;
+    let mut ours_groups: Vec<(i64, i64)> = ours
+        .rows
+        .iter()
+        .filter(|r| r.kind == "group")
+        .map(|r| (r.id.unwrap_or_default(), r.minutes as i64))
+        .collect();
+    ours_groups.sort_unstable();
+    anyhow::ensure!(
+        ours_groups == sql,
+        "group totals differ: ours {} groups, SQL {} groups",
+        ours_groups.len(),
+        sql.len()
+    );
+    rep.note("entries_in_range", ours.total.entries);
+    rep.note("groups_with_time", ours_groups.len());
+
+    let mut samples = Samples::default();
+    let started = Instant::now();
+    let runs = if ds.size.time_entries > 1_000_000 { 30 } else { 100 };
+    for _ in 0..runs {
+        let t = Instant::now();
+        black_box(app.time_report(&admin, &params, Some(1000)).await?);
+        samples.push(t);
+    }
+    rep.ours(&samples, runs as f64 / started.elapsed().as_secs_f64());
+
+    let staff = Actor {
+        staff_id: ds.wide[0],
+        role: StaffRole::Staff,
+        ..admin.clone()
+    };
+    let mut staff_samples = Samples::default();
+    for _ in 0..runs {
+        let t = Instant::now();
+        black_box(app.time_report(&staff, &params, Some(1000)).await?);
+        staff_samples.push(t);
+    }
+    rep.note("staff_report_p50_us", round(staff_samples.percentile(50.0)));
+    rep.note("staff_report_p99_us", round(staff_samples.percentile(99.0)));
+    let by_client = ReportParams {
+        by: Some("client".into()),
+        ..params.clone()
+    };
+    let t = Instant::now();
+    black_box(app.time_report(&admin, &by_client, Some(1000)).await?);
+    rep.note("by_client_ms", round(t.elapsed().as_secs_f64() * 1e3));
+
+    let mut base = Samples::default();
+    let started = Instant::now();
+    let mut base_runs = 0;
+    while base_runs < 3 && (base_runs == 0 || started.elapsed() < Duration::from_secs(30)) {
+        let t = Instant::now();
+        black_box(baseline::report_by_group(&mut conn.conn(), from.0, to.0).await?);
+        base.push(t);
+        base_runs += 1;
+    }
+    rep.baseline(
+        "sql recursive CTE + GROUP BY",
+        &base,
+        base_runs as f64 / started.elapsed().as_secs_f64(),
+    );
+    Ok(rep.finish())
+}
