@@ -272,4 +272,59 @@ both_backends! {
         assert_eq!(before.body, after.body);
         assert_eq!(names(&after.body), ["Kept Active", "Kept Closed"]);
     }
+
+    // Issue 3: "Assignments, like memberships, may carry an optional valid_until; when it passes,
+    // the access ends by itself and the audit trail says so."
+    async fn a_membership_that_is_valid_until_a_moment_ends_access_exactly_then(t: TestApp) {
+        let client = t.client("Seasonal Ltd").await;
+        let other = t.client("Permanent Ltd").await;
+        let group = t.group("Summer campaign", &[other]).await;
+        let (dee, dee_token) = account_manager(&t, "dee@firm.example").await;
+        assign(&t, group, dee, "reader").await.expect(StatusCode::OK);
+        let past = json!({ "client_ids": [client], "valid_until": "2001-01-01T00:00:00Z" });
+        let refused = t.post(&format!("/api/v1/groups/{group}/members"), past).await.expect(StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(refused.body["field"], "valid_until");
+
+        let soon = time::OffsetDateTime::now_utc() + time::Duration::milliseconds(1500);
+        let soon = soon.format(&time::format_description::well_known::Rfc3339).unwrap();
+        let added = t.post(&format!("/api/v1/groups/{group}/members"), json!({ "client_ids": [client], "valid_until": soon })).await.expect(StatusCode::OK);
+        assert_eq!(added.body["results"][0]["outcome"], "added");
+        let sees = |expected: StatusCode| {
+            let t = &t;
+            let token = dee_token.clone();
+            async move { t.call_as(&token, Method::GET, &format!("/api/v1/clients/{client}"), None, &[]).await.expect(expected); }
+        };
+        sees(StatusCode::OK).await;
+        let members = t.get(&format!("/api/v1/groups/{group}/members")).await.body;
+        let seasonal = members["items"].as_array().unwrap().iter().find(|m| m["id"] == client).unwrap().clone();
+        assert!(seasonal["valid_until"].is_string(), "{seasonal}");
+        tokio::time::sleep(std::time::Duration::from_millis(1600)).await;
+
+        // Past the instant, before any sweep: the access, the lists and the members are over.
+        sees(StatusCode::NOT_FOUND).await;
+        let mine = t.call_as(&dee_token, Method::GET, "/api/v1/me/clients", None, &[]).await.body;
+        assert_eq!(names(&mine), ["Permanent Ltd"]);
+        let members = t.get(&format!("/api/v1/groups/{group}/members")).await.body;
+        assert_eq!(members["items"].as_array().unwrap().len(), 1);
+
+        // The sweep deletes it and the audit trail says why.
+        assert_eq!(t.app.sweep_lapsed_memberships().await.unwrap(), 1);
+        let trail = t.get(&format!("/api/v1/audit?client={client}")).await.body;
+        let ended = trail["items"].as_array().unwrap().iter().find(|e| e["action"] == "membership.removed").expect("the audit trail says so");
+        assert_eq!(ended["cause"], "validity_ended");
+
+        // Added again without an end, it holds; a fresh process agrees.
+        t.post(&format!("/api/v1/groups/{group}/members"), json!({ "client_ids": [client] })).await.expect(StatusCode::OK);
+        sees(StatusCode::OK).await;
+        let later = time::OffsetDateTime::now_utc() + time::Duration::days(30);
+        let later = later.format(&time::format_description::well_known::Rfc3339).unwrap();
+        let again = t.post(&format!("/api/v1/groups/{group}/members"), json!({ "client_ids": [client], "valid_until": later })).await.expect(StatusCode::OK);
+        assert_eq!(again.body["results"][0]["outcome"], "already_member");
+        let fresh = clientele_app::App::open(t.app.db.clone()).await.unwrap();
+        let role = fresh.access.role(clientele_domain::StaffId(dee), clientele_domain::ClientId(client), clientele_domain::now_millis());
+        assert_eq!(role, Some(clientele_access::AccessRole::Reader));
+        let members = t.get(&format!("/api/v1/groups/{group}/members")).await.body;
+        let seasonal = members["items"].as_array().unwrap().iter().find(|m| m["id"] == client).unwrap().clone();
+        assert!(seasonal["valid_until"].as_str().unwrap().starts_with(&later[..10]), "{seasonal}");
+    }
 }

@@ -107,6 +107,11 @@ async fn sweep_expired_relationships(app: App) {
             Ok(n) => tracing::info!(assignments = n, "ended assignments whose validity passed"),
             Err(e) => tracing::warn!(error = %e, "assignment expiry sweep failed"),
         }
+        match app.sweep_lapsed_memberships().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(memberships = n, "ended memberships whose validity passed"),
+            Err(e) => tracing::warn!(error = %e, "membership validity sweep failed"),
+        }
     }
 }
 

@@ -37,6 +37,14 @@ pub enum Change {
         group: GroupId,
         client: ClientId,
     },
+    /// A client's membership in a group ends by itself at `valid_until` (or, when `None`, no
+    /// longer does). Recorded after the `ClientAdded` it qualifies.
+    MembershipValidity {
+        org: OrganizationId,
+        group: GroupId,
+        client: ClientId,
+        valid_until: Option<Millis>,
+    },
     ChildAdded {
         org: OrganizationId,
         parent: GroupId,
@@ -124,6 +132,12 @@ impl Change {
             Change::GroupDeleted { org, group } => row("group_deleted", *org, group.0, 0, None, None),
             Change::ClientAdded { org, group, client } => row("client_added", *org, group.0, client.0, None, None),
             Change::ClientRemoved { org, group, client } => row("client_removed", *org, group.0, client.0, None, None),
+            Change::MembershipValidity {
+                org,
+                group,
+                client,
+                valid_until,
+            } => row("membership_validity", *org, group.0, client.0, *valid_until, None),
             Change::ChildAdded { org, parent, child } => row("child_added", *org, parent.0, child.0, None, None),
             Change::ChildRemoved { org, parent, child } => row("child_removed", *org, parent.0, child.0, None, None),
             Change::Assigned {
@@ -185,6 +199,12 @@ impl Change {
                 org,
                 group: GroupId(r.a),
                 client: ClientId(r.b),
+            },
+            "membership_validity" => Change::MembershipValidity {
+                org,
+                group: GroupId(r.a),
+                client: ClientId(r.b),
+                valid_until: r.c,
             },
             "child_added" => Change::ChildAdded {
                 org,
@@ -249,6 +269,18 @@ mod tests {
                 org,
                 group: GroupId(4),
                 client: ClientId(1),
+            },
+            Change::MembershipValidity {
+                org,
+                group: GroupId(4),
+                client: ClientId(1),
+                valid_until: Some(11),
+            },
+            Change::MembershipValidity {
+                org,
+                group: GroupId(4),
+                client: ClientId(1),
+                valid_until: None,
             },
             Change::ChildAdded {
                 org,

@@ -156,6 +156,14 @@ impl App {
                 client: ClientId(client),
             });
         }
+        for (org, group, client, until) in st(changes::all_membership_validity(&mut c).await)? {
+            state.push(Change::MembershipValidity {
+                org: OrganizationId(org),
+                group: GroupId(group),
+                client: ClientId(client),
+                valid_until: Some(until),
+            });
+        }
         for (org, parent, child) in st(changes::all_group_children(&mut c).await)? {
             state.push(Change::ChildAdded {
                 org: OrganizationId(org),

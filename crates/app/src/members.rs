@@ -8,7 +8,7 @@ use clientele_domain::entities::{ClientGroup, Member, Organization};
 use clientele_domain::group::GroupKind;
 use clientele_domain::nesting::{NestingNode, check_nesting};
 use clientele_domain::policy::MembershipMode;
-use clientele_domain::{ClientId, Error, ErrorCode, GroupId, OrganizationId, Result, now_millis};
+use clientele_domain::{ClientId, Error, ErrorCode, GroupId, Millis, OrganizationId, Result, now_millis};
 use clientele_store::members::Provenance;
 use clientele_store::{Conn, Tx, clients, groups, members as store, organizations};
 use serde::{Deserialize, Serialize};
@@ -76,7 +76,26 @@ impl App {
         cause: Cause,
         if_match: Option<i64>,
     ) -> Result<Vec<MemberOutcome>> {
+        self.add_members_until(actor, group, items, cause, if_match, None).await
+    }
+
+    /// [`App::add_members`], with the clients' memberships ending by themselves at `valid_until`
+    /// (issue 3). A client already in the group gets the new end (or none).
+    pub async fn add_members_until(
+        &self,
+        actor: &Actor,
+        group: GroupId,
+        items: &[MemberRef],
+        cause: Cause,
+        if_match: Option<i64>,
+        valid_until: Option<Millis>,
+    ) -> Result<Vec<MemberOutcome>> {
         let now = now_millis();
+        if let Some(until) = valid_until
+            && until <= now
+        {
+            return Err(Error::invalid("valid_until", "must be in the future"));
+        }
         decide::manage_members(&self.access, actor.viewer(), group, now)?;
         let nests = items.iter().any(|m| matches!(m, MemberRef::Group(_)));
         let mut tx = st(self.db.begin().await)?;
@@ -91,7 +110,29 @@ impl App {
                 MemberRef::Group(g) => decide::view_group(&self.access, actor.viewer(), g, now).map(|_| ()),
             };
             let outcome = match visible {
-                Ok(()) => add_one(&mut tx, &org, actor, &target, item, cause, &mut changes).await,
+                Ok(()) => {
+                    if let MemberRef::Client(client) = item {
+                        end_lapsed_memberships(&mut tx.conn(), org.id, client, now, &mut changes).await?;
+                    }
+                    let added = add_one(&mut tx, &org, actor, &target, item, cause, &mut changes).await;
+                    match (added, item) {
+                        (Ok(o), MemberRef::Client(client)) if valid_until.is_some() || o == Outcome::AlreadyMember => {
+                            set_validity(
+                                &mut tx.conn(),
+                                org.id,
+                                actor,
+                                group,
+                                client,
+                                valid_until,
+                                o,
+                                &mut changes,
+                            )
+                            .await
+                            .map(|()| o)
+                        }
+                        (other, _) => other,
+                    }
+                }
                 Err(e) => Err(e),
             };
             results.push(match outcome {
@@ -358,4 +399,108 @@ pub(crate) async fn remove_from_all_groups(
     }
     access::record(c, &changes).await?;
     Ok(groups_left.len())
+}
+
+/// Memberships of `client` whose validity ended by `now` but which the sweep has not deleted yet:
+/// deleted now, so that they neither block exclusive membership nor pass for current ones.
+async fn end_lapsed_memberships(
+    c: &mut Conn<'_>,
+    org: OrganizationId,
+    client: ClientId,
+    now: Millis,
+    changes: &mut Vec<Change>,
+) -> Result<()> {
+    for (o, group, lapsed_client) in st(store::lapsed_of_client(c, client, now).await)? {
+        if o == org {
+            end_membership(c, o, group, lapsed_client, changes).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Ends one lapsed membership: deleted, audited as `validity_ended`, and removed from the index.
+pub(crate) async fn end_membership(
+    c: &mut Conn<'_>,
+    org: OrganizationId,
+    group: GroupId,
+    client: ClientId,
+    changes: &mut Vec<Change>,
+) -> Result<bool> {
+    if !st(store::remove_client(c, group, client).await)? {
+        return Ok(false);
+    }
+    let event = MembershipEvent {
+        org,
+        group,
+        item: MemberRef::Client(client),
+        cause: Cause::ValidityEnded,
+        added: false,
+    };
+    event.record(c, None, changes).await?;
+    st(groups::touch(c, group, -1, None, now_millis()).await)?;
+    Ok(true)
+}
+
+/// Sets when a membership ends by itself, audited as a change of the membership.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "who, where, which member, the new end and what came before"
+)]
+async fn set_validity(
+    c: &mut Conn<'_>,
+    org: OrganizationId,
+    actor: &Actor,
+    group: GroupId,
+    client: ClientId,
+    valid_until: Option<Millis>,
+    outcome: Outcome,
+    changes: &mut Vec<Change>,
+) -> Result<()> {
+    let before = st(store::valid_until(c, group, client).await)?.flatten();
+    if outcome == Outcome::AlreadyMember && before == valid_until {
+        return Ok(());
+    }
+    st(store::set_valid_until(c, group, client, valid_until).await)?;
+    changes.push(Change::MembershipValidity {
+        org,
+        group,
+        client,
+        valid_until,
+    });
+    audit::record(
+        c,
+        org,
+        Some(actor),
+        "membership.validity_set",
+        ("membership", client.0),
+        Some(group),
+        Some(client),
+        Cause::Manual,
+        Some(serde_json::json!({ "valid_until": before })),
+        Some(serde_json::json!({ "valid_until": valid_until })),
+    )
+    .await
+}
+
+impl App {
+    /// Deletes memberships whose validity ended (the index already stopped counting them at
+    /// that instant); returns how many. `serve` runs it every minute.
+    pub async fn sweep_lapsed_memberships(&self) -> Result<usize> {
+        let mut ended = 0;
+        loop {
+            let mut tx = st(self.db.begin().await)?;
+            let batch = st(store::lapsed(&mut tx.conn(), now_millis(), 500).await)?;
+            if batch.is_empty() {
+                return Ok(ended);
+            }
+            let mut changes = Vec::with_capacity(batch.len());
+            for (org, group, client) in batch {
+                if end_membership(&mut tx.conn(), org, group, client, &mut changes).await? {
+                    ended += 1;
+                }
+            }
+            access::record(&mut tx.conn(), &changes).await?;
+            self.commit(tx).await?;
+        }
+    }
 }

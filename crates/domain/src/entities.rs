@@ -146,6 +146,10 @@ pub enum Member {
         #[schema(value_type = String, format = DateTime)]
         added_at: Millis,
         cause: String,
+        /// When the membership ends by itself, if it does.
+        #[serde(with = "rfc3339_millis::option")]
+        #[schema(value_type = Option<String>, format = DateTime)]
+        valid_until: Option<Millis>,
     },
     Group {
         id: GroupId,

@@ -98,6 +98,13 @@ pub async fn all_groups(c: &mut Conn<'_>) -> Result<Vec<(i64, i64, String, Strin
     )
 }
 
+/// Every membership that ends by itself: (organization, group, client, valid_until).
+pub async fn all_membership_validity(c: &mut Conn<'_>) -> Result<Vec<(i64, i64, i64, i64)>> {
+    Ok(on!(c, c => sqlx::query_as(
+        "SELECT organization_id, group_id, client_id, valid_until FROM group_clients WHERE valid_until IS NOT NULL")
+        .fetch_all(&mut **c).await)?)
+}
+
 /// Every membership of a client in a group: (organization, group, client).
 pub async fn all_group_clients(c: &mut Conn<'_>) -> Result<Vec<(i64, i64, i64)>> {
     Ok(

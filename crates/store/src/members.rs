@@ -198,18 +198,22 @@ pub async fn list(
                 added_by: Option<i64>,
                 added_at: i64,
                 cause: String,
+                valid_until: Option<i64>,
             }
+            // A membership past its validity is over even before the sweep deletes it.
             let rows = on!(c, c => sqlx::query_as::<_, Row>(
-                "SELECT cl.id, cl.name, cl.name_key, cl.external_ref, cl.status, gc.added_by, gc.added_at, gc.cause
+                "SELECT cl.id, cl.name, cl.name_key, cl.external_ref, cl.status, gc.added_by, gc.added_at, gc.cause, gc.valid_until
                  FROM group_clients gc JOIN clients cl ON cl.id = gc.client_id
-                 WHERE gc.group_id = $1 AND (cl.name_key > $2 OR (cl.name_key = $2 AND cl.id > $3))
+                 WHERE gc.group_id = $1 AND (gc.valid_until IS NULL OR gc.valid_until > $5)
+                   AND (cl.name_key > $2 OR (cl.name_key = $2 AND cl.id > $3))
                  ORDER BY cl.name_key, cl.id LIMIT $4")
-                .bind(group.0).bind(after.0).bind(after.1).bind(limit)
+                .bind(group.0).bind(after.0).bind(after.1).bind(limit).bind(now_millis())
                 .fetch_all(&mut **c).await)?;
             rows.into_iter()
                 .map(|r| {
                     Ok((
                         Member::Client {
+                            valid_until: r.valid_until,
                             id: ClientId(r.id),
                             name: r.name,
                             external_ref: r.external_ref,
@@ -294,4 +298,53 @@ pub async fn remove_client_everywhere(c: &mut Conn<'_>, client: ClientId) -> Res
         close_periods(c, None, Some(client)).await?;
     }
     Ok(groups.into_iter().map(GroupId).collect())
+}
+
+/// Makes a client's membership end by itself at `until` (or never, with `None`). Returns false
+/// when the client is not in the group.
+pub async fn set_valid_until(
+    c: &mut Conn<'_>,
+    group: GroupId,
+    client: ClientId,
+    until: Option<Millis>,
+) -> Result<bool> {
+    let n = on!(c, c => sqlx::query("UPDATE group_clients SET valid_until = $3 WHERE group_id = $1 AND client_id = $2")
+        .bind(group.0).bind(client.0).bind(until).execute(&mut **c).await.map(|r| r.rows_affected()))?;
+    Ok(n == 1)
+}
+
+/// When the client's membership in the group ends by itself: `None` when it is not a member,
+/// `Some(None)` when it never ends.
+pub async fn valid_until(c: &mut Conn<'_>, group: GroupId, client: ClientId) -> Result<Option<Option<Millis>>> {
+    Ok(
+        on!(c, c => sqlx::query_scalar("SELECT valid_until FROM group_clients WHERE group_id = $1 AND client_id = $2")
+        .bind(group.0).bind(client.0).fetch_optional(&mut **c).await)?,
+    )
+}
+
+/// Memberships whose validity ended by `now`: (organization, group, client), at most `limit`.
+pub async fn lapsed(c: &mut Conn<'_>, now: Millis, limit: i64) -> Result<Vec<(OrganizationId, GroupId, ClientId)>> {
+    let rows: Vec<(i64, i64, i64)> = on!(c, c => sqlx::query_as(
+        "SELECT organization_id, group_id, client_id FROM group_clients WHERE valid_until IS NOT NULL AND valid_until <= $1
+         ORDER BY valid_until LIMIT $2")
+        .bind(now).bind(limit).fetch_all(&mut **c).await)?;
+    Ok(rows
+        .into_iter()
+        .map(|(o, g, c)| (OrganizationId(o), GroupId(g), ClientId(c)))
+        .collect())
+}
+
+/// The memberships of one client whose validity ended by `now`.
+pub async fn lapsed_of_client(
+    c: &mut Conn<'_>,
+    client: ClientId,
+    now: Millis,
+) -> Result<Vec<(OrganizationId, GroupId, ClientId)>> {
+    let rows: Vec<(i64, i64)> = on!(c, c => sqlx::query_as(
+        "SELECT organization_id, group_id FROM group_clients WHERE client_id = $1 AND valid_until IS NOT NULL AND valid_until <= $2")
+        .bind(client.0).bind(now).fetch_all(&mut **c).await)?;
+    Ok(rows
+        .into_iter()
+        .map(|(o, g)| (OrganizationId(o), GroupId(g), client))
+        .collect())
 }

@@ -98,3 +98,15 @@ pub struct Q<T>(pub T);
 #[derive(FromRequestParts)]
 #[from_request(via(Path), rejection(ApiError))]
 pub struct P<T>(pub T);
+
+/// An optional RFC 3339 instant from a request body, in storage form.
+pub fn instant(field: &str, text: Option<&str>) -> Result<Option<clientele_domain::Millis>, clientele_domain::Error> {
+    text.map(|text| {
+        time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+            .map(clientele_domain::to_millis)
+            .map_err(|_| {
+                clientele_domain::Error::invalid(field, "must be an RFC 3339 date-time like 2027-01-31T00:00:00Z")
+            })
+    })
+    .transpose()
+}

@@ -1,7 +1,8 @@
 //! The in-memory access index. See the crate documentation for what it answers and why.
 
 use std::cmp::Ordering;
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+use std::sync::atomic::{AtomicI64, Ordering as AtomicOrdering};
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use roaring::RoaringBitmap;
@@ -84,6 +85,10 @@ struct State {
     by_status: [RoaringBitmap; 3],
     groups: Dense<GroupNode>,
     grants: Dense<Vec<Grant>>,
+    /// Memberships that end by themselves: (instant, group, client), soonest first, and the
+    /// instant of each (group, client) so a later change can replace it.
+    lapsing: BTreeSet<(Millis, u32, u32)>,
+    lapses_at: HashMap<(u32, u32), Millis>,
 }
 
 fn status_slot(s: ClientStatus) -> usize {
@@ -181,9 +186,21 @@ pub struct ReportGroup {
 }
 
 /// The index. Readers share it; applying changes takes the write lock briefly.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct AccessIndex {
     state: RwLock<State>,
+    /// The soonest instant a membership ends by itself (`i64::MAX` for none): every answer first
+    /// compares `now` with it, without a lock, and only past it takes the write lock to end them.
+    next_lapse: AtomicI64,
+}
+
+impl Default for AccessIndex {
+    fn default() -> Self {
+        AccessIndex {
+            state: RwLock::default(),
+            next_lapse: AtomicI64::new(i64::MAX),
+        }
+    }
 }
 
 impl AccessIndex {
@@ -193,6 +210,22 @@ impl AccessIndex {
 
     fn read(&self) -> RwLockReadGuard<'_, State> {
         self.state.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The state as it stands at `now`: memberships whose validity ended by then are gone, exactly
+    /// at their instant, whether or not the sweep that deletes them from the database has run.
+    fn read_at(&self, now: Millis) -> RwLockReadGuard<'_, State> {
+        if now >= self.next_lapse.load(AtomicOrdering::Acquire) {
+            let mut s = self.write();
+            s.end_lapsed(now);
+            self.publish_next_lapse(&s);
+        }
+        self.read()
+    }
+
+    fn publish_next_lapse(&self, s: &State) {
+        let next = s.lapsing.first().map_or(i64::MAX, |&(at, _, _)| at);
+        self.next_lapse.store(next, AtomicOrdering::Release);
     }
 
     fn write(&self) -> RwLockWriteGuard<'_, State> {
@@ -217,7 +250,9 @@ impl AccessIndex {
         }
         s.rebuild_reach();
         s.resort();
-        *self.write() = s;
+        let mut w = self.write();
+        *w = s;
+        self.publish_next_lapse(&w);
     }
 
     /// Applies changes that committed after the last applied one, in order, and records `seq`.
@@ -235,6 +270,7 @@ impl AccessIndex {
             s.resort();
         }
         s.applied = seq;
+        self.publish_next_lapse(&s);
     }
 
     /// The organisation a client belongs to, if the client exists.
@@ -246,7 +282,7 @@ impl AccessIndex {
 
     /// The staff member's strongest role on the client, if any path grants one.
     pub fn role(&self, staff: StaffId, client: ClientId, now: Millis) -> Option<AccessRole> {
-        let s = self.read();
+        let s = self.read_at(now);
         let c = u32::try_from(client.0).ok()?;
         let mut best = None;
         for grant in s.grants.get(&small(staff.0)).map(Vec::as_slice).unwrap_or_default() {
@@ -266,7 +302,7 @@ impl AccessIndex {
 
     /// Every path by which the staff member reaches the client.
     pub fn paths(&self, staff: StaffId, client: ClientId, now: Millis) -> Vec<GrantPath> {
-        let s = self.read();
+        let s = self.read_at(now);
         let Ok(c) = u32::try_from(client.0) else {
             return Vec::new();
         };
@@ -287,7 +323,7 @@ impl AccessIndex {
 
     /// Who can see the client through assignments, with the role and the path for each grant.
     pub fn who_can_see(&self, client: ClientId, now: Millis) -> Vec<GrantPath> {
-        let s = self.read();
+        let s = self.read_at(now);
         let Ok(c) = u32::try_from(client.0) else {
             return Vec::new();
         };
@@ -386,13 +422,13 @@ impl AccessIndex {
 
     /// How many clients the staff member can see (for reports and the UI's counts).
     pub fn visible_count(&self, staff: StaffId, now: Millis) -> u64 {
-        let s = self.read();
+        let s = self.read_at(now);
         s.visible(Seeing::Staff(staff), now).len()
     }
 
     /// One page of the clients `seeing` may see, filtered before paging, in name order.
     pub fn list_clients(&self, q: &ListClients<'_>) -> ClientPage {
-        let s = self.read();
+        let s = self.read_at(q.now);
         let mut candidates = s.visible(q.seeing, q.now);
         if let Some(group) = q.filter.group {
             match u32::try_from(group.0).ok().and_then(|g| s.groups.get(&g)) {
@@ -493,7 +529,7 @@ impl AccessIndex {
         unit: Option<BusinessUnitId>,
         now: Millis,
     ) -> ReportView {
-        let s = self.read();
+        let s = self.read_at(now);
         let mut clients = s.visible(seeing, now);
         let statuses: &[ClientStatus] = if statuses.is_empty() {
             &[ClientStatus::Active, ClientStatus::Inactive, ClientStatus::Closed]
@@ -748,6 +784,28 @@ impl State {
         }
     }
 
+    /// Ends every membership whose validity ran out by `now`, as if it had been removed.
+    fn end_lapsed(&mut self, now: Millis) {
+        while let Some(&(at, g, c)) = self.lapsing.first()
+            && at <= now
+        {
+            self.lapsing.pop_first();
+            self.lapses_at.remove(&(g, c));
+            // Already removed (or its group deleted) since the validity was set.
+            if !self.groups.get(&g).is_some_and(|n| n.direct.contains(c)) {
+                continue;
+            }
+            self.apply_one(
+                &Change::ClientRemoved {
+                    org: OrganizationId(self.groups.get(&g).map_or(0, |n| n.org as i64)),
+                    group: GroupId(g as i64),
+                    client: ClientId(c as i64),
+                },
+                false,
+            );
+        }
+    }
+
     fn node(&mut self, g: u32) -> &mut GroupNode {
         self.groups
             .get_or_insert_with(g, || GroupNode::new(0, "", GroupKind::Clients))
@@ -840,8 +898,29 @@ impl State {
                     self.recompute_up(p);
                 }
             }
+            Change::MembershipValidity {
+                group,
+                client,
+                valid_until,
+                ..
+            } => {
+                let key = (small(group.0), small(client.0));
+                if let Some(at) = self.lapses_at.remove(&key) {
+                    self.lapsing.remove(&(at, key.0, key.1));
+                }
+                if let Some(at) = *valid_until
+                    && self.groups.get(&key.0).is_some_and(|n| n.direct.contains(key.1))
+                {
+                    self.lapses_at.insert(key, at);
+                    self.lapsing.insert((at, key.0, key.1));
+                }
+            }
             Change::ClientAdded { group, client, .. } => {
                 let (g, c) = (small(group.0), small(client.0));
+                // A membership added anew holds until told otherwise.
+                if let Some(at) = self.lapses_at.remove(&(g, c)) {
+                    self.lapsing.remove(&(at, g, c));
+                }
                 self.node(g).direct.insert(c);
                 for a in self.up_closure(g) {
                     if let Some(node) = self.groups.get_mut(&a) {

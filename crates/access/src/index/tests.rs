@@ -1,5 +1,6 @@
 //! The index against a plain reference implementation on random graphs: diamonds, deep chains,
-//! removals, deleted groups and expiring assignments, applied one change at a time or in batches.
+//! removals, deleted groups, expiring assignments and expiring memberships, applied one change at
+//! a time or in batches.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -15,7 +16,8 @@ const NOW: Millis = 10;
 struct Reference {
     clients: BTreeMap<i64, (String, ClientStatus)>,
     groups: BTreeSet<i64>,
-    direct: BTreeSet<(i64, i64)>,
+    /// (group, client) and when the membership ends by itself.
+    direct: BTreeMap<(i64, i64), Option<Millis>>,
     edges: BTreeSet<(i64, i64)>,
     grants: BTreeMap<(i64, i64), (AccessRole, Option<Millis>)>,
 }
@@ -37,12 +39,22 @@ impl Reference {
             Change::GroupDeleted { group, .. } => {
                 let g = group.0;
                 self.groups.remove(&g);
-                self.direct.retain(|&(x, _)| x != g);
+                self.direct.retain(|&(x, _), _| x != g);
                 self.edges.retain(|&(p, c)| p != g && c != g);
                 self.grants.retain(|&(_, x), _| x != g);
             }
             Change::ClientAdded { group, client, .. } => {
-                self.direct.insert((group.0, client.0));
+                self.direct.insert((group.0, client.0), None);
+            }
+            Change::MembershipValidity {
+                group,
+                client,
+                valid_until,
+                ..
+            } => {
+                if let Some(until) = self.direct.get_mut(&(group.0, client.0)) {
+                    *until = *valid_until;
+                }
             }
             Change::ClientRemoved { group, client, .. } => {
                 self.direct.remove(&(group.0, client.0));
@@ -69,8 +81,14 @@ impl Reference {
         }
     }
 
+    fn holds(&self, g: i64, c: i64) -> bool {
+        self.direct
+            .get(&(g, c))
+            .is_some_and(|until| until.is_none_or(|u| u > NOW))
+    }
+
     fn reaches(&self, g: i64, c: i64) -> bool {
-        self.direct.contains(&(g, c)) || self.edges.iter().any(|&(p, ch)| p == g && self.reaches(ch, c))
+        self.holds(g, c) || self.edges.iter().any(|&(p, ch)| p == g && self.reaches(ch, c))
     }
 
     fn role(&self, staff: i64, c: i64) -> Option<AccessRole> {
@@ -115,6 +133,12 @@ fn change_strategy() -> impl Strategy<Value = Change> {
             org: ORG,
             group: GroupId(id(g)),
             client: ClientId(id(c))
+        }),
+        (0u8..8, 0u8..12, until.clone()).prop_map(|(g, c, valid_until)| Change::MembershipValidity {
+            org: ORG,
+            group: GroupId(id(g)),
+            client: ClientId(id(c)),
+            valid_until
         }),
         // Edges only from a higher id to a lower one: always a DAG, with diamonds and chains.
         (1u8..8, 0u8..7)
@@ -183,7 +207,7 @@ fn assert_agrees(index: &AccessIndex, model: &Reference) {
                     );
                 }
                 assert!(
-                    model.direct.contains(&(*groups.last().unwrap(), c)),
+                    model.holds(*groups.last().unwrap(), c),
                     "a path ends at a group holding the client"
                 );
             }
@@ -267,7 +291,8 @@ proptest! {
         // A fresh process loads the final state in one go.
         let mut state: Vec<Change> = model.groups.iter().map(|&g| Change::Group { unit: BusinessUnitId(1), org: ORG, group: GroupId(g), name_key: format!("g{g}"), kind: GroupKind::Groups }).collect();
         state.extend(model.clients.iter().map(|(&c, (name, status))| Change::Client { org: ORG, client: ClientId(c), name_key: name.clone(), status: *status, unit: None }));
-        state.extend(model.direct.iter().map(|&(g, c)| Change::ClientAdded { org: ORG, group: GroupId(g), client: ClientId(c) }));
+        state.extend(model.direct.keys().map(|&(g, c)| Change::ClientAdded { org: ORG, group: GroupId(g), client: ClientId(c) }));
+        state.extend(model.direct.iter().filter(|(_, until)| until.is_some()).map(|(&(g, c), &valid_until)| Change::MembershipValidity { org: ORG, group: GroupId(g), client: ClientId(c), valid_until }));
         state.extend(model.edges.iter().map(|&(p, c)| Change::ChildAdded { org: ORG, parent: GroupId(p), child: GroupId(c) }));
         state.extend(model.grants.iter().map(|(&(s, g), &(role, valid_until))| Change::Assigned { org: ORG, staff: StaffId(s), group: GroupId(g), role, valid_until }));
         let fresh = AccessIndex::new();

@@ -4,7 +4,7 @@ use serde::Deserialize;
 
 use clientele_access::AccessRole;
 use clientele_app::assignments::Assignment;
-use clientele_domain::{Error, GroupId, StaffId, to_millis};
+use clientele_domain::{GroupId, StaffId};
 
 use crate::extract::{Auth, Json, P};
 use crate::{ApiError, AppState};
@@ -40,14 +40,7 @@ pub async fn assign(
     P((group, staff)): P<(GroupId, StaffId)>,
     Json(b): Json<AssignmentBody>,
 ) -> Result<axum::Json<Assignment>, ApiError> {
-    let valid_until = match b.valid_until.as_deref() {
-        None => None,
-        Some(text) => Some(to_millis(
-            time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).map_err(|_| {
-                Error::invalid("valid_until", "must be an RFC 3339 date-time like 2027-01-31T00:00:00Z")
-            })?,
-        )),
-    };
+    let valid_until = crate::extract::instant("valid_until", b.valid_until.as_deref())?;
     Ok(axum::Json(
         s.app.assign(actor.admin()?, group, staff, b.role, valid_until).await?,
     ))

@@ -19,14 +19,19 @@ pub struct MembersBody {
     pub client_ids: Vec<ClientId>,
     #[serde(default)]
     pub group_ids: Vec<GroupId>,
+    /// Adding clients: their memberships end by themselves at this instant (RFC 3339); access
+    /// through them ends exactly then. Clients already in the group get this end.
+    #[serde(default)]
+    pub valid_until: Option<String>,
 }
 
 impl MembersBody {
-    fn refs(self) -> Vec<MemberRef> {
+    fn refs(&self) -> Vec<MemberRef> {
         self.client_ids
-            .into_iter()
+            .iter()
+            .copied()
             .map(MemberRef::Client)
-            .chain(self.group_ids.into_iter().map(MemberRef::Group))
+            .chain(self.group_ids.iter().copied().map(MemberRef::Group))
             .collect()
     }
 }
@@ -65,7 +70,11 @@ pub async fn add(
     } else {
         Cause::Manual
     };
-    let results = s.app.add_members(&actor, id, &b.refs(), cause, v).await?;
+    let valid_until = crate::extract::instant("valid_until", b.valid_until.as_deref())?;
+    let results = s
+        .app
+        .add_members_until(&actor, id, &b.refs(), cause, v, valid_until)
+        .await?;
     Ok(axum::Json(MemberResults { results }))
 }
 
