@@ -157,7 +157,11 @@ pub async fn create(State(s): State<AppState>, f: SignedForm) -> Result<Response
         Err(e) => Err(e),
     };
     match result {
-        Ok(c) => Ok(see_other(&format!("/clients/{}?{}", c.id, query(&[("done", "created")])))),
+        Ok(c) => Ok(see_other(&format!(
+            "/clients/{}?{}",
+            c.id,
+            query(&[("done", "created")])
+        ))),
         Err(e) => {
             let page = form_page(&s, &session, None, 0, v, FieldErrors::from_error(&e, "form")).await?;
             Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
@@ -172,7 +176,15 @@ pub async fn edit_page(
 ) -> Result<Response, UiError> {
     let c = s.app.client(&session.actor, id).await?;
     s.app.may_edit_client(&session.actor, id)?;
-    let page = form_page(&s, &session, Some(id), c.version, Values::of(&c), FieldErrors::default()).await?;
+    let page = form_page(
+        &s,
+        &session,
+        Some(id),
+        c.version,
+        Values::of(&c),
+        FieldErrors::default(),
+    )
+    .await?;
     Ok(render(&page))
 }
 
@@ -187,7 +199,12 @@ pub async fn update(State(s): State<AppState>, Path(id): Path<ClientId>, f: Sign
     match result {
         Ok(_) => Ok(see_other(&format!("/clients/{id}?{}", query(&[("done", "saved")])))),
         // Not theirs to see or change: the error page, not a form they cannot use.
-        Err(e) if matches!(crate::error::status_of(e.code), StatusCode::NOT_FOUND | StatusCode::FORBIDDEN) => {
+        Err(e)
+            if matches!(
+                crate::error::status_of(e.code),
+                StatusCode::NOT_FOUND | StatusCode::FORBIDDEN
+            ) =>
+        {
             Err(UiError(e))
         }
         Err(e) => {

@@ -80,7 +80,10 @@ pub fn router() -> Router<AppState> {
         .route("/clients/new", get(client_form::new_page).post(client_form::create))
         .route("/clients/bulk", post(clients::bulk))
         .route("/clients/{id}", get(clients::profile))
-        .route("/clients/{id}/edit", get(client_form::edit_page).post(client_form::update))
+        .route(
+            "/clients/{id}/edit",
+            get(client_form::edit_page).post(client_form::update),
+        )
         .route("/clients/{id}/groups/add", post(clients::add_to_group))
         .route("/clients/{id}/groups/remove", post(clients::remove_from_group))
         .route("/transfers", get(transfers::page))

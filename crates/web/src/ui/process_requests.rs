@@ -47,17 +47,21 @@ fn label(table: &[(&'static str, &'static str)], key: &str) -> String {
         .unwrap_or_else(|| key.to_string())
 }
 
-/// A row's outcome in words.
-fn outcome_label(outcome: &str) -> &'static str {
-    match outcome {
-        "created" => "Created",
-        "updated" => "Updated",
-        "unchanged" => "Unchanged",
-        "added" => "Added",
-        "already_member" => "Already a member",
-        "removed" => "Removed",
-        "not_member" => "Not a member",
-        "rejected" => "Rejected",
+/// A row's outcome in words; a dry run says what would have happened.
+fn outcome_label(outcome: &str, dry_run: bool) -> &'static str {
+    match (outcome, dry_run) {
+        ("created", false) => "Created",
+        ("created", true) => "Would be created",
+        ("updated", false) => "Updated",
+        ("updated", true) => "Would be updated",
+        ("unchanged", _) => "Unchanged",
+        ("added", false) => "Added",
+        ("added", true) => "Would be added",
+        ("already_member", _) => "Already a member",
+        ("removed", false) => "Removed",
+        ("removed", true) => "Would be removed",
+        ("not_member", _) => "Not a member",
+        ("rejected", _) => "Rejected",
         _ => "Other",
     }
 }
@@ -155,7 +159,9 @@ impl Names {
             retry_of: r.retry_of,
             active,
             can_cancel: matches!(r.status.as_str(), "pending" | "running"),
-            can_retry: finished && r.failed > 0,
+            // A dry run's rejected rows are checked again by uploading the fixed file, or applied
+            // with the rest through "Apply this file"; a validate-mode retry would only confuse.
+            can_retry: finished && r.failed > 0 && r.mode != "validate",
             can_apply: r.can_apply(),
             error: r.error.clone(),
             status: r.status,
@@ -212,13 +218,9 @@ pub async fn list(
     for r in page.items {
         rows.push(names.view(&s, &session, r).await);
     }
-    let next = page.next_cursor.map(|c| {
-        query(&[
-            ("status", &q.status),
-            ("operation", &q.operation),
-            ("cursor", &c),
-        ])
-    });
+    let next = page
+        .next_cursor
+        .map(|c| query(&[("status", &q.status), ("operation", &q.operation), ("cursor", &c)]));
     Ok(render(&ListPage {
         l: session.layout("process-requests"),
         live: rows.iter().any(|r| r.active),
@@ -248,12 +250,12 @@ pub struct RowView {
     pub reason: String,
 }
 
-impl From<ReportRow> for RowView {
-    fn from(r: ReportRow) -> Self {
+impl RowView {
+    fn new(r: ReportRow, dry_run: bool) -> Self {
         RowView {
             row: r.row,
             line: r.line,
-            outcome: outcome_label(&r.outcome),
+            outcome: outcome_label(&r.outcome, dry_run),
             rejected: r.outcome == "rejected",
             reason: r.reason.unwrap_or_default(),
         }
@@ -310,7 +312,7 @@ async fn show_page(
             for row in page {
                 cursor = row.row;
                 if row.outcome == "rejected" {
-                    rows.push(RowView::from(row));
+                    rows.push(RowView::new(row, r.dry_run));
                     if rows.len() as i64 == REPORT_PAGE {
                         break 'scan;
                     }
@@ -330,7 +332,7 @@ async fn show_page(
             .report_rows(&session.actor, id, after, REPORT_PAGE)
             .await?
             .into_iter()
-            .map(RowView::from)
+            .map(|row| RowView::new(row, r.dry_run))
             .collect();
         let next = (rows.len() as i64 == REPORT_PAGE)
             .then(|| rows.last().map(|r| r.row))

@@ -16,9 +16,7 @@ use clientele_app::bulk::{Format, Mode, SMALL};
 use clientele_domain::{Error, ErrorCode};
 
 use super::process_requests::csv_download;
-use super::{
-    FieldErrors, Layout, Session, UiError, constant_time_eq, forbidden_page, render_status, see_other,
-};
+use super::{FieldErrors, Layout, Session, UiError, constant_time_eq, forbidden_page, render_status, see_other};
 use crate::AppState;
 
 /// The formats, as the page lists them.
@@ -69,7 +67,7 @@ pub struct PageQuery {
 /// "256 MiB": the upload limit for people.
 fn size(bytes: u64) -> String {
     const MIB: u64 = 1024 * 1024;
-    if bytes >= MIB && bytes % MIB == 0 {
+    if bytes >= MIB && bytes.is_multiple_of(MIB) {
         format!("{} MiB", bytes / MIB)
     } else if bytes >= 1024 {
         format!("{} KiB", bytes / 1024)
@@ -98,7 +96,11 @@ fn page_with(s: &AppState, session: &Session, typed: Typed, errors: FieldErrors)
     }
 }
 
-pub async fn page(State(s): State<AppState>, session: Session, Query(q): Query<PageQuery>) -> Result<Response, UiError> {
+pub async fn page(
+    State(s): State<AppState>,
+    session: Session,
+    Query(q): Query<PageQuery>,
+) -> Result<Response, UiError> {
     session.actor.admin()?;
     let typed = Typed {
         format: q.format,
@@ -223,10 +225,7 @@ async fn receive(s: &AppState, request: Request) -> Result<Response, Response> {
     let session = Session::from_request_parts(&mut parts, s)
         .await
         .map_err(IntoResponse::into_response)?;
-    session
-        .actor
-        .admin()
-        .map_err(|e| UiError(e).into_response())?;
+    session.actor.admin().map_err(|e| UiError(e).into_response())?;
     let unreadable = || UiError(Error::invalid("form", "could not be read")).into_response();
     let again = |typed: Typed, field: &str, message: String, status: StatusCode| {
         let page = page_with(s, &session, typed, FieldErrors::one(field, message));
@@ -237,14 +236,9 @@ async fn receive(s: &AppState, request: Request) -> Result<Response, Response> {
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    let too_large = format!(
-        "The file is larger than the upload limit of {}.",
-        size(s.csv_max_bytes)
-    );
+    let too_large = format!("The file is larger than the upload limit of {}.", size(s.csv_max_bytes));
     let request = Request::from_parts(parts, body);
-    let mut multipart = Multipart::from_request(request, s)
-        .await
-        .map_err(|_| unreadable())?;
+    let mut multipart = Multipart::from_request(request, s).await.map_err(|_| unreadable())?;
     let mut typed = Typed::default();
     while let Some(mut field) = multipart.next_field().await.map_err(|_| unreadable())? {
         let name = field.name().unwrap_or_default().to_string();
