@@ -184,6 +184,7 @@ struct ListPage {
     next: Option<String>,
     /// Some request on this page is still moving: keep refreshing.
     live: bool,
+    done: String,
 }
 
 #[derive(Deserialize, Default)]
@@ -192,6 +193,8 @@ pub struct ListQuery {
     status: String,
     #[serde(default)]
     operation: String,
+    #[serde(default)]
+    done: String,
     cursor: Option<String>,
 }
 
@@ -230,6 +233,7 @@ pub async fn list(
         statuses: STATUSES,
         operations: OPERATIONS,
         next,
+        done: q.done,
     }))
 }
 
@@ -240,7 +244,7 @@ pub async fn list(
 const REPORT_PAGE: i64 = 100;
 /// With "rejected rows only", rows read per call at most: the page stays fast however few rows
 /// were rejected, and "Look further" goes on from where the reading stopped.
-const REJECTED_SCAN: i64 = 5000;
+const REJECTED_SCAN: i64 = 2000;
 
 pub struct RowView {
     pub row: i64,
@@ -306,9 +310,9 @@ async fn show_page(
         let mut read = 0;
         let mut end = false;
         'scan: while read < REJECTED_SCAN {
-            let page = s.app.report_rows(&session.actor, id, cursor, 500).await?;
-            read += 500;
-            let full = page.len() == 500;
+            let page = s.app.report_rows(&session.actor, id, cursor, 1000).await?;
+            read += 1000;
+            let full = page.len() == 1000;
             for row in page {
                 cursor = row.row;
                 if row.outcome == "rejected" {
@@ -438,18 +442,24 @@ pub async fn retry(State(s): State<AppState>, Path(id): Path<i64>, f: SignedForm
     }
 }
 
+/// How long "Apply this file" waits for the rows to be copied before answering.
+const COPY_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// "Apply this file": the dry run's stored rows, applied for real.
 pub async fn apply(State(s): State<AppState>, Path(id): Path<i64>, f: SignedForm) -> Result<Response, UiError> {
     let session = f.session;
     session.actor.admin()?;
-    // Its own task, like an upload: a request that times out still ends the copy properly.
-    let copying = {
+    // Its own task, like an upload: the copy ends properly whatever happens to this request.
+    let mut copying = {
         let (app, actor) = (s.app.clone(), session.actor.clone());
         tokio::spawn(async move { app.apply_validated(actor.admin()?, id).await })
     };
-    let result = copying
-        .await
-        .map_err(|e| Error::internal(format!("copying the rows stopped: {e}")))?;
+    // A file of many rows takes a while to copy; rather than keep the browser waiting (or time
+    // out), show the table, where the new request appears as receiving, then pending.
+    let result = match tokio::time::timeout(COPY_WAIT, &mut copying).await {
+        Ok(joined) => joined.map_err(|e| Error::internal(format!("copying the rows stopped: {e}")))?,
+        Err(_) => return Ok(see_other("/process-requests?done=applying")),
+    };
     match result {
         Ok(request) => started(&s, request, "apply").await,
         Err(e) => refused(&s, &session, id, e).await,
