@@ -585,6 +585,10 @@ both_backends! {
         assert!(html(&r).contains("id=\"replace-error\""), "{}", html(&r));
         // The refused uploads are failed requests, with their reason.
         let list = html(&b.get("/process-requests?status=failed").await.expect(StatusCode::OK));
+        let failed: i64 = list.split("data-request=\"").nth(1).unwrap().split('"').next().unwrap().parse().unwrap();
+        let page = html(&b.get(&format!("/process-requests/{failed}")).await.expect(StatusCode::OK));
+        assert!(page.contains("Upload a corrected file") && (page.contains("/transfers?format=groups&amp;mode=validate") || page.contains("/transfers?format=groups&#38;mode=validate")), "{page}");
+        assert!(html(&b.get("/transfers?format=groups&mode=apply").await.expect(StatusCode::OK)).contains("value=\"apply\" checked"), "pre-selected");
         assert!(list.contains("Import groups") && list.contains("Failed"), "{list}");
         // Over the configured limit: refused, as a page.
         let small = clientele_web::router(t.app.clone(), &clientele_web::WebSettings { csv_max_bytes: 64, ..Default::default() });

@@ -92,6 +92,8 @@ pub struct RequestView {
     pub can_cancel: bool,
     pub can_retry: bool,
     pub can_apply: bool,
+    /// For an import that ended with refusals: the upload form, pre-set for the corrected file.
+    pub upload_again: Option<String>,
 }
 
 /// Names of groups and staff, looked up once per page.
@@ -163,6 +165,11 @@ impl Names {
             // with the rest through "Apply this file"; a validate-mode retry would only confuse.
             can_retry: finished && r.failed > 0 && r.mode != "validate",
             can_apply: r.can_apply(),
+            upload_again: r
+                .operation
+                .strip_prefix("import_")
+                .filter(|_| finished && (r.failed > 0 || r.status == "failed"))
+                .map(|format| format!("/transfers?{}", query(&[("format", format), ("mode", &r.mode)]))),
             error: r.error.clone(),
             status: r.status,
         }
