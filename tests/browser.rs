@@ -931,8 +931,12 @@ async fn process_requests_story(postgres: bool) {
     b.css("#actions button.danger").await;
     b.shot("004-request-pending").await;
 
-    // A worker takes it; the open page follows by itself.
+    // A worker takes it; the open page follows by itself, keeping the keyboard focus in place.
     b.mark().await;
+    b.client
+        .execute("document.querySelector(\"a[href$='/report.csv']\").focus();", vec![])
+        .await
+        .unwrap();
     assert!(s.app.work_once("browser-test-worker", 30_000).await.unwrap());
     let deadline = Instant::now() + Duration::from_secs(20);
     // Read through a script: the element is swapped under us, so a found element may go stale.
@@ -955,6 +959,12 @@ async fn process_requests_story(postgres: bool) {
         .await
         .unwrap();
     assert_eq!(reloaded, json!(false), "updated in place, not reloaded");
+    let focused = b
+        .client
+        .execute("return document.activeElement.getAttribute('href');", vec![])
+        .await
+        .unwrap();
+    assert_eq!(focused, json!(format!("/process-requests/{waiting}/report.csv")));
     assert!(
         b.text("#progress")
             .await

@@ -90,8 +90,17 @@
             var fresh = new DOMParser().parseFromString(text, "text/html").getElementById(live.id);
             if (!fresh) return; // signed out, or another page: leave this one as it is
             fresh = document.adoptNode(fresh);
+            // Keyboard users keep their place: focus moves to the same link or form button.
+            var focused = document.activeElement;
+            var again = null;
+            if (focused && live.contains(focused)) {
+              if (focused.form) again = "form[action='" + focused.form.getAttribute("action") + "'] button";
+              else if (focused.getAttribute("href")) again = "a[href='" + focused.getAttribute("href") + "']";
+            }
             live.replaceWith(fresh);
             live = fresh;
+            var target = again && live.querySelector(again);
+            if (target) target.focus();
             if (live.hasAttribute("data-live")) window.setTimeout(tick, 2000);
           })
           .catch(function () { window.setTimeout(tick, 5000); });
