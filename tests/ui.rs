@@ -741,6 +741,7 @@ both_backends! {
         assert!(!profile.contains("href=\"/clients/new\""));
         reader.get(&format!("/clients/{a}/edit")).await.expect(StatusCode::FORBIDDEN);
         reader.get("/clients/new").await.expect(StatusCode::FORBIDDEN);
+        reader.post("/clients/new", &[("name", "Sneaky Ltd"), ("status", "active"), ("relationship", "active")]).await.expect(StatusCode::FORBIDDEN);
         let refused = reader.post(&format!("/clients/{a}/edit"), &[("name", "Taken over"), ("status", "active"), ("relationship", "active")]).await.expect(StatusCode::FORBIDDEN);
         assert!(html(&refused).contains("only editors and managers"), "{}", html(&refused));
         let (editor, editor_id) = sign_in_staff(&t, "editor@firm.example").await;

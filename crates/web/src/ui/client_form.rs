@@ -151,9 +151,11 @@ pub async fn new_page(State(s): State<AppState>, session: Session) -> Result<Res
 
 pub async fn create(State(s): State<AppState>, f: SignedForm) -> Result<Response, UiError> {
     let SignedForm { session, form } = f;
+    // Refused before the input is even read: only admins create clients.
+    let admin = session.actor.admin()?;
     let v = Values::typed(&form);
     let result = match v.input() {
-        Ok(input) => s.app.create_client(session.actor.admin()?, input).await,
+        Ok(input) => s.app.create_client(admin, input).await,
         Err(e) => Err(e),
     };
     match result {
