@@ -766,3 +766,298 @@ async fn first_admin_signs_in_with_the_password_serve_printed() {
     b.close().await;
     drop(serve);
 }
+
+impl Server {
+    async fn client_with_ref(&self, name: &str, reference: &str) -> ClientId {
+        let input = ClientInput {
+            name: Some(name.into()),
+            external_ref: Some(reference.into()),
+            ..ClientInput::default()
+        };
+        self.app
+            .create_client(self.admin.admin().unwrap(), input)
+            .await
+            .unwrap()
+            .id
+    }
+
+    /// A memberships import waiting for a worker (these tests run none unless they say so).
+    async fn pending_import(&self, csv: &str) -> i64 {
+        use clientele_app::bulk::{Format, Mode};
+        self.app
+            .receive_import(
+                self.admin.admin().unwrap(),
+                Format::Memberships,
+                Mode::Apply,
+                false,
+                std::io::Cursor::new(csv.as_bytes().to_vec()),
+            )
+            .await
+            .unwrap()
+            .id
+    }
+}
+
+/// Seed 000's upload: from Client Groups to "Upload Client Groups", the CSV guide, a memberships
+/// file with one bad row validated, each row's result, "Apply this file", and the request in the
+/// Process requests table, completed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seed_000_upload_client_groups_validate_then_apply() {
+    let s = Server::start(false).await;
+    let north = s.client_with_ref("North Bakery Ltd", "CRM-N").await;
+    let south = s.client_with_ref("South Bakery Ltd", "CRM-S").await;
+    s.group("Bakeries", GroupKind::Clients, vec![]).await;
+    let files = tempfile::tempdir().unwrap();
+    let csv = files.path().join("bakeries.csv");
+    std::fs::write(
+        &csv,
+        "group,client_ref\r\nBakeries,CRM-N\r\nBakeries,CRM-S\r\nBakeries,CRM-MISSING\r\n",
+    )
+    .unwrap();
+
+    let b = Browser::open(&s.base, 1280, 900).await;
+    b.sign_in(&s.email, &s.password).await;
+    // "On the Client Groups page, in the upper right click the Upload Client Groups icon."
+    b.css("a[aria-label='Download Client Groups'][download]").await;
+    b.follow("a[aria-label='Upload Client Groups']").await;
+    assert_eq!(b.text("h1").await, "Upload / Download Client Groups");
+    // "Click Download CSV Guide": the link is there, and what it downloads is the guide.
+    let guide_link = b
+        .css("tr[data-format=memberships] a[href='/transfers/memberships/guide.csv']")
+        .await;
+    assert_eq!(guide_link.text().await.unwrap(), "Download CSV guide");
+    let guide = b
+        .client
+        .execute(
+            "return fetch('/transfers/memberships/guide.csv').then(r => r.text());",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert!(
+        guide
+            .as_str()
+            .unwrap()
+            .contains("group_id,group,client_id,client_ref,child_group"),
+        "{guide}"
+    );
+    b.shot("000-upload-form").await;
+
+    // "Click Choose File ... Click Upload": a dry run first.
+    b.select("#format", "Memberships").await;
+    b.click("input[name=mode][value=validate]").await;
+    b.css("#file")
+        .await
+        .send_keys(&csv.display().to_string())
+        .await
+        .unwrap();
+    b.press("Upload").await;
+    b.css("#report").await;
+    assert!(b.path().await.starts_with("/process-requests/"));
+    let dry_run = b.path().await;
+    assert!(
+        b.text("#dry-run")
+            .await
+            .contains("nothing was changed. 2 rows would be accepted, 1 rejected"),
+        "{}",
+        b.page_text().await
+    );
+    let rejected = b.text("#report tr.rejected").await;
+    assert!(
+        rejected.contains("4") && rejected.contains("there is no client with the external reference \"CRM-MISSING\""),
+        "row, line and reason: {rejected}"
+    );
+    b.shot("000-upload-validated").await;
+    assert!(
+        s.app.groups_of_client(&s.admin, north).await.unwrap().is_empty(),
+        "the dry run changed nothing"
+    );
+
+    // Validate, then apply the very same file without choosing it again.
+    b.press("Apply this file").await;
+    b.css("#report").await;
+    assert_ne!(b.path().await, dry_run);
+    assert_eq!(b.text("#status").await, "Completed");
+    let report = b.text("#report").await;
+    assert!(report.contains("Added") && report.contains("Rejected"), "{report}");
+    b.shot("000-upload-applied").await;
+    for client in [north, south] {
+        let groups = s.app.groups_of_client(&s.admin, client).await.unwrap();
+        assert_eq!(groups.len(), 1);
+    }
+
+    // The Process requests table lists both, completed.
+    b.follow("nav a[href='/process-requests']").await;
+    b.css("#requests-table").await;
+    let applied = b.path().await;
+    assert_eq!(applied, "/process-requests");
+    let rows = b.text("#requests-table tbody").await;
+    assert!(
+        rows.contains("Import memberships") && rows.contains("dry run"),
+        "{rows}"
+    );
+    assert_eq!(
+        b.client
+            .find_all(Locator::Css("#requests-table tr[data-status=completed]"))
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    assert!(rows.contains("3/3, 1 failed"), "{rows}");
+    b.shot("004-process-requests").await;
+    b.close().await;
+}
+
+/// Seed 004's process requests: the table with its filters, live progress while a request waits
+/// and runs (the page updates without being reloaded), "Retry failed rows" after fixing the data,
+/// and "Cancel".
+async fn process_requests_story(postgres: bool) {
+    let s = Server::start(postgres).await;
+    s.client_with_ref("Alpha Trading", "A-1").await;
+    s.group("VIP", GroupKind::Clients, vec![]).await;
+    let waiting = s.pending_import("group,client_ref\r\nVIP,A-1\r\nVIP,B-2\r\n").await;
+
+    let b = Browser::open(&s.base, 1280, 900).await;
+    b.sign_in(&s.email, &s.password).await;
+    b.follow("nav a[href='/process-requests']").await;
+    let row = b.text(&format!("tr[data-request='{waiting}']")).await;
+    assert!(
+        row.contains("Pending") && row.contains("0/2") && row.contains("Import memberships"),
+        "{row}"
+    );
+    b.follow(&format!("a[href='/process-requests/{waiting}']")).await;
+    assert_eq!(b.text("#status").await, "Pending");
+    b.css("#actions button.danger").await;
+    b.shot("004-request-pending").await;
+
+    // A worker takes it; the open page follows by itself, keeping the keyboard focus in place.
+    b.mark().await;
+    b.client
+        .execute("document.querySelector(\"a[href$='/report.csv']\").focus();", vec![])
+        .await
+        .unwrap();
+    assert!(s.app.work_once("browser-test-worker", 30_000).await.unwrap());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    // Read through a script: the element is swapped under us, so a found element may go stale.
+    let status = || async {
+        b.client
+            .execute(
+                "var e = document.getElementById('status'); return e ? e.textContent : '';",
+                vec![],
+            )
+            .await
+            .unwrap()
+    };
+    while status().await != json!("Completed") {
+        assert!(Instant::now() < deadline, "the page never showed the request completed");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let reloaded = b
+        .client
+        .execute("return window.__clienteleOld === undefined;", vec![])
+        .await
+        .unwrap();
+    assert_eq!(reloaded, json!(false), "updated in place, not reloaded");
+    let focused = b
+        .client
+        .execute("return document.activeElement.getAttribute('href');", vec![])
+        .await
+        .unwrap();
+    assert_eq!(focused, json!(format!("/process-requests/{waiting}/report.csv")));
+    assert!(
+        b.text("#progress")
+            .await
+            .contains("2 of 2 rows processed (100%), 1 rejected")
+    );
+    assert!(
+        b.client.find(Locator::Css("[data-live]")).await.is_err(),
+        "polling stopped"
+    );
+    let report = b.text("#report").await;
+    assert!(
+        report.contains("there is no client with the external reference \"B-2\""),
+        "{report}"
+    );
+
+    // Fix what the rejected row needed, then retry it alone.
+    s.client_with_ref("Beta Exports", "B-2").await;
+    b.press("Retry failed rows").await;
+    b.css("#report").await;
+    assert!(
+        b.text(".flash")
+            .await
+            .contains(&format!("rejected rows of request {waiting}"))
+    );
+    assert_eq!(b.text("#status").await, "Completed");
+    assert!(b.text("#report").await.contains("Added"));
+    assert!(!b.text("#report").await.contains("Rejected"));
+
+    // Another one is cancelled before any worker gets to it.
+    let doomed = s.pending_import("group,client_ref\r\nVIP,A-1\r\n").await;
+    b.go(&format!("/process-requests/{doomed}")).await;
+    b.press("Cancel").await;
+    assert_eq!(b.text("#status").await, "Cancelled");
+    assert!(b.text(".flash").await.contains("has been cancelled"));
+
+    // The table filtered by status.
+    b.go("/process-requests").await;
+    b.select("#status", "Cancelled").await;
+    b.press("Filter").await;
+    let rows = b
+        .client
+        .find_all(Locator::Css("#requests-table tbody tr"))
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].attr("data-request").await.unwrap(), Some(doomed.to_string()));
+    b.shot("004-process-requests-filtered").await;
+    b.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seed_004_process_requests_live_progress_retry_and_cancel_on_sqlite() {
+    process_requests_story(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seed_004_process_requests_live_progress_retry_and_cancel_on_postgres() {
+    process_requests_story(true).await;
+}
+
+/// A new client from the Clients list, an error shown by its field with the input kept, and
+/// "Edit" on the profile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_are_created_and_edited_in_the_browser() {
+    let s = Server::start(false).await;
+    s.client_with_ref("Existing Ltd", "CRM-1").await;
+    let b = Browser::open(&s.base, 1280, 900).await;
+    b.sign_in(&s.email, &s.password).await;
+    b.follow("nav a[href='/clients']").await;
+    b.press("New client").await;
+    b.type_in("#name", "Harbour Shipping").await;
+    b.type_in("#external_ref", "CRM-1").await;
+    b.select("#business_unit_id", "Main office").await;
+    b.shot("client-new").await;
+    b.press("Create client").await;
+    assert!(
+        b.text("#external_ref-error")
+            .await
+            .contains("already has the external reference CRM-1")
+    );
+    assert_eq!(
+        b.css("#name").await.prop("value").await.unwrap().as_deref(),
+        Some("Harbour Shipping"),
+        "typed text survives"
+    );
+    b.type_in("#external_ref", "CRM-2").await;
+    b.press("Create client").await;
+    assert_eq!(b.text("h1").await, "Harbour Shipping");
+    assert!(b.text(".flash").await.contains("has been created"));
+    b.follow("a[aria-label='Edit Harbour Shipping']").await;
+    b.select("#status", "Inactive").await;
+    b.press("Save").await;
+    assert_eq!(b.text(".flash").await, "Saved.");
+    assert!(b.text(".facts").await.contains("inactive"));
+    b.close().await;
+}

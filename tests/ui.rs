@@ -63,7 +63,8 @@ impl Browser<'_> {
 
     /// The page's anti-CSRF token, as a form on it would send it.
     async fn csrf(&self) -> String {
-        let page = html(&self.get("/groups").await.expect(StatusCode::OK));
+        // Every page's sign-out form carries it, and this page is open to every staff member.
+        let page = html(&self.get("/my-group-clients").await.expect(StatusCode::OK));
         let at = page.find("name=\"csrf\" value=\"").expect("a form with a csrf field") + 19;
         page[at..at + 64].to_string()
     }
@@ -474,5 +475,333 @@ both_backends! {
         let id = list[0]["id"].as_i64().unwrap();
         b.post(&format!("/reports/saved/{id}/delete"), &[]).await.expect(StatusCode::SEE_OTHER);
         assert_eq!(t.get("/api/v1/saved-reports").await.body.as_array().unwrap().len(), 0);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Upload / Download, process requests, client create and edit
+
+/// A CSV upload as the transfers page's form sends it: the small fields first, the file last.
+fn upload_request(cookie: &str, fields: &[(&str, &str)], file: &[u8]) -> Request<Body> {
+    let boundary = "----clientele-csv-boundary";
+    let mut body = Vec::new();
+    for (k, v) in fields {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n").as_bytes(),
+        );
+    }
+    body.extend_from_slice(
+        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"members.csv\"\r\nContent-Type: text/csv\r\n\r\n")
+            .as_bytes(),
+    );
+    body.extend_from_slice(file);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    Request::post("/transfers/upload")
+        .header("cookie", cookie)
+        .header("content-type", format!("multipart/form-data; boundary={boundary}"))
+        .body(Body::from(body))
+        .unwrap()
+}
+
+impl Browser<'_> {
+    /// Uploads a CSV through the form; returns the answer.
+    async fn upload(&self, format: &str, mode: &str, membership: &str, file: &[u8]) -> Resp {
+        let csrf = self.csrf().await;
+        let fields = [
+            ("csrf", csrf.as_str()),
+            ("format", format),
+            ("mode", mode),
+            ("membership", membership),
+        ];
+        self.t.send(upload_request(&self.cookie, &fields, file)).await
+    }
+}
+
+/// The process request a redirect leads to.
+fn request_id(r: &Resp) -> i64 {
+    let location = r.headers["location"].to_str().unwrap();
+    location
+        .trim_start_matches("/process-requests/")
+        .split('?')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// A client with an external reference, through the API.
+async fn client_with_ref(t: &TestApp, name: &str, reference: &str) -> i64 {
+    t.post("/api/v1/clients", json!({ "name": name, "external_ref": reference }))
+        .await
+        .expect(StatusCode::CREATED)
+        .body["id"]
+        .as_i64()
+        .unwrap()
+}
+
+/// Someone signed in with a password and a staff role (not an admin).
+async fn sign_in_staff<'a>(t: &'a TestApp, email: &str) -> (Browser<'a>, clientele_domain::StaffId) {
+    let staff = t
+        .app
+        .create_staff_cli(email, email, StaffRole::Staff, Some(PASSWORD))
+        .await
+        .unwrap();
+    let r = post_login(t, email, PASSWORD).await.expect(StatusCode::SEE_OTHER);
+    let cookie = r.headers["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    (Browser { t, cookie }, staff.id)
+}
+
+both_backends! {
+    // Seed 000: "Download CSV Guide", fill it in, upload; validate first, then apply the same file.
+    async fn seed_000_a_memberships_file_is_validated_then_applied_with_each_rows_result(t: TestApp) {
+        let a = client_with_ref(&t, "Alpha Ltd", "REF-A").await;
+        let c = client_with_ref(&t, "Gamma Ltd", "REF-C").await;
+        t.group("VIP", &[]).await;
+        let b = sign_in(&t).await;
+        let groups = html(&b.get("/groups").await.expect(StatusCode::OK));
+        assert!(groups.contains("href=\"/transfers\"") && groups.contains("aria-label=\"Upload Client Groups\""), "{groups}");
+        assert!(groups.contains("href=\"/transfers/groups/export.csv\""));
+        let page = html(&b.get("/transfers").await.expect(StatusCode::OK));
+        for format in ["clients", "groups", "memberships"] {
+            assert!(page.contains(&format!("href=\"/transfers/{format}/guide.csv\"")), "{page}");
+            assert!(page.contains(&format!("href=\"/transfers/{format}/export.csv\"")));
+        }
+        assert!(page.contains("<label for=\"file\">") && page.contains("enctype=\"multipart/form-data\""));
+        let guide = b.get("/transfers/memberships/guide.csv").await.expect(StatusCode::OK);
+        assert_eq!(guide.headers["content-type"], "text/csv; charset=utf-8");
+        assert!(html(&guide).contains("group_id,group,client_id,client_ref,child_group"));
+
+        // A dry run: one good row, one unknown reference, one reference that is markup.
+        let file = b"group,client_ref\r\nVIP,REF-A\r\nVIP,NO-SUCH-REF\r\nVIP,<script>alert(1)</script>\r\n";
+        let r = b.upload("memberships", "validate", "merge", file).await.expect(StatusCode::SEE_OTHER);
+        let dry = request_id(&r);
+        let page = html(&b.get(&format!("/process-requests/{dry}")).await.expect(StatusCode::OK));
+        assert!(page.contains("This was a dry run: nothing was changed. 1 row would be accepted, 2 rejected."), "{page}");
+        assert!(page.contains("there is no client with the external reference"), "the reason is shown: {page}");
+        assert!(page.contains("<tr class=\"rejected\">"));
+        assert!(!page.contains("<script>alert(1)</script>"), "the uploaded value is escaped");
+        assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;") || page.contains("&#60;script&#62;alert(1)&#60;/script&#62;"), "{page}");
+        assert!(page.contains("Apply this file") && page.contains(">Would be added<") && !page.contains("Retry failed rows"), "{page}");
+        assert!(t.groups_of(a).await.is_empty(), "a dry run changes nothing");
+        let rejected_only = html(&b.get(&format!("/process-requests/{dry}?only=rejected")).await.expect(StatusCode::OK));
+        assert_eq!(rejected_only.matches("<tr class=\"rejected\">").count(), 2);
+        assert!(!rejected_only.contains(">Added<"));
+
+        // Apply this file: the stored rows run for real, without a second upload.
+        let r = b.post(&format!("/process-requests/{dry}/apply"), &[]).await.expect(StatusCode::SEE_OTHER);
+        let applied = request_id(&r);
+        assert_ne!(applied, dry);
+        let page = html(&b.get(&format!("/process-requests/{applied}")).await.expect(StatusCode::OK));
+        assert!(page.contains("id=\"status\">Completed<"), "{page}");
+        assert!(page.contains(">Added<") && page.contains("there is no client with the external reference"));
+        assert!(!page.contains("Apply this file"), "an applied file is not applied twice");
+        assert_eq!(t.groups_of(a).await, ["VIP"]);
+        assert!(t.groups_of(c).await.is_empty());
+        // The report as CSV.
+        let csv = b.get(&format!("/process-requests/{applied}/report.csv")).await.expect(StatusCode::OK);
+        let text = html(&csv);
+        assert!(text.starts_with("row,line,outcome,reason,group,client_ref"), "{text}");
+        assert!(text.contains("2,3,rejected,") && text.contains("1,2,added,"), "{text}");
+
+        // Both are in the Process requests table.
+        let list = html(&b.get("/process-requests").await.expect(StatusCode::OK));
+        for id in [dry, applied] {
+            assert!(list.contains(&format!("href=\"/process-requests/{id}\"")), "{list}");
+        }
+        assert!(list.contains("Import memberships") && list.contains("dry run") && list.contains("UI Admin"));
+        assert!(!list.contains("data-live"), "nothing is running");
+        // Apply works once only: the dry run of a finished apply cannot be applied.
+        let again = b.post(&format!("/process-requests/{applied}/apply"), &[]).await.expect(StatusCode::CONFLICT);
+        assert!(html(&again).contains("not a completed dry run"));
+    }
+
+    async fn an_upload_the_reader_refuses_comes_back_with_the_reason_by_the_file(t: TestApp) {
+        let b = sign_in(&t).await;
+        let r = b.upload("memberships", "apply", "merge", b"group,client_ref\r\nVIP,\xff\xfe\r\n").await.expect(StatusCode::UNPROCESSABLE_ENTITY);
+        let page = html(&r);
+        assert!(page.contains("id=\"file-error\"") && page.contains("UTF-8"), "{page}");
+        assert!(page.contains("value=\"apply\" checked"), "the choices are kept");
+        let r = b.upload("groups", "validate", "merge", b"name,colour\r\nX,red\r\n").await.expect(StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(html(&r).contains("unknown column"), "{}", html(&r));
+        // Replace is for memberships only; the refusal sits by that choice.
+        let r = b.upload("groups", "validate", "replace", b"name\r\nX\r\n").await.expect(StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(html(&r).contains("id=\"replace-error\""), "{}", html(&r));
+        // The refused uploads are failed requests, with their reason.
+        let list = html(&b.get("/process-requests?status=failed").await.expect(StatusCode::OK));
+        let failed: i64 = list.split("data-request=\"").nth(1).unwrap().split('"').next().unwrap().parse().unwrap();
+        let page = html(&b.get(&format!("/process-requests/{failed}")).await.expect(StatusCode::OK));
+        assert!(page.contains("Upload a corrected file") && (page.contains("/transfers?format=groups&amp;mode=validate") || page.contains("/transfers?format=groups&#38;mode=validate")), "{page}");
+        assert!(html(&b.get("/transfers?format=groups&mode=apply").await.expect(StatusCode::OK)).contains("value=\"apply\" checked"), "pre-selected");
+        assert!(list.contains("Import groups") && list.contains("Failed"), "{list}");
+        // Over the configured limit: refused, as a page.
+        let small = clientele_web::router(t.app.clone(), &clientele_web::WebSettings { csv_max_bytes: 64, ..Default::default() });
+        let csrf = b.csrf().await;
+        let big = format!("group,client_ref\r\n{}", "VIP,REF-A\r\n".repeat(20));
+        let req = upload_request(&b.cookie, &[("csrf", &csrf), ("format", "memberships"), ("mode", "validate"), ("membership", "merge")], big.as_bytes());
+        let res = tower::ServiceExt::oneshot(small, req).await.unwrap();
+        assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        let bytes = http_body_util::BodyExt::collect(res.into_body()).await.unwrap().to_bytes();
+        assert!(String::from_utf8_lossy(&bytes).contains("larger than the upload limit of 64 bytes"), "{}", String::from_utf8_lossy(&bytes));
+    }
+
+    async fn uploads_and_request_actions_refuse_forms_without_the_token_or_from_another_site(t: TestApp) {
+        let b = sign_in(&t).await;
+        let file = b"name,kind,business_unit\r\nVIP,clients,Main office\r\n";
+        let fields = [("format", "groups"), ("mode", "apply"), ("membership", "merge")];
+        let r = t.send(upload_request(&b.cookie, &fields, file)).await.expect(StatusCode::FORBIDDEN);
+        assert!(html(&r).contains("did not come from this site"));
+        let csrf = b.csrf().await;
+        let signed = [("csrf", csrf.as_str()), ("format", "groups"), ("mode", "apply"), ("membership", "merge")];
+        let mut cross = upload_request(&b.cookie, &signed, file);
+        cross.headers_mut().insert("origin", "https://evil.example".parse().unwrap());
+        t.send(cross).await.expect(StatusCode::FORBIDDEN);
+        assert_eq!(t.get("/api/v1/groups?q=VIP").await.body["items"].as_array().unwrap().len(), 0, "nothing was imported");
+        assert_eq!(t.app.process_requests(&t.app.cli_admin(None).await.unwrap(), &Default::default(), None, None).await.unwrap().items.len(), 0);
+        // The real form goes through.
+        let r = t.send(upload_request(&b.cookie, &signed, file)).await.expect(StatusCode::SEE_OTHER);
+        let id = request_id(&r);
+        assert_eq!(t.get("/api/v1/groups?q=VIP").await.body["items"].as_array().unwrap().len(), 1);
+        // Cancel and retry without the token, or from elsewhere.
+        for action in ["cancel", "retry", "apply"] {
+            b.post_raw(&format!("/process-requests/{id}/{action}"), &[], &[]).await.expect(StatusCode::FORBIDDEN);
+            b.post_raw(&format!("/process-requests/{id}/{action}"), &[("csrf", &csrf)], &[("sec-fetch-site", "cross-site")]).await.expect(StatusCode::FORBIDDEN);
+        }
+        // Staff who are not admins see neither screen.
+        let (staff, _) = sign_in_staff(&t, "junior@firm.example").await;
+        staff.get("/transfers").await.expect(StatusCode::FORBIDDEN);
+        staff.get("/process-requests").await.expect(StatusCode::FORBIDDEN);
+        staff.get(&format!("/process-requests/{id}")).await.expect(StatusCode::FORBIDDEN);
+        staff.get("/transfers/groups/export.csv").await.expect(StatusCode::FORBIDDEN);
+    }
+
+    // Seed 004: "monitor the status of system operations by viewing whether they are pending,
+    // failed, or completed".
+    async fn seed_004_the_process_requests_table_filters_cancels_and_retries(t: TestApp) {
+        use clientele_app::bulk::{Format, Mode};
+        let admin = t.app.cli_admin(None).await.unwrap();
+        t.group("VIP", &[]).await;
+        // A request waiting for a worker (no worker runs in these tests).
+        let file = "group,client_ref\r\nVIP,LATE-1\r\n".to_string();
+        let pending = t.app.receive_import(admin.admin().unwrap(), Format::Memberships, Mode::Apply, false, std::io::Cursor::new(file.clone().into_bytes())).await.unwrap();
+        let b = sign_in(&t).await;
+        let list = html(&b.get("/process-requests").await.expect(StatusCode::OK));
+        assert!(list.contains("id=\"requests\" data-live"), "a pending request keeps the table live: {list}");
+        assert!(list.contains("<meta http-equiv=\"refresh\""), "and refreshes without JavaScript");
+        assert!(list.contains("data-status=\"pending\"") && list.contains("0/1"));
+        let page = html(&b.get(&format!("/process-requests/{}", pending.id)).await.expect(StatusCode::OK));
+        assert!(page.contains("id=\"request\" data-live") && page.contains(">Cancel</button>") && !page.contains("Retry failed rows"), "{page}");
+        assert!(page.contains("No row has been processed yet."));
+        // Filters.
+        assert!(!html(&b.get("/process-requests?status=completed").await.expect(StatusCode::OK)).contains(&format!("data-request=\"{}\"", pending.id)));
+        assert!(html(&b.get("/process-requests?status=pending&operation=import_memberships").await.expect(StatusCode::OK)).contains(&format!("data-request=\"{}\"", pending.id)));
+        assert!(!html(&b.get("/process-requests?operation=import_clients").await.expect(StatusCode::OK)).contains(&format!("data-request=\"{}\"", pending.id)));
+        // Cancel; a second cancel is refused with the reason, on the page.
+        b.post(&format!("/process-requests/{}/cancel", pending.id), &[]).await.expect(StatusCode::SEE_OTHER);
+        let page = html(&b.get(&format!("/process-requests/{}?done=cancelled", pending.id)).await.expect(StatusCode::OK));
+        assert!(page.contains("id=\"status\">Cancelled<") && !page.contains("data-live"), "{page}");
+        let again = b.post(&format!("/process-requests/{}/cancel", pending.id), &[]).await.expect(StatusCode::CONFLICT);
+        assert!(html(&again).contains("only pending or running ones can be cancelled"));
+
+        // A finished request with a rejected row: fix the data, then retry only that row.
+        let r = b.upload("memberships", "apply", "merge", file.as_bytes()).await.expect(StatusCode::SEE_OTHER);
+        let first = request_id(&r);
+        let page = html(&b.get(&format!("/process-requests/{first}")).await.expect(StatusCode::OK));
+        assert!(page.contains("Retry failed rows") && page.contains("1 rejected"), "{page}");
+        let late = client_with_ref(&t, "Late Ltd", "LATE-1").await;
+        let r = b.post(&format!("/process-requests/{first}/retry"), &[]).await.expect(StatusCode::SEE_OTHER);
+        let retry = request_id(&r);
+        let page = html(&b.get(&format!("/process-requests/{retry}?done=retry")).await.expect(StatusCode::OK));
+        assert!(page.contains(&format!("retries the rejected rows of request {first}")) && page.contains(">Added<"), "{page}");
+        assert_eq!(t.groups_of(late).await, ["VIP"]);
+        let list = html(&b.get("/process-requests").await.expect(StatusCode::OK));
+        assert!(list.contains("data-status=\"cancelled\"") && list.contains("data-status=\"completed\""));
+    }
+
+    async fn clients_are_created_and_edited_with_errors_by_their_field(t: TestApp) {
+        client_with_ref(&t, "Existing Ltd", "CRM-1").await;
+        let b = sign_in(&t).await;
+        assert!(html(&b.get("/clients").await.expect(StatusCode::OK)).contains("href=\"/clients/new\""));
+        let form = html(&b.get("/clients/new").await.expect(StatusCode::OK));
+        for control in ["name", "external_ref", "status", "relationship", "relationship_expires_at", "business_unit_id"] {
+            assert!(form.contains(&format!("<label for=\"{control}\">")), "{control} has a label");
+        }
+        let unit = t.unit.to_string();
+        let base = |name: &'static str, reference: &'static str, expires: &'static str| {
+            vec![("name", name), ("external_ref", reference), ("email", ""), ("phone", "+44 1"), ("status", "active"), ("relationship", "active"),
+                ("relationship_expires_at", expires), ("notes", "Kept notes")]
+        };
+        // A taken reference: the message sits by that field, and everything typed is kept.
+        let mut fields = base("New Bakery", "CRM-1", "2030-01-31");
+        fields.push(("business_unit_id", &unit));
+        let r = b.post("/clients/new", &fields).await.expect(StatusCode::UNPROCESSABLE_ENTITY);
+        let page = html(&r);
+        assert!(page.contains("id=\"external_ref-error\"") && page.contains("already has the external reference CRM-1"), "{page}");
+        assert!(page.contains("value=\"New Bakery\"") && page.contains("Kept notes") && page.contains("value=\"2030-01-31\""));
+        assert!(page.contains(&format!("value=\"{unit}\" selected")));
+        // A date the form cannot read.
+        let mut fields = base("New Bakery", "CRM-2", "31/01/2030");
+        fields.push(("business_unit_id", &unit));
+        let r = b.post("/clients/new", &fields).await.expect(StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(html(&r).contains("id=\"expires-error\""), "{}", html(&r));
+        // Saved.
+        let mut fields = base("<script>alert(1)</script> Bakery", "CRM-2", "2030-01-31");
+        fields.push(("business_unit_id", &unit));
+        let r = b.post("/clients/new", &fields).await.expect(StatusCode::SEE_OTHER);
+        let location = r.headers["location"].to_str().unwrap().to_string();
+        assert!(location.ends_with("?done=created"), "{location}");
+        let id: i64 = location.trim_start_matches("/clients/").split('?').next().unwrap().parse().unwrap();
+        let stored = t.get(&format!("/api/v1/clients/{id}")).await.expect(StatusCode::OK).body;
+        assert_eq!((stored["external_ref"].as_str(), stored["business_unit_id"].as_i64()), (Some("CRM-2"), Some(t.unit)));
+        assert_eq!(stored["relationship_expires_at"], "2030-01-31T00:00:00Z");
+        let profile = html(&b.get(&location).await.expect(StatusCode::OK));
+        assert!(profile.contains("The client has been created.") && profile.contains(&format!("href=\"/clients/{id}/edit\"")));
+        assert!(!profile.contains("<script>alert(1)</script>") && (profile.contains("&lt;script&gt;") || profile.contains("&#60;script&#62;")), "{profile}");
+
+        // Edit: the stored values are in the form; a stale version is refused and the input kept.
+        let edit = html(&b.get(&format!("/clients/{id}/edit")).await.expect(StatusCode::OK));
+        assert!(edit.contains("value=\"CRM-2\"") && edit.contains("value=\"2030-01-31\""));
+        assert!(!edit.contains("<script>alert(1)</script>"));
+        let version = stored["version"].to_string();
+        let mut fields = base("Renamed Bakery", "CRM-2", "2030-01-31");
+        fields.extend([("business_unit_id", ""), ("version", "999"), ("expires_was", "2030-01-31"), ("status", "inactive")]);
+        let r = b.post(&format!("/clients/{id}/edit"), &fields).await.expect(StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(html(&r).contains("changed since you read it") && html(&r).contains("value=\"Renamed Bakery\""), "{}", html(&r));
+        let mut fields = base("Renamed Bakery", "CRM-2", "");
+        fields.extend([("business_unit_id", ""), ("version", version.as_str()), ("expires_was", "2030-01-31")]);
+        b.post(&format!("/clients/{id}/edit"), &fields).await.expect(StatusCode::SEE_OTHER);
+        let stored = t.get(&format!("/api/v1/clients/{id}")).await.body;
+        assert_eq!(stored["name"], "Renamed Bakery");
+        assert!(stored["relationship_expires_at"].is_null() && stored["business_unit_id"].is_null(), "{stored}");
+    }
+
+    async fn edit_is_offered_to_exactly_those_the_use_case_lets_save(t: TestApp) {
+        let a = t.client("Alpha Ltd").await;
+        let group = t.group("Program accounts", &[a]).await;
+        let (reader, reader_id) = sign_in_staff(&t, "reader@firm.example").await;
+        t.put(&format!("/api/v1/groups/{group}/staff/{reader_id}"), json!({ "role": "reader" })).await.expect(StatusCode::OK);
+        let profile = html(&reader.get(&format!("/clients/{a}")).await.expect(StatusCode::OK));
+        assert!(profile.contains("Alpha Ltd") && !profile.contains(&format!("/clients/{a}/edit")), "{profile}");
+        assert!(!profile.contains("href=\"/clients/new\""));
+        reader.get(&format!("/clients/{a}/edit")).await.expect(StatusCode::FORBIDDEN);
+        reader.get("/clients/new").await.expect(StatusCode::FORBIDDEN);
+        reader.post("/clients/new", &[("name", "Sneaky Ltd"), ("status", "active"), ("relationship", "active")]).await.expect(StatusCode::FORBIDDEN);
+        let refused = reader.post(&format!("/clients/{a}/edit"), &[("name", "Taken over"), ("status", "active"), ("relationship", "active")]).await.expect(StatusCode::FORBIDDEN);
+        assert!(html(&refused).contains("only editors and managers"), "{}", html(&refused));
+        let (editor, editor_id) = sign_in_staff(&t, "editor@firm.example").await;
+        t.put(&format!("/api/v1/groups/{group}/staff/{editor_id}"), json!({ "role": "editor" })).await.expect(StatusCode::OK);
+        let profile = html(&editor.get(&format!("/clients/{a}")).await.expect(StatusCode::OK));
+        assert!(profile.contains(&format!("href=\"/clients/{a}/edit\"")), "{profile}");
+        let version = t.get(&format!("/api/v1/clients/{a}")).await.body["version"].to_string();
+        editor.post(&format!("/clients/{a}/edit"), &[("name", "Alpha Renamed"), ("status", "active"), ("relationship", "active"), ("version", &version)]).await.expect(StatusCode::SEE_OTHER);
+        assert_eq!(t.get(&format!("/api/v1/clients/{a}")).await.body["name"], "Alpha Renamed");
+        // Someone else's client is not found at all.
+        let other = t.client("Hidden Ltd").await;
+        editor.get(&format!("/clients/{other}/edit")).await.expect(StatusCode::NOT_FOUND);
     }
 }

@@ -130,6 +130,12 @@ impl App {
             .collect())
     }
 
+    /// Whether the actor may change this client, answered by the same decision `update_client`
+    /// takes (so the UI shows "Edit" exactly to those whose save would be accepted).
+    pub fn may_edit_client(&self, actor: &Actor, id: ClientId) -> Result<()> {
+        decide::edit_client(&self.access, actor.viewer(), id, now_millis()).map(|_| ())
+    }
+
     pub async fn create_client(&self, admin: Admin<'_>, input: ClientInput) -> Result<Client> {
         let actor = admin.actor();
         let mut tx = st(self.db.begin().await)?;

@@ -85,7 +85,8 @@ pub fn render(mut response: Response, request_id: Option<&HeaderValue>) -> Respo
     let error = match response.extensions_mut().remove::<ErrorToRender>() {
         Some(ErrorToRender(e)) => e,
         // Errors raised by layers (body too large, timeout) or unmatched routes.
-        None if status == StatusCode::PAYLOAD_TOO_LARGE => {
+        // A page the UI rendered itself (an upload over the limit) stays a page.
+        None if status == StatusCode::PAYLOAD_TOO_LARGE && !is_html(&response) => {
             Error::new(ErrorCode::PayloadTooLarge, "the request body is too large")
         }
         None if status == StatusCode::NOT_FOUND && response.headers().get(header::CONTENT_TYPE).is_none() => {
@@ -125,6 +126,14 @@ pub fn render(mut response: Response, request_id: Option<&HeaderValue>) -> Respo
         HeaderValue::from_static("application/problem+json"),
     );
     out
+}
+
+fn is_html(response: &Response) -> bool {
+    response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"))
 }
 
 impl From<JsonRejection> for ApiError {

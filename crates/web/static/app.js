@@ -78,5 +78,34 @@
       input.addEventListener("input", check);
       check();
     });
+    // Live progress of process requests: a region marked data-live is fetched again and swapped
+    // in every 2 s; the server stops marking it once nothing in it is pending or running, and the
+    // polling stops with it. (Without this script a <noscript> meta refresh reloads the page.)
+    var live = document.querySelector("[data-live][id]");
+    if (live && window.fetch && window.DOMParser) {
+      var tick = function () {
+        fetch(window.location.href, { credentials: "same-origin" })
+          .then(function (r) { if (!r.ok) throw new Error("HTTP " + r.status); return r.text(); })
+          .then(function (text) {
+            var fresh = new DOMParser().parseFromString(text, "text/html").getElementById(live.id);
+            if (!fresh) return; // signed out, or another page: leave this one as it is
+            fresh = document.adoptNode(fresh);
+            // Keyboard users keep their place: focus moves to the same link or form button.
+            var focused = document.activeElement;
+            var again = null;
+            if (focused && live.contains(focused)) {
+              if (focused.form) again = "form[action='" + focused.form.getAttribute("action") + "'] button";
+              else if (focused.getAttribute("href")) again = "a[href='" + focused.getAttribute("href") + "']";
+            }
+            live.replaceWith(fresh);
+            live = fresh;
+            var target = again && live.querySelector(again);
+            if (target) target.focus();
+            if (live.hasAttribute("data-live")) window.setTimeout(tick, 2000);
+          })
+          .catch(function () { window.setTimeout(tick, 5000); });
+      };
+      window.setTimeout(tick, 2000);
+    }
   });
 })();

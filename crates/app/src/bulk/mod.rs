@@ -30,6 +30,7 @@ use crate::{Actor, Admin, App, access, audit, st};
 pub mod export;
 pub mod formats;
 pub mod read;
+mod validated;
 
 pub use formats::{Format, guide};
 

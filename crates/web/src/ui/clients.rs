@@ -192,6 +192,8 @@ struct ProfilePage {
     gq: String,
     errors: FieldErrors,
     done: String,
+    /// Whether "Edit" is offered: the use case's own decision, asked beforehand.
+    can_edit: bool,
 }
 
 #[derive(Deserialize, Default)]
@@ -229,6 +231,7 @@ async fn profile_page(
     };
     Ok(ProfilePage {
         l: session.layout("clients"),
+        can_edit: s.app.may_edit_client(&session.actor, id).is_ok(),
         expires: c.relationship_expires_at.map(when).unwrap_or_default(),
         c,
         unit,

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use askama::Template;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Multipart, Request};
+use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Multipart, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
@@ -30,13 +30,16 @@ use clientele_domain::{ClientId, Error, ErrorCode, GroupId};
 use crate::{AppState, REQUEST_ID};
 
 mod auth;
+mod client_form;
 mod clients;
 mod group_form;
 mod group_page;
 mod groups;
 mod my_clients;
+mod process_requests;
 mod reports;
 mod settings;
+mod transfers;
 
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "clientele_session";
@@ -75,8 +78,13 @@ pub fn router() -> Router<AppState> {
         .route("/groups/{id}/staff", post(group_page::assign))
         .route("/groups/{id}/staff/{staff_id}/remove", post(group_page::unassign))
         .route("/clients", get(clients::list))
+        .route("/clients/new", get(client_form::new_page).post(client_form::create))
         .route("/clients/bulk", post(clients::bulk))
         .route("/clients/{id}", get(clients::profile))
+        .route(
+            "/clients/{id}/edit",
+            get(client_form::edit_page).post(client_form::update),
+        )
         .route("/clients/{id}/groups/add", post(clients::add_to_group))
         .route("/clients/{id}/groups/remove", post(clients::remove_from_group))
         .route("/reports", get(reports::show))
@@ -88,6 +96,21 @@ pub fn router() -> Router<AppState> {
             get(reports::open_saved).post(reports::update_saved),
         )
         .route("/reports/saved/{id}/delete", post(reports::delete_saved))
+        .route("/transfers", get(transfers::page))
+        .route("/transfers/{format}/guide.csv", get(transfers::guide))
+        .route("/transfers/{format}/export.csv", get(transfers::export))
+        // The file is streamed into the import under the CSV upload limit, checked by the handler;
+        // the general body limit (sized for logos) would refuse any real file.
+        .route(
+            "/transfers/upload",
+            post(transfers::upload).layer(DefaultBodyLimit::disable()),
+        )
+        .route("/process-requests", get(process_requests::list))
+        .route("/process-requests/{id}", get(process_requests::show))
+        .route("/process-requests/{id}/report.csv", get(process_requests::report))
+        .route("/process-requests/{id}/cancel", post(process_requests::cancel))
+        .route("/process-requests/{id}/retry", post(process_requests::retry))
+        .route("/process-requests/{id}/apply", post(process_requests::apply))
         .route("/settings", get(settings::page))
         .route("/settings/policies", post(settings::policies))
         .route("/settings/business-units", post(settings::create_unit))
@@ -178,6 +201,63 @@ pub struct Session {
     token: String,
 }
 
+/// One entry of the main navigation.
+#[derive(Debug)]
+pub struct NavItem {
+    pub href: &'static str,
+    pub label: &'static str,
+    /// The `section` that this screen's pages pass to [`Session::layout`], to mark it current.
+    pub section: &'static str,
+    /// Listed for admins only, under the "Admin" heading (the handlers refuse others anyway).
+    pub admin_only: bool,
+}
+
+/// The main navigation, in order: a new screen is one more line here.
+pub const NAV: &[NavItem] = &[
+    NavItem {
+        href: "/my-group-clients",
+        label: "My group clients",
+        section: "my-clients",
+        admin_only: false,
+    },
+    NavItem {
+        href: "/groups",
+        label: "Client Groups",
+        section: "groups",
+        admin_only: true,
+    },
+    NavItem {
+        href: "/clients",
+        label: "Clients",
+        section: "clients",
+        admin_only: true,
+    },
+    NavItem {
+        href: "/transfers",
+        label: "Upload/Download",
+        section: "transfers",
+        admin_only: true,
+    },
+    NavItem {
+        href: "/process-requests",
+        label: "Process requests",
+        section: "process-requests",
+        admin_only: true,
+    },
+    NavItem {
+        href: "/reports",
+        label: "Reports",
+        section: "reports",
+        admin_only: false,
+    },
+    NavItem {
+        href: "/settings",
+        label: "Settings",
+        section: "settings",
+        admin_only: true,
+    },
+];
+
 impl Session {
     /// What the layout needs.
     pub fn layout(&self, section: &'static str) -> Layout {
@@ -202,6 +282,18 @@ pub struct Layout {
     pub section: &'static str,
     /// Whether to show the admin screens in the navigation.
     pub admin: bool,
+}
+
+impl Layout {
+    /// The navigation entries everyone signed in sees.
+    pub fn nav_common(&self) -> impl Iterator<Item = &'static NavItem> {
+        NAV.iter().filter(|n| !n.admin_only)
+    }
+    /// The admin screens, for admins; none for others.
+    pub fn nav_admin(&self) -> impl Iterator<Item = &'static NavItem> {
+        let admin = self.admin;
+        NAV.iter().filter(move |n| admin && n.admin_only)
+    }
 }
 
 /// Why a request did not get a session.
