@@ -83,6 +83,8 @@ struct State {
     sorted: Vec<u32>,
     /// Clients by status: [active, inactive, closed].
     by_status: [RoaringBitmap; 3],
+    /// Clients by organisation: what an admin sees, without walking every client slot.
+    by_org: HashMap<u32, RoaringBitmap>,
     groups: Dense<GroupNode>,
     grants: Dense<Vec<Grant>>,
     /// Memberships that end by themselves: (instant, group, client), soonest first, and the
@@ -613,7 +615,12 @@ impl AccessIndex {
             .values()
             .map(|g| 32 + g.len() * std::mem::size_of::<Grant>())
             .sum();
-        let status: usize = s.by_status.iter().map(RoaringBitmap::serialized_size).sum();
+        let status: usize = s
+            .by_status
+            .iter()
+            .chain(s.by_org.values())
+            .map(RoaringBitmap::serialized_size)
+            .sum();
         clients + s.sorted.len() * 4 + groups + grants + status
     }
 }
@@ -665,15 +672,7 @@ impl State {
                 }
                 out
             }
-            Seeing::All(org) => {
-                let org = small(org.0);
-                self.clients
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, c)| c.as_ref().is_some_and(|c| c.org == org))
-                    .map(|(id, _)| id as u32)
-                    .collect()
-            }
+            Seeing::All(org) => self.by_org.get(&small(org.0)).cloned().unwrap_or_default(),
         }
     }
 
@@ -851,6 +850,7 @@ impl State {
                     set.remove(id as u32);
                 }
                 self.by_status[status_slot(*status)].insert(id as u32);
+                self.by_org.entry(small(org.0)).or_default().insert(id as u32);
                 self.clients[id] = Some(ClientSlot {
                     org: small(org.0),
                     name_key: name_key.as_str().into(),

@@ -239,6 +239,17 @@ fn assert_agrees(index: &AccessIndex, model: &Reference) {
         }
         assert_eq!(got, expected, "My group clients of staff {staff}");
     }
+    // Admins see every client of the organisation.
+    let all = index.list_clients(&ListClients {
+        seeing: Seeing::All(ORG),
+        filter: &ClientFilter::default(),
+        after: ("", 0),
+        limit: 100,
+        now: NOW,
+    });
+    let mut everyone: Vec<(String, i64)> = model.clients.iter().map(|(&c, (name, _))| (name.clone(), c)).collect();
+    everyone.sort();
+    assert_eq!(all.keys, everyone, "an admin's clients");
     for c in 1..=12 {
         let mut who: Vec<(i64, AccessRole)> = index
             .who_can_see(ClientId(c), NOW)
