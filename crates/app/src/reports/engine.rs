@@ -72,6 +72,7 @@ pub struct Period {
 
 /// A dense bit set over small ids: the entry pass asks it ten million times, a roaring bitmap
 /// would cost several times more per question.
+#[derive(Debug)]
 struct Bits(Vec<u64>);
 
 impl Bits {
@@ -91,19 +92,99 @@ impl Bits {
     }
 }
 
+/// A view of the access index made ready for reports, once per index version and reader:
+/// groups by id, each group's children, the order that puts children before their parents, which
+/// groups are the disjoint union of their children and direct clients (their totals are sums:
+/// no client is reached twice), and every client in some group.
+#[derive(Debug)]
+pub struct Prepared {
+    pub view: ReportView,
+    position: HashMap<GroupId, usize>,
+    children: Vec<Vec<usize>>,
+    children_first: Vec<usize>,
+    additive: Vec<bool>,
+    in_some_group: Bits,
+}
+
+impl Prepared {
+    pub fn new(view: ReportView) -> Prepared {
+        let position: HashMap<GroupId, usize> = view.groups.iter().enumerate().map(|(i, g)| (g.id, i)).collect();
+        let mut children = vec![Vec::new(); view.groups.len()];
+        for (i, g) in view.groups.iter().enumerate() {
+            for p in &g.parents {
+                if let Some(&pi) = position.get(p) {
+                    children[pi].push(i);
+                }
+            }
+        }
+        // Depth-first, children before parents (nesting is acyclic).
+        let mut children_first = Vec::with_capacity(view.groups.len());
+        let mut state = vec![0u8; view.groups.len()];
+        for root in 0..view.groups.len() {
+            if state[root] != 0 {
+                continue;
+            }
+            let mut stack = vec![(root, 0usize)];
+            state[root] = 1;
+            while let Some(&mut (node, ref mut next)) = stack.last_mut() {
+                if let Some(&child) = children[node].get(*next) {
+                    *next += 1;
+                    if state[child] == 0 {
+                        state[child] = 1;
+                        stack.push((child, 0));
+                    }
+                } else {
+                    state[node] = 2;
+                    children_first.push(node);
+                    stack.pop();
+                }
+            }
+        }
+        let additive = view
+            .groups
+            .iter()
+            .enumerate()
+            .map(|(i, g)| {
+                let parts: u64 = g.direct.len() + children[i].iter().map(|&c| view.groups[c].reach.len()).sum::<u64>();
+                parts == g.reach.len()
+            })
+            .collect();
+        let mut any = RoaringBitmap::new();
+        for g in &view.groups {
+            any |= &g.direct;
+        }
+        Prepared {
+            position,
+            children,
+            children_first,
+            additive,
+            in_some_group: Bits::from_bitmap(&any),
+            view,
+        }
+    }
+
+    fn group(&self, id: GroupId) -> Option<&clientele_access::ReportGroup> {
+        self.position.get(&id).map(|&i| &self.view.groups[i])
+    }
+
+    /// Whether the reader may see this group.
+    pub fn shows(&self, id: GroupId) -> bool {
+        self.position.contains_key(&id)
+    }
+
+    pub fn kind_of(&self, id: GroupId) -> Option<clientele_domain::group::GroupKind> {
+        self.group(id).map(|g| g.kind)
+    }
+}
+
 /// The clients the report may count: those the viewer may see (already narrowed to the statuses
 /// and business unit asked for) in the groups the query names.
-pub fn allowed_clients(view: &ReportView, query: &ReportQuery) -> RoaringBitmap {
+pub fn allowed_clients(prepared: &Prepared, query: &ReportQuery) -> RoaringBitmap {
+    let view = &prepared.view;
     if query.groups.is_empty() {
         return view.clients.clone();
     }
-    let reach = |g: GroupId| {
-        view.groups
-            .iter()
-            .find(|n| n.id == g)
-            .map(|n| n.reach.clone())
-            .unwrap_or_default()
-    };
+    let reach = |g: GroupId| prepared.group(g).map(|n| n.reach.clone()).unwrap_or_default();
     let mut picked = match query.group_match {
         GroupMatch::Any | GroupMatch::None => {
             let mut any = RoaringBitmap::new();
@@ -130,10 +211,52 @@ pub fn allowed_clients(view: &ReportView, query: &ReportQuery) -> RoaringBitmap 
     }
 }
 
+/// Sums of one client: compact, so the per-client array stays small (a million clients: 12 MB).
+#[derive(Debug, Clone, Copy, Default)]
+struct ClientSums {
+    minutes: u32,
+    billable: u32,
+    entries: u32,
+}
+
+impl ClientSums {
+    #[inline]
+    fn add(&mut self, minutes: u16) {
+        let m = (minutes & !BILLABLE) as u32;
+        self.minutes += m;
+        if minutes & BILLABLE != 0 {
+            self.billable += m;
+        }
+        self.entries += 1;
+    }
+
+    fn into_totals(self) -> Totals {
+        Totals {
+            minutes: self.minutes as u64,
+            billable_minutes: self.billable as u64,
+            entries: self.entries as u64,
+            clients: (self.entries > 0) as u64,
+        }
+    }
+}
+
+impl Totals {
+    fn absorb(&mut self, other: &Totals) {
+        self.minutes += other.minutes;
+        self.billable_minutes += other.billable_minutes;
+        self.entries += other.entries;
+        self.clients += other.clients;
+    }
+}
+
+/// Clients per partition of the accumulation: 4096 clients' sums (48 KB) stay in the core's cache
+/// while a partition's entries are added up.
+const PARTITION_BITS: u32 = 12;
+
 /// Computes a report. `history` holds the membership periods that began or ended after the start
 /// of the range (only used when the query counts time by the groups of the day of the work).
-pub fn compute(cols: Option<&Columns>, view: &ReportView, query: &ReportQuery, history: &[Period]) -> Computed {
-    let allowed_bitmap = allowed_clients(view, query);
+pub fn compute(cols: Option<&Columns>, prepared: &Prepared, query: &ReportQuery, history: &[Period]) -> Computed {
+    let allowed_bitmap = allowed_clients(prepared, query);
     let by_work_date = query.by == Grouping::Group && query.basis == MembershipBasis::WorkDate;
     // Clients whose memberships changed within the range: their entries are placed one by one.
     let affected_bitmap: RoaringBitmap = if by_work_date {
@@ -149,11 +272,19 @@ pub fn compute(cols: Option<&Columns>, view: &ReportView, query: &ReportQuery, h
     let billable = query.billable;
 
     let client_slots = allowed_bitmap.max().map_or(0, |m| m as usize + 1);
-    let mut per_client = vec![Totals::default(); client_slots];
+    let partitions = (client_slots >> PARTITION_BITS) + 1;
+    // Pass 1: the entries that count, scattered by client partition as (minutes << 12 | offset).
+    // Adding straight into a per-client array would jump around megabytes of memory once per
+    // entry; partitioning first keeps both passes sequential.
+    let mut scattered: Vec<Vec<u32>> = vec![Vec::new(); partitions];
     let mut per_staff: Vec<Totals> = Vec::new();
     let mut staff_clients: HashSet<(u32, u32)> = HashSet::new();
     let mut placed_one_by_one: Vec<usize> = Vec::new();
     if let Some(cols) = cols {
+        let expected = cols.len() / partitions + 16;
+        for part in &mut scattered {
+            part.reserve(expected);
+        }
         for i in 0..cols.len() {
             let day = cols.day[i];
             let minutes = cols.minutes[i];
@@ -178,7 +309,8 @@ pub fn compute(cols: Option<&Columns>, view: &ReportView, query: &ReportQuery, h
                 }
                 continue;
             }
-            per_client[client as usize].add_entry(minutes);
+            scattered[(client >> PARTITION_BITS) as usize]
+                .push(((minutes as u32) << PARTITION_BITS) | (client & ((1 << PARTITION_BITS) - 1)));
             if query.by == Grouping::Staff {
                 let s = staff as usize;
                 if per_staff.len() <= s {
@@ -191,14 +323,20 @@ pub fn compute(cols: Option<&Columns>, view: &ReportView, query: &ReportQuery, h
             }
         }
     }
+    // Pass 2: each partition's entries into its clients' sums.
+    let mut per_client = vec![ClientSums::default(); partitions << PARTITION_BITS];
+    for (p, part) in scattered.iter().enumerate() {
+        let sums = &mut per_client[p << PARTITION_BITS..(p + 1) << PARTITION_BITS];
+        for &packed in part {
+            sums[(packed & ((1 << PARTITION_BITS) - 1)) as usize].add((packed >> PARTITION_BITS) as u16);
+        }
+    }
+    drop(scattered);
 
     let mut total = Totals::default();
     for t in &per_client {
         if t.entries > 0 {
-            total.minutes += t.minutes;
-            total.billable_minutes += t.billable_minutes;
-            total.entries += t.entries;
-            total.clients += 1;
+            total.absorb(&t.into_totals());
         }
     }
 
@@ -209,7 +347,7 @@ pub fn compute(cols: Option<&Columns>, view: &ReportView, query: &ReportQuery, h
             .filter(|(_, t)| t.entries > 0)
             .map(|(c, t)| Row {
                 key: Key::Client(ClientId(c as i64)),
-                totals: Totals { clients: 1, ..*t },
+                totals: t.into_totals(),
                 members: None,
             })
             .collect(),
@@ -224,39 +362,34 @@ pub fn compute(cols: Option<&Columns>, view: &ReportView, query: &ReportQuery, h
             })
             .collect(),
         Grouping::Group => {
-            let mut rows = group_rows(view, &allowed_bitmap, &per_client);
+            let mut rows = group_rows(prepared, &allowed_bitmap, &per_client);
             if !placed_one_by_one.is_empty()
                 && let Some(cols) = cols
             {
-                let extra = place_by_work_date(cols, view, &affected_bitmap, history, &placed_one_by_one);
+                let extra = place_by_work_date(cols, prepared, &affected_bitmap, history, &placed_one_by_one);
                 for t in extra.total_per_client.values() {
                     total.minutes += t.minutes;
                     total.billable_minutes += t.billable_minutes;
                     total.entries += t.entries;
                     total.clients += 1;
                 }
-                for row in &mut rows {
-                    if let Some(t) = extra.per_key.get(&row.key) {
-                        row.totals.minutes += t.minutes;
-                        row.totals.billable_minutes += t.billable_minutes;
-                        row.totals.entries += t.entries;
-                        row.totals.clients += t.clients;
-                    }
-                }
+                let mut at: HashMap<Key, usize> = rows.iter().enumerate().map(|(i, r)| (r.key, i)).collect();
                 for (key, t) in extra.per_key {
-                    if !rows.iter().any(|r| r.key == key) {
-                        rows.push(Row {
-                            key,
-                            totals: t,
-                            members: match key {
-                                Key::Group(g) => view
-                                    .groups
-                                    .iter()
-                                    .find(|n| n.id == g)
-                                    .map(|n| n.reach.intersection_len(&allowed_bitmap)),
-                                _ => None,
-                            },
-                        });
+                    match at.get(&key) {
+                        Some(&i) => rows[i].totals.absorb(&t),
+                        None => {
+                            at.insert(key, rows.len());
+                            rows.push(Row {
+                                key,
+                                totals: t,
+                                members: match key {
+                                    Key::Group(g) => {
+                                        prepared.group(g).map(|n| n.reach.intersection_len(&allowed_bitmap))
+                                    }
+                                    _ => None,
+                                },
+                            });
+                        }
                     }
                 }
             }
@@ -264,40 +397,60 @@ pub fn compute(cols: Option<&Columns>, view: &ReportView, query: &ReportQuery, h
         }
     };
     rows.retain(|r| r.totals.entries > 0);
-    rows.sort_by(|a, b| b.totals.minutes.cmp(&a.totals.minutes).then(a.key.cmp(&b.key)));
+    rows.sort_unstable_by(|a, b| b.totals.minutes.cmp(&a.totals.minutes).then(a.key.cmp(&b.key)));
     Computed { rows, total }
 }
 
-/// Each group's total over the clients it reaches, and the time of clients in no group.
-fn group_rows(view: &ReportView, allowed: &RoaringBitmap, per_client: &[Totals]) -> Vec<Row> {
-    let mut rows = Vec::with_capacity(view.groups.len() + 1);
-    let mut in_some_group = RoaringBitmap::new();
-    for g in &view.groups {
-        in_some_group |= &g.direct;
+/// Each group's total over the clients it reaches, children before parents: a group that is the
+/// disjoint union of its children and its direct clients adds up their totals; one where a client
+/// is reached twice (a diamond below it) counts its clients one by one. Then the time of clients
+/// in no group.
+fn group_rows(prepared: &Prepared, allowed: &RoaringBitmap, per_client: &[ClientSums]) -> Vec<Row> {
+    let view = &prepared.view;
+    let sum_over = |clients: &RoaringBitmap| {
         let mut t = Totals::default();
-        for c in &g.reach {
+        for c in clients {
             if let Some(ct) = per_client.get(c as usize)
                 && ct.entries > 0
             {
-                t.minutes += ct.minutes;
-                t.billable_minutes += ct.billable_minutes;
-                t.entries += ct.entries;
-                t.clients += 1;
+                t.absorb(&ct.into_totals());
             }
         }
-        rows.push(Row {
-            key: Key::Group(g.id),
-            totals: t,
-            members: Some(g.reach.intersection_len(allowed)),
-        });
+        t
+    };
+    let mut totals = vec![Totals::default(); view.groups.len()];
+    let mut members = vec![0u64; view.groups.len()];
+    for &i in &prepared.children_first {
+        let g = &view.groups[i];
+        if prepared.additive[i] {
+            let mut t = sum_over(&g.direct);
+            let mut m = g.direct.intersection_len(allowed);
+            for &c in &prepared.children[i] {
+                t.absorb(&totals[c]);
+                m += members[c];
+            }
+            totals[i] = t;
+            members[i] = m;
+        } else {
+            totals[i] = sum_over(&g.reach);
+            members[i] = g.reach.intersection_len(allowed);
+        }
     }
+    let mut rows: Vec<Row> = view
+        .groups
+        .iter()
+        .zip(totals)
+        .zip(members)
+        .map(|((g, totals), members)| Row {
+            key: Key::Group(g.id),
+            totals,
+            members: Some(members),
+        })
+        .collect();
     let mut none = Totals::default();
     for (c, ct) in per_client.iter().enumerate() {
-        if ct.entries > 0 && !in_some_group.contains(c as u32) {
-            none.minutes += ct.minutes;
-            none.billable_minutes += ct.billable_minutes;
-            none.entries += ct.entries;
-            none.clients += 1;
+        if ct.entries > 0 && !prepared.in_some_group.contains(c as u32) {
+            none.absorb(&ct.into_totals());
         }
     }
     rows.push(Row {
@@ -318,12 +471,13 @@ struct Placed {
 /// (nesting as it is now).
 fn place_by_work_date(
     cols: &Columns,
-    view: &ReportView,
+    prepared: &Prepared,
     affected: &RoaringBitmap,
     history: &[Period],
     entries: &[usize],
 ) -> Placed {
-    let shown: HashMap<GroupId, usize> = view.groups.iter().enumerate().map(|(i, g)| (g.id, i)).collect();
+    let view = &prepared.view;
+    let shown = &prepared.position;
     // Memberships with a period in the history are decided by it; the others held all along.
     let changed: HashSet<(u32, GroupId)> = history.iter().map(|p| (p.client.0 as u32, p.group)).collect();
     let mut steady: HashMap<u32, Vec<GroupId>> = HashMap::new();

@@ -78,6 +78,14 @@ impl Columns {
         self.upsert(row)
     }
 
+    fn shrink(&mut self) {
+        self.id.shrink_to_fit();
+        self.client.shrink_to_fit();
+        self.staff.shrink_to_fit();
+        self.day.shrink_to_fit();
+        self.minutes.shrink_to_fit();
+    }
+
     pub fn len(&self) -> usize {
         self.id.len()
     }
@@ -147,6 +155,9 @@ impl Ledger {
         time_entries::changed_since(&mut c, 0, |r| orgs.entry(r.organization_id).or_default().upsert(&r))
             .await
             .map_err(Error::from)?;
+        // Columns grew by doubling while loading; ten million entries would keep up to twice
+        // their size.
+        orgs.values_mut().for_each(Columns::shrink);
         let mut s = self.state.write().expect("ledger lock");
         let entries: usize = orgs.values().map(Columns::len).sum();
         *s = State {

@@ -5,7 +5,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use clientele_access::{ReportView, Seeing, decide};
+use clientele_access::{Seeing, decide};
 use clientele_domain::audit::Cause;
 use clientele_domain::client::ClientStatus;
 use clientele_domain::group::GroupKind;
@@ -32,7 +32,7 @@ use engine::Key;
 #[derive(Debug, Default)]
 pub struct Reports {
     pub ledger: ledger::Ledger,
-    view: Mutex<Option<(ViewKey, Arc<ReportView>)>>,
+    view: Mutex<Option<(ViewKey, Arc<engine::Prepared>)>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -322,7 +322,12 @@ impl App {
         self.reports.ledger.catch_up(&self.db).await
     }
 
-    fn report_view(&self, actor: &Actor, statuses: &[ClientStatus], unit: Option<BusinessUnitId>) -> Arc<ReportView> {
+    fn report_view(
+        &self,
+        actor: &Actor,
+        statuses: &[ClientStatus],
+        unit: Option<BusinessUnitId>,
+    ) -> Arc<engine::Prepared> {
         let admin = actor.viewer().admin;
         let key = ViewKey {
             seeing: (
@@ -347,7 +352,12 @@ impl App {
         } else {
             Seeing::Staff(actor.staff_id)
         };
-        let view = Arc::new(self.access.report_view(seeing, statuses, unit, now_millis()));
+        let view = Arc::new(engine::Prepared::new(self.access.report_view(
+            seeing,
+            statuses,
+            unit,
+            now_millis(),
+        )));
         *self.reports.view.lock().expect("report view lock") = Some((key, view.clone()));
         view
     }
@@ -364,7 +374,7 @@ impl App {
         self.reports.ledger.catch_up(&self.db).await?;
         let view = self.report_view(actor, &query.statuses, query.unit);
         for g in &query.groups {
-            if !view.groups.iter().any(|n| n.id == *g) {
+            if !view.shows(*g) {
                 return Err(Error::invalid("groups", format!("no group {g} that you can see")));
             }
         }
@@ -410,7 +420,12 @@ impl App {
         })
     }
 
-    async fn name_rows(&self, org: OrganizationId, view: &ReportView, rows: &[engine::Row]) -> Result<Vec<ReportRow>> {
+    async fn name_rows(
+        &self,
+        org: OrganizationId,
+        view: &engine::Prepared,
+        rows: &[engine::Row],
+    ) -> Result<Vec<ReportRow>> {
         let ids = |pick: fn(&Key) -> Option<i64>| rows.iter().filter_map(|r| pick(&r.key)).collect::<Vec<i64>>();
         let mut conn = st(self.db.read().await)?;
         let mut c = conn.conn();
@@ -452,7 +467,7 @@ impl App {
                         "group",
                         Some(g.0),
                         groups.get(&g.0).cloned().unwrap_or_default(),
-                        view.groups.iter().find(|n| n.id == g).map(|n| n.kind),
+                        view.kind_of(g),
                     ),
                     Key::NoGroup => ("no_group", None, "(no group)".to_string(), None),
                     Key::Client(c) => (

@@ -91,7 +91,12 @@ fn minutes_of(c: &Computed, key: Key) -> Option<(u64, u64)> {
 
 #[test]
 fn time_by_group_rolls_nested_groups_up_and_counts_a_shared_client_once() {
-    let c = compute(Some(&november()), &office(), &query(ReportParams::default()), &[]);
+    let c = compute(
+        Some(&november()),
+        &Prepared::new(office()),
+        &query(ReportParams::default()),
+        &[],
+    );
     assert_eq!(minutes_of(&c, Key::Group(ANNUAL)), Some((90, 2)));
     assert_eq!(minutes_of(&c, Key::Group(ONE_TIME)), Some((75, 2)));
     assert_eq!(minutes_of(&c, Key::Group(ALL_SEGMENTS)), Some((135, 3)));
@@ -108,7 +113,7 @@ fn time_by_group_rolls_nested_groups_up_and_counts_a_shared_client_once() {
 fn filters_narrow_the_entries_and_the_clients() {
     let billable = compute(
         Some(&november()),
-        &office(),
+        &Prepared::new(office()),
         &query(ReportParams {
             billable: Some("true".into()),
             ..Default::default()
@@ -120,7 +125,7 @@ fn filters_narrow_the_entries_and_the_clients() {
 
     let bert = compute(
         Some(&november()),
-        &office(),
+        &Prepared::new(office()),
         &query(ReportParams {
             staff: Some(BERT.to_string()),
             by: Some("staff".into()),
@@ -133,7 +138,7 @@ fn filters_narrow_the_entries_and_the_clients() {
 
     let not_annual = compute(
         Some(&november()),
-        &office(),
+        &Prepared::new(office()),
         &query(ReportParams {
             groups: Some(ANNUAL.0.to_string()),
             group_match: Some("none".into()),
@@ -147,7 +152,7 @@ fn filters_narrow_the_entries_and_the_clients() {
 
     let both = compute(
         Some(&november()),
-        &office(),
+        &Prepared::new(office()),
         &query(ReportParams {
             groups: Some(format!("{},{}", ANNUAL.0, ONE_TIME.0)),
             group_match: Some("all".into()),
@@ -163,7 +168,12 @@ fn a_staff_member_s_report_covers_only_the_clients_they_can_see() {
     let mut view = office();
     view.clients = [1, 2].into_iter().collect();
     view.groups.retain(|g| g.id == ANNUAL);
-    let c = compute(Some(&november()), &view, &query(ReportParams::default()), &[]);
+    let c = compute(
+        Some(&november()),
+        &Prepared::new(view),
+        &query(ReportParams::default()),
+        &[],
+    );
     assert_eq!(c.total.minutes, 90);
     assert_eq!(minutes_of(&c, Key::Group(ANNUAL)), Some((90, 2)));
     assert_eq!(minutes_of(&c, Key::NoGroup), None);
@@ -197,13 +207,18 @@ fn work_counts_for_the_groups_of_the_day_it_was_done_when_asked() {
             ended_at: Some(day("2026-11-03").start_millis() + 3_600_000),
         },
     ];
-    let now = compute(Some(&cols), &view, &query(ReportParams::default()), &history);
+    let now = compute(
+        Some(&cols),
+        &Prepared::new(view.clone()),
+        &query(ReportParams::default()),
+        &history,
+    );
     assert_eq!(minutes_of(&now, Key::Group(ONE_TIME)), Some((65, 1)));
     assert_eq!(minutes_of(&now, Key::Group(ANNUAL)), None);
 
     let then = compute(
         Some(&cols),
-        &view,
+        &Prepared::new(view.clone()),
         &query(ReportParams {
             basis: Some("work_date".into()),
             ..Default::default()
@@ -255,7 +270,32 @@ fn deleted_and_edited_entries_are_counted_as_they_are_now() {
         billable: false,
         deleted: false,
     });
-    let c = compute(Some(&cols), &office(), &query(ReportParams::default()), &[]);
+    let c = compute(
+        Some(&cols),
+        &Prepared::new(office()),
+        &query(ReportParams::default()),
+        &[],
+    );
     assert_eq!(minutes_of(&c, Key::Group(ANNUAL)), Some((35, 1)));
     assert_eq!(c.total.minutes, 35 + 45 + 15);
+}
+
+#[test]
+fn a_parent_of_disjoint_groups_adds_up_its_children_and_its_own_clients() {
+    // Groups 1 and 2 share no client; group 3 holds them and client 4 directly (as a tree).
+    let view = ReportView {
+        clients: [1, 2, 3, 4].into_iter().collect(),
+        groups: vec![
+            group(ANNUAL, GroupKind::Clients, &[ALL_SEGMENTS], &[1], &[1]),
+            group(ONE_TIME, GroupKind::Clients, &[ALL_SEGMENTS], &[2, 3], &[2, 3]),
+            group(ALL_SEGMENTS, GroupKind::Groups, &[], &[4], &[1, 2, 3, 4]),
+        ],
+        applied: 1,
+    };
+    let prepared = Prepared::new(view);
+    let c = compute(Some(&november()), &prepared, &query(ReportParams::default()), &[]);
+    assert_eq!(minutes_of(&c, Key::Group(ALL_SEGMENTS)), Some((150, 4)));
+    let all = c.rows.iter().find(|r| r.key == Key::Group(ALL_SEGMENTS)).unwrap();
+    assert_eq!(all.members, Some(4));
+    assert_eq!(minutes_of(&c, Key::NoGroup), None);
 }
