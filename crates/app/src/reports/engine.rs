@@ -54,8 +54,10 @@ pub struct Row {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Computed {
-    /// Rows with time, most time first.
+    /// Rows with time, most time first (the first `limit` of them).
     pub rows: Vec<Row>,
+    /// How many rows have time, including those past `limit`.
+    pub total_rows: usize,
     /// The whole report, each entry and client counted once.
     pub total: Totals,
 }
@@ -253,9 +255,16 @@ impl Totals {
 /// while a partition's entries are added up.
 const PARTITION_BITS: u32 = 12;
 
-/// Computes a report. `history` holds the membership periods that began or ended after the start
-/// of the range (only used when the query counts time by the groups of the day of the work).
-pub fn compute(cols: Option<&Columns>, prepared: &Prepared, query: &ReportQuery, history: &[Period]) -> Computed {
+/// Computes a report: its first `limit` rows (all without one). `history` holds the membership
+/// periods that began or ended after the start of the range (only used when the query counts
+/// time by the groups of the day of the work).
+pub fn compute(
+    cols: Option<&Columns>,
+    prepared: &Prepared,
+    query: &ReportQuery,
+    history: &[Period],
+    limit: Option<usize>,
+) -> Computed {
     let allowed_bitmap = allowed_clients(prepared, query);
     let by_work_date = query.by == Grouping::Group && query.basis == MembershipBasis::WorkDate;
     // Clients whose memberships changed within the range: their entries are placed one by one.
@@ -397,8 +406,23 @@ pub fn compute(cols: Option<&Columns>, prepared: &Prepared, query: &ReportQuery,
         }
     };
     rows.retain(|r| r.totals.entries > 0);
-    rows.sort_unstable_by(|a, b| b.totals.minutes.cmp(&a.totals.minutes).then(a.key.cmp(&b.key)));
-    Computed { rows, total }
+    let total_rows = rows.len();
+    let order = |a: &Row, b: &Row| b.totals.minutes.cmp(&a.totals.minutes).then(a.key.cmp(&b.key));
+    // A million client rows need not all be sorted to show the first thousand.
+    if let Some(limit) = limit
+        && limit < rows.len()
+    {
+        if limit > 0 {
+            rows.select_nth_unstable_by(limit - 1, order);
+        }
+        rows.truncate(limit);
+    }
+    rows.sort_unstable_by(order);
+    Computed {
+        rows,
+        total_rows,
+        total,
+    }
 }
 
 /// Each group's total over the clients it reaches, children before parents: a group that is the

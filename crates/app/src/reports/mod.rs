@@ -397,11 +397,10 @@ impl App {
         };
         let computed = {
             let ledger = self.reports.ledger.read();
-            engine::compute(ledger.org(actor.organization_id.0), &view, &query, &history)
+            engine::compute(ledger.org(actor.organization_id.0), &view, &query, &history, limit)
         };
-        let total_rows = computed.rows.len();
-        let shown = &computed.rows[..limit.unwrap_or(usize::MAX).min(total_rows)];
-        let rows = self.name_rows(actor.organization_id, &view, shown).await?;
+        let total_rows = computed.total_rows;
+        let rows = self.name_rows(actor.organization_id, &view, &computed.rows).await?;
         let t = computed.total;
         Ok(TimeReport {
             from: query.from,

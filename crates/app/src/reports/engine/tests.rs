@@ -96,6 +96,7 @@ fn time_by_group_rolls_nested_groups_up_and_counts_a_shared_client_once() {
         &Prepared::new(office()),
         &query(ReportParams::default()),
         &[],
+        None,
     );
     assert_eq!(minutes_of(&c, Key::Group(ANNUAL)), Some((90, 2)));
     assert_eq!(minutes_of(&c, Key::Group(ONE_TIME)), Some((75, 2)));
@@ -119,6 +120,7 @@ fn filters_narrow_the_entries_and_the_clients() {
             ..Default::default()
         }),
         &[],
+        None,
     );
     assert_eq!(billable.total.minutes, 120);
     assert_eq!(minutes_of(&billable, Key::Group(ANNUAL)), Some((60, 1)));
@@ -132,6 +134,7 @@ fn filters_narrow_the_entries_and_the_clients() {
             ..Default::default()
         }),
         &[],
+        None,
     );
     assert_eq!(bert.rows.len(), 1);
     assert_eq!(minutes_of(&bert, Key::Staff(StaffId(BERT as i64))), Some((60, 2)));
@@ -146,6 +149,7 @@ fn filters_narrow_the_entries_and_the_clients() {
             ..Default::default()
         }),
         &[],
+        None,
     );
     let clients: Vec<Key> = not_annual.rows.iter().map(|r| r.key).collect();
     assert_eq!(clients, vec![Key::Client(ClientId(3)), Key::Client(ClientId(4))]);
@@ -159,6 +163,7 @@ fn filters_narrow_the_entries_and_the_clients() {
             ..Default::default()
         }),
         &[],
+        None,
     );
     assert_eq!(both.total.minutes, 30, "only client 2 is in both");
 }
@@ -173,6 +178,7 @@ fn a_staff_member_s_report_covers_only_the_clients_they_can_see() {
         &Prepared::new(view),
         &query(ReportParams::default()),
         &[],
+        None,
     );
     assert_eq!(c.total.minutes, 90);
     assert_eq!(minutes_of(&c, Key::Group(ANNUAL)), Some((90, 2)));
@@ -212,6 +218,7 @@ fn work_counts_for_the_groups_of_the_day_it_was_done_when_asked() {
         &Prepared::new(view.clone()),
         &query(ReportParams::default()),
         &history,
+        None,
     );
     assert_eq!(minutes_of(&now, Key::Group(ONE_TIME)), Some((65, 1)));
     assert_eq!(minutes_of(&now, Key::Group(ANNUAL)), None);
@@ -224,6 +231,7 @@ fn work_counts_for_the_groups_of_the_day_it_was_done_when_asked() {
             ..Default::default()
         }),
         &history,
+        None,
     );
     assert_eq!(
         minutes_of(&then, Key::Group(ONE_TIME)),
@@ -275,6 +283,7 @@ fn deleted_and_edited_entries_are_counted_as_they_are_now() {
         &Prepared::new(office()),
         &query(ReportParams::default()),
         &[],
+        None,
     );
     assert_eq!(minutes_of(&c, Key::Group(ANNUAL)), Some((35, 1)));
     assert_eq!(c.total.minutes, 35 + 45 + 15);
@@ -293,9 +302,26 @@ fn a_parent_of_disjoint_groups_adds_up_its_children_and_its_own_clients() {
         applied: 1,
     };
     let prepared = Prepared::new(view);
-    let c = compute(Some(&november()), &prepared, &query(ReportParams::default()), &[]);
+    let c = compute(Some(&november()), &prepared, &query(ReportParams::default()), &[], None);
     assert_eq!(minutes_of(&c, Key::Group(ALL_SEGMENTS)), Some((150, 4)));
     let all = c.rows.iter().find(|r| r.key == Key::Group(ALL_SEGMENTS)).unwrap();
     assert_eq!(all.members, Some(4));
     assert_eq!(minutes_of(&c, Key::NoGroup), None);
+}
+
+#[test]
+fn a_limit_keeps_the_rows_with_most_time_and_counts_them_all() {
+    let c = compute(
+        Some(&november()),
+        &Prepared::new(office()),
+        &query(ReportParams {
+            by: Some("client".into()),
+            ..Default::default()
+        }),
+        &[],
+        Some(2),
+    );
+    assert_eq!(c.total_rows, 4);
+    let keys: Vec<Key> = c.rows.iter().map(|r| r.key).collect();
+    assert_eq!(keys, vec![Key::Client(ClientId(1)), Key::Client(ClientId(3))]);
 }
