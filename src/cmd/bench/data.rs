@@ -85,6 +85,11 @@ pub struct Dataset {
     pub narrow: Vec<StaffId>,
     /// One staff member assigned to 500 groups.
     pub busy: StaffId,
+    /// Adversarial shape only: a staff member assigned to the top of a 32-deep chain of groups
+    /// whose bottom holds clients 1..=1000.
+    pub chain: Option<StaffId>,
+    /// Adversarial shape only: a staff member assigned to one group holding every client.
+    pub everyone: Option<StaffId>,
     pub admin_email: String,
     /// Seconds spent generating (0 when the cache was used).
     pub generated_in: f64,
@@ -140,6 +145,8 @@ impl Dataset {
                 .map(|(_, s)| s)
                 .collect(),
             busy: staff[1],
+            chain: None,
+            everyone: None,
             levels,
             admin_email: ADMIN_EMAIL.to_string(),
             generated_in,
@@ -153,7 +160,22 @@ impl Dataset {
 }
 
 /// Opens the data set at `url`, generating it first when the database is empty.
-pub async fn open(url: &str, size: &Size, seed: u64) -> anyhow::Result<(App, Dataset)> {
+/// The shapes a data set comes in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Shape {
+    /// Levels of ten, diamonds, one staff member with 500 assignments.
+    Standard,
+    /// The standard shape plus a 32-deep chain of groups (the depth policy raised to allow it)
+    /// and one group holding every client, each with a staff member assigned to its top.
+    Adversarial,
+}
+
+/// Depth of the adversarial chain.
+pub const CHAIN_DEPTH: i64 = 32;
+/// Clients at the bottom of the chain.
+pub const CHAIN_CLIENTS: i64 = 1_000;
+
+pub async fn open(url: &str, size: &Size, seed: u64, shape: Shape) -> anyhow::Result<(App, Dataset)> {
     let db = Db::connect(url).await?;
     db.migrate().await.map_err(clientele_domain::Error::from)?;
     let existing: i64 = {
@@ -166,6 +188,11 @@ pub async fn open(url: &str, size: &Size, seed: u64) -> anyhow::Result<(App, Dat
         generate(&db, size, seed)
             .await
             .context("generating the benchmark data")?;
+        if shape == Shape::Adversarial {
+            generate_adversarial(&db, size)
+                .await
+                .context("generating the adversarial shapes")?;
+        }
         started.elapsed().as_secs_f64()
     } else if existing != size.clients {
         anyhow::bail!(
@@ -193,6 +220,10 @@ pub async fn open(url: &str, size: &Size, seed: u64) -> anyhow::Result<(App, Dat
     let started = Instant::now();
     let app = App::open(db).await?;
     let mut ds = Dataset::describe(size, seed, generated_in);
+    if shape == Shape::Adversarial {
+        ds.chain = Some(StaffId(FIRST_STAFF_ID + size.staff));
+        ds.everyone = Some(StaffId(FIRST_STAFF_ID + size.staff + 1));
+    }
     ds.loaded_in = started.elapsed().as_secs_f64();
     Ok((app, ds))
 }
@@ -546,6 +577,178 @@ async fn generate_time_entries(db: &Db, size: &Size, seed: u64) -> anyhow::Resul
     }
     bulk::advance_ids(&mut tx.conn(), "time_entries").await.map_err(e)?;
     clientele_store::on!(&mut tx.conn(), c => sqlx::query("UPDATE time_entry_counter SET seq = 1 WHERE id = 1").execute(&mut **c).await.map(|r| r.rows_affected()))?;
+    tx.commit().await.map_err(e)?;
+    Ok(())
+}
+
+/// The adversarial shapes, added to a freshly generated standard data set: a chain of
+/// [`CHAIN_DEPTH`] groups below one another whose bottom holds the first [`CHAIN_CLIENTS`] clients,
+/// and one group holding every client; a staff member is assigned (reader) to the top of each.
+async fn generate_adversarial(db: &Db, size: &Size) -> anyhow::Result<()> {
+    let e = clientele_domain::Error::from;
+    let now = clientele_domain::now_millis();
+    let first = size.levels.iter().sum::<i64>() + 1;
+    let chain: Vec<i64> = (first..first + CHAIN_DEPTH).collect();
+    let everyone = first + CHAIN_DEPTH;
+    let mut tx = db.begin().await.map_err(e)?;
+    clientele_store::on!(&mut tx.conn(), c => sqlx::query("UPDATE organizations SET max_nesting_depth = 40 WHERE id = 1")
+        .execute(&mut **c).await.map(|r| r.rows_affected()))?;
+    let mut groups = Vec::new();
+    for (depth, &g) in chain.iter().enumerate() {
+        let bottom = depth as i64 == CHAIN_DEPTH - 1;
+        let name = format!("Chain level {depth}");
+        groups.push(vec![
+            Param::I64(g),
+            Param::I64(1),
+            name.clone().into(),
+            name.to_lowercase().into(),
+            if bottom { "clients" } else { "groups" }.into(),
+            Param::I64(FIRST_UNIT_ID),
+            Param::I64(if bottom { CHAIN_CLIENTS.min(size.clients) } else { 1 }),
+            Param::I64(now),
+            Param::I64(now),
+        ]);
+    }
+    groups.push(vec![
+        Param::I64(everyone),
+        Param::I64(1),
+        "Everyone".into(),
+        "everyone".into(),
+        "clients".into(),
+        Param::I64(FIRST_UNIT_ID),
+        Param::I64(size.clients),
+        Param::I64(now),
+        Param::I64(now),
+    ]);
+    bulk::insert(
+        &mut tx.conn(),
+        "client_groups",
+        &[
+            "id",
+            "organization_id",
+            "name",
+            "name_key",
+            "kind",
+            "business_unit_id",
+            "member_count",
+            "created_at",
+            "updated_at",
+        ],
+        groups,
+    )
+    .await
+    .map_err(e)?;
+    let edges = chain
+        .windows(2)
+        .map(|w| {
+            vec![
+                Param::I64(w[0]),
+                Param::I64(w[1]),
+                Param::I64(1),
+                Param::I64(now),
+                "import".into(),
+            ]
+        })
+        .collect();
+    bulk::insert(
+        &mut tx.conn(),
+        "group_children",
+        &["parent_id", "child_id", "organization_id", "added_at", "cause"],
+        edges,
+    )
+    .await
+    .map_err(e)?;
+    let bottom = *chain.last().expect("a chain");
+    let membership = |group: i64, client: i64| {
+        vec![
+            Param::I64(group),
+            Param::I64(client),
+            Param::I64(1),
+            Param::I64(now),
+            "import".into(),
+        ]
+    };
+    let chain_members = (1..=CHAIN_CLIENTS.min(size.clients))
+        .map(|c| membership(bottom, c))
+        .collect();
+    bulk::insert(
+        &mut tx.conn(),
+        "group_clients",
+        &["group_id", "client_id", "organization_id", "added_at", "cause"],
+        chain_members,
+    )
+    .await
+    .map_err(e)?;
+    let mut start = 1;
+    while start <= size.clients {
+        let end = (start + CHUNK).min(size.clients + 1);
+        bulk::insert(
+            &mut tx.conn(),
+            "group_clients",
+            &["group_id", "client_id", "organization_id", "added_at", "cause"],
+            (start..end).map(|c| membership(everyone, c)).collect(),
+        )
+        .await
+        .map_err(e)?;
+        start = end;
+    }
+    let staff = [FIRST_STAFF_ID + size.staff, FIRST_STAFF_ID + size.staff + 1];
+    bulk::insert(
+        &mut tx.conn(),
+        "staff",
+        &[
+            "id",
+            "organization_id",
+            "email",
+            "name",
+            "role",
+            "created_at",
+            "updated_at",
+        ],
+        staff
+            .iter()
+            .zip(["chain", "everyone"])
+            .map(|(&id, what)| {
+                vec![
+                    Param::I64(id),
+                    Param::I64(1),
+                    format!("{what}@bench.example").into(),
+                    format!("Assigned to {what}").into(),
+                    "staff".into(),
+                    Param::I64(now),
+                    Param::I64(now),
+                ]
+            })
+            .collect(),
+    )
+    .await
+    .map_err(e)?;
+    bulk::insert(
+        &mut tx.conn(),
+        "assignments",
+        &["staff_id", "group_id", "organization_id", "role", "assigned_at"],
+        vec![
+            vec![
+                Param::I64(staff[0]),
+                Param::I64(chain[0]),
+                Param::I64(1),
+                "reader".into(),
+                Param::I64(now),
+            ],
+            vec![
+                Param::I64(staff[1]),
+                Param::I64(everyone),
+                Param::I64(1),
+                "reader".into(),
+                Param::I64(now),
+            ],
+        ],
+    )
+    .await
+    .map_err(e)?;
+    for table in ["staff", "client_groups"] {
+        bulk::advance_ids(&mut tx.conn(), table).await.map_err(e)?;
+    }
     tx.commit().await.map_err(e)?;
     Ok(())
 }

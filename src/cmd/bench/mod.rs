@@ -52,9 +52,12 @@ pub struct BenchArgs {
     /// How long each HTTP load runs.
     #[arg(long, default_value_t = 5)]
     pub seconds: u64,
-    /// Where generated SQLite data sets are cached (by size and seed).
+    /// Where generated SQLite data sets are cached (by size, shape and seed).
     #[arg(long, default_value = "bench-data")]
     pub data_dir: std::path::PathBuf,
+    /// `adversarial` adds a 32-deep chain of groups and one group holding every client.
+    #[arg(long, value_enum, default_value = "standard")]
+    pub shape: data::Shape,
 }
 
 /// Runs the benchmark. `database_url` names the database to use (PostgreSQL: an empty database,
@@ -65,10 +68,19 @@ pub async fn run(database_url: Option<String>, args: &BenchArgs) -> anyhow::Resu
         Some(url) => url,
         None => {
             std::fs::create_dir_all(&args.data_dir)?;
-            format!("sqlite://{}/{}-{}.db", args.data_dir.display(), size.name, args.seed)
+            let shape = match args.shape {
+                data::Shape::Standard => String::new(),
+                data::Shape::Adversarial => "-adversarial".to_string(),
+            };
+            format!(
+                "sqlite://{}/{}{shape}-{}.db",
+                args.data_dir.display(),
+                size.name,
+                args.seed
+            )
         }
     };
-    let (app, ds) = data::open(&url, &size, args.seed).await?;
+    let (app, ds) = data::open(&url, &size, args.seed, args.shape).await?;
     if !args.json {
         println!(
             "data: {} ({} clients, {} groups, {} staff) at {url}{}",

@@ -86,6 +86,30 @@ pub async fn check(app: &App, ds: &Dataset) -> anyhow::Result<Report> {
     }
     rep.note("busy_staff_500_groups_p99_us", round(busy.percentile(99.0)));
 
+    // Adversarial shapes: through 32 levels of nesting, and through one group of every client.
+    if let Some(chain) = ds.chain {
+        let mut deep = Samples::default();
+        let mut allowed = 0;
+        for i in 0..20_000 {
+            let c = ClientId(i % data::CHAIN_CLIENTS.min(ds.size.clients) + 1);
+            let t = Instant::now();
+            allowed += app.access.role(chain, c, now).is_some() as usize;
+            deep.push(t);
+        }
+        anyhow::ensure!(allowed == 20_000, "the chain's bottom clients are visible from its top");
+        rep.note("chain_32_deep_p99_us", round(deep.percentile(99.0)));
+    }
+    if let Some(everyone) = ds.everyone {
+        let mut all = Samples::default();
+        for _ in 0..20_000 {
+            let c = ds.random_client(&mut rng);
+            let t = Instant::now();
+            black_box(app.access.role(everyone, c, now));
+            all.push(t);
+        }
+        rep.note("one_group_of_every_client_p99_us", round(all.percentile(99.0)));
+    }
+
     let mut conn = app.db.read().await?;
     let mut base = Samples::default();
     let mut disagreements = 0;
@@ -111,8 +135,13 @@ pub async fn check(app: &App, ds: &Dataset) -> anyhow::Result<Report> {
 /// Opens the data set inside a server's own runtime and serves the real router.
 fn start_ours(url: &str, ds: &Dataset) -> anyhow::Result<Server> {
     let (url, size, seed) = (url.to_string(), ds.size.clone(), ds.seed);
+    let shape = if ds.chain.is_some() {
+        data::Shape::Adversarial
+    } else {
+        data::Shape::Standard
+    };
     Server::start(move || async move {
-        let (app, ds) = data::open(&url, &size, seed).await?;
+        let (app, ds) = data::open(&url, &size, seed, shape).await?;
         let token = app.create_token(&ds.admin_email, "bench").await?;
         Ok((
             clientele_web::router(app, &clientele_web::WebSettings::default()),
@@ -237,6 +266,23 @@ pub async fn list(app: &App, ds: &Dataset) -> anyhow::Result<Report> {
     rep.note("deep_page_p50_us", round(deep.percentile(50.0)));
     rep.note("deep_page_p99_us", round(deep.percentile(99.0)));
     rep.note("visible_clients", base_total);
+    // Adversarial: a staff member who sees every client through one group.
+    if let Some(everyone) = ds.everyone {
+        let actor = Actor {
+            staff_id: everyone,
+            ..actor.clone()
+        };
+        let mut pages = Samples::default();
+        for _ in 0..200 {
+            let t = Instant::now();
+            black_box(app.my_clients(&actor, &filter, None, Some(50)).await?);
+            pages.push(t);
+        }
+        rep.note(
+            "one_group_of_every_client_first_page_p99_us",
+            round(pages.percentile(99.0)),
+        );
+    }
 
     let mut base_first = Samples::default();
     let started = Instant::now();
