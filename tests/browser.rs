@@ -1061,3 +1061,213 @@ async fn clients_are_created_and_edited_in_the_browser() {
     assert!(b.text(".facts").await.contains("inactive"));
     b.close().await;
 }
+
+impl Browser {
+    /// Signs in from the sign-in page a protected `path` leads to, and lands there.
+    async fn sign_in_to(&self, path: &str, email: &str, password: &str) {
+        self.go(path).await;
+        self.type_in("#email", email).await;
+        self.type_in("#password", password).await;
+        self.press("Sign in").await;
+        self.css("h1").await;
+        assert_eq!(self.path().await, path, "{}", self.page_text().await);
+    }
+
+    /// Whether an `<img>` loaded and decoded its image.
+    async fn image_loaded(&self, selector: &str) -> bool {
+        let script =
+            format!("var i = document.querySelector({selector:?}); return !!i && i.complete && i.naturalWidth > 0;");
+        self.client.execute(&script, vec![]).await.unwrap() == json!(true)
+    }
+}
+
+/// Seed 001 end to end: "Create client groups to segment clients ... an annual report client, a
+/// one-time service client", then "Customer segmentation is helpful for you in the report ...
+/// Choose a client group filter", then "save it at the disc icon ... for the entire office".
+/// An account manager logs time from a client's profile, reports on one segment (table, chart,
+/// CSV link), saves the report for the office; an admin finds it and sees the same figures.
+async fn time_and_reports_story(postgres: bool) {
+    use clientele_app::reports::TimeEntryFields;
+    use clientele_domain::time_entry::Day;
+
+    let s = Server::start(postgres).await;
+    let bakery = s.client("Bakery Ltd", ClientStatus::Active).await;
+    let florist = s.client("Florist & Co", ClientStatus::Active).await;
+    let garage = s.client("Garage Services", ClientStatus::Active).await;
+    let annual = s
+        .group(
+            "Annual report clients",
+            GroupKind::Clients,
+            vec![MemberRef::Client(bakery), MemberRef::Client(florist)],
+        )
+        .await;
+    s.group("One-time service", GroupKind::Clients, vec![MemberRef::Client(garage)])
+        .await;
+    let password = "a long enough password";
+    let ann = s
+        .app
+        .create_staff_cli("ann@firm.example", "Ann Accountant", StaffRole::Staff, Some(password))
+        .await
+        .unwrap();
+    s.app
+        .assign(
+            s.admin.admin().unwrap(),
+            annual,
+            ann.id,
+            clientele_access::AccessRole::Editor,
+            None,
+        )
+        .await
+        .unwrap();
+    // Time the admin logged already (today, so that this month's report counts it).
+    let today = Day::of_millis(clientele_domain::now_millis()).to_string();
+    for (client, duration) in [(florist, "60"), (garage, "2:00")] {
+        let entry = TimeEntryFields {
+            client_id: client,
+            staff_id: None,
+            date: today.clone(),
+            duration: duration.into(),
+            billable: true,
+            service: Some("Advice".into()),
+            note: None,
+        };
+        s.app.create_time_entry(&s.admin, &entry).await.unwrap();
+    }
+
+    // Ann opens one of her clients and logs an hour and a half through the form.
+    let b = Browser::open(&s.base, 1280, 900).await;
+    b.sign_in_to("/my-group-clients", "ann@firm.example", password).await;
+    b.follow(&format!("#my-clients a[href='/clients/{bakery}']")).await;
+    assert_eq!(b.text("h1").await, "Bakery Ltd");
+    b.css("#log-time").await;
+    assert_eq!(
+        b.css("#time-date").await.prop("value").await.unwrap().as_deref(),
+        Some(today.as_str()),
+        "the date defaults to today"
+    );
+    assert!(
+        b.css("#time-billable").await.is_selected().await.unwrap(),
+        "billable by default"
+    );
+    b.type_in("#time-duration", "ninety").await;
+    b.type_in("#time-service", "Annual report").await;
+    b.type_in("#time-note", "Year-end <accounts>").await;
+    b.press("Log time").await;
+    assert!(
+        b.text("#time-duration-error").await.contains("1:30"),
+        "the refusal sits by the duration"
+    );
+    assert_eq!(
+        b.css("#time-service").await.prop("value").await.unwrap().as_deref(),
+        Some("Annual report"),
+        "typed text survives"
+    );
+    b.shot("001-log-time-refused").await;
+    b.type_in("#time-duration", "1:30").await;
+    b.press("Log time").await;
+    assert_eq!(b.text("#time .flash").await, "Time logged.");
+    let row = b.text("#time-entries tbody tr").await;
+    assert!(
+        row.contains(&today)
+            && row.contains("Ann Accountant")
+            && row.contains("1:30")
+            && row.contains("Annual report")
+            && row.contains("Year-end <accounts>"),
+        "{row}"
+    );
+    b.shot("001-client-time").await;
+    // My time lists it, with a link back to the client.
+    b.follow("nav a[href='/time']").await;
+    assert_eq!(b.text("#total-duration").await, "1:30");
+    b.css(&format!("#my-time a[href='/clients/{bakery}']")).await;
+    b.shot("001-my-time").await;
+
+    // Reports: filter by the client group.
+    b.follow("nav a[href='/reports']").await;
+    b.css("#report-filters").await;
+    b.click(&format!("#groups option[value='{annual}']")).await;
+    b.select("#by", "Clients").await;
+    b.press("Show report").await;
+    let total = b.text("#report-total").await;
+    // Bakery 1:30 (Ann's) and Florist 1:00 (the admin's); the garage is not in the segment.
+    assert!(total.starts_with("2.5 h in 2 entries for 2 clients"), "{total}");
+    let rows = b.text("#report-rows tbody").await;
+    assert!(
+        rows.contains("Bakery Ltd") && rows.contains("1.5 h") && rows.contains("Florist & Co"),
+        "{rows}"
+    );
+    assert!(!rows.contains("Garage"), "{rows}");
+    assert!(b.image_loaded("#report-chart").await, "the chart image loads");
+    let chart_src = b.css("#report-chart").await.attr("src").await.unwrap().unwrap();
+    assert!(chart_src.contains(&format!("groups={annual}")), "{chart_src}");
+    let csv = b.css("#report-csv[download]").await;
+    let href = csv.attr("href").await.unwrap().unwrap();
+    assert!(
+        href.starts_with("/reports/time.csv?") && href.contains(&format!("groups={annual}")),
+        "{href}"
+    );
+    b.shot("001-report-by-group").await;
+
+    // The disc icon: save it for the entire office.
+    b.type_in("#save-name", "Annual report clients this month").await;
+    b.click("input[name=visibility][value=organization]").await;
+    b.press("Save report").await;
+    assert_eq!(b.text("h1").await, "Annual report clients this month");
+    assert!(b.text("#opened").await.contains("for the entire office"));
+    assert_eq!(b.text("#report-total").await, total, "the saved filters apply");
+    b.close().await;
+
+    // An admin signs in, finds it under Saved reports and opens it: the same figures.
+    let b = Browser::open(&s.base, 1280, 900).await;
+    b.sign_in(&s.email, &s.password).await;
+    b.follow("nav a[href='/reports']").await;
+    let saved = b.text("#saved-reports").await;
+    assert!(
+        saved.contains("Annual report clients this month") && saved.contains("entire office"),
+        "{saved}"
+    );
+    b.press("Annual report clients this month").await;
+    assert_eq!(b.text("h1").await, "Annual report clients this month");
+    assert_eq!(b.text("#report-total").await, total);
+    assert_eq!(b.text("#report-rows tbody").await, rows);
+    assert!(b.image_loaded("#report-chart").await);
+    b.css("#report-csv[download]").await;
+    b.shot("001-saved-report-opened").await;
+    // Without the segment filter the admin sees all of the office's time.
+    b.go("/reports").await;
+    assert!(
+        b.text("#report-total").await.starts_with("4.5 h in 3 entries"),
+        "{}",
+        b.text("#report-total").await
+    );
+
+    // An admin may correct anyone's entry, and delete it after a confirmation.
+    b.go(&format!("/clients/{bakery}")).await;
+    b.follow("#time-entries a[aria-label^='Edit the entry']").await;
+    assert_eq!(
+        b.css("#duration").await.prop("value").await.unwrap().as_deref(),
+        Some("1:30")
+    );
+    b.type_in("#duration", "2h").await;
+    b.shot("001-time-edit").await;
+    b.press("Save").await;
+    assert_eq!(b.text("#time .flash").await, "The time entry has been saved.");
+    assert!(b.text("#time-entries").await.contains("2:00"));
+    b.follow("#time-entries a[aria-label^='Delete the entry']").await;
+    assert!(b.text("#entry-summary").await.contains("2:00 on"));
+    b.shot("001-time-delete").await;
+    b.press("Delete entry").await;
+    assert_eq!(b.text("#time .flash").await, "The time entry has been deleted.");
+    assert!(b.text("#time").await.contains("No time logged yet."));
+    b.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seed_001_log_time_report_by_group_and_save_for_the_office_on_sqlite() {
+    time_and_reports_story(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seed_001_log_time_report_by_group_and_save_for_the_office_on_postgres() {
+    time_and_reports_story(true).await;
+}

@@ -143,6 +143,35 @@ both_backends! {
         assert!(actions.contains(&"time_entry.deleted") && actions.contains(&"time_entry.created"), "{actions:?}");
     }
 
+    // A staff member's own list hides entries on clients they no longer see; the pages around
+    // such an entry still lead on to every other one.
+    async fn my_time_entries_page_past_entries_on_clients_i_no_longer_see(t: TestApp) {
+        let kept = t.client("Kept Ltd").await;
+        let lost = t.client("Lost Ltd").await;
+        let kept_group = t.group("Kept portfolio", &[kept]).await;
+        let lost_group = t.group("Lost portfolio", &[lost]).await;
+        let (ann, token) = account_manager(&t, "ann@firm.example").await;
+        for g in [kept_group, lost_group] {
+            t.put(&format!("/api/v1/groups/{g}/staff/{ann}"), json!({ "role": "editor" })).await.expect(StatusCode::OK);
+        }
+        for (client, date) in [(kept, "2026-11-05"), (lost, "2026-11-04"), (kept, "2026-11-03"), (kept, "2026-11-02")] {
+            let entry = json!({ "client_id": client, "date": date, "duration": "30" });
+            t.call_as(&token, Method::POST, "/api/v1/time-entries", Some(entry), &[]).await.expect(StatusCode::CREATED);
+        }
+        t.delete(&format!("/api/v1/groups/{lost_group}/staff/{ann}")).await.expect(StatusCode::NO_CONTENT);
+        let mut dates = Vec::new();
+        let mut cursor = String::new();
+        for _ in 0..5 {
+            let page = t.call_as(&token, Method::GET, &format!("/api/v1/time-entries?limit=2&cursor={cursor}"), None, &[]).await.expect(StatusCode::OK).body;
+            dates.extend(page["items"].as_array().unwrap().iter().map(|e| e["date"].as_str().unwrap().to_string()));
+            match page["next_cursor"].as_str() {
+                Some(next) => cursor = next.to_string(),
+                None => break,
+            }
+        }
+        assert_eq!(dates, ["2026-11-05", "2026-11-03", "2026-11-02"]);
+    }
+
     // Issue 6: "whether a time entry counts for the groups its client is in now or the groups it
     // was in on the date of the work".
     async fn work_counts_for_the_groups_of_the_day_it_was_done_when_asked(t: TestApp) {

@@ -805,3 +805,122 @@ both_backends! {
         editor.get(&format!("/clients/{other}/edit")).await.expect(StatusCode::NOT_FOUND);
     }
 }
+
+/// A client's time entries, through the API, newest first.
+async fn entries_of(t: &TestApp, client: i64) -> Vec<serde_json::Value> {
+    let page = t
+        .get(&format!("/api/v1/time-entries?client_id={client}"))
+        .await
+        .expect(StatusCode::OK);
+    page.body["items"].as_array().unwrap().clone()
+}
+
+// Issue 6: "Time entries: staff, client, date, duration, billable or not, service/task label,
+// note. Created by staff on clients they may edit." The profile's Log time form, Edit and
+// Delete of an entry, and My time.
+both_backends! {
+    async fn time_is_logged_from_the_client_profile_by_those_who_may_edit_it(t: TestApp) {
+        let bakery = t.client("Bakery").await;
+        let hidden = t.client("Hidden Ltd").await;
+        let group = t.group("Annual report clients", &[bakery]).await;
+        t.group("Elsewhere", &[hidden]).await;
+        let (editor, editor_id) = sign_in_staff(&t, "editor@firm.example").await;
+        let (reader, reader_id) = sign_in_staff(&t, "reader@firm.example").await;
+        let (colleague, colleague_id) = sign_in_staff(&t, "colleague@firm.example").await;
+        for (id, role) in [(editor_id, "editor"), (reader_id, "reader"), (colleague_id, "editor")] {
+            t.put(&format!("/api/v1/groups/{group}/staff/{id}"), json!({ "role": role })).await.expect(StatusCode::OK);
+        }
+        let profile = format!("/clients/{bakery}");
+        let log = format!("/clients/{bakery}/time");
+
+        // The form, for an editor: today's date, the duration's formats, every control labelled.
+        let page = html(&editor.get(&profile).await.expect(StatusCode::OK));
+        assert!(page.contains("id=\"log-time\"") && page.contains("No time logged yet."), "{page}");
+        let today = clientele_domain::time_entry::Day::of_millis(clientele_domain::now_millis()).to_string();
+        assert!(page.contains(&format!("id=\"time-date\" name=\"date\" type=\"date\" value=\"{today}\"")), "{page}");
+        for control in ["time-date", "time-duration", "time-service", "time-note"] {
+            assert!(page.contains(&format!("<label for=\"{control}\">")), "{control} has a label");
+        }
+        assert!(page.contains("href=\"/time\""), "My time is in everyone's navigation");
+
+        // A duration the app cannot read: refused by that field, everything typed kept, nothing saved.
+        let evil = "<script>alert(1)</script>";
+        let r = editor.post(&log, &[("date", "2026-11-02"), ("duration", "ninety"), ("billable", "1"), ("service", "Bookkeeping"), ("note", evil)]).await.expect(StatusCode::UNPROCESSABLE_ENTITY);
+        let page = html(&r);
+        assert!(page.contains("id=\"time-duration-error\"") && page.contains("1:30"), "{page}");
+        assert!(page.contains("value=\"ninety\"") && page.contains("value=\"2026-11-02\"") && page.contains("value=\"Bookkeeping\""), "{page}");
+        assert!(!page.contains(evil) && (page.contains("&lt;script&gt;alert(1)&lt;/script&gt;</textarea>") || page.contains("&#60;script&#62;alert(1)&#60;/script&#62;</textarea>")), "{page}");
+        assert!(!page.contains("time-date-error"), "only the field at fault is marked");
+        let r = editor.post(&log, &[("date", "2026-13-01"), ("duration", "90")]).await.expect(StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(html(&r).contains("id=\"time-date-error\"") && html(&r).contains("value=\"90\""), "{}", html(&r));
+        assert!(entries_of(&t, bakery).await.is_empty());
+
+        // Logged, in each way people write durations; the note is shown as text.
+        let r = editor.post(&log, &[("date", "2026-11-02"), ("duration", "1:30"), ("billable", "1"), ("service", "Bookkeeping"), ("note", evil)]).await.expect(StatusCode::SEE_OTHER);
+        assert_eq!(r.headers["location"], format!("/clients/{bakery}?done=time-logged#time"));
+        editor.post(&log, &[("date", "2026-11-03"), ("duration", "1.5h")]).await.expect(StatusCode::SEE_OTHER);
+        editor.post(&log, &[("date", "2026-11-04"), ("duration", "90"), ("billable", "1")]).await.expect(StatusCode::SEE_OTHER);
+        let stored = entries_of(&t, bakery).await;
+        assert_eq!(stored.iter().map(|e| e["minutes"].as_i64().unwrap()).collect::<Vec<_>>(), [90, 90, 90]);
+        assert_eq!(stored.iter().map(|e| e["billable"].as_bool().unwrap()).collect::<Vec<_>>(), [true, false, true]);
+        assert!(stored.iter().all(|e| e["staff_id"] == editor_id.0));
+        let first = stored[2]["id"].as_i64().unwrap();
+        let page = html(&editor.get(&format!("{profile}?done=time-logged")).await.expect(StatusCode::OK));
+        assert!(page.contains("Time logged.") && page.contains(">1:30<") && page.contains("editor@firm.example"), "{page}");
+        assert!(!page.contains(evil) && (page.contains("&lt;script&gt;") || page.contains("&#60;script&#62;")), "{page}");
+        assert!(page.contains(&format!("href=\"/time/{first}/edit?back=%2Fclients%2F{bakery}\"")), "{page}");
+
+        // A reader sees the time but no form, and a form posted anyway is refused.
+        let page = html(&reader.get(&profile).await.expect(StatusCode::OK));
+        assert!(page.contains(">1:30<") && !page.contains("id=\"log-time\"") && !page.contains("/edit?back"), "{page}");
+        let refused = reader.post(&log, &[("date", "2026-11-05"), ("duration", "30")]).await.expect(StatusCode::FORBIDDEN);
+        assert!(html(&refused).contains("only editors and managers"), "{}", html(&refused));
+        // Someone who cannot see the client at all: not found, whichever way they ask.
+        editor.get(&format!("/clients/{hidden}")).await.expect(StatusCode::NOT_FOUND);
+        editor.post(&format!("/clients/{hidden}/time"), &[("date", "2026-11-05"), ("duration", "30")]).await.expect(StatusCode::NOT_FOUND);
+        reader.get(&format!("/time/{first}/edit")).await.expect(StatusCode::FORBIDDEN);
+        assert_eq!(entries_of(&t, bakery).await.len(), 3);
+        assert!(entries_of(&t, hidden).await.is_empty());
+
+        // Edit: the author's; a colleague who may edit the client is still refused someone else's entry.
+        let form = html(&editor.get(&format!("/time/{first}/edit?back=%2Fclients%2F{bakery}")).await.expect(StatusCode::OK));
+        assert!(form.contains("value=\"1:30\"") && form.contains("value=\"Bookkeeping\"") && !form.contains(evil), "{form}");
+        let version = stored[2]["version"].to_string();
+        let back = format!("/clients/{bakery}");
+        let r = editor.post(&format!("/time/{first}/edit"), &[("version", &version), ("back", &back), ("date", "2026-11-02"), ("duration", "25:00"), ("service", "Payroll")]).await.expect(StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(html(&r).contains("id=\"duration-error\"") && html(&r).contains("value=\"25:00\"") && html(&r).contains("value=\"Payroll\""), "{}", html(&r));
+        let r = editor.post(&format!("/time/{first}/edit"), &[("version", &version), ("back", &back), ("date", "2026-11-02"), ("duration", "2:00"), ("billable", "1"), ("service", "Payroll")]).await.expect(StatusCode::SEE_OTHER);
+        assert_eq!(r.headers["location"], format!("/clients/{bakery}?done=time-saved#time"));
+        let stale = editor.post(&format!("/time/{first}/edit"), &[("version", &version), ("date", "2026-11-02"), ("duration", "3:00")]).await.expect(StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(html(&stale).contains("changed since you read it"), "{}", html(&stale));
+        let changed = t.get(&format!("/api/v1/time-entries/{first}")).await.body;
+        assert_eq!((changed["minutes"].as_i64(), changed["service"].as_str(), changed["client_id"].as_i64()), (Some(120), Some("Payroll"), Some(bakery)));
+        let page = html(&colleague.get(&profile).await.expect(StatusCode::OK));
+        assert!(page.contains("id=\"log-time\"") && !page.contains(&format!("/time/{first}/edit")), "{page}");
+        colleague.get(&format!("/time/{first}/edit")).await.expect(StatusCode::FORBIDDEN);
+        colleague.post(&format!("/time/{first}/edit"), &[("date", "2026-11-02"), ("duration", "1:00")]).await.expect(StatusCode::FORBIDDEN);
+        colleague.post(&format!("/time/{first}/delete"), &[]).await.expect(StatusCode::FORBIDDEN);
+
+        // My time: the editor's own entries, newest first, linked to the client, with the totals.
+        let mine = html(&editor.get("/time").await.expect(StatusCode::OK));
+        assert!(mine.contains("aria-current=\"page\">My time<"), "{mine}");
+        let (newest, oldest) = (mine.find("2026-11-04").unwrap(), mine.find("2026-11-02").unwrap());
+        assert!(newest < oldest, "newest first");
+        assert!(mine.contains(&format!("<a href=\"/clients/{bakery}\">Bakery</a>")));
+        assert!(mine.contains("<strong>5:00</strong> in 3 entries; 3:30 billable."), "{mine}");
+        assert!(html(&colleague.get("/time").await.expect(StatusCode::OK)).contains("You have not logged any time yet."));
+
+        // Delete: a confirmation first, the CSRF token required, then gone.
+        let confirm = html(&editor.get(&format!("/time/{first}/delete?back=%2Ftime")).await.expect(StatusCode::OK));
+        assert!(confirm.contains("2:00 on 2026-11-02 for") && confirm.contains(">Delete entry<") && confirm.contains("name=\"back\" value=\"/time\""), "{confirm}");
+        editor.post_raw(&format!("/time/{first}/delete"), &[("back", "/time")], &[]).await.expect(StatusCode::FORBIDDEN);
+        let r = editor.post(&format!("/time/{first}/delete"), &[("back", "/time")]).await.expect(StatusCode::SEE_OTHER);
+        assert_eq!(r.headers["location"], "/time?done=time-deleted");
+        t.get(&format!("/api/v1/time-entries/{first}")).await.expect(StatusCode::NOT_FOUND);
+        assert!(html(&editor.get("/time?done=time-deleted").await.expect(StatusCode::OK)).contains("<strong>3:00</strong> in 2 entries"));
+        // An admin may change anyone's entry.
+        let admin = sign_in(&t).await;
+        let page = html(&admin.get(&profile).await.expect(StatusCode::OK));
+        assert_eq!(page.matches("aria-label=\"Delete the entry of").count(), 2, "{page}");
+    }
+}

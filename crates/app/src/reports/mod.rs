@@ -62,6 +62,16 @@ pub struct TimeEntryFields {
     pub note: Option<String>,
 }
 
+/// A time entry as lists show it.
+#[derive(Debug, Clone, Serialize)]
+pub struct TimeEntryLine {
+    pub entry: TimeEntry,
+    pub staff_name: String,
+    pub client_name: String,
+    /// Whether the reader may edit or delete it.
+    pub may_change: bool,
+}
+
 /// One row of a report.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ReportRow {
@@ -196,15 +206,25 @@ impl App {
     async fn own_entry(&self, actor: &Actor, id: TimeEntryId) -> Result<TimeEntry> {
         let mut conn = st(self.db.read().await)?;
         let entry = st(time_entries::get(&mut conn.conn(), actor.organization_id, id).await)?;
-        decide::view_client(&self.access, actor.viewer(), entry.client_id, now_millis())
+        self.may_change_time_entry(actor, &entry)?;
+        Ok(entry)
+    }
+
+    /// Whether the actor may edit or delete this entry: the very check `update_time_entry` and
+    /// `delete_time_entry` make, so the UI offers "Edit" and "Delete" exactly where they succeed.
+    /// `not_found` when the actor may not see the entry's client, `forbidden` when it is someone
+    /// else's (and the actor is no admin) or the client is only theirs to read.
+    pub fn may_change_time_entry(&self, actor: &Actor, entry: &TimeEntry) -> Result<()> {
+        let now = now_millis();
+        decide::view_client(&self.access, actor.viewer(), entry.client_id, now)
             .map_err(|_| Error::not_found("time entry"))?;
         if entry.staff_id != actor.staff_id && !actor.viewer().admin {
             return Err(Error::forbidden(
                 "only the staff member who logged this time, or an admin, can change it",
             ));
         }
-        decide::edit_client(&self.access, actor.viewer(), entry.client_id, now_millis())?;
-        Ok(entry)
+        decide::edit_client(&self.access, actor.viewer(), entry.client_id, now)?;
+        Ok(())
     }
 
     pub async fn time_entry(&self, actor: &Actor, id: TimeEntryId) -> Result<TimeEntry> {
@@ -304,17 +324,68 @@ impl App {
             Some((day, cursor.id))
         };
         let mut conn = st(self.db.read().await)?;
-        let mut rows =
+        let rows =
             st(time_entries::list(&mut conn.conn(), actor.organization_id, client, staff, after, limit + 1).await)?;
+        // The page and its cursor are cut from the rows read, before any are hidden below: hiding
+        // first would take a page shortened by hidden rows for the last one and end the list there.
+        let mut page = paging::page(rows, limit, |e| Cursor {
+            id: e.id.0,
+            key: e.date.0.to_string(),
+        });
         if !actor.viewer().admin && client.is_none() {
             // A staff member's own entries on clients they no longer see stay hidden.
             let now = now_millis();
-            rows.retain(|e| decide::view_client(&self.access, actor.viewer(), e.client_id, now).is_ok());
+            page.items
+                .retain(|e| decide::view_client(&self.access, actor.viewer(), e.client_id, now).is_ok());
         }
-        Ok(paging::page(rows, limit, |e| Cursor {
-            id: e.id.0,
-            key: e.date.0.to_string(),
-        }))
+        Ok(page)
+    }
+
+    /// [`App::time_entries`] with what a list shows beside each entry: the staff member's and
+    /// the client's names, and whether the actor may change it ([`App::may_change_time_entry`]).
+    pub async fn time_entry_lines(
+        &self,
+        actor: &Actor,
+        client: Option<ClientId>,
+        staff: Option<StaffId>,
+        cursor: Option<&str>,
+        limit: Option<i64>,
+    ) -> Result<Page<TimeEntryLine>> {
+        let page = self.time_entries(actor, client, staff, cursor, limit).await?;
+        Ok(Page {
+            items: self.lines(actor, page.items).await?,
+            next_cursor: page.next_cursor,
+        })
+    }
+
+    /// One entry the actor may see, as [`App::time_entry_lines`] shows it.
+    pub async fn time_entry_line(&self, actor: &Actor, id: TimeEntryId) -> Result<TimeEntryLine> {
+        let entry = self.time_entry(actor, id).await?;
+        let mut lines = self.lines(actor, vec![entry]).await?;
+        lines.pop().ok_or_else(|| Error::not_found("time entry"))
+    }
+
+    async fn lines(&self, actor: &Actor, entries: Vec<TimeEntry>) -> Result<Vec<TimeEntryLine>> {
+        let ids = |pick: fn(&TimeEntry) -> i64| {
+            let mut ids: Vec<i64> = entries.iter().map(pick).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            ids
+        };
+        let (staff_ids, client_ids) = (ids(|e| e.staff_id.0), ids(|e| e.client_id.0));
+        let mut conn = st(self.db.read().await)?;
+        let mut c = conn.conn();
+        let staff_names = st(labels::names(&mut c, Named::Staff, actor.organization_id, &staff_ids).await)?;
+        let client_names = st(labels::names(&mut c, Named::Clients, actor.organization_id, &client_ids).await)?;
+        Ok(entries
+            .into_iter()
+            .map(|entry| TimeEntryLine {
+                staff_name: staff_names.get(&entry.staff_id.0).cloned().unwrap_or_default(),
+                client_name: client_names.get(&entry.client_id.0).cloned().unwrap_or_default(),
+                may_change: self.may_change_time_entry(actor, &entry).is_ok(),
+                entry,
+            })
+            .collect())
     }
 
     /// Loads the report ledger ahead of the first report (`serve` calls this in the background).

@@ -1,5 +1,6 @@
 //! Clients: the list with group and status filters and bulk "Add to group" / "Remove from group"
-//! (seed 002), and a client's profile with its group badges, "Add to group" and "x" (seeds 001, 002).
+//! (seed 002), and a client's profile with its group badges, "Add to group" and "x" (seeds 001, 002),
+//! and its time entries with "Log time" (issue 6; see `ui::time`).
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -17,6 +18,7 @@ use clientele_store::clients::ClientFilter;
 use clientele_store::groups::GroupFilter;
 
 use super::group_page::confirm_page;
+use super::time::{TimeSection, client_section};
 use super::{
     FieldErrors, Layout, Session, SignedForm, UiError, parse_member, query, render, render_status, see_other, when,
 };
@@ -182,7 +184,7 @@ pub async fn bulk(State(s): State<AppState>, f: SignedForm) -> Result<Response, 
 
 #[derive(Template)]
 #[template(path = "client.html")]
-struct ProfilePage {
+pub(super) struct ProfilePage {
     l: Layout,
     c: Client,
     expires: String,
@@ -194,6 +196,8 @@ struct ProfilePage {
     done: String,
     /// Whether "Edit" is offered: the use case's own decision, asked beforehand.
     can_edit: bool,
+    /// The client's time entries and the "Log time" form.
+    pub(super) time: TimeSection,
 }
 
 #[derive(Deserialize, Default)]
@@ -202,17 +206,21 @@ pub struct ProfileQuery {
     gq: String,
     #[serde(default)]
     done: String,
+    /// Where the Time section's page starts.
+    tcursor: Option<String>,
 }
 
-async fn profile_page(
+pub(super) async fn profile_page(
     s: &AppState,
     session: &Session,
     id: ClientId,
     gq: String,
     errors: FieldErrors,
     done: String,
+    tcursor: Option<&str>,
 ) -> Result<ProfilePage, UiError> {
     let c = s.app.client(&session.actor, id).await?;
+    let time = client_section(s, session, id, tcursor).await?;
     let groups = s.app.groups_of_client(&session.actor, id).await?;
     let text = Some(gq.trim().to_string()).filter(|t| !t.is_empty());
     let choices = client_groups(s, session, text)
@@ -240,6 +248,7 @@ async fn profile_page(
         gq,
         errors,
         done,
+        time,
     })
 }
 
@@ -249,7 +258,16 @@ pub async fn profile(
     Path(id): Path<ClientId>,
     Query(q): Query<ProfileQuery>,
 ) -> Result<Response, UiError> {
-    let page = profile_page(&s, &session, id, q.gq, FieldErrors::default(), q.done).await?;
+    let page = profile_page(
+        &s,
+        &session,
+        id,
+        q.gq,
+        FieldErrors::default(),
+        q.done,
+        q.tcursor.as_deref(),
+    )
+    .await?;
     Ok(render(&page))
 }
 
@@ -267,6 +285,7 @@ pub async fn add_to_group(
             String::new(),
             FieldErrors::one("group_id", "Choose a group."),
             String::new(),
+            None,
         )
         .await?;
         return Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page));
@@ -290,6 +309,7 @@ pub async fn add_to_group(
             String::new(),
             FieldErrors::one("group_id", message),
             String::new(),
+            None,
         )
         .await?;
         return Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page));
@@ -318,6 +338,7 @@ pub async fn remove_from_group(
             String::new(),
             FieldErrors::one("groups", e.detail),
             String::new(),
+            None,
         )
         .await?;
         return Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page).into_response());

@@ -39,6 +39,7 @@ mod my_clients;
 mod process_requests;
 mod reports;
 mod settings;
+mod time;
 mod transfers;
 
 /// The session cookie's name.
@@ -87,6 +88,10 @@ pub fn router() -> Router<AppState> {
         )
         .route("/clients/{id}/groups/add", post(clients::add_to_group))
         .route("/clients/{id}/groups/remove", post(clients::remove_from_group))
+        .route("/clients/{id}/time", post(time::log))
+        .route("/time", get(time::mine))
+        .route("/time/{id}/edit", get(time::edit_page).post(time::update))
+        .route("/time/{id}/delete", get(time::delete_page).post(time::delete))
         .route("/reports", get(reports::show))
         .route("/reports/chart.svg", get(reports::chart_svg))
         .route("/reports/time.csv", get(reports::csv))
@@ -218,6 +223,12 @@ pub const NAV: &[NavItem] = &[
         href: "/my-group-clients",
         label: "My group clients",
         section: "my-clients",
+        admin_only: false,
+    },
+    NavItem {
+        href: "/time",
+        label: "My time",
+        section: "time",
         admin_only: false,
     },
     NavItem {
