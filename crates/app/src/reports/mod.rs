@@ -615,10 +615,15 @@ impl App {
         Ok(saved)
     }
 
+    /// Whether the actor may rename, share or delete this saved report: its owner or an admin.
+    pub fn may_change_saved_report(actor: &Actor, saved: &SavedReport) -> bool {
+        saved.owner_id == actor.staff_id || actor.viewer().admin
+    }
+
     /// A report the actor may change: their own, or any they can open (admins).
     async fn changeable_report(&self, actor: &Actor, id: SavedReportId) -> Result<SavedReport> {
         let saved = self.saved_report(actor, id).await?;
-        if saved.owner_id != actor.staff_id && !actor.viewer().admin {
+        if !App::may_change_saved_report(actor, &saved) {
             return Err(Error::forbidden(
                 "only its owner or an admin can change this saved report",
             ));

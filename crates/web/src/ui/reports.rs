@@ -35,6 +35,8 @@ struct ReportPage {
     units: Vec<BusinessUnit>,
     errors: FieldErrors,
     saved: Vec<SavedReport>,
+    /// The saved reports the reader may rename, share or delete.
+    changeable: Vec<SavedReportId>,
     /// The saved report this page shows, if it was opened from one.
     opened: Option<SavedReport>,
     /// A refused save: why, and the name typed.
@@ -142,6 +144,7 @@ async fn page(
     } else {
         (Vec::new(), Vec::new())
     };
+    let saved = s.app.saved_reports(actor).await?;
     Ok(render(&ReportPage {
         l: session.layout("reports"),
         qs: p.to_query_string(),
@@ -153,7 +156,12 @@ async fn page(
         staff,
         units,
         errors,
-        saved: s.app.saved_reports(actor).await?,
+        changeable: saved
+            .iter()
+            .filter(|r| clientele_app::App::may_change_saved_report(actor, r))
+            .map(|r| r.id)
+            .collect(),
+        saved,
         opened,
         save_errors: refused.errors,
         save_name: refused.name,
