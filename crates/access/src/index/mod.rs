@@ -173,6 +173,9 @@ pub struct ReportView {
     pub groups: Vec<ReportGroup>,
     /// The change the copy reflects.
     pub applied: i64,
+    /// How many clients the organisation has (when `clients` holds them all, a report need not
+    /// ask per entry).
+    pub org_clients: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -554,11 +557,16 @@ impl AccessIndex {
                 })
                 .collect();
         }
+        let org_clients = match seeing {
+            Seeing::All(org) => s.by_org.get(&small(org.0)).map_or(0, RoaringBitmap::len),
+            // A staff member's view is never "everyone" for this purpose: always ask.
+            Seeing::Staff(_) => u64::MAX,
+        };
         let group_ids: Vec<u32> = match seeing {
             Seeing::Staff(staff) => {
                 drop(s);
                 let visible = self.visible_groups(staff, now);
-                return self.finish_report_view(clients, visible.iter().collect());
+                return self.finish_report_view(clients, visible.iter().collect(), org_clients);
             }
             Seeing::All(org) => {
                 let org = small(org.0);
@@ -566,10 +574,10 @@ impl AccessIndex {
             }
         };
         drop(s);
-        self.finish_report_view(clients, group_ids)
+        self.finish_report_view(clients, group_ids, org_clients)
     }
 
-    fn finish_report_view(&self, clients: RoaringBitmap, group_ids: Vec<u32>) -> ReportView {
+    fn finish_report_view(&self, clients: RoaringBitmap, group_ids: Vec<u32>, org_clients: u64) -> ReportView {
         let s = self.read();
         let groups = group_ids
             .into_iter()
@@ -588,6 +596,7 @@ impl AccessIndex {
             clients,
             groups,
             applied: s.applied,
+            org_clients,
         }
     }
 

@@ -11,7 +11,7 @@ use clientele_access::ReportView;
 use clientele_domain::report::{GroupMatch, Grouping, MembershipBasis, ReportQuery};
 use clientele_domain::{ClientId, GroupId, Millis, StaffId};
 
-use super::ledger::{BILLABLE, Columns, DAY_BASE};
+use super::ledger::{BILLABLE, Columns, DAY_BASE, Segment};
 
 /// What one row adds up.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -288,35 +288,41 @@ pub fn compute(
     let mut scattered: Vec<Vec<u32>> = vec![Vec::new(); partitions];
     let mut per_staff: Vec<Totals> = Vec::new();
     let mut staff_clients: HashSet<(u32, u32)> = HashSet::new();
-    let mut placed_one_by_one: Vec<usize> = Vec::new();
+    let mut placed_one_by_one: Vec<(bool, usize)> = Vec::new();
+    // An admin's report without client filters counts every client: no need to ask per entry.
+    let check_allowed = allowed_bitmap.len() != prepared.view.org_clients || !affected_bitmap.is_empty();
     if let Some(cols) = cols {
         let expected = cols.len() / partitions + 16;
         for part in &mut scattered {
             part.reserve(expected);
         }
-        for i in 0..cols.len() {
-            let day = cols.day[i];
-            let minutes = cols.minutes[i];
-            if day < from || day > to || minutes == 0 {
-                continue;
+        let mut visit = |seg: &Segment, i: usize, recent: bool| {
+            let minutes = seg.minutes[i];
+            if minutes == 0 {
+                return;
             }
             if let Some(b) = billable
                 && b != (minutes & BILLABLE != 0)
             {
-                continue;
+                return;
             }
-            let staff = cols.staff[i];
+            let staff = seg.staff[i];
             if let Some(f) = &staff_filter
                 && !f.contains(staff)
             {
-                continue;
+                return;
             }
-            let client = cols.client[i];
-            if !allowed.contains(client) {
+            let client = seg.client[i];
+            // A client this process's index has not seen yet (its entry came first) counts on
+            // the next report.
+            if client as usize >= client_slots {
+                return;
+            }
+            if check_allowed && !allowed.contains(client) {
                 if affected.contains(client) {
-                    placed_one_by_one.push(i);
+                    placed_one_by_one.push((recent, i));
                 }
-                continue;
+                return;
             }
             scattered[(client >> PARTITION_BITS) as usize]
                 .push(((minutes as u32) << PARTITION_BITS) | (client & ((1 << PARTITION_BITS) - 1)));
@@ -329,6 +335,16 @@ pub fn compute(
                 if staff_clients.insert((staff, client)) {
                     per_staff[s].clients += 1;
                 }
+            }
+        };
+        // The loaded entries are in day order: the range is a slice.
+        for i in cols.main.days(from, to) {
+            visit(&cols.main, i, false);
+        }
+        for i in 0..cols.recent.len() {
+            let day = cols.recent.day[i];
+            if day >= from && day <= to {
+                visit(&cols.recent, i, true);
             }
         }
     }
@@ -498,7 +514,7 @@ fn place_by_work_date(
     prepared: &Prepared,
     affected: &RoaringBitmap,
     history: &[Period],
-    entries: &[usize],
+    entries: &[(bool, usize)],
 ) -> Placed {
     let view = &prepared.view;
     let shown = &prepared.position;
@@ -542,10 +558,11 @@ fn place_by_work_date(
     let mut per_key: HashMap<Key, Totals> = HashMap::new();
     let mut clients_of: HashSet<(Key, u32)> = HashSet::new();
     let mut total_per_client: HashMap<u32, Totals> = HashMap::new();
-    for &i in entries {
-        let client = cols.client[i];
-        let minutes = cols.minutes[i];
-        let day_start = (cols.day[i] as i64 + DAY_BASE as i64) * 86_400_000;
+    for &(recent, i) in entries {
+        let seg = if recent { &cols.recent } else { &cols.main };
+        let client = seg.client[i];
+        let minutes = seg.minutes[i];
+        let day_start = (seg.day[i] as i64 + DAY_BASE as i64) * 86_400_000;
         let day_end = day_start + 86_400_000;
         let mut direct: Vec<GroupId> = steady.get(&client).cloned().unwrap_or_default();
         for p in periods.get(&client).map(Vec::as_slice).unwrap_or_default() {

@@ -16,19 +16,71 @@ use clientele_store::{Db, time_entries};
 /// Day numbers are kept relative to this day (1990-01-01), so they fit in 16 bits until 2169.
 pub const DAY_BASE: i32 = 7305;
 
-/// Entries of one organisation, one column per field, in id order. A deleted entry stays as a
-/// tombstone (`minutes == 0`) until the next full load: ids never move, so an update is found by
-/// binary search.
+/// Entries as columns, one per field. Minutes of 0 mark a tombstone (an entry deleted or
+/// replaced since it was stored here).
 #[derive(Debug, Default)]
-pub struct Columns {
+pub struct Segment {
     pub id: Vec<u32>,
     pub client: Vec<u32>,
     pub staff: Vec<u32>,
     /// Days since [`DAY_BASE`].
     pub day: Vec<u16>,
-    /// Minutes, with the top bit set for billable time; 0 for a deleted entry.
+    /// Minutes, with the top bit set for billable time; 0 for a tombstone.
     pub minutes: Vec<u16>,
-    /// Entries that are tombstones.
+}
+
+impl Segment {
+    pub fn len(&self) -> usize {
+        self.id.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.id.is_empty()
+    }
+
+    fn push(&mut self, at: usize, id: u32, client: u32, staff: u32, day: u16, minutes: u16) {
+        if at == self.id.len() {
+            self.id.push(id);
+            self.client.push(client);
+            self.staff.push(staff);
+            self.day.push(day);
+            self.minutes.push(minutes);
+        } else {
+            self.id.insert(at, id);
+            self.client.insert(at, client);
+            self.staff.insert(at, staff);
+            self.day.insert(at, day);
+            self.minutes.insert(at, minutes);
+        }
+    }
+
+    fn bytes(&self) -> usize {
+        self.id.capacity() * 4
+            + self.client.capacity() * 4
+            + self.staff.capacity() * 4
+            + self.day.capacity() * 2
+            + self.minutes.capacity() * 2
+    }
+
+    /// The positions of the entries from day `from` to day `to`, for a segment in day order.
+    pub fn days(&self, from: u16, to: u16) -> std::ops::Range<usize> {
+        self.day.partition_point(|&d| d < from)..self.day.partition_point(|&d| d <= to)
+    }
+}
+
+/// A day no entry has: marks an id that is not (or no longer) in the main segment.
+const NO_DAY: u16 = u16::MAX;
+
+/// Entries of one organisation in two segments. `main` holds what was loaded, sorted by day (then
+/// id), so a report's date range is a slice and needs no test per entry; `recent` holds what was
+/// written since, in id order. An update or deletion of a main entry leaves a tombstone there
+/// (found through `main_day`, the day of each main entry by id) and the new version in `recent`.
+#[derive(Debug, Default)]
+pub struct Columns {
+    pub main: Segment,
+    pub recent: Segment,
+    main_day: Vec<u16>,
+    /// Tombstones in both segments.
     pub dead: usize,
 }
 
@@ -46,31 +98,85 @@ impl Columns {
         } else {
             (row.minutes as u16 & !BILLABLE) | if row.billable { BILLABLE } else { 0 }
         };
-        let day = (row.work_day - DAY_BASE).clamp(0, u16::MAX as i32) as u16;
-        let at = if self.id.last().is_none_or(|&last| last < id) {
-            self.id.len()
-        } else {
-            self.id.partition_point(|&x| x < id)
-        };
-        if self.id.get(at) == Some(&id) {
-            if self.minutes[at] != 0 && minutes == 0 {
+        let day = (row.work_day - DAY_BASE).clamp(0, NO_DAY as i32 - 1) as u16;
+        // A main entry is replaced: tombstone there, the new version (if any) goes to recent.
+        if let Some(&old_day) = self.main_day.get(id as usize)
+            && old_day != NO_DAY
+        {
+            let days = self.main.days(old_day, old_day);
+            let at = days.start + self.main.id[days.clone()].partition_point(|&x| x < id);
+            if self.main.id.get(at) == Some(&id) {
+                self.main.minutes[at] = 0;
                 self.dead += 1;
-            } else if self.minutes[at] == 0 && minutes != 0 {
+            }
+            self.main_day[id as usize] = NO_DAY;
+        }
+        let r = &mut self.recent;
+        let at = if r.id.last().is_none_or(|&last| last < id) {
+            r.id.len()
+        } else {
+            r.id.partition_point(|&x| x < id)
+        };
+        if r.id.get(at) == Some(&id) {
+            if r.minutes[at] != 0 && minutes == 0 {
+                self.dead += 1;
+            } else if r.minutes[at] == 0 && minutes != 0 {
                 self.dead -= 1;
             }
-            self.client[at] = small(row.client_id);
-            self.staff[at] = small(row.staff_id);
-            self.day[at] = day;
-            self.minutes[at] = minutes;
+            r.client[at] = small(row.client_id);
+            r.staff[at] = small(row.staff_id);
+            r.day[at] = day;
+            r.minutes[at] = minutes;
         } else if minutes != 0 {
             // Usually an append; an id below the last one (a transaction that took its id before
             // a later one committed) is inserted in place.
-            self.id.insert(at, id);
-            self.client.insert(at, small(row.client_id));
-            self.staff.insert(at, small(row.staff_id));
-            self.day.insert(at, day);
-            self.minutes.insert(at, minutes);
+            r.push(at, id, small(row.client_id), small(row.staff_id), day, minutes);
         }
+    }
+
+    /// Makes everything loaded so far the main segment, in day order (a counting sort by day:
+    /// ids stay in order within a day).
+    fn freeze(&mut self) {
+        let mut all = std::mem::take(&mut self.recent);
+        let old = std::mem::take(&mut self.main);
+        // A second freeze (tests) folds the old main back in; tombstones are dropped.
+        for i in 0..old.len() {
+            if old.minutes[i] != 0 {
+                let at = all.id.partition_point(|&x| x < old.id[i]);
+                all.push(at, old.id[i], old.client[i], old.staff[i], old.day[i], old.minutes[i]);
+            }
+        }
+        let live: Vec<usize> = (0..all.len()).filter(|&i| all.minutes[i] != 0).collect();
+        let mut start = vec![0usize; NO_DAY as usize + 1];
+        for &i in &live {
+            start[all.day[i] as usize + 1] += 1;
+        }
+        for d in 1..start.len() {
+            start[d] += start[d - 1];
+        }
+        let n = live.len();
+        let mut main = Segment {
+            id: vec![0; n],
+            client: vec![0; n],
+            staff: vec![0; n],
+            day: vec![0; n],
+            minutes: vec![0; n],
+        };
+        let max_id = live.iter().map(|&i| all.id[i]).max().unwrap_or(0) as usize;
+        self.main_day = vec![NO_DAY; if n == 0 { 0 } else { max_id + 1 }];
+        for &i in &live {
+            let d = all.day[i] as usize;
+            let at = start[d];
+            start[d] += 1;
+            main.id[at] = all.id[i];
+            main.client[at] = all.client[i];
+            main.staff[at] = all.staff[i];
+            main.day[at] = all.day[i];
+            main.minutes[at] = all.minutes[i];
+            self.main_day[all.id[i] as usize] = all.day[i];
+        }
+        self.main = main;
+        self.dead = 0;
     }
 
     #[cfg(test)]
@@ -78,28 +184,22 @@ impl Columns {
         self.upsert(row)
     }
 
-    fn shrink(&mut self) {
-        self.id.shrink_to_fit();
-        self.client.shrink_to_fit();
-        self.staff.shrink_to_fit();
-        self.day.shrink_to_fit();
-        self.minutes.shrink_to_fit();
+    #[cfg(test)]
+    pub fn freeze_for_test(&mut self) {
+        self.freeze()
     }
 
+    /// Entries stored, tombstones included.
     pub fn len(&self) -> usize {
-        self.id.len()
+        self.main.len() + self.recent.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.id.is_empty()
+        self.len() == 0
     }
 
     fn bytes(&self) -> usize {
-        self.id.capacity() * 4
-            + self.client.capacity() * 4
-            + self.staff.capacity() * 4
-            + self.day.capacity() * 2
-            + self.minutes.capacity() * 2
+        self.main.bytes() + self.recent.bytes() + self.main_day.capacity() * 2
     }
 }
 
@@ -155,9 +255,8 @@ impl Ledger {
         time_entries::changed_since(&mut c, 0, |r| orgs.entry(r.organization_id).or_default().upsert(&r))
             .await
             .map_err(Error::from)?;
-        // Columns grew by doubling while loading; ten million entries would keep up to twice
-        // their size.
-        orgs.values_mut().for_each(Columns::shrink);
+        // Loaded in id order; reports want day order (and the load-time slack goes with it).
+        orgs.values_mut().for_each(Columns::freeze);
         let mut s = self.state.write().expect("ledger lock");
         let entries: usize = orgs.values().map(Columns::len).sum();
         *s = State {

@@ -40,6 +40,7 @@ fn office() -> ReportView {
             group(ALL_SEGMENTS, GroupKind::Groups, &[], &[], &[1, 2, 3]),
         ],
         applied: 1,
+        org_clients: 4,
     }
 }
 
@@ -58,6 +59,8 @@ fn entries(list: &[(u32, u32, &str, u16, bool)]) -> Columns {
             deleted: false,
         });
     }
+    // As loaded: in day order, the way reports read it.
+    cols.freeze_for_test();
     cols
 }
 
@@ -300,6 +303,7 @@ fn a_parent_of_disjoint_groups_adds_up_its_children_and_its_own_clients() {
             group(ALL_SEGMENTS, GroupKind::Groups, &[], &[4], &[1, 2, 3, 4]),
         ],
         applied: 1,
+        org_clients: 4,
     };
     let prepared = Prepared::new(view);
     let c = compute(Some(&november()), &prepared, &query(ReportParams::default()), &[], None);
@@ -324,4 +328,43 @@ fn a_limit_keeps_the_rows_with_most_time_and_counts_them_all() {
     assert_eq!(c.total_rows, 4);
     let keys: Vec<Key> = c.rows.iter().map(|r| r.key).collect();
     assert_eq!(keys, vec![Key::Client(ClientId(1)), Key::Client(ClientId(3))]);
+}
+
+#[test]
+fn entries_written_after_the_load_count_with_the_loaded_ones() {
+    let mut cols = november();
+    // A new entry, then an edit and a deletion of loaded ones.
+    for (id, client, minutes, deleted) in [(100, 4, 45, false), (2, 2, 10, false), (3, 3, 45, true)] {
+        cols.upsert_for_test(&LedgerRow {
+            seq: 20,
+            id,
+            organization_id: 1,
+            staff_id: ANNA as i64,
+            client_id: client,
+            work_day: day("2026-11-20").0,
+            minutes,
+            billable: false,
+            deleted,
+        });
+    }
+    let c = compute(
+        Some(&cols),
+        &Prepared::new(office()),
+        &query(ReportParams::default()),
+        &[],
+        None,
+    );
+    assert_eq!(c.total.minutes, 60 + 10 + 15 + 45);
+    assert_eq!(minutes_of(&c, Key::Group(ONE_TIME)), Some((10, 1)));
+    assert_eq!(minutes_of(&c, Key::NoGroup), Some((60, 1)));
+    // Folded together again, the answer is the same.
+    cols.freeze_for_test();
+    let again = compute(
+        Some(&cols),
+        &Prepared::new(office()),
+        &query(ReportParams::default()),
+        &[],
+        None,
+    );
+    assert_eq!(again, c);
 }
