@@ -206,7 +206,8 @@ pub async fn by_ids(c: &mut Conn<'_>, org: OrganizationId, ids: &[ClientId]) -> 
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let mut sql = Sql::new(
+    let mut sql = Sql::for_backend(
+        c.backend(),
         "SELECT id, name, name_key, external_ref, email, phone, status, relationship, relationship_expires_at,
             business_unit_id, notes, version, created_at, updated_at
          FROM clients WHERE organization_id = ",
@@ -219,6 +220,50 @@ pub async fn by_ids(c: &mut Conn<'_>, org: OrganizationId, ids: &[ClientId]) -> 
         .map(|r| r.into_entity().map(|e| (e.id.0, e)))
         .collect::<Result<_>>()?;
     Ok(ids.iter().filter_map(|id| by_id.remove(&id.0)).collect())
+}
+
+/// What a membership needs to know of a client: who it is and whether its relationship allows it
+/// to join a group.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct MemberFacts {
+    pub id: i64,
+    pub name: String,
+    pub external_ref: Option<String>,
+    pub relationship: String,
+    pub relationship_expires_at: Option<i64>,
+}
+
+/// [`MemberFacts`] of the organisation's clients with these ids or these external references (a
+/// batch of an import resolves all its rows' clients at once).
+pub async fn member_facts(
+    c: &mut Conn<'_>,
+    org: OrganizationId,
+    ids: &[i64],
+    refs: &[String],
+) -> Result<Vec<MemberFacts>> {
+    const CHUNK: usize = 10_000;
+    let mut found = Vec::with_capacity(ids.len() + refs.len());
+    let head =
+        "SELECT id, name, external_ref, relationship, relationship_expires_at FROM clients WHERE organization_id = ";
+    for chunk in ids.chunks(CHUNK) {
+        let mut sql = Sql::for_backend(c.backend(), head);
+        sql.bind(org.0).push(" AND id IN ").bind_list(chunk.iter().copied());
+        let (text, params) = sql.into_parts();
+        found.extend(
+            on!(c, c => bind_params!(sqlx::query_as::<_, MemberFacts>(text), params).fetch_all(&mut **c).await)?,
+        );
+    }
+    for chunk in refs.chunks(CHUNK) {
+        let mut sql = Sql::for_backend(c.backend(), head);
+        sql.bind(org.0)
+            .push(" AND external_ref IN ")
+            .bind_list(chunk.iter().map(String::as_str));
+        let (text, params) = sql.into_parts();
+        found.extend(
+            on!(c, c => bind_params!(sqlx::query_as::<_, MemberFacts>(text), params).fetch_all(&mut **c).await)?,
+        );
+    }
+    Ok(found)
 }
 
 /// Clients in id order after `after` (exports: stable across concurrent renames).

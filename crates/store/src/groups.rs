@@ -288,7 +288,10 @@ pub async fn by_ids(c: &mut Conn<'_>, org: OrganizationId, ids: &[GroupId]) -> R
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let mut sql = Sql::new(select_group!("WHERE g.deleted_at IS NULL AND g.organization_id = "));
+    let mut sql = Sql::for_backend(
+        c.backend(),
+        select_group!("WHERE g.deleted_at IS NULL AND g.organization_id = "),
+    );
     sql.bind(org.0)
         .push(" AND g.id IN ")
         .bind_list(ids.iter().map(|id| id.0));
@@ -299,6 +302,40 @@ pub async fn by_ids(c: &mut Conn<'_>, org: OrganizationId, ids: &[GroupId]) -> R
         .map(|r| r.into_entity().map(|g| (g.id.0, g)))
         .collect::<Result<_>>()?;
     Ok(ids.iter().filter_map(|id| by_id.remove(&id.0)).collect())
+}
+
+/// The live groups with these name keys (in no particular order; keys nobody holds are skipped).
+pub async fn by_name_keys(c: &mut Conn<'_>, org: OrganizationId, keys: &[String]) -> Result<Vec<ClientGroup>> {
+    let mut found = Vec::with_capacity(keys.len());
+    for chunk in keys.chunks(IN_CHUNK) {
+        let mut sql = Sql::for_backend(
+            c.backend(),
+            select_group!("WHERE g.deleted_at IS NULL AND g.organization_id = "),
+        );
+        sql.bind(org.0)
+            .push(" AND g.name_key IN ")
+            .bind_list(chunk.iter().map(String::as_str));
+        let (text, params) = sql.into_parts();
+        let rows = on!(c, c => bind_params!(sqlx::query_as::<_, Row>(text), params).fetch_all(&mut **c).await)?;
+        for row in rows {
+            found.push(row.into_entity()?);
+        }
+    }
+    Ok(found)
+}
+
+/// Values per `IN` list of the set-based reads (well under either engine's parameter limit).
+pub const IN_CHUNK: usize = 10_000;
+
+/// Marks the group changed by `added` new members at once (a batch of an import): the version
+/// moves as far as that many single additions would move it.
+pub async fn touch_many(c: &mut Conn<'_>, id: GroupId, added: i64, by: Option<StaffId>, now: Millis) -> Result<()> {
+    on!(c, c => sqlx::query(
+        "UPDATE client_groups SET member_count = member_count + $2, version = version + $2,
+            updated_by = COALESCE($3, updated_by), updated_at = $4 WHERE id = $1")
+        .bind(id.0).bind(added).bind(by.map(|s| s.0)).bind(now)
+        .execute(&mut **c).await.map(|r| r.rows_affected()))?;
+    Ok(())
 }
 
 /// Live groups in id order after `after` (exports).

@@ -6,7 +6,8 @@ use clientele_domain::entities::{GroupRef, Member};
 use clientele_domain::group::GroupKind;
 use clientele_domain::{ClientId, GroupId, Millis, OrganizationId, StaffId};
 
-use crate::{Conn, Result, on};
+use crate::sql::{Param, Sql};
+use crate::{Conn, Result, bind_params, on};
 
 /// Who added a membership, why and when: recorded on the membership row itself.
 #[derive(Debug, Clone, Copy)]
@@ -36,6 +37,69 @@ pub async fn add_client(
         .bind(how.by.map(|s| s.0)).bind(how.at).bind(how.cause.as_str())
         .execute(&mut **c).await.map(|r| r.rows_affected()))?;
     Ok(done == 1)
+}
+
+/// Adds many (group, client) memberships in a few multi-row statements (a batch of an import, its
+/// rules already checked). Like [`add_client`], a pair that conflicts with either unique index is
+/// skipped rather than failing the transaction; returns the pairs actually inserted, so the caller
+/// can tell a lost race (PostgreSQL, another writer in between) from an addition.
+pub async fn add_clients(
+    c: &mut Conn<'_>,
+    org: OrganizationId,
+    pairs: &[(GroupId, ClientId)],
+    exclusive: bool,
+    how: Provenance,
+) -> Result<Vec<(GroupId, ClientId)>> {
+    let per_statement = (crate::bulk::max_params(c.backend()) / 7).min(4_000);
+    let mut inserted = Vec::with_capacity(pairs.len());
+    for chunk in pairs.chunks(per_statement) {
+        let mut sql = Sql::for_backend(
+            c.backend(),
+            "INSERT INTO group_clients (group_id, client_id, organization_id, exclusive_client_id, added_by, added_at, cause) VALUES ",
+        );
+        for (n, (group, client)) in chunk.iter().enumerate() {
+            sql.push(if n == 0 { "(" } else { ", (" });
+            sql.bind(group.0)
+                .push(", ")
+                .bind(client.0)
+                .push(", ")
+                .bind(org.0)
+                .push(", ")
+                .bind(exclusive.then_some(client.0))
+                .push(", ")
+                .bind(how.by.map(|s| s.0))
+                .push(", ")
+                .bind(how.at)
+                .push(", ")
+                .bind(Param::Static(how.cause.as_str()))
+                .push(")");
+        }
+        sql.push(" ON CONFLICT DO NOTHING RETURNING group_id, client_id");
+        let (text, params) = sql.into_parts();
+        let rows: Vec<(i64, i64)> =
+            on!(c, c => bind_params!(sqlx::query_as::<_, (i64, i64)>(text), params).fetch_all(&mut **c).await)?;
+        inserted.extend(rows.into_iter().map(|(g, cl)| (GroupId(g), ClientId(cl))));
+    }
+    Ok(inserted)
+}
+
+/// Every membership of these clients: (group, client, whether it holds the exclusive slot). One
+/// read answers both "already a member?" and "in which group under exclusive membership?" for a
+/// whole batch.
+pub async fn memberships_of_clients(c: &mut Conn<'_>, clients: &[i64]) -> Result<Vec<(i64, i64, bool)>> {
+    let mut found = Vec::new();
+    for chunk in clients.chunks(10_000) {
+        let mut sql = Sql::for_backend(
+            c.backend(),
+            "SELECT group_id, client_id, exclusive_client_id IS NOT NULL FROM group_clients WHERE client_id IN ",
+        );
+        sql.bind_list(chunk.iter().copied());
+        let (text, params) = sql.into_parts();
+        found.extend(
+            on!(c, c => bind_params!(sqlx::query_as::<_, (i64, i64, bool)>(text), params).fetch_all(&mut **c).await)?,
+        );
+    }
+    Ok(found)
 }
 
 pub async fn is_client_member(c: &mut Conn<'_>, group: GroupId, client: ClientId) -> Result<bool> {
