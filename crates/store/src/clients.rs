@@ -266,6 +266,58 @@ pub async fn member_facts(
     Ok(found)
 }
 
+/// A client as an export writes it, borrowed from the database's row: no allocation per row.
+#[derive(Debug)]
+pub struct ExportRow<'r> {
+    pub id: i64,
+    pub external_ref: Option<&'r str>,
+    pub name: &'r str,
+    pub email: Option<&'r str>,
+    pub phone: Option<&'r str>,
+    pub status: &'r str,
+    pub relationship: &'r str,
+    pub relationship_expires_at: Option<i64>,
+    pub business_unit_id: Option<i64>,
+    pub notes: Option<&'r str>,
+}
+
+/// Streams up to `limit` clients in id order after `after` to `each` (exports: one query per page
+/// of any size, rows written as they arrive). Returns how many there were.
+pub async fn each_by_id(
+    c: &mut Conn<'_>,
+    org: OrganizationId,
+    after: i64,
+    limit: i64,
+    mut each: impl FnMut(&ExportRow<'_>),
+) -> Result<i64> {
+    use futures_util::TryStreamExt;
+    use sqlx::Row as _;
+    const SQL: &str = "SELECT id, external_ref, name, email, phone, status, relationship, relationship_expires_at,
+            business_unit_id, notes
+         FROM clients WHERE organization_id = $1 AND id > $2 ORDER BY id LIMIT $3";
+    let mut n = 0;
+    on!(c, c => {
+        let mut rows = sqlx::query(SQL).bind(org.0).bind(after).bind(limit).fetch(&mut **c);
+        while let Some(row) = rows.try_next().await? {
+            each(&ExportRow {
+                id: row.try_get(0)?,
+                external_ref: row.try_get(1)?,
+                name: row.try_get(2)?,
+                email: row.try_get(3)?,
+                phone: row.try_get(4)?,
+                status: row.try_get(5)?,
+                relationship: row.try_get(6)?,
+                relationship_expires_at: row.try_get(7)?,
+                business_unit_id: row.try_get(8)?,
+                notes: row.try_get(9)?,
+            });
+            n += 1;
+        }
+        Ok::<(), sqlx::Error>(())
+    })?;
+    Ok(n)
+}
+
 /// Clients in id order after `after` (exports: stable across concurrent renames).
 pub async fn page_by_id(c: &mut Conn<'_>, org: OrganizationId, after: i64, limit: i64) -> Result<Vec<Client>> {
     let rows = on!(c, c => sqlx::query_as::<_, Row>(

@@ -327,14 +327,28 @@ pub async fn by_name_keys(c: &mut Conn<'_>, org: OrganizationId, keys: &[String]
 /// Values per `IN` list of the set-based reads (well under either engine's parameter limit).
 pub const IN_CHUNK: usize = 10_000;
 
-/// Marks the group changed by `added` new members at once (a batch of an import): the version
-/// moves as far as that many single additions would move it.
-pub async fn touch_many(c: &mut Conn<'_>, id: GroupId, added: i64, by: Option<StaffId>, now: Millis) -> Result<()> {
-    on!(c, c => sqlx::query(
-        "UPDATE client_groups SET member_count = member_count + $2, version = version + $2,
-            updated_by = COALESCE($3, updated_by), updated_at = $4 WHERE id = $1")
-        .bind(id.0).bind(added).bind(by.map(|s| s.0)).bind(now)
-        .execute(&mut **c).await.map(|r| r.rows_affected()))?;
+/// Marks groups changed by new members at once (a batch of an import), one statement for all:
+/// each group's count grows by its number and its version moves as far as that many single
+/// additions would move it.
+pub async fn touch_many(c: &mut Conn<'_>, added: &[(GroupId, i64)], by: Option<StaffId>, now: Millis) -> Result<()> {
+    for chunk in added.chunks(IN_CHUNK) {
+        let mut sql = Sql::for_backend(
+            c.backend(),
+            "UPDATE client_groups SET member_count = member_count + v.column2, version = version + v.column2,
+                updated_by = COALESCE(",
+        );
+        sql.bind(by.map(|s| s.0))
+            .push(", updated_by), updated_at = ")
+            .bind(now)
+            .push(" FROM (VALUES ");
+        for (n, (group, count)) in chunk.iter().enumerate() {
+            sql.push(if n == 0 { "(" } else { ", (" });
+            sql.bind(group.0).push(", ").bind(*count).push(")");
+        }
+        sql.push(") AS v WHERE client_groups.id = v.column1");
+        let (text, params) = sql.into_parts();
+        on!(c, c => bind_params!(sqlx::query(text), params).execute(&mut **c).await.map(|r| r.rows_affected()))?;
+    }
     Ok(())
 }
 

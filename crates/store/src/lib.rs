@@ -128,7 +128,11 @@ impl Db {
                     .journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Normal)
                     .foreign_keys(true)
-                    .busy_timeout(Duration::from_secs(10));
+                    .busy_timeout(Duration::from_secs(10))
+                    // The driver's worker thread hands rows over through a channel; with room for
+                    // only 50 it stops and waits for the reader every 50 rows, and a bulk read of
+                    // thousands of rows becomes a stream of thread switches.
+                    .row_buffer_size(4096);
                 let pool = SqlitePoolOptions::new()
                     .max_connections(settings.max_connections)
                     .acquire_timeout(settings.acquire_timeout)

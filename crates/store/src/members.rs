@@ -74,11 +74,37 @@ pub async fn add_clients(
                 .bind(Param::Static(how.cause.as_str()))
                 .push(")");
         }
-        sql.push(" ON CONFLICT DO NOTHING RETURNING group_id, client_id");
-        let (text, params) = sql.into_parts();
-        let rows: Vec<(i64, i64)> =
-            on!(c, c => bind_params!(sqlx::query_as::<_, (i64, i64)>(text), params).fetch_all(&mut **c).await)?;
-        inserted.extend(rows.into_iter().map(|(g, cl)| (GroupId(g), ClientId(cl))));
+        match c {
+            // The caller read the memberships in this same `BEGIN IMMEDIATE` transaction, and
+            // SQLite has one writer: nothing can have come in between, so every pair goes in and
+            // returning thousands of rows through the driver would only cost time.
+            Conn::Sqlite(c) => {
+                sql.push(" ON CONFLICT DO NOTHING");
+                let (text, params) = sql.into_parts();
+                let n = bind_params!(sqlx::query(text), params)
+                    .execute(&mut **c)
+                    .await?
+                    .rows_affected();
+                if n as usize != chunk.len() {
+                    return Err(clientele_domain::Error::internal(format!(
+                        "{} of {} memberships were already there after they were read",
+                        chunk.len() as u64 - n,
+                        chunk.len()
+                    ))
+                    .into());
+                }
+                inserted.extend_from_slice(chunk);
+            }
+            // Another transaction may have added some of them since they were read.
+            Conn::Postgres(c) => {
+                sql.push(" ON CONFLICT DO NOTHING RETURNING group_id, client_id");
+                let (text, params) = sql.into_parts();
+                let rows: Vec<(i64, i64)> = bind_params!(sqlx::query_as::<_, (i64, i64)>(text), params)
+                    .fetch_all(&mut **c)
+                    .await?;
+                inserted.extend(rows.into_iter().map(|(g, cl)| (GroupId(g), ClientId(cl))));
+            }
+        }
     }
     Ok(inserted)
 }
@@ -100,6 +126,53 @@ pub async fn memberships_of_clients(c: &mut Conn<'_>, clients: &[i64]) -> Result
         );
     }
     Ok(found)
+}
+
+/// Streams the client members of these groups in (group, client) order to `each` as (group,
+/// client, the client's external reference): one query for a page of groups (exports).
+pub async fn each_client_member(
+    c: &mut Conn<'_>,
+    groups: &[i64],
+    mut each: impl FnMut(i64, i64, Option<&str>),
+) -> Result<()> {
+    use futures_util::TryStreamExt;
+    use sqlx::Row as _;
+    if groups.is_empty() {
+        return Ok(());
+    }
+    let mut sql = Sql::for_backend(
+        c.backend(),
+        "SELECT gc.group_id, gc.client_id, cl.external_ref FROM group_clients gc JOIN clients cl ON cl.id = gc.client_id
+         WHERE gc.group_id IN ",
+    );
+    sql.bind_list(groups.iter().copied())
+        .push(" ORDER BY gc.group_id, gc.client_id");
+    let (text, params) = sql.into_parts();
+    on!(c, c => {
+        let mut rows = bind_params!(sqlx::query(text), params).fetch(&mut **c);
+        while let Some(row) = rows.try_next().await? {
+            each(row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
+        }
+        Ok::<(), sqlx::Error>(())
+    })?;
+    Ok(())
+}
+
+/// The live groups nested directly in these groups: (parent, child's name), in (parent, child)
+/// order (exports).
+pub async fn children_names(c: &mut Conn<'_>, parents: &[i64]) -> Result<Vec<(i64, String)>> {
+    if parents.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut sql = Sql::for_backend(
+        c.backend(),
+        "SELECT gc.parent_id, ch.name FROM group_children gc JOIN client_groups ch ON ch.id = gc.child_id
+         WHERE ch.deleted_at IS NULL AND gc.parent_id IN ",
+    );
+    sql.bind_list(parents.iter().copied())
+        .push(" ORDER BY gc.parent_id, gc.child_id");
+    let (text, params) = sql.into_parts();
+    Ok(on!(c, c => bind_params!(sqlx::query_as::<_, (i64, String)>(text), params).fetch_all(&mut **c).await)?)
 }
 
 pub async fn is_client_member(c: &mut Conn<'_>, group: GroupId, client: ClientId) -> Result<bool> {

@@ -416,9 +416,7 @@ pub(crate) async fn membership_rows(
     let mut touched: Vec<(GroupId, i64)> = added_to.into_iter().collect();
     // A fixed order, so concurrent batches on PostgreSQL lock groups in the same order.
     touched.sort();
-    for (group, n) in touched {
-        st(group_store::touch_many(&mut tx.conn(), group, n, Some(ctx.actor.staff_id), now).await)?;
-    }
+    st(group_store::touch_many(&mut tx.conn(), &touched, Some(ctx.actor.staff_id), now).await)?;
     Ok(outcomes)
 }
 
