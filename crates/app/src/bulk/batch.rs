@@ -16,7 +16,6 @@ use std::collections::{HashMap, HashSet};
 use clientele_access::Change;
 use clientele_domain::audit::Cause;
 use clientele_domain::client::{Relationship, relationship_is_active};
-use clientele_domain::entities::ClientGroup;
 use clientele_domain::group::GroupKind;
 use clientele_domain::names::Name;
 use clientele_domain::policy::MembershipMode;
@@ -181,20 +180,20 @@ pub(crate) async fn membership_rows(
             Ok(Member::GroupId(_)) | Err(_) => {}
         }
     }
-    let ids: Vec<GroupId> = group_ids.iter().map(|&g| GroupId(g)).collect();
-    let mut groups: HashMap<i64, ClientGroup> = HashMap::new();
-    for chunk in ids.chunks(group_store::IN_CHUNK) {
-        for g in st(group_store::by_ids(&mut tx.conn(), org, chunk).await)? {
-            groups.insert(g.id.0, g);
-        }
-    }
+    let ids: Vec<i64> = group_ids.into_iter().collect();
     let keys: Vec<String> = group_keys.iter().map(|k| k.to_string()).collect();
+    let mut groups: HashMap<i64, Group> = HashMap::new();
     let mut by_key: HashMap<String, i64> = HashMap::new();
-    for g in st(group_store::by_name_keys(&mut tx.conn(), org, &keys).await)? {
-        if let Ok(name) = Name::parse("name", &g.name) {
-            by_key.insert(name.key(), g.id.0);
-        }
-        groups.insert(g.id.0, g);
+    for g in st(group_store::facts(&mut tx.conn(), org, &ids, &keys).await)? {
+        by_key.insert(g.name_key, g.id);
+        groups.insert(
+            g.id,
+            Group {
+                id: GroupId(g.id),
+                name: g.name,
+                kind: GroupKind::parse(&g.kind)?,
+            },
+        );
     }
     let ids: Vec<i64> = client_ids.into_iter().collect();
     let refs: Vec<String> = client_refs.iter().map(|r| r.to_string()).collect();
@@ -226,11 +225,10 @@ pub(crate) async fn membership_rows(
         .into_iter()
         .collect();
     let mut occupant_names: HashMap<i64, String> = HashMap::new();
-    if exclusive {
-        for chunk in occupied.chunks(group_store::IN_CHUNK) {
-            for g in st(group_store::by_ids(&mut tx.conn(), org, chunk).await)? {
-                occupant_names.insert(g.id.0, g.name);
-            }
+    if exclusive && !occupied.is_empty() {
+        let occupied: Vec<i64> = occupied.iter().map(|g| g.0).collect();
+        for g in st(group_store::facts(&mut tx.conn(), org, &occupied, &[]).await)? {
+            occupant_names.insert(g.id, g.name);
         }
     }
 
@@ -262,10 +260,10 @@ pub(crate) async fn membership_rows(
                     .ok_or_else(|| no_group_named("group", &name))?,
             };
             let client = match p.member? {
-                Member::GroupId(child) => return Ok(Step::Nest(target.clone(), GroupId(child))),
+                Member::GroupId(child) => return Ok(Step::Nest(target.id, GroupId(child))),
                 Member::Child { name, key } => {
                     let child = by_key.get(&key).ok_or_else(|| no_group_named("child_group", &name))?;
-                    return Ok(Step::Nest(target.clone(), GroupId(*child)));
+                    return Ok(Step::Nest(target.id, GroupId(*child)));
                 }
                 Member::ClientRef(reference) => match by_ref.get(&reference) {
                     Some(&c) => c,
@@ -336,6 +334,7 @@ pub(crate) async fn membership_rows(
             }
             Ok(Step::Nest(target, child)) => {
                 // The per-row path, under a savepoint so a refusal leaves nothing behind.
+                let target = st(group_store::get(&mut tx.conn(), org, target).await)?;
                 st(store::execute(&mut tx.conn(), "SAVEPOINT process_row").await)?;
                 let item = MemberRef::Group(child);
                 let mark = changes.len();
@@ -427,5 +426,12 @@ enum Step {
     /// A membership to insert.
     Add(GroupId, ClientId),
     /// A group to nest: the per-row path.
-    Nest(ClientGroup, GroupId),
+    Nest(GroupId, GroupId),
+}
+
+/// A group as the rows of a batch see it.
+struct Group {
+    id: GroupId,
+    name: String,
+    kind: GroupKind,
 }
