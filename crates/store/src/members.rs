@@ -109,9 +109,30 @@ pub async fn add_clients(
     Ok(inserted)
 }
 
-/// Every membership of these clients: (group, client, whether it holds the exclusive slot). One
-/// read answers both "already a member?" and "in which group under exclusive membership?" for a
-/// whole batch.
+/// Which of these (group, client) pairs are memberships already: one indexed lookup per pair, so
+/// the answer costs the same however many groups each client is in.
+pub async fn existing_memberships(c: &mut Conn<'_>, pairs: &[(i64, i64)]) -> Result<Vec<(i64, i64)>> {
+    let mut found = Vec::new();
+    for chunk in pairs.chunks(10_000) {
+        // A join with the list rather than `(group_id, client_id) IN (...)`, which SQLite answers
+        // with a scan of the whole table.
+        let mut sql = Sql::for_backend(c.backend(), "SELECT gc.group_id, gc.client_id FROM (VALUES ");
+        for (n, (group, client)) in chunk.iter().enumerate() {
+            sql.push(if n == 0 { "(" } else { ", (" });
+            sql.bind(*group).push(", ").bind(*client).push(")");
+        }
+        sql.push(") AS v JOIN group_clients gc ON gc.group_id = v.column1 AND gc.client_id = v.column2");
+        let (text, params) = sql.into_parts();
+        found.extend(
+            on!(c, c => bind_params!(sqlx::query_as::<_, (i64, i64)>(text), params).fetch_all(&mut **c).await)?,
+        );
+    }
+    Ok(found)
+}
+
+/// Every membership of these clients: (group, client, whether it holds the exclusive slot). Under
+/// exclusive membership (at most one per client) one read answers both "already a member?" and
+/// "in which group?" for a whole batch.
 pub async fn memberships_of_clients(c: &mut Conn<'_>, clients: &[i64]) -> Result<Vec<(i64, i64, bool)>> {
     let mut found = Vec::new();
     for chunk in clients.chunks(10_000) {

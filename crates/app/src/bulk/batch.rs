@@ -207,16 +207,39 @@ pub(crate) async fn membership_rows(
     }
     // Their memberships: "already a member" and, under exclusive membership, the one group each
     // client occupies. Rows of this batch add to both as they go.
-    let known: Vec<i64> = clients.keys().copied().collect();
+    let exclusive = ctx.org.policies.membership_mode == MembershipMode::Exclusive;
     let mut member_of: HashSet<(i64, i64)> = HashSet::new();
     let mut occupant: HashMap<i64, i64> = HashMap::new();
-    for (group, client, exclusive) in st(member_store::memberships_of_clients(&mut tx.conn(), &known).await)? {
-        member_of.insert((group, client));
-        if exclusive {
-            occupant.insert(client, group);
+    if exclusive {
+        // At most one membership per client.
+        let known: Vec<i64> = clients.keys().copied().collect();
+        for (group, client, slot) in st(member_store::memberships_of_clients(&mut tx.conn(), &known).await)? {
+            member_of.insert((group, client));
+            if slot {
+                occupant.insert(client, group);
+            }
         }
+    } else {
+        // Only the pairs the rows name: a client may be in thousands of groups.
+        let mut pairs: HashSet<(i64, i64)> = HashSet::new();
+        for p in parsed.iter().filter(|p| p.early.is_none()) {
+            let target = match &p.target {
+                Ok(Target::Id(g)) => groups.contains_key(g).then_some(*g),
+                Ok(Target::Key { key, .. }) => by_key.get(key).copied(),
+                Err(_) => None,
+            };
+            let client = match &p.member {
+                Ok(Member::ClientId(c)) => clients.contains_key(c).then_some(*c),
+                Ok(Member::ClientRef(r)) => by_ref.get(r).copied(),
+                _ => None,
+            };
+            if let (Some(g), Some(c)) = (target, client) {
+                pairs.insert((g, c));
+            }
+        }
+        let pairs: Vec<(i64, i64)> = pairs.into_iter().collect();
+        member_of.extend(st(member_store::existing_memberships(&mut tx.conn(), &pairs).await)?);
     }
-    let exclusive = ctx.org.policies.membership_mode == MembershipMode::Exclusive;
     let occupied: Vec<GroupId> = occupant
         .values()
         .filter(|g| !groups.contains_key(g))
