@@ -170,6 +170,66 @@ both_backends! {
         assert_eq!(member_names(&t, two).await, ["Bruno Builders"]);
     }
 
+    // Membership rows are checked set-based, a batch at a time: each is refused for the reason,
+    // and in the words, a single edit gives, and rows see the rows before them in the file.
+    async fn membership_rows_answer_as_single_edits_do(t: TestApp) {
+        t.policies(|p| {
+            p.membership_mode = clientele_domain::policy::MembershipMode::Exclusive;
+            p.require_active_relationship = true;
+        }).await;
+        let anna = t.post("/api/v1/clients", json!({ "name": "Anna Bakery", "external_ref": "A-1" })).await.expect(StatusCode::CREATED).body["id"].as_i64().unwrap();
+        let ben = t.post("/api/v1/clients", json!({ "name": "Ben Builders", "external_ref": "B-1" })).await.expect(StatusCode::CREATED).body["id"].as_i64().unwrap();
+        let old = t.post("/api/v1/clients", json!({ "name": "Old Mill", "external_ref": "O-1", "relationship": "expired" })).await.expect(StatusCode::CREATED).body["id"].as_i64().unwrap();
+        let one = t.group("One", &[anna]).await;
+        let two = t.group("Two", &[]).await;
+        let parent = t.group_of_groups("Parent", &[]).await;
+        let file = format!(
+            "group,client_ref,client_id,child_group\n\
+             Two,B-1,,\n\
+             Two,B-1,,\n\
+             Two,A-1,,\n\
+             Two,O-1,,\n\
+             Parent,B-1,,\n\
+             Two,,999999,\n\
+             One,B-1,,\n\
+             Parent,,,Two\n\
+             Two,,,One\n\
+             Nowhere,B-1,,\n\
+             Two,Z-9,,\n\
+             Two,,{old},\n"
+        );
+        let events_before = audit_count(&t, "membership.added").await;
+        let r = upload(&t, "memberships", "mode=apply", file).await.expect(StatusCode::OK);
+        assert_eq!(
+            outcomes(&r),
+            ["2 added", "3 already_member", "4 rejected", "5 rejected", "6 rejected", "7 rejected", "8 rejected",
+             "9 added", "10 rejected", "11 rejected", "12 rejected", "13 rejected"]
+        );
+        assert!(reason_of(&r, 11).contains("no client group named \"Nowhere\""), "{}", reason_of(&r, 11));
+        assert!(reason_of(&r, 12).contains("external reference \"Z-9\""), "{}", reason_of(&r, 12));
+        // The same items as single edits, now that the file's rows are applied: the same words.
+        let single = |group: i64, body: Value| {
+            let t = &t;
+            async move {
+                let r = t.post(&format!("/api/v1/groups/{group}/members"), body).await.expect(StatusCode::OK);
+                r.body["results"][0]["detail"].as_str().unwrap_or_default().to_string()
+            }
+        };
+        assert_eq!(reason_of(&r, 4), single(two, json!({ "client_ids": [anna] })).await);
+        assert_eq!(reason_of(&r, 5), single(two, json!({ "client_ids": [old] })).await);
+        assert_eq!(reason_of(&r, 13), reason_of(&r, 5));
+        assert_eq!(reason_of(&r, 6), single(parent, json!({ "client_ids": [ben] })).await);
+        assert!(reason_of(&r, 7).contains("client 999999 not found"), "{}", reason_of(&r, 7));
+        assert_eq!(reason_of(&r, 8), single(one, json!({ "client_ids": [ben] })).await);
+        assert_eq!(reason_of(&r, 10), single(two, json!({ "group_ids": [one] })).await);
+        assert_eq!(t.groups_of(ben).await, ["Two"]);
+        assert_eq!(t.groups_of(anna).await, ["One"]);
+        // One event per membership that began (Ben into Two, Two into Parent), as for single edits.
+        assert_eq!(audit_count(&t, "membership.added").await - events_before, 2);
+        let two_now = t.get(&format!("/api/v1/groups/{two}")).await.expect(StatusCode::OK);
+        assert_eq!(two_now.body["member_count"], 1);
+    }
+
     // What an export writes, an import reads back without changing anything.
     async fn an_export_imports_back_unchanged(t: TestApp) {
         t.post("/api/v1/clients", json!({

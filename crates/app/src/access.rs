@@ -30,9 +30,10 @@ pub(crate) async fn record(c: &mut Conn<'_>, changes_made: &[Change]) -> Result<
     }
     let seq = st(changes::next_seq(c).await)?;
     let now = now_millis();
-    for change in changes_made {
-        let row = change.to_row();
-        let new = changes::NewRow {
+    let rows: Vec<_> = changes_made.iter().map(Change::to_row).collect();
+    let new: Vec<changes::NewRow> = rows
+        .iter()
+        .map(|row| changes::NewRow {
             seq,
             kind: &row.kind,
             organization_id: row.organization_id,
@@ -41,10 +42,10 @@ pub(crate) async fn record(c: &mut Conn<'_>, changes_made: &[Change]) -> Result<
             c: row.c,
             text: row.text.as_deref(),
             at: now,
-        };
-        st(changes::insert(c, &new).await)?;
-    }
-    Ok(())
+        })
+        .collect();
+    // One multi-row statement per few thousand changes: a batch of an import records thousands.
+    st(changes::insert_many(c, &new).await)
 }
 
 /// A page with the exact number of matching rows.
@@ -193,7 +194,12 @@ impl App {
             let mut c = conn.conn();
             loop {
                 let applied = self.access.applied();
-                let rows = st(changes::since(&mut c, applied, CATCH_UP_BATCH).await)?;
+                let mut rows = st(changes::since(&mut c, applied, CATCH_UP_BATCH).await)?;
+                if rows.len() as i64 == CATCH_UP_BATCH && rows.first().map(|r| r.seq) == rows.last().map(|r| r.seq) {
+                    // One transaction larger than a step (a batch of a bulk import): read all of it,
+                    // or the rest of it would be skipped as already applied.
+                    rows = st(changes::of_seq(&mut c, rows[0].seq).await)?;
+                }
                 let Some(last) = rows.last().map(|r| r.seq) else {
                     break false;
                 };

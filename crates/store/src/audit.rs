@@ -3,8 +3,8 @@
 use clientele_domain::audit::{AuditEvent, Cause};
 use clientele_domain::{AuditEventId, ClientId, GroupId, Millis, OrganizationId, StaffId};
 
-use crate::sql::Sql;
-use crate::{Conn, Result, bind_params, on};
+use crate::sql::{Param, Sql};
+use crate::{Conn, Result, bind_params, bulk, on};
 
 /// A change to record. `object_type`/`object_id` name what changed; `group`/`client` index the
 /// event for the group and client timelines.
@@ -33,6 +33,65 @@ pub async fn record(c: &mut Conn<'_>, e: &NewEvent<'_>, now: Millis) -> Result<(
         .bind(e.before.as_ref().map(|v| v.to_string())).bind(e.after.as_ref().map(|v| v.to_string()))
         .bind(e.request_id)
         .execute(&mut **c).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// An event of a batch, its JSON already rendered (an import writes one per row).
+#[derive(Debug, Clone)]
+pub struct EventRow {
+    pub organization_id: OrganizationId,
+    pub actor: Option<StaffId>,
+    pub action: &'static str,
+    pub object_type: &'static str,
+    pub object_id: i64,
+    pub group: Option<GroupId>,
+    pub client: Option<ClientId>,
+    pub cause: Cause,
+    pub before_json: Option<String>,
+    pub after_json: Option<String>,
+}
+
+/// Records many events in a few multi-row statements, in the order given, all at `now` and with
+/// one request id.
+pub async fn record_many(c: &mut Conn<'_>, events: Vec<EventRow>, request_id: Option<&str>, now: Millis) -> Result<()> {
+    let mut values = Vec::with_capacity(events.len() * 12);
+    for e in events {
+        values.extend([
+            Param::I64(e.organization_id.0),
+            Param::I64(now),
+            Param::OptI64(e.actor.map(|s| s.0)),
+            Param::Static(e.action),
+            Param::Static(e.object_type),
+            Param::I64(e.object_id),
+            Param::OptI64(e.group.map(|g| g.0)),
+            Param::OptI64(e.client.map(|c| c.0)),
+            Param::Static(e.cause.as_str()),
+            Param::OptText(e.before_json),
+            Param::OptText(e.after_json),
+            Param::OptText(request_id.map(str::to_string)),
+        ]);
+    }
+    bulk::insert_flat(
+        c,
+        "audit_events",
+        &[
+            "organization_id",
+            "at",
+            "actor_id",
+            "action",
+            "object_type",
+            "object_id",
+            "group_id",
+            "client_id",
+            "cause",
+            "before_json",
+            "after_json",
+            "request_id",
+        ],
+        values,
+        "",
+    )
+    .await?;
     Ok(())
 }
 

@@ -4,7 +4,8 @@
 
 use clientele_domain::Millis;
 
-use crate::{Conn, Result, on};
+use crate::sql::Param;
+use crate::{Conn, Result, bulk, on};
 
 /// One stored change (see `clientele_access::ChangeRow` for the meaning of the columns).
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -51,6 +52,39 @@ pub async fn insert(c: &mut Conn<'_>, r: &NewRow<'_>) -> Result<()> {
         .bind(r.seq).bind(r.kind).bind(r.organization_id).bind(r.a).bind(r.b).bind(r.c).bind(r.text).bind(r.at)
         .execute(&mut **c).await.map(|r| r.rows_affected()))?;
     Ok(())
+}
+
+/// Appends many changes in a few multi-row statements (a batch of an import records thousands).
+pub async fn insert_many(c: &mut Conn<'_>, rows: &[NewRow<'_>]) -> Result<()> {
+    let mut values = Vec::with_capacity(rows.len() * 8);
+    for r in rows {
+        values.extend([
+            Param::I64(r.seq),
+            Param::Text(r.kind.to_string()),
+            Param::I64(r.organization_id),
+            Param::I64(r.a),
+            Param::I64(r.b),
+            Param::OptI64(r.c),
+            Param::OptText(r.text.map(str::to_string)),
+            Param::I64(r.at),
+        ]);
+    }
+    bulk::insert_flat(
+        c,
+        "access_changes",
+        &["seq", "kind", "organization_id", "a", "b", "c", "text", "at"],
+        values,
+        "",
+    )
+    .await?;
+    Ok(())
+}
+
+/// Every change of one transaction (one sequence number), in order.
+pub async fn of_seq(c: &mut Conn<'_>, seq: i64) -> Result<Vec<Row>> {
+    Ok(on!(c, c => sqlx::query_as::<_, Row>(
+        "SELECT seq, kind, organization_id, a, b, c, text FROM access_changes WHERE seq = $1 ORDER BY id")
+        .bind(seq).fetch_all(&mut **c).await)?)
 }
 
 /// Changes after `after`, in commit order, at most `limit` of them.

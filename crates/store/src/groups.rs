@@ -288,7 +288,10 @@ pub async fn by_ids(c: &mut Conn<'_>, org: OrganizationId, ids: &[GroupId]) -> R
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let mut sql = Sql::new(select_group!("WHERE g.deleted_at IS NULL AND g.organization_id = "));
+    let mut sql = Sql::for_backend(
+        c.backend(),
+        select_group!("WHERE g.deleted_at IS NULL AND g.organization_id = "),
+    );
     sql.bind(org.0)
         .push(" AND g.id IN ")
         .bind_list(ids.iter().map(|id| id.0));
@@ -299,6 +302,69 @@ pub async fn by_ids(c: &mut Conn<'_>, org: OrganizationId, ids: &[GroupId]) -> R
         .map(|r| r.into_entity().map(|g| (g.id.0, g)))
         .collect::<Result<_>>()?;
     Ok(ids.iter().filter_map(|id| by_id.remove(&id.0)).collect())
+}
+
+/// What a batch of membership rows needs to know of a group.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct GroupFacts {
+    pub id: i64,
+    pub name: String,
+    pub name_key: String,
+    pub kind: String,
+}
+
+/// [`GroupFacts`] of the organisation's live groups with these ids or these name keys (a batch of
+/// an import resolves all its rows' groups at once; no logo flags, which cost a subquery each).
+pub async fn facts(c: &mut Conn<'_>, org: OrganizationId, ids: &[i64], keys: &[String]) -> Result<Vec<GroupFacts>> {
+    let mut found = Vec::with_capacity(ids.len() + keys.len());
+    let head = "SELECT id, name, name_key, kind FROM client_groups WHERE deleted_at IS NULL AND organization_id = ";
+    for chunk in ids.chunks(IN_CHUNK) {
+        let mut sql = Sql::for_backend(c.backend(), head);
+        sql.bind(org.0).push(" AND id IN ").bind_list(chunk.iter().copied());
+        let (text, params) = sql.into_parts();
+        found.extend(
+            on!(c, c => bind_params!(sqlx::query_as::<_, GroupFacts>(text), params).fetch_all(&mut **c).await)?,
+        );
+    }
+    for chunk in keys.chunks(IN_CHUNK) {
+        let mut sql = Sql::for_backend(c.backend(), head);
+        sql.bind(org.0)
+            .push(" AND name_key IN ")
+            .bind_list(chunk.iter().map(String::as_str));
+        let (text, params) = sql.into_parts();
+        found.extend(
+            on!(c, c => bind_params!(sqlx::query_as::<_, GroupFacts>(text), params).fetch_all(&mut **c).await)?,
+        );
+    }
+    Ok(found)
+}
+
+/// Values per `IN` list of the set-based reads (well under either engine's parameter limit).
+pub const IN_CHUNK: usize = 10_000;
+
+/// Marks groups changed by new members at once (a batch of an import), one statement for all:
+/// each group's count grows by its number and its version moves as far as that many single
+/// additions would move it.
+pub async fn touch_many(c: &mut Conn<'_>, added: &[(GroupId, i64)], by: Option<StaffId>, now: Millis) -> Result<()> {
+    for chunk in added.chunks(IN_CHUNK) {
+        let mut sql = Sql::for_backend(
+            c.backend(),
+            "UPDATE client_groups SET member_count = member_count + v.column2, version = version + v.column2,
+                updated_by = COALESCE(",
+        );
+        sql.bind(by.map(|s| s.0))
+            .push(", updated_by), updated_at = ")
+            .bind(now)
+            .push(" FROM (VALUES ");
+        for (n, (group, count)) in chunk.iter().enumerate() {
+            sql.push(if n == 0 { "(" } else { ", (" });
+            sql.bind(group.0).push(", ").bind(*count).push(")");
+        }
+        sql.push(") AS v WHERE client_groups.id = v.column1");
+        let (text, params) = sql.into_parts();
+        on!(c, c => bind_params!(sqlx::query(text), params).execute(&mut **c).await.map(|r| r.rows_affected()))?;
+    }
+    Ok(())
 }
 
 /// Live groups in id order after `after` (exports).

@@ -6,7 +6,8 @@ use clientele_domain::entities::{GroupRef, Member};
 use clientele_domain::group::GroupKind;
 use clientele_domain::{ClientId, GroupId, Millis, OrganizationId, StaffId, now_millis};
 
-use crate::{Conn, Result, on};
+use crate::sql::{Param, Sql};
+use crate::{Conn, Result, bind_params, on};
 
 /// Who added a membership, why and when: recorded on the membership row itself.
 #[derive(Debug, Clone, Copy)]
@@ -93,6 +94,189 @@ pub async fn periods_changed_since(c: &mut Conn<'_>, org: OrganizationId, since:
             ended_at,
         })
         .collect())
+}
+
+/// Adds many (group, client) memberships in a few multi-row statements (a batch of an import, its
+/// rules already checked). Like [`add_client`], a pair that conflicts with either unique index is
+/// skipped rather than failing the transaction; returns the pairs actually inserted, so the caller
+/// can tell a lost race (PostgreSQL, another writer in between) from an addition.
+pub async fn add_clients(
+    c: &mut Conn<'_>,
+    org: OrganizationId,
+    pairs: &[(GroupId, ClientId)],
+    exclusive: bool,
+    how: Provenance,
+) -> Result<Vec<(GroupId, ClientId)>> {
+    let per_statement = (crate::bulk::max_params(c.backend()) / 7).min(4_000);
+    let mut inserted = Vec::with_capacity(pairs.len());
+    for chunk in pairs.chunks(per_statement) {
+        let mut sql = Sql::for_backend(
+            c.backend(),
+            "INSERT INTO group_clients (group_id, client_id, organization_id, exclusive_client_id, added_by, added_at, cause) VALUES ",
+        );
+        for (n, (group, client)) in chunk.iter().enumerate() {
+            sql.push(if n == 0 { "(" } else { ", (" });
+            sql.bind(group.0)
+                .push(", ")
+                .bind(client.0)
+                .push(", ")
+                .bind(org.0)
+                .push(", ")
+                .bind(exclusive.then_some(client.0))
+                .push(", ")
+                .bind(how.by.map(|s| s.0))
+                .push(", ")
+                .bind(how.at)
+                .push(", ")
+                .bind(Param::Static(how.cause.as_str()))
+                .push(")");
+        }
+        match c {
+            // The caller read the memberships in this same `BEGIN IMMEDIATE` transaction, and
+            // SQLite has one writer: nothing can have come in between, so every pair goes in and
+            // returning thousands of rows through the driver would only cost time.
+            Conn::Sqlite(c) => {
+                sql.push(" ON CONFLICT DO NOTHING");
+                let (text, params) = sql.into_parts();
+                let n = bind_params!(sqlx::query(text), params)
+                    .execute(&mut **c)
+                    .await?
+                    .rows_affected();
+                if n as usize != chunk.len() {
+                    return Err(clientele_domain::Error::internal(format!(
+                        "{} of {} memberships were already there after they were read",
+                        chunk.len() as u64 - n,
+                        chunk.len()
+                    ))
+                    .into());
+                }
+                inserted.extend_from_slice(chunk);
+            }
+            // Another transaction may have added some of them since they were read.
+            Conn::Postgres(c) => {
+                sql.push(" ON CONFLICT DO NOTHING RETURNING group_id, client_id");
+                let (text, params) = sql.into_parts();
+                let rows: Vec<(i64, i64)> = bind_params!(sqlx::query_as::<_, (i64, i64)>(text), params)
+                    .fetch_all(&mut **c)
+                    .await?;
+                inserted.extend(rows.into_iter().map(|(g, cl)| (GroupId(g), ClientId(cl))));
+            }
+        }
+    }
+    open_periods(c, org, &inserted, how.at).await?;
+    Ok(inserted)
+}
+
+/// [`open_period`] for many memberships at once, in multi-row statements.
+async fn open_periods(c: &mut Conn<'_>, org: OrganizationId, pairs: &[(GroupId, ClientId)], at: Millis) -> Result<()> {
+    let per_statement = (crate::bulk::max_params(c.backend()) / 4).min(4_000);
+    for chunk in pairs.chunks(per_statement) {
+        let mut sql = Sql::for_backend(
+            c.backend(),
+            "INSERT INTO membership_periods (organization_id, group_id, client_id, started_at) VALUES ",
+        );
+        for (n, (group, client)) in chunk.iter().enumerate() {
+            sql.push(if n == 0 { "(" } else { ", (" });
+            sql.bind(org.0)
+                .push(", ")
+                .bind(group.0)
+                .push(", ")
+                .bind(client.0)
+                .push(", ")
+                .bind(at)
+                .push(")");
+        }
+        let (text, params) = sql.into_parts();
+        on!(c, c => bind_params!(sqlx::query(text), params).execute(&mut **c).await.map(|r| r.rows_affected()))?;
+    }
+    Ok(())
+}
+
+/// Which of these (group, client) pairs are memberships already: one indexed lookup per pair, so
+/// the answer costs the same however many groups each client is in.
+pub async fn existing_memberships(c: &mut Conn<'_>, pairs: &[(i64, i64)]) -> Result<Vec<(i64, i64)>> {
+    let mut found = Vec::new();
+    for chunk in pairs.chunks(10_000) {
+        // A join with the list rather than `(group_id, client_id) IN (...)`, which SQLite answers
+        // with a scan of the whole table.
+        let mut sql = Sql::for_backend(c.backend(), "SELECT gc.group_id, gc.client_id FROM (VALUES ");
+        for (n, (group, client)) in chunk.iter().enumerate() {
+            sql.push(if n == 0 { "(" } else { ", (" });
+            sql.bind(*group).push(", ").bind(*client).push(")");
+        }
+        sql.push(") AS v JOIN group_clients gc ON gc.group_id = v.column1 AND gc.client_id = v.column2");
+        let (text, params) = sql.into_parts();
+        found.extend(
+            on!(c, c => bind_params!(sqlx::query_as::<_, (i64, i64)>(text), params).fetch_all(&mut **c).await)?,
+        );
+    }
+    Ok(found)
+}
+
+/// Every membership of these clients: (group, client, whether it holds the exclusive slot). Under
+/// exclusive membership (at most one per client) one read answers both "already a member?" and
+/// "in which group?" for a whole batch.
+pub async fn memberships_of_clients(c: &mut Conn<'_>, clients: &[i64]) -> Result<Vec<(i64, i64, bool)>> {
+    let mut found = Vec::new();
+    for chunk in clients.chunks(10_000) {
+        let mut sql = Sql::for_backend(
+            c.backend(),
+            "SELECT group_id, client_id, exclusive_client_id IS NOT NULL FROM group_clients WHERE client_id IN ",
+        );
+        sql.bind_list(chunk.iter().copied());
+        let (text, params) = sql.into_parts();
+        found.extend(
+            on!(c, c => bind_params!(sqlx::query_as::<_, (i64, i64, bool)>(text), params).fetch_all(&mut **c).await)?,
+        );
+    }
+    Ok(found)
+}
+
+/// Streams the client members of these groups in (group, client) order to `each` as (group,
+/// client, the client's external reference): one query for a page of groups (exports).
+pub async fn each_client_member(
+    c: &mut Conn<'_>,
+    groups: &[i64],
+    mut each: impl FnMut(i64, i64, Option<&str>),
+) -> Result<()> {
+    use futures_util::TryStreamExt;
+    use sqlx::Row as _;
+    if groups.is_empty() {
+        return Ok(());
+    }
+    let mut sql = Sql::for_backend(
+        c.backend(),
+        "SELECT gc.group_id, gc.client_id, cl.external_ref FROM group_clients gc JOIN clients cl ON cl.id = gc.client_id
+         WHERE gc.group_id IN ",
+    );
+    sql.bind_list(groups.iter().copied())
+        .push(" ORDER BY gc.group_id, gc.client_id");
+    let (text, params) = sql.into_parts();
+    on!(c, c => {
+        let mut rows = bind_params!(sqlx::query(text), params).fetch(&mut **c);
+        while let Some(row) = rows.try_next().await? {
+            each(row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
+        }
+        Ok::<(), sqlx::Error>(())
+    })?;
+    Ok(())
+}
+
+/// The live groups nested directly in these groups: (parent, child's name), in (parent, child)
+/// order (exports).
+pub async fn children_names(c: &mut Conn<'_>, parents: &[i64]) -> Result<Vec<(i64, String)>> {
+    if parents.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut sql = Sql::for_backend(
+        c.backend(),
+        "SELECT gc.parent_id, ch.name FROM group_children gc JOIN client_groups ch ON ch.id = gc.child_id
+         WHERE ch.deleted_at IS NULL AND gc.parent_id IN ",
+    );
+    sql.bind_list(parents.iter().copied())
+        .push(" ORDER BY gc.parent_id, gc.child_id");
+    let (text, params) = sql.into_parts();
+    Ok(on!(c, c => bind_params!(sqlx::query_as::<_, (i64, String)>(text), params).fetch_all(&mut **c).await)?)
 }
 
 pub async fn is_client_member(c: &mut Conn<'_>, group: GroupId, client: ClientId) -> Result<bool> {

@@ -72,22 +72,21 @@ pub struct InputRow {
 }
 
 pub async fn insert_rows(c: &mut Conn<'_>, request: i64, rows: Vec<InputRow>) -> Result<u64> {
-    let rows = rows
-        .into_iter()
-        .map(|r| {
-            vec![
-                Param::I64(request),
-                Param::I64(r.row_number),
-                Param::I64(r.line),
-                Param::Text(r.fields),
-            ]
-        })
-        .collect();
-    bulk::insert(
+    let mut values = Vec::with_capacity(rows.len() * 4);
+    for r in rows {
+        values.extend([
+            Param::I64(request),
+            Param::I64(r.row_number),
+            Param::I64(r.line),
+            Param::Text(r.fields),
+        ]);
+    }
+    bulk::insert_flat(
         c,
         "process_request_rows",
         &["request_id", "row_number", "line", "fields"],
-        rows,
+        values,
+        "",
     )
     .await
 }
@@ -328,6 +327,46 @@ pub async fn record_outcome(c: &mut Conn<'_>, request: i64, row_number: i64, o: 
         .bind(request).bind(row_number).bind(o.outcome).bind(o.reason.as_deref()).bind(o.group_id).bind(o.client_id)
         .bind(o.child_id)
         .execute(&mut **c).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Records the outcomes of many stored rows at once: an upsert on the rows' key, so one
+/// statement carries thousands of them (the `line` and `fields` given are never written: every row
+/// exists already).
+pub async fn record_outcomes(c: &mut Conn<'_>, request: i64, outcomes: &[(i64, RowOutcome)]) -> Result<()> {
+    let mut values = Vec::with_capacity(outcomes.len() * 9);
+    for (row_number, o) in outcomes {
+        values.extend([
+            Param::I64(request),
+            Param::I64(*row_number),
+            Param::I64(0),
+            Param::Static(""),
+            Param::Static(o.outcome),
+            Param::OptText(o.reason.clone()),
+            Param::OptI64(o.group_id),
+            Param::OptI64(o.client_id),
+            Param::OptI64(o.child_id),
+        ]);
+    }
+    bulk::insert_flat(
+        c,
+        "process_request_rows",
+        &[
+            "request_id",
+            "row_number",
+            "line",
+            "fields",
+            "outcome",
+            "reason",
+            "group_id",
+            "client_id",
+            "child_id",
+        ],
+        values,
+        " ON CONFLICT (request_id, row_number) DO UPDATE SET outcome = excluded.outcome, reason = excluded.reason,
+            group_id = excluded.group_id, client_id = excluded.client_id, child_id = excluded.child_id",
+    )
+    .await?;
     Ok(())
 }
 

@@ -2,6 +2,8 @@
 //! fixed fragments from our code; every value goes in as a bound parameter (`$n`, which both
 //! backends accept).
 
+use crate::Backend;
+
 /// A value to bind.
 #[derive(Debug, Clone)]
 pub enum Param {
@@ -10,12 +12,16 @@ pub enum Param {
     Bool(bool),
     OptI64(Option<i64>),
     OptText(Option<String>),
+    /// Fixed text from our code (an outcome, an action): bound without an allocation.
+    Static(&'static str),
 }
 
 #[derive(Debug, Default)]
 pub struct Sql {
     text: String,
     params: Vec<Param>,
+    /// Plain `?` placeholders (SQLite only), bound in the order they appear.
+    positional: bool,
 }
 
 impl Sql {
@@ -23,7 +29,26 @@ impl Sql {
         Sql {
             text: text.to_string(),
             params: Vec::new(),
+            positional: false,
         }
+    }
+
+    /// A statement with many parameters (bulk writes, long `IN` lists). On SQLite its
+    /// placeholders are plain `?`: SQLite looks every `$n` (and `?n`) up by name in a list while
+    /// parsing, and sqlx asks each one's name back while binding, both linear, so a statement with
+    /// thousands of named parameters costs quadratic time; anonymous ones cost nothing. Every
+    /// value is bound once, in order, so the meaning is the same as `$n`. Fixed fragments must then
+    /// hold no placeholder of their own.
+    pub fn for_backend(backend: Backend, text: &'static str) -> Sql {
+        Sql {
+            positional: backend == Backend::Sqlite,
+            ..Sql::new(text)
+        }
+    }
+
+    /// Parameters bound so far.
+    pub fn params(&self) -> usize {
+        self.params.len()
     }
 
     /// Appends a fixed fragment.
@@ -35,8 +60,12 @@ impl Sql {
     /// Appends a placeholder for `value`.
     pub fn bind(&mut self, value: impl Into<Param>) -> &mut Self {
         self.params.push(value.into());
-        self.text.push('$');
-        self.text.push_str(&self.params.len().to_string());
+        if self.positional {
+            self.text.push('?');
+        } else {
+            self.text.push('$');
+            self.text.push_str(&self.params.len().to_string());
+        }
         self
     }
 
@@ -102,6 +131,7 @@ macro_rules! bind_params {
                 $crate::sql::Param::Bool(v) => q.bind(v),
                 $crate::sql::Param::OptI64(v) => q.bind(v),
                 $crate::sql::Param::OptText(v) => q.bind(v),
+                $crate::sql::Param::Static(v) => q.bind(v),
             };
         }
         q

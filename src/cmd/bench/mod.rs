@@ -27,7 +27,7 @@ pub enum Workload {
     Change,
     /// HTTP reads and writes for --seconds.
     Mixed,
-    /// CSV import of every client into a fresh SQLite database, against `sqlite3 .import`.
+    /// CSV import of memberships (one per client) into a copy of the data set, against `sqlite3 .import`.
     Import,
     /// CSV export of every client, against `sqlite3 -csv SELECT` (SQLite data sets).
     Export,
@@ -52,6 +52,10 @@ pub struct BenchArgs {
     /// How long each HTTP load runs.
     #[arg(long, default_value_t = 5)]
     pub seconds: u64,
+    /// Import: this many membership rows, run as `clientele import` in a child process whose peak
+    /// memory (VmHWM) is reported; default one row per client, in process.
+    #[arg(long)]
+    pub import_rows: Option<u64>,
     /// Where generated SQLite data sets are cached (by size, shape and seed).
     #[arg(long, default_value = "bench-data")]
     pub data_dir: std::path::PathBuf,
@@ -116,7 +120,7 @@ pub async fn run(database_url: Option<String>, args: &BenchArgs) -> anyhow::Resu
             Workload::List => workloads::list(&app, &ds).await?,
             Workload::Change => workloads::change(&app, &ds).await?,
             Workload::Mixed => workloads::mixed(&url, &ds, seconds).await?,
-            Workload::Import => bulk::import(&app, &ds).await?,
+            Workload::Import => bulk::import(&app, &ds, &url, args.import_rows).await?,
             Workload::Export => bulk::export(&app, &ds, &url).await?,
             Workload::Report => workloads::report(&app, &ds).await?,
             Workload::All => unreachable!("expanded above"),

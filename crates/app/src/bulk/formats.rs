@@ -179,7 +179,7 @@ fn done(outcome: &'static str) -> RowOutcome {
     }
 }
 
-fn id(column: &str, value: &str) -> Result<i64> {
+pub(crate) fn id(column: &str, value: &str) -> Result<i64> {
     value
         .parse::<i64>()
         .map_err(|_| Error::invalid(column, format!("\"{value}\" is not an id (a whole number)")))

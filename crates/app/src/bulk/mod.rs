@@ -27,6 +27,7 @@ use crate::members::{MemberOutcome, MemberRef};
 use crate::paging::{Cursor, Page};
 use crate::{Actor, Admin, App, access, audit, st};
 
+mod batch;
 pub mod export;
 pub mod formats;
 pub mod read;
@@ -34,8 +35,24 @@ mod validated;
 
 pub use formats::{Format, guide};
 
-/// Rows applied per transaction.
+/// Rows applied per transaction by the per-row path (clients, groups, bulk removals).
 pub const BATCH: usize = 1000;
+/// Rows applied per transaction by the set-based path (memberships, bulk additions): a batch costs
+/// a few statements whatever its size, so larger batches mean fewer round trips, while one still
+/// commits in well under a lease.
+pub const SET_BATCH: usize = 10_000;
+/// Rows stored per transaction while an upload is received.
+pub const RECEIVE_BATCH: usize = 20_000;
+
+/// How many rows one batch of `operation` takes.
+fn batch_rows(operation: &str) -> usize {
+    if set_based(operation) { SET_BATCH } else { BATCH }
+}
+
+/// Whether `operation`'s rows go through the set-based path (`batch.rs`).
+fn set_based(operation: &str) -> bool {
+    matches!(operation, "import_memberships" | "bulk_add")
+}
 /// How long a claim holds without being renewed; an expired one is taken over.
 pub const LEASE_MS: i64 = 30_000;
 /// Attempts before a request that keeps failing is given up.
@@ -255,7 +272,7 @@ impl App {
         let columns = format.columns();
         let reader = tokio::task::spawn_blocking(move || {
             let mut next = 0i64;
-            read::read_rows(input, BATCH, |rows| {
+            read::read_rows(input, RECEIVE_BATCH, |rows| {
                 if next == 0
                     && let Some(header) = rows.first()
                 {
@@ -383,7 +400,7 @@ impl App {
                 line: i as i64 + 2,
                 fields: serde_json::to_string(&[kind.to_string(), member.to_string()]).unwrap_or_default(),
             });
-            if rows.len() >= BATCH {
+            if rows.len() >= RECEIVE_BATCH {
                 self.store_rows(id, std::mem::take(&mut rows)).await?;
             }
         }
@@ -678,7 +695,8 @@ impl App {
         loop {
             let rows = {
                 let mut conn = st(self.db.read().await)?;
-                st(store::rows(&mut conn.conn(), job.req.id, position, job.req.total_rows, BATCH as i64).await)?
+                let limit = batch_rows(&job.req.operation) as i64;
+                st(store::rows(&mut conn.conn(), job.req.id, position, job.req.total_rows, limit).await)?
             };
             if rows.is_empty() {
                 break;
@@ -749,30 +767,18 @@ impl App {
             group: req.group_id.map(GroupId),
         };
         let mut changes: Vec<Change> = Vec::new();
-        let mut outcomes = Vec::with_capacity(rows.len());
-        for row in rows {
-            let raw: Vec<String> = serde_json::from_str(&row.fields).unwrap_or_default();
-            let mark = changes.len();
-            savepoint(&mut tx.conn(), "SAVEPOINT process_row").await?;
-            let result = match job.header.fields(raw) {
-                Ok(fields) => formats::apply(&mut tx, &ctx, &req.operation, &fields, &mut changes).await,
-                Err(e) => Err(e),
-            };
-            let outcome = match result {
-                Ok(o) => {
-                    savepoint(&mut tx.conn(), "RELEASE SAVEPOINT process_row").await?;
-                    o
-                }
-                Err(e) if e.code == ErrorCode::Internal => return Err(e),
-                Err(e) => {
-                    savepoint(&mut tx.conn(), "ROLLBACK TO SAVEPOINT process_row").await?;
-                    savepoint(&mut tx.conn(), "RELEASE SAVEPOINT process_row").await?;
-                    changes.truncate(mark);
-                    rejected(&e)
-                }
-            };
-            outcomes.push((row.row_number, outcome));
-        }
+        let outcomes = if set_based(&req.operation) {
+            let rows = rows
+                .into_iter()
+                .map(|row| {
+                    let raw: Vec<String> = serde_json::from_str(&row.fields).unwrap_or_default();
+                    (row.row_number, job.header.fields(raw))
+                })
+                .collect();
+            batch::membership_rows(&mut tx, &ctx, req.operation == "bulk_add", rows, &mut changes).await?
+        } else {
+            self.apply_rows(&mut tx, job, &ctx, rows, &mut changes).await?
+        };
         if validate {
             // A dry run keeps the outcomes and nothing else.
             drop(tx);
@@ -780,9 +786,7 @@ impl App {
             tx = st(self.db.begin().await)?;
         }
         let failed = outcomes.iter().filter(|(_, o)| o.outcome == "rejected").count() as i64;
-        for (row_number, outcome) in &outcomes {
-            st(store::record_outcome(&mut tx.conn(), req.id, *row_number, outcome).await)?;
-        }
+        st(store::record_outcomes(&mut tx.conn(), req.id, &outcomes).await)?;
         let lease = now_millis() + job.lease_ms;
         if !st(store::advance(
             &mut tx.conn(),
@@ -800,6 +804,43 @@ impl App {
         access::record(&mut tx.conn(), &changes).await?;
         self.commit(tx).await?;
         Ok(Batch::Applied(last))
+    }
+
+    /// The per-row path: each row through the single-edit use case under a savepoint, so a refused
+    /// row leaves nothing behind.
+    async fn apply_rows(
+        &self,
+        tx: &mut clientele_store::Tx,
+        job: &Job,
+        ctx: &formats::Ctx<'_>,
+        rows: Vec<store::Row>,
+        changes: &mut Vec<Change>,
+    ) -> Result<Vec<(i64, RowOutcome)>> {
+        let mut outcomes = Vec::with_capacity(rows.len());
+        for row in rows {
+            let raw: Vec<String> = serde_json::from_str(&row.fields).unwrap_or_default();
+            let mark = changes.len();
+            savepoint(&mut tx.conn(), "SAVEPOINT process_row").await?;
+            let result = match job.header.fields(raw) {
+                Ok(fields) => formats::apply(tx, ctx, &job.req.operation, &fields, changes).await,
+                Err(e) => Err(e),
+            };
+            let outcome = match result {
+                Ok(o) => {
+                    savepoint(&mut tx.conn(), "RELEASE SAVEPOINT process_row").await?;
+                    o
+                }
+                Err(e) if e.code == ErrorCode::Internal => return Err(e),
+                Err(e) => {
+                    savepoint(&mut tx.conn(), "ROLLBACK TO SAVEPOINT process_row").await?;
+                    savepoint(&mut tx.conn(), "RELEASE SAVEPOINT process_row").await?;
+                    changes.truncate(mark);
+                    rejected(&e)
+                }
+            };
+            outcomes.push((row.row_number, outcome));
+        }
+        Ok(outcomes)
     }
 
     /// The second phase of a replace: in each group the file names, removes the members the file

@@ -1,0 +1,460 @@
+//! The set-based path for membership rows (`import_memberships`, and the items of a large bulk
+//! add): a whole batch is resolved with a few reads, its rules are checked in memory, and its
+//! writes go out as multi-row statements, instead of a dozen round trips to the database per row.
+//!
+//! The rules and their order are those of `members::add_one` and `formats::membership_row`, row by
+//! row, and rows see the effects of earlier rows of the batch (a client added by row 3 is
+//! `already_member` in row 9, and under exclusive membership occupies its slot). What is checked:
+//! the group (by id or name) and the member (by id or external reference) exist, the group holds
+//! clients, the relationship is active when the policies require it, exclusive membership. Rows
+//! that nest a group run through `add_one` itself under a savepoint: they are rare, and the nesting
+//! rule needs the graph around each edge. A refused row leaves nothing behind and stops nothing;
+//! every added membership gets its audit event and its access change, as in a single edit.
+
+use std::collections::{HashMap, HashSet};
+
+use clientele_access::Change;
+use clientele_domain::audit::Cause;
+use clientele_domain::client::{Relationship, relationship_is_active};
+use clientele_domain::group::GroupKind;
+use clientele_domain::names::Name;
+use clientele_domain::policy::MembershipMode;
+use clientele_domain::{ClientId, Error, ErrorCode, GroupId, Result, now_millis};
+use clientele_store::audit::{self as audit_store, EventRow};
+use clientele_store::clients::{self as client_store, MemberFacts};
+use clientele_store::members::{self as member_store, Provenance};
+use clientele_store::process_requests::{self as store, RowOutcome};
+use clientele_store::{Tx, groups as group_store};
+
+use super::formats::{Ctx, Fields, id, member_outcome};
+use crate::members::{MemberRef, Outcome, add_one};
+use crate::st;
+
+/// How a row names its group.
+enum Target {
+    Id(i64),
+    Key { name: String, key: String },
+}
+
+/// How a row names its member.
+enum Member {
+    ClientId(i64),
+    ClientRef(String),
+    Child {
+        name: String,
+        key: String,
+    },
+    /// A bulk add's group item, by id.
+    GroupId(i64),
+}
+
+/// A row as read, before anything is looked up. The errors are kept apart so that a row is refused
+/// for the same reason, checked in the same order, as the per-row path would give.
+struct Parsed {
+    row_number: i64,
+    /// Refuses the row before its group is looked up.
+    early: Option<Error>,
+    target: Result<Target>,
+    member: Result<Member>,
+}
+
+fn parse_import(v: &Fields) -> (Result<Target>, Result<Member>) {
+    let target = match (v.get("group_id"), v.get("group")) {
+        ("", "") => Err(Error::invalid("group", "name the group (column group, or group_id)")),
+        ("", name) => Name::parse("group", name).map(|n| Target::Key {
+            name: name.to_string(),
+            key: n.key(),
+        }),
+        (text, _) => id("group_id", text).map(Target::Id),
+    };
+    let member = match (v.get("client_id"), v.get("client_ref"), v.get("child_group")) {
+        ("", "", "") => Err(Error::invalid(
+            "client_id",
+            "name the member: client_id, client_ref or child_group",
+        )),
+        ("", "", child) => Name::parse("child_group", child).map(|n| Member::Child {
+            name: child.to_string(),
+            key: n.key(),
+        }),
+        ("", reference, _) => Ok(Member::ClientRef(reference.to_string())),
+        (text, _, _) => id("client_id", text).map(Member::ClientId),
+    };
+    (target, member)
+}
+
+/// A bulk add's item: `member_type` and `member_id`, into the request's group. Its errors come
+/// before the group is looked up, as in `formats::bulk_row`.
+fn parse_bulk(group: GroupId, v: &Fields) -> (Option<Error>, Result<Target>, Result<Member>) {
+    let member = id("member_id", v.get("member_id")).and_then(|member| match v.get("member_type") {
+        "client" => Ok(Member::ClientId(member)),
+        "group" => Ok(Member::GroupId(member)),
+        _ => Err(Error::invalid("member_type", "must be client or group")),
+    });
+    match member {
+        Ok(m) => (None, Ok(Target::Id(group.0)), Ok(m)),
+        Err(e) => (Some(e), Ok(Target::Id(group.0)), Err(Error::internal("never read"))),
+    }
+}
+
+fn no_group_named(column: &str, name: &str) -> Error {
+    Error::new(
+        ErrorCode::NotFound,
+        format!("there is no client group named \"{name}\""),
+    )
+    .with_field(column)
+}
+
+/// Applies a batch of membership rows (each with its row number and its fields, or why its fields
+/// could not be read) inside the caller's transaction; returns every row's outcome, in order.
+pub(crate) async fn membership_rows(
+    tx: &mut Tx,
+    ctx: &Ctx<'_>,
+    bulk_add: bool,
+    rows: Vec<(i64, Result<Fields>)>,
+    changes: &mut Vec<Change>,
+) -> Result<Vec<(i64, RowOutcome)>> {
+    let org = ctx.org.id;
+    let cause = if bulk_add { Cause::Bulk } else { Cause::Import };
+    let now = now_millis();
+
+    // 1. Read every row.
+    let mut parsed = Vec::with_capacity(rows.len());
+    for (row_number, fields) in rows {
+        let p = match fields {
+            Err(e) => Parsed {
+                row_number,
+                early: Some(e),
+                target: Err(Error::internal("never read")),
+                member: Err(Error::internal("never read")),
+            },
+            Ok(v) if bulk_add => {
+                let group = ctx
+                    .group
+                    .ok_or_else(|| Error::internal("a bulk request without a group"))?;
+                let (early, target, member) = parse_bulk(group, &v);
+                Parsed {
+                    row_number,
+                    early,
+                    target,
+                    member,
+                }
+            }
+            Ok(v) => {
+                let (target, member) = parse_import(&v);
+                Parsed {
+                    row_number,
+                    early: None,
+                    target,
+                    member,
+                }
+            }
+        };
+        parsed.push(p);
+    }
+
+    // 2. Look up what the rows name, a few statements for the whole batch.
+    let mut group_ids: HashSet<i64> = HashSet::new();
+    let mut group_keys: HashSet<&str> = HashSet::new();
+    let mut client_ids: HashSet<i64> = HashSet::new();
+    let mut client_refs: HashSet<&str> = HashSet::new();
+    for p in parsed.iter().filter(|p| p.early.is_none()) {
+        match &p.target {
+            Ok(Target::Id(g)) => {
+                group_ids.insert(*g);
+            }
+            Ok(Target::Key { key, .. }) => {
+                group_keys.insert(key);
+            }
+            Err(_) => {}
+        }
+        match &p.member {
+            Ok(Member::ClientId(c)) => {
+                client_ids.insert(*c);
+            }
+            Ok(Member::ClientRef(r)) => {
+                client_refs.insert(r);
+            }
+            Ok(Member::Child { key, .. }) => {
+                group_keys.insert(key);
+            }
+            Ok(Member::GroupId(_)) | Err(_) => {}
+        }
+    }
+    let ids: Vec<i64> = group_ids.into_iter().collect();
+    let keys: Vec<String> = group_keys.iter().map(|k| k.to_string()).collect();
+    let mut groups: HashMap<i64, Group> = HashMap::new();
+    let mut by_key: HashMap<String, i64> = HashMap::new();
+    for g in st(group_store::facts(&mut tx.conn(), org, &ids, &keys).await)? {
+        by_key.insert(g.name_key, g.id);
+        groups.insert(
+            g.id,
+            Group {
+                id: GroupId(g.id),
+                name: g.name,
+                kind: GroupKind::parse(&g.kind)?,
+            },
+        );
+    }
+    let ids: Vec<i64> = client_ids.into_iter().collect();
+    let refs: Vec<String> = client_refs.iter().map(|r| r.to_string()).collect();
+    let mut clients: HashMap<i64, MemberFacts> = HashMap::new();
+    let mut by_ref: HashMap<String, i64> = HashMap::new();
+    for f in st(client_store::member_facts(&mut tx.conn(), org, &ids, &refs).await)? {
+        if let Some(r) = &f.external_ref {
+            by_ref.insert(r.clone(), f.id);
+        }
+        clients.insert(f.id, f);
+    }
+    // Their memberships: "already a member" and, under exclusive membership, the one group each
+    // client occupies. Rows of this batch add to both as they go.
+    let exclusive = ctx.org.policies.membership_mode == MembershipMode::Exclusive;
+    let mut member_of: HashSet<(i64, i64)> = HashSet::new();
+    let mut occupant: HashMap<i64, i64> = HashMap::new();
+    if exclusive {
+        // At most one membership per client.
+        let known: Vec<i64> = clients.keys().copied().collect();
+        for (group, client, slot) in st(member_store::memberships_of_clients(&mut tx.conn(), &known).await)? {
+            member_of.insert((group, client));
+            if slot {
+                occupant.insert(client, group);
+            }
+        }
+    } else {
+        // Only the pairs the rows name: a client may be in thousands of groups.
+        let mut pairs: HashSet<(i64, i64)> = HashSet::new();
+        for p in parsed.iter().filter(|p| p.early.is_none()) {
+            let target = match &p.target {
+                Ok(Target::Id(g)) => groups.contains_key(g).then_some(*g),
+                Ok(Target::Key { key, .. }) => by_key.get(key).copied(),
+                Err(_) => None,
+            };
+            let client = match &p.member {
+                Ok(Member::ClientId(c)) => clients.contains_key(c).then_some(*c),
+                Ok(Member::ClientRef(r)) => by_ref.get(r).copied(),
+                _ => None,
+            };
+            if let (Some(g), Some(c)) = (target, client) {
+                pairs.insert((g, c));
+            }
+        }
+        let pairs: Vec<(i64, i64)> = pairs.into_iter().collect();
+        member_of.extend(st(member_store::existing_memberships(&mut tx.conn(), &pairs).await)?);
+    }
+    let occupied: Vec<GroupId> = occupant
+        .values()
+        .filter(|g| !groups.contains_key(g))
+        .map(|&g| GroupId(g))
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let mut occupant_names: HashMap<i64, String> = HashMap::new();
+    if exclusive && !occupied.is_empty() {
+        let occupied: Vec<i64> = occupied.iter().map(|g| g.0).collect();
+        for g in st(group_store::facts(&mut tx.conn(), org, &occupied, &[]).await)? {
+            occupant_names.insert(g.id, g.name);
+        }
+    }
+
+    // 3. The rules, row by row, in memory.
+    let mut outcomes: Vec<(i64, RowOutcome)> = Vec::with_capacity(parsed.len());
+    // Rows to insert: (index into `outcomes`, group, client).
+    let mut adds: Vec<(usize, GroupId, ClientId)> = Vec::new();
+    let rejected = |e: Error| super::rejected(&e);
+    for p in parsed {
+        let row_number = p.row_number;
+        let result: Result<Step> = (|| {
+            if let Some(e) = p.early {
+                return Err(e);
+            }
+            let target = match p.target? {
+                Target::Id(g) => groups.get(&g).ok_or_else(|| {
+                    if bulk_add {
+                        Error::not_found("client group")
+                    } else {
+                        Error::new(
+                            ErrorCode::NotFound,
+                            format!("there is no client group with id {}", GroupId(g)),
+                        )
+                    }
+                })?,
+                Target::Key { name, key } => by_key
+                    .get(&key)
+                    .and_then(|g| groups.get(g))
+                    .ok_or_else(|| no_group_named("group", &name))?,
+            };
+            let client = match p.member? {
+                Member::GroupId(child) => return Ok(Step::Nest(target.id, GroupId(child))),
+                Member::Child { name, key } => {
+                    let child = by_key.get(&key).ok_or_else(|| no_group_named("child_group", &name))?;
+                    return Ok(Step::Nest(target.id, GroupId(*child)));
+                }
+                Member::ClientRef(reference) => match by_ref.get(&reference) {
+                    Some(&c) => c,
+                    None => {
+                        return Err(Error::new(
+                            ErrorCode::NotFound,
+                            format!("there is no client with the external reference \"{reference}\""),
+                        )
+                        .with_field("client_ref"));
+                    }
+                },
+                Member::ClientId(c) => c,
+            };
+            let client_id = ClientId(client);
+            // From here on, `members::add_one` for a client, in its order.
+            if target.kind != GroupKind::Clients {
+                return Err(Error::new(
+                    ErrorCode::KindMismatch,
+                    format!(
+                        "\"{}\" is a group of client groups; clients can only be added to a group of clients",
+                        target.name
+                    ),
+                ));
+            }
+            let facts = clients
+                .get(&client)
+                .ok_or_else(|| Error::new(ErrorCode::NotFound, format!("client {client_id} not found")))?;
+            if ctx.org.policies.require_active_relationship {
+                let relationship = Relationship::parse(&facts.relationship)?;
+                if !relationship_is_active(relationship, facts.relationship_expires_at, now) {
+                    return Err(Error::new(
+                        ErrorCode::RelationshipNotActive,
+                        format!(
+                            "\"{}\" is not in an active business relationship, so it cannot join a group",
+                            facts.name
+                        ),
+                    ));
+                }
+            }
+            if member_of.contains(&(target.id.0, client)) {
+                return Ok(Step::Done(target.id, client_id, Outcome::AlreadyMember));
+            }
+            if exclusive && let Some(other) = occupant.get(&client) {
+                let other = groups
+                    .get(other)
+                    .map(|g| g.name.as_str())
+                    .or_else(|| occupant_names.get(other).map(String::as_str))
+                    .unwrap_or_default();
+                return Err(Error::new(
+                    ErrorCode::ClientInAnotherGroup,
+                    format!(
+                        "\"{}\" already belongs to the group \"{other}\"; a client can be in only one group of this organisation",
+                        facts.name
+                    ),
+                ));
+            }
+            Ok(Step::Add(target.id, client_id))
+        })();
+        let outcome = match result {
+            Ok(Step::Done(group, client, outcome)) => member_outcome(group, MemberRef::Client(client), outcome),
+            Ok(Step::Add(group, client)) => {
+                member_of.insert((group.0, client.0));
+                if exclusive {
+                    occupant.insert(client.0, group.0);
+                }
+                adds.push((outcomes.len(), group, client));
+                member_outcome(group, MemberRef::Client(client), Outcome::Added)
+            }
+            Ok(Step::Nest(target, child)) => {
+                // The per-row path, under a savepoint so a refusal leaves nothing behind.
+                let target = st(group_store::get(&mut tx.conn(), org, target).await)?;
+                st(store::execute(&mut tx.conn(), "SAVEPOINT process_row").await)?;
+                let item = MemberRef::Group(child);
+                let mark = changes.len();
+                match add_one(tx, ctx.org, ctx.actor, &target, item, cause, changes).await {
+                    Ok(outcome) => {
+                        st(store::execute(&mut tx.conn(), "RELEASE SAVEPOINT process_row").await)?;
+                        member_outcome(target.id, item, outcome)
+                    }
+                    Err(e) if e.code == ErrorCode::Internal => return Err(e),
+                    Err(e) => {
+                        st(store::execute(&mut tx.conn(), "ROLLBACK TO SAVEPOINT process_row").await)?;
+                        st(store::execute(&mut tx.conn(), "RELEASE SAVEPOINT process_row").await)?;
+                        changes.truncate(mark);
+                        rejected(e)
+                    }
+                }
+            }
+            Err(e) if e.code == ErrorCode::Internal => return Err(e),
+            Err(e) => rejected(e),
+        };
+        outcomes.push((row_number, outcome));
+    }
+
+    // 4. The writes: the memberships, then for each one inserted its audit event, its access change
+    // and its group's count and version.
+    if adds.is_empty() {
+        return Ok(outcomes);
+    }
+    let how = Provenance {
+        by: Some(ctx.actor.staff_id),
+        cause,
+        at: now,
+    };
+    let pairs: Vec<(GroupId, ClientId)> = adds.iter().map(|&(_, g, c)| (g, c)).collect();
+    let inserted: HashSet<(GroupId, ClientId)> =
+        st(member_store::add_clients(&mut tx.conn(), org, &pairs, exclusive, how).await)?
+            .into_iter()
+            .collect();
+    let mut events = Vec::with_capacity(inserted.len());
+    let mut added_to: HashMap<GroupId, i64> = HashMap::new();
+    for &(index, group, client) in &adds {
+        if !inserted.contains(&(group, client)) {
+            // Another writer got there between our read and our insert (PostgreSQL): the answer
+            // `members::add_one` gives when its insert finds a conflict.
+            outcomes[index].1 = if st(member_store::is_client_member(&mut tx.conn(), group, client).await)? {
+                member_outcome(group, MemberRef::Client(client), Outcome::AlreadyMember)
+            } else {
+                let other = st(member_store::group_of_exclusive_client(&mut tx.conn(), client).await)?;
+                let name = clients.get(&client.0).map(|f| f.name.as_str()).unwrap_or_default();
+                rejected(Error::new(
+                    ErrorCode::ClientInAnotherGroup,
+                    format!(
+                        "\"{name}\" already belongs to the group \"{}\"; a client can be in only one group of this organisation",
+                        other.map(|g| g.name).unwrap_or_default()
+                    ),
+                ))
+            };
+            continue;
+        }
+        // The same event `members::MembershipEvent` writes for a single addition.
+        let state = serde_json::json!({ "group_id": group, "member": MemberRef::Client(client) });
+        events.push(EventRow {
+            organization_id: org,
+            actor: Some(ctx.actor.staff_id),
+            action: "membership.added",
+            object_type: "membership",
+            object_id: client.0,
+            group: Some(group),
+            client: Some(client),
+            cause,
+            before_json: None,
+            after_json: Some(state.to_string()),
+        });
+        changes.push(Change::ClientAdded { org, group, client });
+        *added_to.entry(group).or_default() += 1;
+    }
+    st(audit_store::record_many(&mut tx.conn(), events, ctx.actor.request_id.as_deref(), now).await)?;
+    let mut touched: Vec<(GroupId, i64)> = added_to.into_iter().collect();
+    // A fixed order, so concurrent batches on PostgreSQL lock groups in the same order.
+    touched.sort();
+    st(group_store::touch_many(&mut tx.conn(), &touched, Some(ctx.actor.staff_id), now).await)?;
+    Ok(outcomes)
+}
+
+/// What a row comes to once its rules are checked.
+enum Step {
+    /// Nothing to write.
+    Done(GroupId, ClientId, Outcome),
+    /// A membership to insert.
+    Add(GroupId, ClientId),
+    /// A group to nest: the per-row path.
+    Nest(GroupId, GroupId),
+}
+
+/// A group as the rows of a batch see it.
+struct Group {
+    id: GroupId,
+    name: String,
+    kind: GroupKind,
+}
