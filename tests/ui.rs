@@ -924,3 +924,18 @@ both_backends! {
         assert_eq!(page.matches("aria-label=\"Delete the entry of").count(), 2, "{page}");
     }
 }
+
+both_backends! {
+    // Seed 000: "Download Client Groups": the UI's download is the API's export, streamed.
+    async fn seed_000_the_download_is_the_export_in_the_columns_the_upload_reads(t: TestApp) {
+        t.client("Alpha Ltd").await;
+        t.client("Beta, \"quoted\" Ltd").await;
+        let b = sign_in(&t).await;
+        let r = b.get("/transfers/clients/export.csv").await.expect(StatusCode::OK);
+        assert!(r.headers["content-type"].to_str().unwrap().starts_with("text/csv"));
+        let ui = html(&r);
+        let api = String::from_utf8(t.get("/api/v1/csv/clients/export").await.expect(StatusCode::OK).bytes).unwrap();
+        assert_eq!(ui, api);
+        assert!(ui.contains("Alpha Ltd") && ui.contains("\"Beta, \"\"quoted\"\" Ltd\""), "{ui}");
+    }
+}

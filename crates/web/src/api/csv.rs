@@ -167,8 +167,19 @@ pub async fn import(
 #[utoipa::path(get, path = "/api/v1/csv/{format}/export", tag = "csv", params(("format" = Format, Path)),
     responses((status = 200, content_type = "text/csv", body = String), (status = 403, body = crate::error::Problem)))]
 pub async fn export(State(s): State<AppState>, Auth(actor): Auth, P(format): P<Format>) -> Result<Response, ApiError> {
-    let (first, next) = s.app.export_page(actor.admin()?, format, 0).await?;
-    let app = s.app.clone();
+    let body = export_body(&s.app, actor, format).await?;
+    Ok(csv_response(&format!("{}.csv", format.as_str()), body))
+}
+
+/// An export as a streamed body (the API's and the UI's download): the first page is read before
+/// the answer starts, so a refusal is still a proper error; a later failure cuts the download.
+pub(crate) async fn export_body(
+    app: &clientele_app::App,
+    actor: clientele_app::Actor,
+    format: Format,
+) -> Result<Body, clientele_domain::Error> {
+    let (first, next) = app.export_page(actor.admin()?, format, 0).await?;
+    let app = app.clone();
     let rest = futures_util::stream::unfold(next, move |after| {
         let (app, actor) = (app.clone(), actor.clone());
         async move {
@@ -187,8 +198,7 @@ pub async fn export(State(s): State<AppState>, Auth(actor): Auth, P(format): P<F
         }
     });
     let first = futures_util::stream::once(async move { Ok::<_, io::Error>(Bytes::from(first)) });
-    let body = Body::from_stream(futures_util::StreamExt::chain(first, rest));
-    Ok(csv_response(&format!("{}.csv", format.as_str()), body))
+    Ok(Body::from_stream(futures_util::StreamExt::chain(first, rest)))
 }
 
 /// The guide of a format: a CSV file whose `#` lines before the header explain every column and

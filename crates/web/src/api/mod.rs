@@ -14,6 +14,7 @@ mod audit;
 mod business_units;
 mod clients;
 mod csv;
+pub(crate) use csv::export_body;
 mod groups;
 mod members;
 mod organization;

@@ -134,28 +134,7 @@ pub async fn export(
     Path(format): Path<String>,
 ) -> Result<Response, UiError> {
     let format = parse_format(&format)?;
-    let actor = session.actor;
-    let (first, next) = s.app.export_page(actor.admin()?, format, 0).await?;
-    let app = s.app.clone();
-    let rest = futures_util::stream::unfold(next, move |after| {
-        let (app, actor) = (app.clone(), actor.clone());
-        async move {
-            let after = after?;
-            let page = match actor.admin() {
-                Ok(admin) => app.export_page(admin, format, after).await,
-                Err(e) => Err(e),
-            };
-            Some(match page {
-                Ok((bytes, next)) => (Ok::<_, io::Error>(Bytes::from(bytes)), next),
-                Err(e) => {
-                    tracing::warn!(error = %e, "export stopped");
-                    (Err(io::Error::other(e.detail)), None)
-                }
-            })
-        }
-    });
-    let first = futures_util::stream::once(async move { Ok::<_, io::Error>(Bytes::from(first)) });
-    let body = Body::from_stream(futures_util::StreamExt::chain(first, rest));
+    let body = crate::api::export_body(&s.app, session.actor, format).await?;
     Ok(csv_download(&format!("{}.csv", format.as_str()), body))
 }
 
