@@ -196,39 +196,6 @@ impl ReportParams {
             basis: choice("basis", blank(&self.basis), "current or work_date")?,
         })
     }
-
-    /// The same request as a query string (for links, CSV and chart downloads).
-    pub fn to_query_string(&self) -> String {
-        let mut out = String::new();
-        let fields = [
-            ("from", &self.from),
-            ("to", &self.to),
-            ("by", &self.by),
-            ("groups", &self.groups),
-            ("group_match", &self.group_match),
-            ("staff", &self.staff),
-            ("unit", &self.unit),
-            ("billable", &self.billable),
-            ("status", &self.status),
-            ("basis", &self.basis),
-        ];
-        for (name, value) in fields {
-            if let Some(v) = blank(value) {
-                if !out.is_empty() {
-                    out.push('&');
-                }
-                out.push_str(name);
-                out.push('=');
-                for b in v.bytes() {
-                    match b {
-                        b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b',' => out.push(b as char),
-                        _ => out.push_str(&format!("%{b:02X}")),
-                    }
-                }
-            }
-        }
-        out
-    }
 }
 
 /// Who may open a saved report.
@@ -365,16 +332,5 @@ mod tests {
             let e = params.parse(today()).unwrap_err();
             assert_eq!(e.field.as_deref(), Some(field), "{params:?}: {e}");
         }
-    }
-
-    #[test]
-    fn the_query_string_carries_every_set_field_escaped() {
-        let p = ReportParams {
-            from: Some("2026-01-01".into()),
-            groups: Some("1,2".into()),
-            status: Some("a b&c".into()),
-            ..Default::default()
-        };
-        assert_eq!(p.to_query_string(), "from=2026-01-01&groups=1,2&status=a%20b%26c");
     }
 }

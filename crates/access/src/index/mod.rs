@@ -171,8 +171,6 @@ pub struct ReportView {
     pub clients: RoaringBitmap,
     /// The groups the report may show.
     pub groups: Vec<ReportGroup>,
-    /// The change the copy reflects.
-    pub applied: i64,
     /// How many clients the organisation has (when `clients` holds them all, a report need not
     /// ask per entry).
     pub org_clients: u64,
@@ -597,7 +595,6 @@ impl AccessIndex {
         ReportView {
             clients,
             groups,
-            applied: s.applied,
             org_clients,
         }
     }

@@ -80,8 +80,6 @@ pub struct Columns {
     pub main: Segment,
     pub recent: Segment,
     main_day: Vec<u16>,
-    /// Tombstones in both segments.
-    pub dead: usize,
 }
 
 pub const BILLABLE: u16 = 0x8000;
@@ -107,7 +105,6 @@ impl Columns {
             let at = days.start + self.main.id[days.clone()].partition_point(|&x| x < id);
             if self.main.id.get(at) == Some(&id) {
                 self.main.minutes[at] = 0;
-                self.dead += 1;
             }
             self.main_day[id as usize] = NO_DAY;
         }
@@ -118,11 +115,6 @@ impl Columns {
             r.id.partition_point(|&x| x < id)
         };
         if r.id.get(at) == Some(&id) {
-            if r.minutes[at] != 0 && minutes == 0 {
-                self.dead += 1;
-            } else if r.minutes[at] == 0 && minutes != 0 {
-                self.dead -= 1;
-            }
             r.client[at] = small(row.client_id);
             r.staff[at] = small(row.staff_id);
             r.day[at] = day;
@@ -176,7 +168,6 @@ impl Columns {
             self.main_day[all.id[i] as usize] = all.day[i];
         }
         self.main = main;
-        self.dead = 0;
     }
 
     #[cfg(test)]

@@ -202,14 +202,6 @@ impl App {
         Ok(entry)
     }
 
-    /// An entry the actor may change: their own, or any (admins); on a client they may edit.
-    async fn own_entry(&self, actor: &Actor, id: TimeEntryId) -> Result<TimeEntry> {
-        let mut conn = st(self.db.read().await)?;
-        let entry = st(time_entries::get(&mut conn.conn(), actor.organization_id, id).await)?;
-        self.may_change_time_entry(actor, &entry)?;
-        Ok(entry)
-    }
-
     /// Whether the actor may edit or delete this entry: the very check `update_time_entry` and
     /// `delete_time_entry` make, so the UI offers "Edit" and "Delete" exactly where they succeed.
     /// `not_found` when the actor may not see the entry's client, `forbidden` when it is someone
@@ -242,15 +234,15 @@ impl App {
         fields: &TimeEntryFields,
         if_match: Option<i64>,
     ) -> Result<TimeEntry> {
-        let before = self.own_entry(actor, id).await?;
+        let mut tx = st(self.db.begin().await)?;
+        let current = st(time_entries::get(&mut tx.conn(), actor.organization_id, id).await)?;
+        self.may_change_time_entry(actor, &current)?;
+        check_version(if_match, current.version)?;
         let mut fields = fields.clone();
-        fields.staff_id = fields.staff_id.or(Some(before.staff_id));
+        fields.staff_id = fields.staff_id.or(Some(current.staff_id));
         let input = fields.check(actor)?;
         self.may_log(actor, &input).await?;
-        let mut tx = st(self.db.begin().await)?;
         let seq = st(time_entries::next_seq(&mut tx.conn()).await)?;
-        let current = st(time_entries::get(&mut tx.conn(), actor.organization_id, id).await)?;
-        check_version(if_match, current.version)?;
         let after = st(time_entries::update(&mut tx.conn(), id, &input, seq, now_millis()).await)?;
         audit::record(
             &mut tx.conn(),
@@ -270,8 +262,9 @@ impl App {
     }
 
     pub async fn delete_time_entry(&self, actor: &Actor, id: TimeEntryId) -> Result<()> {
-        let before = self.own_entry(actor, id).await?;
         let mut tx = st(self.db.begin().await)?;
+        let before = st(time_entries::get(&mut tx.conn(), actor.organization_id, id).await)?;
+        self.may_change_time_entry(actor, &before)?;
         let seq = st(time_entries::next_seq(&mut tx.conn()).await)?;
         if !st(time_entries::delete(&mut tx.conn(), id, seq, now_millis()).await)? {
             return Err(Error::not_found("time entry"));

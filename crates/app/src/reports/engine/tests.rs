@@ -39,7 +39,6 @@ fn office() -> ReportView {
             group(ONE_TIME, GroupKind::Clients, &[ALL_SEGMENTS], &[2, 3], &[2, 3]),
             group(ALL_SEGMENTS, GroupKind::Groups, &[], &[], &[1, 2, 3]),
         ],
-        applied: 1,
         org_clients: 4,
     }
 }
@@ -302,7 +301,6 @@ fn a_parent_of_disjoint_groups_adds_up_its_children_and_its_own_clients() {
             group(ONE_TIME, GroupKind::Clients, &[ALL_SEGMENTS], &[2, 3], &[2, 3]),
             group(ALL_SEGMENTS, GroupKind::Groups, &[], &[4], &[1, 2, 3, 4]),
         ],
-        applied: 1,
         org_clients: 4,
     };
     let prepared = Prepared::new(view);
