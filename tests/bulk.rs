@@ -8,6 +8,11 @@ use axum::body::Body;
 use common::{Resp, TestApp};
 use http::{Method, Request, StatusCode};
 use serde_json::{Value, json};
+use std::time::Duration;
+
+use futures::StreamExt;
+use http_body_util::BodyExt;
+use tower::ServiceExt;
 
 async fn upload(t: &TestApp, format: &str, query: &str, body: impl Into<Vec<u8>>) -> Resp {
     let req = Request::builder()
@@ -466,5 +471,45 @@ both_backends! {
         }
         assert_eq!(audit_count(&t, "client.created").await, 2400);
         assert_eq!(audit_count(&t, "process_request.started").await, 2);
+    }
+
+    // A big file over an ordinary line takes longer to arrive than any request may take: uploads
+    // have no overall limit, only one on silence, and a stalled upload ends `failed` with why.
+    async fn an_upload_slower_than_the_request_timeout_arrives_and_a_stalled_one_is_given_up(t: TestApp) {
+        let settings = clientele_web::WebSettings {
+            request_timeout: Duration::from_millis(300),
+            upload_idle_timeout: Duration::from_millis(900),
+            ..Default::default()
+        };
+        let router = clientele_web::router(t.app.clone(), &settings);
+        let slow = |pieces: Vec<(u64, &'static str)>| {
+            Body::from_stream(futures::stream::iter(pieces).then(|(pause, text)| async move {
+                tokio::time::sleep(Duration::from_millis(pause)).await;
+                Ok::<_, std::io::Error>(axum::body::Bytes::from_static(text.as_bytes()))
+            }))
+        };
+        let send = |body: Body| {
+            let req = Request::builder()
+                .method(Method::POST)
+                .uri("/api/v1/csv/clients/import?mode=apply")
+                .header("authorization", format!("Bearer {}", t.token))
+                .header("content-type", "text/csv")
+                .body(body)
+                .unwrap();
+            router.clone().oneshot(req)
+        };
+        // 750 ms in all, never more than 250 ms without a byte.
+        let res = send(slow(vec![(0, "external_ref,name\n"), (250, "S-1,Slow One\n"), (250, "S-2,Slow Two\n"), (250, "")])).await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(client_names(&t).await, ["Slow One", "Slow Two"]);
+
+        // Silent for longer than the idle limit: refused, and nothing of it is applied.
+        let res = send(slow(vec![(0, "external_ref,name\n"), (0, "S-3,Never Sent\n"), (2000, "S-4,Too Late\n")])).await.unwrap();
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let body: Value = serde_json::from_slice(&res.into_body().collect().await.unwrap().to_bytes()).unwrap();
+        assert!(body["detail"].as_str().unwrap().contains("the upload stalled: nothing arrived for"), "{body}");
+        assert_eq!(client_names(&t).await, ["Slow One", "Slow Two"]);
+        let failed = t.get("/api/v1/process-requests?status=failed").await.expect(StatusCode::OK);
+        assert_eq!(failed.body["items"].as_array().unwrap().len(), 1, "{}", failed.body);
     }
 }

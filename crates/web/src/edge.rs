@@ -1,12 +1,12 @@
-//! The one middleware every request passes on its way in and out: metrics, read-your-writes,
-//! idempotent POSTs and problem+json rendering. One layer rather than four, because each
+//! The one middleware every request passes on its way in and out: metrics, the request timeout,
+//! read-your-writes, idempotent POSTs and problem+json rendering. One layer rather than four, because each
 //! `from_fn` layer boxes a future and clones the inner service on every request, which showed in
 //! the profile of the hot access-check endpoint.
 
 use std::time::Instant;
 
 use axum::extract::{Request, State};
-use axum::http::Method;
+use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
@@ -16,10 +16,21 @@ pub async fn edge(State(state): State<AppState>, request: Request, next: Next) -
     let started = Instant::now();
     let labels = observe::labels(&request);
     let request_id = request.headers().get(REQUEST_ID).cloned();
-    let response = match consistency::demand(&state, request.headers()).await {
-        Err(e) => ApiError(e).into_response(),
-        Ok(()) if request.method() == Method::POST => idempotency::replay(&state, request, next).await,
-        Ok(()) => next.run(request).await,
+    // Streamed uploads have no overall limit: their handlers give up on an idle body instead.
+    let limit = (!crate::STREAMED_UPLOADS.contains(&labels.0)).then_some(state.request_timeout);
+    let handle = async {
+        match consistency::demand(&state, request.headers()).await {
+            Err(e) => ApiError(e).into_response(),
+            Ok(()) if request.method() == Method::POST => idempotency::replay(&state, request, next).await,
+            Ok(()) => next.run(request).await,
+        }
+    };
+    let response = match limit {
+        None => handle.await,
+        // `render` below turns the bare 503 into problem+json ("the request timed out").
+        Some(limit) => tokio::time::timeout(limit, handle)
+            .await
+            .unwrap_or_else(|_| StatusCode::SERVICE_UNAVAILABLE.into_response()),
     };
     let mut response = error::render(response, request_id.as_ref());
     consistency::stamp(&state, &mut response);

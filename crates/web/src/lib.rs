@@ -13,7 +13,6 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::HeaderName;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use clientele_app::App;
@@ -39,13 +38,26 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// Largest CSV upload accepted (streamed, so it is not held in memory).
     pub csv_max_bytes: u64,
+    /// How long a request may take, except the streamed uploads of [`STREAMED_UPLOADS`].
+    pub request_timeout: Duration,
+    /// How long a streamed upload may go without sending a byte before it is given up.
+    pub upload_idle_timeout: Duration,
 }
+
+/// Routes whose handlers read a CSV file as it arrives. A file of hundreds of megabytes takes
+/// longer than any sensible request timeout to arrive over an ordinary line, so these routes have
+/// none; instead an upload that sends nothing for [`WebSettings::upload_idle_timeout`] is given up
+/// (and its process request ends `failed`).
+pub const STREAMED_UPLOADS: &[&str] = &["/api/v1/csv/{format}/import", "/transfers/upload"];
 
 #[derive(Debug, Clone)]
 pub struct WebSettings {
     /// Largest request body accepted (logo uploads are the largest legitimate ones).
     pub max_body_bytes: usize,
+    /// How long a request may take (streamed uploads excepted: see [`STREAMED_UPLOADS`]).
     pub request_timeout: Duration,
+    /// How long a streamed upload may send nothing before it is given up.
+    pub upload_idle_timeout: Duration,
     /// Largest CSV upload accepted by the import endpoints (they stream the body, so the general
     /// body limit above does not apply to them).
     pub csv_max_bytes: u64,
@@ -56,6 +68,7 @@ impl Default for WebSettings {
         WebSettings {
             max_body_bytes: 2 * 1024 * 1024,
             request_timeout: Duration::from_secs(30),
+            upload_idle_timeout: Duration::from_secs(60),
             csv_max_bytes: 256 * 1024 * 1024,
         }
     }
@@ -86,6 +99,8 @@ pub fn router(app: App, settings: &WebSettings) -> Router {
         app,
         metrics: metrics_handle(),
         csv_max_bytes: settings.csv_max_bytes,
+        request_timeout: settings.request_timeout,
+        upload_idle_timeout: settings.upload_idle_timeout,
     };
     let (api, _) = api::router().split_for_parts();
     let openapi = api::openapi();
@@ -99,10 +114,6 @@ pub fn router(app: App, settings: &WebSettings) -> Router {
         .merge(ui::router())
         .layer(axum::middleware::from_fn_with_state(state.clone(), edge::edge))
         .layer(DefaultBodyLimit::max(settings.max_body_bytes))
-        .layer(TimeoutLayer::with_status_code(
-            axum::http::StatusCode::SERVICE_UNAVAILABLE,
-            settings.request_timeout,
-        ))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(TraceLayer::new_for_http().make_span_with(observe::make_span))
         .layer(SetRequestIdLayer::new(REQUEST_ID, observe::SequentialRequestId))

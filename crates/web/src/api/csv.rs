@@ -34,11 +34,20 @@ struct BodyReader {
 }
 
 impl BodyReader {
-    fn spawn(mut body: Body, limit: u64) -> BodyReader {
+    fn spawn(mut body: Body, limit: u64, idle: std::time::Duration) -> BodyReader {
         let (tx, rx) = tokio::sync::mpsc::channel(8);
         tokio::spawn(async move {
             let mut seen = 0u64;
-            while let Some(frame) = body.frame().await {
+            loop {
+                let Ok(frame) = tokio::time::timeout(idle, body.frame()).await else {
+                    let e = io::Error::new(
+                        io::ErrorKind::TimedOut,
+                        format!("the upload stalled: nothing arrived for {} s", idle.as_secs()),
+                    );
+                    let _ = tx.send(Err(e)).await;
+                    return;
+                };
+                let Some(frame) = frame else { break };
                 let data = match frame {
                     Ok(frame) => match frame.into_data() {
                         Ok(data) => data,
@@ -135,7 +144,7 @@ pub async fn import(
         )
         .into());
     }
-    let reader = BodyReader::spawn(body, s.csv_max_bytes);
+    let reader = BodyReader::spawn(body, s.csv_max_bytes, s.upload_idle_timeout);
     // Received in its own task: when the request times out or the client goes away, the upload
     // still ends (`failed`, with the reason) instead of staying `receiving`.
     let receiving = {

@@ -290,7 +290,17 @@ async fn receive(s: &AppState, request: Request) -> Result<Response, Response> {
         };
         let mut seen = 0u64;
         loop {
-            let chunk = match field.chunk().await {
+            let Ok(next) = tokio::time::timeout(s.upload_idle_timeout, field.chunk()).await else {
+                let stalled = format!(
+                    "the upload stalled: nothing arrived for {} s",
+                    s.upload_idle_timeout.as_secs()
+                );
+                let _ = tx
+                    .send(Chunk::Failed(io::Error::new(io::ErrorKind::TimedOut, stalled)))
+                    .await;
+                break;
+            };
+            let chunk = match next {
                 Ok(Some(data)) => {
                     seen += data.len() as u64;
                     if seen > s.csv_max_bytes {
