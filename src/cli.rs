@@ -121,8 +121,8 @@ pub struct DemoArgs {
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// clients, groups or memberships (`GET /api/v1/csv/FORMAT/guide` explains each).
-    #[arg(value_parser = ["clients", "groups", "memberships"])]
+    /// clients, groups, memberships or time_entries (`GET /api/v1/csv/FORMAT/guide` explains each).
+    #[arg(value_parser = ["clients", "groups", "memberships", "time_entries"])]
     pub format: String,
     /// The CSV file.
     pub file: std::path::PathBuf,
@@ -139,8 +139,8 @@ pub struct ImportArgs {
 
 #[derive(Debug, Args)]
 pub struct ExportArgs {
-    /// clients, groups or memberships.
-    #[arg(value_parser = ["clients", "groups", "memberships"])]
+    /// clients, groups, memberships or time_entries.
+    #[arg(value_parser = ["clients", "groups", "memberships", "time_entries"])]
     pub format: String,
     /// Write to this file instead of stdout.
     #[arg(long, short)]

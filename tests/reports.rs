@@ -218,4 +218,85 @@ both_backends! {
         let left = t.call_as(&ann, Method::GET, "/api/v1/saved-reports", None, &[]).await.body;
         assert_eq!(left.as_array().unwrap().len(), 1);
     }
+
+    // Seed 001's firm moves its timesheets in: a CSV of time entries, checked row by row like a
+    // single entry, counted by the reports at once; its export uploads back unchanged, and an
+    // edited export changes exactly the rows that were edited.
+    async fn time_entries_import_and_export_through_process_requests(t: TestApp) {
+        let bakery = t.post("/api/v1/clients", json!({ "name": "Bakery", "external_ref": "B-1" })).await.expect(StatusCode::CREATED).body["id"].as_i64().unwrap();
+        let florist = t.client("Florist").await;
+        t.group("Annual report clients", &[bakery, florist]).await;
+        account_manager(&t, "ann@firm.example").await;
+        let (carl, _) = account_manager(&t, "carl@firm.example").await;
+        let carl_now = t.get(&format!("/api/v1/staff/{carl}")).await.expect(StatusCode::OK);
+        t.call(Method::PATCH, &format!("/api/v1/staff/{carl}"), Some(json!({ "active": false })), &[("if-match", &carl_now.etag())]).await.expect(StatusCode::OK);
+
+        let file = format!(
+            "date,client_ref,client_id,staff_email,duration,billable,service,note\n\
+             2026-11-02,B-1,,ann@firm.example,1:30,yes,Bookkeeping,\"March, ledger\"\n\
+             2026-11-03,,{florist},ANN@firm.example,45,no,,\n\
+             2026-11-04,NOPE,,ann@firm.example,1h,yes,,\n\
+             2026-11-05,B-1,,nobody@firm.example,1h,yes,,\n\
+             2026-13-01,B-1,,ann@firm.example,1h,yes,,\n\
+             2026-11-06,B-1,,ann@firm.example,25h,yes,,\n\
+             2026-11-07,B-1,,ann@firm.example,1h,maybe,,\n\
+             2026-11-08,B-1,,carl@firm.example,1h,yes,,\n"
+        );
+        let r = upload(&t, "mode=apply", file).await.expect(StatusCode::OK);
+        let rows = r.body["rows"].as_array().unwrap();
+        let seen: Vec<(i64, &str)> = rows.iter().map(|row| (row["line"].as_i64().unwrap(), row["outcome"].as_str().unwrap())).collect();
+        assert_eq!(seen, [(2, "created"), (3, "created"), (4, "rejected"), (5, "rejected"), (6, "rejected"), (7, "rejected"), (8, "rejected"), (9, "rejected")]);
+        let reason = |line: i64| rows.iter().find(|row| row["line"] == line).unwrap()["reason"].as_str().unwrap().to_string();
+        assert_eq!(reason(4), "client_ref: there is no client with the external reference \"NOPE\"");
+        assert_eq!(reason(5), "staff_email: there is no staff member with the e-mail nobody@firm.example");
+        assert!(reason(6).starts_with("date: must be a date written YYYY-MM-DD"), "{}", reason(6));
+        assert!(reason(7).starts_with("duration: must be between 1 minute and 24 hours"), "{}", reason(7));
+        assert_eq!(reason(8), "billable: must be yes or no, not \"maybe\"");
+        assert_eq!(reason(9), "staff_email: is not an active staff member");
+
+        let report = t.get(&format!("/api/v1/reports/time?{NOVEMBER}")).await.expect(StatusCode::OK).body;
+        assert_eq!(minutes(&report, "Annual report clients"), Some(135));
+        assert_eq!(report["total"]["billable_minutes"], 90);
+        let created = t.get("/api/v1/audit?limit=100").await.expect(StatusCode::OK).body;
+        let actions: Vec<&str> = created["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+        assert_eq!(actions.iter().filter(|a| **a == "time_entry.created").count(), 2);
+
+        // The export names people and clients, and uploads back with nothing to do.
+        let export = String::from_utf8(t.get("/api/v1/csv/time_entries/export").await.expect(StatusCode::OK).bytes).unwrap();
+        let lines: Vec<&str> = export.lines().collect();
+        assert_eq!(lines[0], "id,date,client_id,client_ref,client_name,staff_email,staff_name,duration,billable,service,note");
+        assert!(lines[1].ends_with(&format!(",2026-11-02,{bakery},B-1,Bakery,ann@firm.example,ann@firm.example,90,yes,Bookkeeping,\"March, ledger\"")), "{}", lines[1]);
+        let again = upload(&t, "mode=apply", export.clone()).await.expect(StatusCode::OK);
+        let outcomes: Vec<&str> = again.body["rows"].as_array().unwrap().iter().map(|row| row["outcome"].as_str().unwrap()).collect();
+        assert_eq!(outcomes, ["unchanged", "unchanged"]);
+
+        // An edited export: the florist's 45 minutes become an hour, billable.
+        let edited = export.replace(",45,no,", ",60,yes,");
+        assert_ne!(edited, export);
+        let changed = upload(&t, "mode=apply", edited).await.expect(StatusCode::OK);
+        let outcomes: Vec<&str> = changed.body["rows"].as_array().unwrap().iter().map(|row| row["outcome"].as_str().unwrap()).collect();
+        assert_eq!(outcomes, ["unchanged", "updated"]);
+        let report = t.get(&format!("/api/v1/reports/time?{NOVEMBER}")).await.expect(StatusCode::OK).body;
+        assert_eq!(minutes(&report, "Annual report clients"), Some(150));
+        assert_eq!(report["total"]["billable_minutes"], 150);
+
+        // A dry run says what it would do and changes nothing; an unknown id is refused.
+        let dry = upload(&t, "mode=validate", "id,date,client_id,staff_email,duration\n,2026-11-20,".to_string() + &format!("{florist},ann@firm.example,30\n999999,2026-11-20,{florist},ann@firm.example,30\n")).await.expect(StatusCode::OK);
+        let outcomes: Vec<&str> = dry.body["rows"].as_array().unwrap().iter().map(|row| row["outcome"].as_str().unwrap()).collect();
+        assert_eq!(outcomes, ["created", "rejected"]);
+        assert_eq!(dry.body["rows"][1]["reason"], "id: there is no time entry with id 999999");
+        let report = t.get(&format!("/api/v1/reports/time?{NOVEMBER}")).await.expect(StatusCode::OK).body;
+        assert_eq!(report["total"]["minutes"], 150);
+    }
+}
+
+async fn upload(t: &TestApp, query: &str, body: impl Into<Vec<u8>>) -> common::Resp {
+    let req = http::Request::builder()
+        .method(Method::POST)
+        .uri(format!("/api/v1/csv/time_entries/import?{query}"))
+        .header("authorization", format!("Bearer {}", t.token))
+        .header("content-type", "text/csv")
+        .body(axum::body::Body::from(body.into()))
+        .unwrap();
+    t.send(req).await
 }

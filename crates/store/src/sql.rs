@@ -8,6 +8,8 @@ use crate::Backend;
 #[derive(Debug, Clone)]
 pub enum Param {
     I64(i64),
+    /// For `INTEGER` columns: PostgreSQL refuses an 8-byte value for a 4-byte parameter.
+    I32(i32),
     Text(String),
     Bool(bool),
     OptI64(Option<i64>),
@@ -127,6 +129,7 @@ macro_rules! bind_params {
         for p in $params {
             q = match p {
                 $crate::sql::Param::I64(v) => q.bind(v),
+                $crate::sql::Param::I32(v) => q.bind(v),
                 $crate::sql::Param::Text(v) => q.bind(v),
                 $crate::sql::Param::Bool(v) => q.bind(v),
                 $crate::sql::Param::OptI64(v) => q.bind(v),

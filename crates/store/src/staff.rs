@@ -128,3 +128,30 @@ pub async fn active_admins(c: &mut Conn<'_>, org: OrganizationId) -> Result<Vec<
         .bind(org.0).fetch_all(&mut **c).await)?;
     Ok(ids.into_iter().map(StaffId).collect())
 }
+
+/// A staff member as an import row names them: by e-mail.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct EmailFacts {
+    pub id: i64,
+    pub email: String,
+    pub active: bool,
+}
+
+/// The organisation's staff with these e-mails (already lower-cased, as they are stored).
+pub async fn by_emails(c: &mut Conn<'_>, org: OrganizationId, emails: &[String]) -> Result<Vec<EmailFacts>> {
+    let mut found = Vec::with_capacity(emails.len());
+    for chunk in emails.chunks(10_000) {
+        let mut sql = crate::sql::Sql::for_backend(
+            c.backend(),
+            "SELECT id, email, active FROM staff WHERE organization_id = ",
+        );
+        sql.bind(org.0)
+            .push(" AND email IN ")
+            .bind_list(chunk.iter().map(String::as_str));
+        let (text, params) = sql.into_parts();
+        found.extend(
+            on!(c, c => crate::bind_params!(sqlx::query_as::<_, EmailFacts>(text), params).fetch_all(&mut **c).await)?,
+        );
+    }
+    Ok(found)
+}

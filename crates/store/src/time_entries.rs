@@ -154,3 +154,177 @@ pub async fn changed_since(c: &mut Conn<'_>, after: i64, mut each: impl FnMut(Le
 pub async fn current_seq(c: &mut Conn<'_>) -> Result<i64> {
     Ok(on!(c, c => sqlx::query_scalar("SELECT seq FROM time_entry_counter WHERE id = 1").fetch_one(&mut **c).await)?)
 }
+
+/// Takes `n` consecutive time entry numbers at once (an import's batch); returns the first. The
+/// counter row stays locked until the transaction ends, as with [`next_seq`].
+pub async fn take_seqs(c: &mut Conn<'_>, n: i64) -> Result<i64> {
+    let last: i64 = on!(c, c => sqlx::query_scalar("UPDATE time_entry_counter SET seq = seq + $1 WHERE id = 1 RETURNING seq")
+        .bind(n).fetch_one(&mut **c).await)?;
+    Ok(last - n + 1)
+}
+
+/// The organisation's live entries with these ids.
+pub async fn by_ids(c: &mut Conn<'_>, org: OrganizationId, ids: &[i64]) -> Result<Vec<TimeEntry>> {
+    let mut found = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(10_000) {
+        let mut sql = crate::sql::Sql::for_backend(c.backend(), "SELECT ");
+        sql.push(COLUMNS)
+            .push(" FROM time_entries WHERE deleted_at IS NULL AND organization_id = ")
+            .bind(org.0)
+            .push(" AND id IN ")
+            .bind_list(chunk.iter().copied());
+        let (text, params) = sql.into_parts();
+        let rows = on!(c, c => crate::bind_params!(sqlx::query_as::<_, Row>(text), params).fetch_all(&mut **c).await)?;
+        found.extend(rows.into_iter().map(TimeEntry::from));
+    }
+    Ok(found)
+}
+
+/// Inserts many entries in a few statements, numbered `first_seq`, `first_seq + 1`, ... in the
+/// order given (numbers from [`take_seqs`]); returns them as stored, in that order.
+pub async fn insert_many(
+    c: &mut Conn<'_>,
+    org: OrganizationId,
+    entries: &[TimeEntryInput],
+    by: StaffId,
+    first_seq: i64,
+    now: Millis,
+) -> Result<Vec<TimeEntry>> {
+    use crate::sql::Param;
+    if entries.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut values = Vec::with_capacity(entries.len() * 12);
+    for (i, e) in entries.iter().enumerate() {
+        values.extend([
+            Param::I64(org.0),
+            Param::I64(e.staff.0),
+            Param::I64(e.client.0),
+            Param::I32(e.day.0),
+            Param::I32(e.minutes),
+            Param::Bool(e.billable),
+            Param::Text(e.service.clone()),
+            Param::Text(e.note.clone()),
+            Param::I64(first_seq + i as i64),
+            Param::I64(by.0),
+            Param::I64(now),
+            Param::I64(now),
+        ]);
+    }
+    crate::bulk::insert_flat(
+        c,
+        "time_entries",
+        &[
+            "organization_id",
+            "staff_id",
+            "client_id",
+            "work_day",
+            "minutes",
+            "billable",
+            "service",
+            "note",
+            "seq",
+            "created_by",
+            "created_at",
+            "updated_at",
+        ],
+        values,
+        "",
+    )
+    .await?;
+    // The numbers were taken under the counter's lock, so they name exactly these rows.
+    let last = first_seq + entries.len() as i64 - 1;
+    let rows = on!(c, c => sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM time_entries WHERE seq >= $1 AND seq <= $2 ORDER BY seq")))
+        .bind(first_seq).bind(last).fetch_all(&mut **c).await)?;
+    Ok(rows.into_iter().map(Into::into).collect())
+}
+
+/// A time entry as an export writes it, with the names people read.
+#[derive(Debug)]
+pub struct ExportRow<'r> {
+    pub id: i64,
+    pub day: Day,
+    pub client_id: i64,
+    pub client_ref: Option<&'r str>,
+    pub client_name: &'r str,
+    pub staff_email: &'r str,
+    pub staff_name: &'r str,
+    pub minutes: i32,
+    pub billable: bool,
+    pub service: &'r str,
+    pub note: &'r str,
+}
+
+/// Calls `each` with up to `limit` live entries in id order after `after`; returns how many. Like
+/// the clients' export, the page comes back as one JSON value built by the database.
+pub async fn each_by_id(
+    c: &mut Conn<'_>,
+    org: OrganizationId,
+    after: i64,
+    limit: i64,
+    mut each: impl FnMut(&ExportRow<'_>),
+) -> Result<i64> {
+    use std::borrow::Cow;
+    #[derive(serde::Deserialize)]
+    struct Json<'a>(
+        i64,
+        i32,
+        i64,
+        #[serde(borrow)] Option<Cow<'a, str>>,
+        #[serde(borrow)] Cow<'a, str>,
+        #[serde(borrow)] Cow<'a, str>,
+        #[serde(borrow)] Cow<'a, str>,
+        i32,
+        // SQLite's JSON has no booleans: 0 or 1.
+        i64,
+        #[serde(borrow)] Cow<'a, str>,
+        #[serde(borrow)] Cow<'a, str>,
+    );
+    const PAGE: &str = "FROM (SELECT t.id, t.work_day, t.client_id, c.external_ref, c.name AS client_name, s.email, s.name AS staff_name,
+                t.minutes, t.billable, t.service, t.note
+            FROM time_entries t JOIN clients c ON c.id = t.client_id JOIN staff s ON s.id = t.staff_id
+            WHERE t.organization_id = $1 AND t.deleted_at IS NULL AND t.id > $2 ORDER BY t.id LIMIT $3) page";
+    let json: String = match c {
+        Conn::Sqlite(c) => {
+            sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                "SELECT COALESCE(json_group_array(json_array(id, work_day, client_id, external_ref, client_name, email,
+                    staff_name, minutes, billable, service, note) ORDER BY id), '[]') {PAGE}"
+            )))
+            .bind(org.0)
+            .bind(after)
+            .bind(limit)
+            .fetch_one(&mut **c)
+            .await?
+        }
+        Conn::Postgres(c) => {
+            sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+                "SELECT COALESCE(json_agg(json_build_array(id, work_day, client_id, external_ref, client_name, email,
+                    staff_name, minutes, CASE WHEN billable THEN 1 ELSE 0 END, service, note) ORDER BY id)::text, '[]') {PAGE}"
+            )))
+            .bind(org.0)
+            .bind(after)
+            .bind(limit)
+            .fetch_one(&mut **c)
+            .await?
+        }
+    };
+    let rows: Vec<Json<'_>> =
+        serde_json::from_str(&json).map_err(|e| Error::internal(format!("an export page could not be read: {e}")))?;
+    for r in &rows {
+        each(&ExportRow {
+            id: r.0,
+            day: Day(r.1),
+            client_id: r.2,
+            client_ref: r.3.as_deref(),
+            client_name: &r.4,
+            staff_email: &r.5,
+            staff_name: &r.6,
+            minutes: r.7,
+            billable: r.8 != 0,
+            service: &r.9,
+            note: &r.10,
+        });
+    }
+    Ok(rows.len() as i64)
+}

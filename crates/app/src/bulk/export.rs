@@ -13,7 +13,7 @@ use crate::{Admin, App, st};
 
 /// Groups per page.
 const PAGE: i64 = 1000;
-/// Clients per page: one streaming query each, written as the rows arrive without copying them, so
+/// Clients (and time entries) per page: one streaming query each, written as the rows arrive without copying them, so
 /// a large page costs only its bytes (about 2 MB) and saves round trips.
 const CLIENT_PAGE: i64 = 20_000;
 /// Groups per page of the memberships export (each with all its members).
@@ -117,6 +117,46 @@ impl App {
                     }
                 })
                 .await)?;
+                if let Some(e) = failed {
+                    return Err(io(e));
+                }
+                (rows == CLIENT_PAGE).then_some(last)
+            }
+            Format::TimeEntries => {
+                let mut last = after;
+                let mut failed = None;
+                let mut numbers = (String::new(), String::new(), String::new());
+                let rows = st(
+                    clientele_store::time_entries::each_by_id(c, org, after, CLIENT_PAGE, |r| {
+                        use std::fmt::Write as _;
+                        last = r.id;
+                        let (id, client, minutes) = &mut numbers;
+                        id.clear();
+                        client.clear();
+                        minutes.clear();
+                        let _ = write!(id, "{}", r.id);
+                        let _ = write!(client, "{}", r.client_id);
+                        let _ = write!(minutes, "{}", r.minutes);
+                        let date = r.day.to_string();
+                        let written = w.write_record([
+                            id.as_str(),
+                            date.as_str(),
+                            client.as_str(),
+                            r.client_ref.unwrap_or_default(),
+                            r.client_name,
+                            r.staff_email,
+                            r.staff_name,
+                            minutes.as_str(),
+                            if r.billable { "yes" } else { "no" },
+                            r.service,
+                            r.note,
+                        ]);
+                        if let Err(e) = written {
+                            failed.get_or_insert(e);
+                        }
+                    })
+                    .await,
+                )?;
                 if let Some(e) = failed {
                     return Err(io(e));
                 }

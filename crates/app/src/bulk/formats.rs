@@ -26,6 +26,7 @@ pub enum Format {
     Clients,
     Groups,
     Memberships,
+    TimeEntries,
 }
 
 impl Format {
@@ -34,7 +35,11 @@ impl Format {
             "clients" => Ok(Format::Clients),
             "groups" => Ok(Format::Groups),
             "memberships" => Ok(Format::Memberships),
-            _ => Err(Error::invalid("format", "must be clients, groups or memberships")),
+            "time_entries" => Ok(Format::TimeEntries),
+            _ => Err(Error::invalid(
+                "format",
+                "must be clients, groups, memberships or time_entries",
+            )),
         }
     }
 
@@ -43,6 +48,7 @@ impl Format {
             Format::Clients => "clients",
             Format::Groups => "groups",
             Format::Memberships => "memberships",
+            Format::TimeEntries => "time_entries",
         }
     }
 
@@ -53,6 +59,7 @@ impl Format {
             Format::Clients => CLIENT_COLUMNS,
             Format::Groups => GROUP_COLUMNS,
             Format::Memberships => MEMBERSHIP_COLUMNS,
+            Format::TimeEntries => TIME_ENTRY_COLUMNS,
         }
     }
 
@@ -61,6 +68,7 @@ impl Format {
             Format::Clients => "import_clients",
             Format::Groups => "import_groups",
             Format::Memberships => "import_memberships",
+            Format::TimeEntries => "import_time_entries",
         }
     }
 }
@@ -79,6 +87,21 @@ pub const CLIENT_COLUMNS: &[&str] = &[
 ];
 pub const GROUP_COLUMNS: &[&str] = &["name", "kind", "business_unit", "crm_id", "description"];
 pub const MEMBERSHIP_COLUMNS: &[&str] = &["group_id", "group", "client_id", "client_ref", "child_group"];
+/// `client_name` and `staff_name` are written by exports for the people who read the file;
+/// imports ignore them (the client and the staff member are named by id, reference and e-mail).
+pub const TIME_ENTRY_COLUMNS: &[&str] = &[
+    "id",
+    "date",
+    "client_id",
+    "client_ref",
+    "client_name",
+    "staff_email",
+    "staff_name",
+    "duration",
+    "billable",
+    "service",
+    "note",
+];
 /// Rows of a large bulk add or remove (made by the API, never uploaded).
 pub const BULK_COLUMNS: &[&str] = &["member_type", "member_id"];
 
@@ -156,7 +179,7 @@ impl Fields {
     }
 
     /// The value as written (text fields such as notes keep their spaces and line breaks).
-    fn raw(&self, name: &str) -> &str {
+    pub(crate) fn raw(&self, name: &str) -> &str {
         self.names
             .iter()
             .position(|n| *n == name)
@@ -488,6 +511,17 @@ pub fn guide(format: Format) -> String {
             "With replace=true each group named in the file ends with exactly the file's members: members it",
             "  does not list are removed (never deleted). Without it, members are only added.",
         ],
+        Format::TimeEntries => &[
+            "Clientele CSV guide: time entries. One row per piece of work.",
+            "id: empty for a new entry; an entry's id (from an export) to change that entry.",
+            "date: required, the day of the work as YYYY-MM-DD.",
+            "client_id or client_ref: the client, by id or by its external reference (client_id wins).",
+            "staff_email: required, the e-mail of the active staff member whose time it is.",
+            "duration: required, minutes (90), hours:minutes (1:30) or hours (1.5h); at most 24 hours.",
+            "billable: yes or no (empty: no). service: optional, at most 100 characters. note: optional.",
+            "client_name, staff_name: written by exports for reading; ignored on upload.",
+            "Entries are never deleted by an upload; delete them from the client's page or the API.",
+        ],
     };
     let common: &[&str] = &[
         "The file: UTF-8 (a byte-order mark is fine); fields separated by , or ; (taken from the header line);",
@@ -550,6 +584,47 @@ pub fn guide(format: Format) -> String {
             &["", "VIP", "", "CRM-1001", ""],
             &["7", "", "42", "", ""],
             &["", "North region", "", "", "VIP"],
+        ],
+        Format::TimeEntries => &[
+            &[
+                "",
+                "2026-03-02",
+                "",
+                "CRM-1001",
+                "",
+                "ann@firm.example",
+                "",
+                "1:30",
+                "yes",
+                "Bookkeeping",
+                "March ledger",
+            ],
+            &[
+                "",
+                "2026-03-03",
+                "42",
+                "",
+                "",
+                "bob@firm.example",
+                "",
+                "45",
+                "no",
+                "",
+                "call about \"the audit\", see notes",
+            ],
+            &[
+                "1234",
+                "2026-03-04",
+                "42",
+                "",
+                "",
+                "bob@firm.example",
+                "",
+                "2h",
+                "yes",
+                "Payroll",
+                "changes entry 1234",
+            ],
         ],
     };
     let mut out = String::new();

@@ -31,13 +31,14 @@ mod batch;
 pub mod export;
 pub mod formats;
 pub mod read;
+mod time_rows;
 mod validated;
 
 pub use formats::{Format, guide};
 
 /// Rows applied per transaction by the per-row path (clients, groups, bulk removals).
 pub const BATCH: usize = 1000;
-/// Rows applied per transaction by the set-based path (memberships, bulk additions): a batch costs
+/// Rows applied per transaction by the set-based paths (memberships, bulk additions, time entries): a batch costs
 /// a few statements whatever its size, so larger batches mean fewer round trips, while one still
 /// commits in well under a lease.
 pub const SET_BATCH: usize = 10_000;
@@ -49,9 +50,9 @@ fn batch_rows(operation: &str) -> usize {
     if set_based(operation) { SET_BATCH } else { BATCH }
 }
 
-/// Whether `operation`'s rows go through the set-based path (`batch.rs`).
+/// Whether `operation`'s rows go through a set-based path (`batch.rs`, `time_rows.rs`).
 fn set_based(operation: &str) -> bool {
-    matches!(operation, "import_memberships" | "bulk_add")
+    matches!(operation, "import_memberships" | "bulk_add" | "import_time_entries")
 }
 /// How long a claim holds without being renewed; an expired one is taken over.
 pub const LEASE_MS: i64 = 30_000;
@@ -81,7 +82,8 @@ impl Mode {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ProcessRequest {
     pub id: i64,
-    /// `import_clients`, `import_groups`, `import_memberships`, `bulk_add` or `bulk_remove`.
+    /// `import_clients`, `import_groups`, `import_memberships`, `import_time_entries`, `bulk_add`,
+    /// `bulk_remove` or `delete_group`.
     pub operation: String,
     /// `validate` (a dry run) or `apply`.
     pub mode: String,
@@ -742,6 +744,7 @@ impl App {
             "import_clients" => formats::CLIENT_COLUMNS,
             "import_groups" => formats::GROUP_COLUMNS,
             "import_memberships" => formats::MEMBERSHIP_COLUMNS,
+            "import_time_entries" => formats::TIME_ENTRY_COLUMNS,
             _ => formats::BULK_COLUMNS,
         };
         let header = formats::Header::new(columns, &header)?;
@@ -775,7 +778,11 @@ impl App {
                     (row.row_number, job.header.fields(raw))
                 })
                 .collect();
-            batch::membership_rows(&mut tx, &ctx, req.operation == "bulk_add", rows, &mut changes).await?
+            if req.operation == "import_time_entries" {
+                time_rows::time_entry_rows(&mut tx, &ctx, rows).await?
+            } else {
+                batch::membership_rows(&mut tx, &ctx, req.operation == "bulk_add", rows, &mut changes).await?
+            }
         } else {
             self.apply_rows(&mut tx, job, &ctx, rows, &mut changes).await?
         };

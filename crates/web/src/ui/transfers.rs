@@ -42,6 +42,11 @@ const FORMATS: &[FormatRow] = &[
         label: "Memberships",
         about: "One row per member of a group: the group, and the client (or the nested group) in it.",
     },
+    FormatRow {
+        key: "time_entries",
+        label: "Time entries",
+        about: "One row per piece of work: the day, the client, whose time, how long, billable or not, service and note.",
+    },
 ];
 
 #[derive(Template)]
