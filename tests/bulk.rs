@@ -512,4 +512,59 @@ both_backends! {
         let failed = t.get("/api/v1/process-requests?status=failed").await.expect(StatusCode::OK);
         assert_eq!(failed.body["items"].as_array().unwrap().len(), 1, "{}", failed.body);
     }
+
+    // Seed 004: "some client groups may contain thousands of client program accounts; updates to
+    // groups of this size may take more time to be processed." Deleting such a group under
+    // detach_members is a process request: its members are detached batch by batch, the group
+    // says why it cannot be deleted twice meanwhile, and at the end it is gone, its clients kept.
+    async fn deleting_a_group_of_thousands_runs_as_a_process_request(t: TestApp) {
+        t.policies(|p| p.delete_policy = clientele_domain::policy::DeletePolicy::DetachMembers).await;
+        let mut file = String::from("name\n");
+        for i in 0..1100 {
+            file.push_str(&format!("Member {i:04}\n"));
+        }
+        upload(&t, "clients", "mode=apply", file).await.expect(StatusCode::ACCEPTED);
+        work(&t).await;
+        let big = t.group("Big accounts", &[]).await;
+        t.post(&format!("/api/v1/groups/{big}/members/bulk"), json!({ "action": "add", "filter": { "q": "member" } })).await.expect(StatusCode::ACCEPTED);
+        work(&t).await;
+        let parent = t.group_of_groups("All accounts", &[big]).await;
+        let small = t.group("Small accounts", &[t.client("Alone").await]).await;
+        t.delete(&format!("/api/v1/groups/{small}")).await.expect(StatusCode::NO_CONTENT);
+
+        let queued = t.delete(&format!("/api/v1/groups/{big}")).await.expect(StatusCode::ACCEPTED);
+        assert_eq!(queued.body["operation"], "delete_group");
+        assert_eq!(queued.body["group_id"], big);
+        assert_eq!(queued.body["total"], 1100);
+        let id = queued.body["id"].as_i64().unwrap();
+        let meanwhile = t.get(&format!("/api/v1/groups/{big}")).await.expect(StatusCode::OK);
+        assert_eq!(meanwhile.body["deletable"], false);
+        assert_eq!(meanwhile.body["delete_blockers"][0]["code"], "being_deleted");
+        let twice = t.delete(&format!("/api/v1/groups/{big}")).await.expect(StatusCode::CONFLICT);
+        assert_eq!(twice.code(), "not_deletable");
+        assert!(twice.body["detail"].as_str().unwrap().contains(&format!("process request {id}")), "{}", twice.body);
+
+        work(&t).await;
+        let done = t.get(&format!("/api/v1/process-requests/{id}")).await.expect(StatusCode::OK);
+        assert_eq!(done.body["status"], "completed", "{}", done.body);
+        assert_eq!(done.body["done"], 1100);
+        assert_eq!(done.body["failed"], 0);
+        t.get(&format!("/api/v1/groups/{big}")).await.expect(StatusCode::NOT_FOUND);
+        let parent = t.get(&format!("/api/v1/groups/{parent}")).await.expect(StatusCode::OK);
+        assert_eq!(parent.body["member_count"], 0);
+        // The clients stay; each detachment and the deletion are in the audit trail.
+        let mut clients = 0;
+        let mut cursor = String::new();
+        loop {
+            let page = t.get(&format!("/api/v1/clients?q=member&limit=500&cursor={cursor}")).await.expect(StatusCode::OK);
+            clients += page.body["items"].as_array().unwrap().len();
+            match page.body["next_cursor"].as_str() {
+                Some(next) => cursor = next.to_string(),
+                None => break,
+            }
+        }
+        assert_eq!(clients, 1100);
+        assert_eq!(audit_count(&t, "membership.removed").await, 1100 + 1 + 1);
+        assert_eq!(audit_count(&t, "group.deleted").await, 2);
+    }
 }

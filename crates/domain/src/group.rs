@@ -34,7 +34,7 @@ impl GroupKind {
 /// `message` (seed 000: "some delete icons are grayed out").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct DeleteBlocker {
-    /// Stable code: `has_members`, `nested_in_groups`, `protected`.
+    /// Stable code: `has_members`, `nested_in_groups`, `protected`, `being_deleted`.
     pub code: String,
     pub message: String,
 }
@@ -48,6 +48,8 @@ pub struct DeletionFacts {
     pub parent_names: Vec<String>,
     /// An admin marked the group as protected from deletion.
     pub protected: bool,
+    /// A process request already deleting the group (detaching its members batch by batch).
+    pub being_deleted_by: Option<i64>,
 }
 
 /// Why the group cannot be deleted under the organisation's policies; empty means it can.
@@ -57,6 +59,14 @@ pub struct DeletionFacts {
 /// those memberships and never the clients, so only protection blocks it.
 pub fn delete_blockers(policies: &Policies, facts: &DeletionFacts) -> Vec<DeleteBlocker> {
     let mut blockers = Vec::new();
+    if let Some(request) = facts.being_deleted_by {
+        blockers.push(DeleteBlocker {
+            code: "being_deleted".into(),
+            message: format!(
+                "This group is already being deleted by process request {request}; it disappears once its members are detached."
+            ),
+        });
+    }
     if facts.protected {
         blockers.push(DeleteBlocker {
             code: "protected".into(),
@@ -119,7 +129,7 @@ mod tests {
         let facts = DeletionFacts {
             member_count: 3,
             parent_names: vec!["All".into()],
-            protected: false,
+            ..Default::default()
         };
         assert!(delete_blockers(&policies(DeletePolicy::DetachMembers), &facts).is_empty());
     }
@@ -144,5 +154,20 @@ mod tests {
         for p in [DeletePolicy::OnlyEmpty, DeletePolicy::DetachMembers] {
             assert_eq!(delete_blockers(&policies(p), &facts)[0].code, "protected");
         }
+    }
+
+    #[test]
+    fn seed_004_a_group_being_deleted_says_by_which_process_request() {
+        let facts = DeletionFacts {
+            being_deleted_by: Some(17),
+            ..Default::default()
+        };
+        let blockers = delete_blockers(&policies(DeletePolicy::DetachMembers), &facts);
+        assert_eq!(blockers[0].code, "being_deleted");
+        assert!(
+            blockers[0].message.contains("process request 17"),
+            "{}",
+            blockers[0].message
+        );
     }
 }

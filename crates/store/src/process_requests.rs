@@ -423,6 +423,15 @@ pub async fn member_ids(c: &mut Conn<'_>, group: i64) -> Result<(Vec<i64>, Vec<i
     Ok((clients, children))
 }
 
+/// The unfinished `delete_group` request of a group, if any.
+pub async fn deleting(c: &mut Conn<'_>, group: i64) -> Result<Option<i64>> {
+    Ok(on!(c, c => sqlx::query_scalar(
+        "SELECT id FROM process_requests
+         WHERE status IN ('receiving', 'pending', 'running') AND operation = 'delete_group' AND group_id = $1
+         ORDER BY id LIMIT 1")
+        .bind(group).fetch_optional(&mut **c).await)?)
+}
+
 /// Ends a request whose input could not be read.
 pub async fn fail_receiving(c: &mut Conn<'_>, id: i64, error: &str, now: Millis) -> Result<()> {
     on!(c, c => sqlx::query(

@@ -242,7 +242,8 @@ pub(crate) async fn apply(
         "import_clients" => client_row(tx, ctx, v, changes).await,
         "import_groups" => group_row(tx, ctx, v, changes).await,
         "import_memberships" => membership_row(tx, ctx, v, changes).await,
-        "bulk_add" | "bulk_remove" => bulk_row(tx, ctx, operation == "bulk_add", v, changes).await,
+        "bulk_add" | "bulk_remove" => bulk_row(tx, ctx, operation == "bulk_add", Cause::Bulk, v, changes).await,
+        "delete_group" => bulk_row(tx, ctx, false, Cause::GroupDeleted, v, changes).await,
         other => Err(Error::internal(format!("unknown operation {other}"))),
     }
 }
@@ -409,7 +410,14 @@ async fn membership_row(tx: &mut Tx, ctx: &Ctx<'_>, v: &Fields, changes: &mut Ve
 }
 
 /// One item of a large bulk add or remove.
-async fn bulk_row(tx: &mut Tx, ctx: &Ctx<'_>, add: bool, v: &Fields, changes: &mut Vec<Change>) -> Result<RowOutcome> {
+async fn bulk_row(
+    tx: &mut Tx,
+    ctx: &Ctx<'_>,
+    add: bool,
+    cause: Cause,
+    v: &Fields,
+    changes: &mut Vec<Change>,
+) -> Result<RowOutcome> {
     let group = ctx
         .group
         .ok_or_else(|| Error::internal("a bulk request without a group"))?;
@@ -421,9 +429,9 @@ async fn bulk_row(tx: &mut Tx, ctx: &Ctx<'_>, add: bool, v: &Fields, changes: &m
     };
     let target = st(group_store::get(&mut tx.conn(), ctx.org.id, group).await)?;
     let outcome = if add {
-        add_one(tx, ctx.org, ctx.actor, &target, item, Cause::Bulk, changes).await?
+        add_one(tx, ctx.org, ctx.actor, &target, item, cause, changes).await?
     } else {
-        remove_one(tx, ctx.org.id, ctx.actor, group, item, Cause::Bulk, changes).await?
+        remove_one(tx, ctx.org.id, ctx.actor, group, item, cause, changes).await?
     };
     Ok(member_outcome(group, item, outcome))
 }

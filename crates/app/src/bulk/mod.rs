@@ -376,13 +376,50 @@ impl App {
             let target = st(group_store::get(&mut conn.conn(), actor.organization_id, group).await)?;
             crate::check_version(if_match, target.version)?;
         }
+        let request = self
+            .queue_members(admin, if add { "bulk_add" } else { "bulk_remove" }, group, items)
+            .await?;
+        Ok(BulkAnswer {
+            results: None,
+            request: Some(request),
+        })
+    }
+
+    /// The process request that deletes a large group: its current members as rows to detach,
+    /// then the group itself (`groups::finish_deletion`).
+    pub(crate) async fn queue_group_deletion(
+        &self,
+        admin: Admin<'_>,
+        group: &clientele_domain::entities::ClientGroup,
+    ) -> Result<ProcessRequest> {
+        let (clients, children) = {
+            let mut conn = st(self.db.read().await)?;
+            st(store::member_ids(&mut conn.conn(), group.id.0).await)?
+        };
+        let items: Vec<MemberRef> = clients
+            .into_iter()
+            .map(|c| MemberRef::Client(ClientId(c)))
+            .chain(children.into_iter().map(|g| MemberRef::Group(GroupId(g))))
+            .collect();
+        self.queue_members(admin, "delete_group", group.id, &items).await
+    }
+
+    /// Stores a process request over members of one group (`member_type`, `member_id` rows).
+    async fn queue_members(
+        &self,
+        admin: Admin<'_>,
+        operation: &'static str,
+        group: GroupId,
+        items: &[MemberRef],
+    ) -> Result<ProcessRequest> {
+        let actor = admin.actor();
         let new = NewRequest {
             organization_id: actor.organization_id,
-            operation: if add { "bulk_add" } else { "bulk_remove" },
+            operation,
             mode: "apply",
             replace_members: false,
             group_id: Some(group.0),
-            initiator: Some(admin.actor().staff_id),
+            initiator: Some(actor.staff_id),
             retry_of: None,
         };
         let id = self.new_request(&new).await?;
@@ -409,11 +446,7 @@ impl App {
         if !rows.is_empty() {
             self.store_rows(id, rows).await?;
         }
-        let request = self.queue(actor, id, items.len() as i64).await?;
-        Ok(BulkAnswer {
-            results: None,
-            request: Some(request),
-        })
+        self.queue(actor, id, items.len() as i64).await
     }
 
     /// Every client matching a search (admins: for "add all clients matching this search").
@@ -715,12 +748,33 @@ impl App {
             return Ok(());
         }
         let mut tx = st(self.db.begin().await)?;
+        let mut changes = Vec::new();
+        if job.req.operation == "delete_group" && job.req.mode == "apply" {
+            // The members are detached; now the group goes, in the transaction that completes the
+            // request. A refusal (protected meanwhile) fails the request with the reason.
+            let group = job
+                .req
+                .group_id
+                .ok_or_else(|| Error::internal("a delete_group request without a group"))?;
+            crate::groups::finish_deletion(
+                &mut tx,
+                job.actor.organization_id,
+                &job.actor,
+                GroupId(group),
+                &mut changes,
+            )
+            .await?;
+        }
         if st(store::finish(&mut tx.conn(), job.req.id, owner, "completed", None, now_millis()).await)? {
             let mut conn = tx.conn();
             let r = st(store::get_any(&mut conn, job.req.id).await)?;
             audit_state(&mut conn, &r, None, "process_request.completed").await?;
+        } else {
+            // Cancelled or taken over: the group stays.
+            return Ok(());
         }
-        st(tx.commit().await)
+        access::record(&mut tx.conn(), &changes).await?;
+        self.commit(tx).await
     }
 
     async fn job(&self, req: Request, lease_ms: i64) -> Result<Job> {

@@ -2,6 +2,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use clientele_app::groups::Deletion;
 use serde::Deserialize;
 
 use clientele_app::Page;
@@ -131,17 +132,22 @@ pub async fn update(
 }
 
 /// Deletes a group if the organisation's policies allow it (409 `not_deletable` with the
-/// blockers otherwise). Clients are never deleted with a group.
+/// blockers otherwise). Clients are never deleted with a group. A group with more than 1000
+/// members to detach (policy `detach_members`) is deleted by a `delete_group` process request:
+/// 202 with the request, which detaches the members in batches and then deletes the group.
 #[utoipa::path(delete, path = "/api/v1/groups/{id}", tag = "groups", params(("id" = i64, Path)),
-    responses((status = 204), (status = 409, body = crate::error::Problem), (status = 412, body = crate::error::Problem)))]
+    responses((status = 204), (status = 202, body = clientele_app::bulk::ProcessRequest),
+        (status = 409, body = crate::error::Problem), (status = 412, body = crate::error::Problem)))]
 pub async fn delete(
     State(s): State<AppState>,
     Auth(actor): Auth,
     IfMatch(v): IfMatch,
     P(id): P<GroupId>,
-) -> Result<StatusCode, ApiError> {
-    s.app.delete_group(actor.admin()?, id, v).await?;
-    Ok(StatusCode::NO_CONTENT)
+) -> Result<Response, ApiError> {
+    Ok(match s.app.delete_group(actor.admin()?, id, v).await? {
+        Deletion::Deleted => StatusCode::NO_CONTENT.into_response(),
+        Deletion::Queued(request) => (StatusCode::ACCEPTED, axum::Json(request)).into_response(),
+    })
 }
 
 /// The group's light or dark PNG logo.

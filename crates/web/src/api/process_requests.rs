@@ -19,11 +19,11 @@ use crate::{ApiError, AppState};
 pub struct RequestQuery {
     /// `receiving`, `pending`, `running`, `completed`, `failed` or `cancelled`.
     pub status: Option<String>,
-    /// The operation: `import_clients`, `import_groups`, `import_memberships`, `bulk_add`,
-    /// `bulk_remove`.
+    /// The operation: `import_clients`, `import_groups`, `import_memberships`,
+    /// `import_time_entries`, `bulk_add`, `bulk_remove` or `delete_group`.
     #[serde(rename = "type")]
     pub operation: Option<String>,
-    /// Requests about this group (bulk adds and removes).
+    /// Requests about this group (bulk adds and removes, deletions).
     pub group: Option<GroupId>,
     /// Requests this staff member started.
     pub initiator: Option<StaffId>,

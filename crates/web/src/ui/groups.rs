@@ -1,5 +1,6 @@
 //! The Client Groups list (seed 000) and deleting a group with a typed DELETE (seed 004).
 
+use clientele_app::groups::Deletion;
 use std::collections::HashMap;
 
 use askama::Template;
@@ -179,7 +180,9 @@ pub async fn delete(State(s): State<AppState>, Path(id): Path<GroupId>, f: Signe
         .delete_group(session.actor.admin()?, id, form.i64("version"))
         .await
     {
-        Ok(()) => Ok(see_other(&format!("/groups?{}", query(&[("deleted", &g.group.name)])))),
+        Ok(Deletion::Deleted) => Ok(see_other(&format!("/groups?{}", query(&[("deleted", &g.group.name)])))),
+        // Thousands of members to detach: the process request's page shows it going.
+        Ok(Deletion::Queued(request)) => Ok(see_other(&format!("/process-requests/{}", request.id))),
         Err(e) => {
             let fresh = s.app.group(&session.actor, id).await?;
             Ok(again(fresh, FieldErrors::from_error(&e, "confirm")).into_response())

@@ -35,8 +35,10 @@ pub const OPERATIONS: &[(&str, &str)] = &[
     ("import_clients", "Import clients"),
     ("import_groups", "Import groups"),
     ("import_memberships", "Import memberships"),
+    ("import_time_entries", "Import time entries"),
     ("bulk_add", "Bulk add to group"),
     ("bulk_remove", "Bulk remove from group"),
+    ("delete_group", "Delete group"),
 ];
 
 fn label(table: &[(&'static str, &'static str)], key: &str) -> String {
