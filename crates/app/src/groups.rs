@@ -143,7 +143,7 @@ impl App {
         if org.policies.delete_policy == DeletePolicy::DetachMembers && group.member_count > bulk::SMALL {
             drop(tx);
             let request = self.queue_group_deletion(admin, &group).await?;
-            return Ok(Deletion::Queued(request));
+            return Ok(Deletion::Queued(Box::new(request)));
         }
         let mut changes = Vec::new();
         delete_in(&mut tx, &org, actor, &group, &mut changes).await?;
@@ -391,7 +391,7 @@ pub enum Deletion {
     Deleted,
     /// Too many members to detach while the caller waits: a `delete_group` process request does
     /// it, then deletes the group.
-    Queued(bulk::ProcessRequest),
+    Queued(Box<bulk::ProcessRequest>),
 }
 
 fn refuse_blocked(info: &GroupDetail) -> Result<()> {
