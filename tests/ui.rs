@@ -922,6 +922,17 @@ both_backends! {
         let admin = sign_in(&t).await;
         let page = html(&admin.get(&profile).await.expect(StatusCode::OK));
         assert_eq!(page.matches("aria-label=\"Delete the entry of").count(), 2, "{page}");
+        // ... and log a colleague's time, named by e-mail; staff are not offered the field.
+        assert!(page.contains("<label for=\"time-staff\">Whose time (e-mail)</label>"), "{page}");
+        assert!(!html(&editor.get(&profile).await.expect(StatusCode::OK)).contains("time-staff"));
+        let r = admin.post(&log, &[("staff", "nobody@firm.example"), ("date", "2026-11-06"), ("duration", "45")]).await.expect(StatusCode::UNPROCESSABLE_ENTITY);
+        let page = html(&r);
+        assert!(page.contains("id=\"time-staff-error\"") && page.contains("no staff member has the e-mail nobody@firm.example") && page.contains("value=\"45\""), "{page}");
+        admin.post(&log, &[("staff", "Colleague@Firm.example"), ("date", "2026-11-06"), ("duration", "45")]).await.expect(StatusCode::SEE_OTHER);
+        let newest = &entries_of(&t, bakery).await[0];
+        assert_eq!((newest["staff_id"].as_i64(), newest["minutes"].as_i64()), (Some(colleague_id.0), Some(45)));
+        // A staff member who posts the field anyway is refused.
+        editor.post(&log, &[("staff", "colleague@firm.example"), ("date", "2026-11-06"), ("duration", "45")]).await.expect(StatusCode::FORBIDDEN);
     }
 }
 

@@ -43,6 +43,21 @@ impl App {
         st(store::get(&mut conn.conn(), actor.organization_id, id).await)
     }
 
+    /// The organisation's staff member with this e-mail (admins: "whose time" on the Log time form).
+    pub async fn staff_by_email(&self, admin: Admin<'_>, field: &str, email: &str) -> Result<Staff> {
+        let org = admin.actor().organization_id;
+        let email = Email::parse(field, email)?;
+        let mut conn = st(self.db.read().await)?;
+        let found = st(store::by_emails(&mut conn.conn(), org, &[email.as_str().to_string()]).await)?;
+        match found.first() {
+            Some(s) => st(store::get(&mut conn.conn(), org, StaffId(s.id)).await),
+            None => Err(Error::invalid(
+                field,
+                format!("no staff member has the e-mail {}", email.as_str()),
+            )),
+        }
+    }
+
     pub async fn create_staff(&self, admin: Admin<'_>, new: NewStaff) -> Result<Staff> {
         let actor = admin.actor();
         let email = Email::parse("email", &new.email)?;

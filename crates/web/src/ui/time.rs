@@ -21,7 +21,7 @@ const PROFILE_PAGE: i64 = 20;
 const MY_TIME_PAGE: i64 = 50;
 
 /// The fields of the time form that show their own errors; any other error goes above the form.
-const FIELDS: &[&str] = &["date", "duration", "service", "note"];
+const FIELDS: &[&str] = &["date", "duration", "service", "note", "staff"];
 
 /// A duration as people read it: `1:30`.
 pub fn hm(minutes: i64) -> String {
@@ -31,6 +31,8 @@ pub fn hm(minutes: i64) -> String {
 /// The time form's values, as stored or as typed.
 #[derive(Debug, Clone)]
 pub struct TimeValues {
+    /// Admins: the e-mail of the staff member whose time it is (empty: their own).
+    pub staff: String,
     pub date: String,
     pub duration: String,
     pub billable: bool,
@@ -42,6 +44,7 @@ impl TimeValues {
     /// A new entry: today (UTC, the day reports count in), billable, the rest empty.
     pub fn fresh() -> TimeValues {
         TimeValues {
+            staff: String::new(),
             date: Day::of_millis(now_millis()).to_string(),
             duration: String::new(),
             billable: true,
@@ -52,6 +55,7 @@ impl TimeValues {
 
     fn of(e: &TimeEntry) -> TimeValues {
         TimeValues {
+            staff: String::new(),
             date: e.date.to_string(),
             duration: hm(e.minutes.into()),
             billable: e.billable,
@@ -62,6 +66,7 @@ impl TimeValues {
 
     fn typed(form: &FormData) -> TimeValues {
         TimeValues {
+            staff: form.text("staff").trim().to_string(),
             date: form.text("date"),
             duration: form.text("duration"),
             // An unticked checkbox is not sent at all.
@@ -206,7 +211,29 @@ pub async fn client_section(
 pub async fn log(State(s): State<AppState>, Path(id): Path<ClientId>, f: SignedForm) -> Result<Response, UiError> {
     let SignedForm { session, form } = f;
     let v = TimeValues::typed(&form);
-    match s.app.create_time_entry(&session.actor, &v.fields(id)).await {
+    let mut fields = v.fields(id);
+    // Admins may log time for a colleague, named by e-mail; the use case decides who may.
+    let staff = match v.staff.as_str() {
+        "" => Ok(None),
+        email => match session.actor.admin() {
+            Ok(admin) => s.app.staff_by_email(admin, "staff", email).await.map(|st| Some(st.id)),
+            Err(_) => Err(Error::forbidden("only admins log time for someone else").with_field("staff")),
+        },
+    };
+    let created = match staff {
+        Ok(staff) => {
+            fields.staff_id = staff;
+            s.app.create_time_entry(&session.actor, &fields).await.map_err(|e| {
+                if e.field.as_deref() == Some("staff_id") {
+                    e.with_field("staff")
+                } else {
+                    e
+                }
+            })
+        }
+        Err(e) => Err(e),
+    };
+    match created {
         Ok(_) => Ok(see_other(&back_with(&format!("/clients/{id}"), "time-logged"))),
         Err(e) if is_refusal(&e) => Err(UiError(e)),
         Err(e) => {
