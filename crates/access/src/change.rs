@@ -159,6 +159,80 @@ impl Change {
         }
     }
 
+    /// The stored form of a transaction's changes: one row each, except that a run of clients
+    /// added to one group (a batch of an import adds thousands) is one `clients_added` row
+    /// listing them, so the log grows by a row per group and batch rather than per membership.
+    pub fn to_rows(changes: &[Change]) -> Vec<ChangeRow> {
+        let mut rows: Vec<ChangeRow> = Vec::new();
+        let mut run: Option<(OrganizationId, GroupId, Vec<i64>)> = None;
+        let flush = |rows: &mut Vec<ChangeRow>, run: &mut Option<(OrganizationId, GroupId, Vec<i64>)>| match run.take()
+        {
+            Some((org, group, clients)) if clients.len() == 1 => rows.push(
+                Change::ClientAdded {
+                    org,
+                    group,
+                    client: ClientId(clients[0]),
+                }
+                .to_row(),
+            ),
+            Some((org, group, clients)) => rows.push(ChangeRow {
+                kind: "clients_added".into(),
+                organization_id: org.0,
+                a: group.0,
+                b: clients.len() as i64,
+                c: None,
+                text: Some(clients.iter().map(i64::to_string).collect::<Vec<_>>().join(",")),
+            }),
+            None => {}
+        };
+        for change in changes {
+            if let Change::ClientAdded { org, group, client } = change {
+                match &mut run {
+                    Some((o, g, clients)) if o == org && g == group => clients.push(client.0),
+                    _ => {
+                        flush(&mut rows, &mut run);
+                        run = Some((*org, *group, vec![client.0]));
+                    }
+                }
+                continue;
+            }
+            flush(&mut rows, &mut run);
+            rows.push(change.to_row());
+        }
+        flush(&mut rows, &mut run);
+        rows
+    }
+
+    /// Reads a stored row into the changes it holds (several for `clients_added`); false for a
+    /// kind this version does not know, which the caller treats as "reload everything".
+    pub fn read_row(r: &ChangeRow, into: &mut Vec<Change>) -> bool {
+        if r.kind == "clients_added" {
+            let org = OrganizationId(r.organization_id);
+            let group = GroupId(r.a);
+            let Some(text) = r.text.as_deref() else { return false };
+            let before = into.len();
+            for id in text.split(',') {
+                let Ok(client) = id.parse::<i64>() else {
+                    into.truncate(before);
+                    return false;
+                };
+                into.push(Change::ClientAdded {
+                    org,
+                    group,
+                    client: ClientId(client),
+                });
+            }
+            return true;
+        }
+        match Change::from_row(r) {
+            Some(change) => {
+                into.push(change);
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Reads a stored change; `None` for a kind this version does not know (a newer server wrote
     /// it), which the caller treats as "reload everything".
     pub fn from_row(r: &ChangeRow) -> Option<Change> {
@@ -240,6 +314,48 @@ impl Change {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_run_of_clients_added_to_one_group_is_stored_as_one_row_and_read_back_in_order() {
+        let org = OrganizationId(1);
+        let added = |group: i64, client: i64| Change::ClientAdded {
+            org,
+            group: GroupId(group),
+            client: ClientId(client),
+        };
+        let changes = vec![
+            added(4, 1),
+            added(4, 2),
+            added(4, 3),
+            Change::MembershipValidity {
+                org,
+                group: GroupId(4),
+                client: ClientId(3),
+                valid_until: Some(9),
+            },
+            added(4, 5),
+            added(6, 7),
+            added(6, 8),
+        ];
+        let rows = Change::to_rows(&changes);
+        let kinds: Vec<&str> = rows.iter().map(|r| r.kind.as_str()).collect();
+        assert_eq!(
+            kinds,
+            ["clients_added", "membership_validity", "client_added", "clients_added"]
+        );
+        assert_eq!(rows[0].text.as_deref(), Some("1,2,3"));
+        let mut read = Vec::new();
+        for r in &rows {
+            assert!(Change::read_row(r, &mut read));
+        }
+        assert_eq!(read, changes);
+        let broken = ChangeRow {
+            text: Some("1,x".into()),
+            ..rows[0].clone()
+        };
+        let mut none = Vec::new();
+        assert!(!Change::read_row(&broken, &mut none) && none.is_empty());
+    }
 
     #[test]
     fn every_change_survives_its_stored_form() {

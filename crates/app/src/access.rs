@@ -30,7 +30,7 @@ pub(crate) async fn record(c: &mut Conn<'_>, changes_made: &[Change]) -> Result<
     }
     let seq = st(changes::next_seq(c).await)?;
     let now = now_millis();
-    let rows: Vec<_> = changes_made.iter().map(Change::to_row).collect();
+    let rows = Change::to_rows(changes_made);
     let new: Vec<changes::NewRow> = rows
         .iter()
         .map(|row| changes::NewRow {
@@ -225,9 +225,8 @@ impl App {
                         c: r.c,
                         text: r.text.clone(),
                     };
-                    match Change::from_row(&row) {
-                        Some(change) => batch.push(change),
-                        None => unknown = true,
+                    if !Change::read_row(&row, &mut batch) {
+                        unknown = true;
                     }
                 }
                 if unknown {
