@@ -45,6 +45,10 @@ pub async fn insert_flat(
 ) -> Result<u64> {
     let width = columns.len();
     assert_eq!(values.len() % width, 0, "one value per column");
+    if let Conn::Sqlite(c) = c {
+        // One prepared single-row statement stepped per row (see `fast.rs`).
+        return crate::fast::insert_rows(c, table, columns, &values, tail).await;
+    }
     let per_statement = (max_params(c.backend()) / width).clamp(1, MAX_ROWS);
     let mut inserted = 0;
     let mut values = values.into_iter().peekable();

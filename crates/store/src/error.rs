@@ -12,6 +12,9 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error(transparent)]
     Domain(#[from] Error),
+    /// From SQLite's fast lane (`fast.rs`).
+    #[error(transparent)]
+    Sqlite(#[from] rusqlite::Error),
 }
 
 /// (PostgreSQL constraint name, SQLite message fragment, code, field, detail)
@@ -73,6 +76,14 @@ impl From<StoreError> for Error {
                     }
                 }
                 Error::internal(format!("database error: {db}"))
+            }
+            StoreError::Sqlite(rusqlite::Error::SqliteFailure(failure, Some(message))) => {
+                for &(_, sqlite_fragment, code, field, detail) in VIOLATIONS {
+                    if message.contains(sqlite_fragment) {
+                        return Error::new(code, detail).with_field(field);
+                    }
+                }
+                Error::internal(format!("database error: {message} ({failure})"))
             }
             other => Error::internal(other),
         }

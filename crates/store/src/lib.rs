@@ -19,6 +19,7 @@ use sqlx::{PgConnection, PgPool, Postgres, Sqlite, SqliteConnection, SqlitePool,
 use clientele_domain::Error;
 
 mod error;
+mod fast;
 pub mod sql;
 
 pub mod assignments;

@@ -7,7 +7,7 @@ use clientele_domain::group::GroupKind;
 use clientele_domain::{ClientId, GroupId, Millis, OrganizationId, StaffId, now_millis};
 
 use crate::sql::{Param, Sql};
-use crate::{Conn, Result, bind_params, on};
+use crate::{Backend, Conn, Result, bind_params, on};
 
 /// Who added a membership, why and when: recorded on the membership row itself.
 #[derive(Debug, Clone, Copy)]
@@ -107,88 +107,88 @@ pub async fn add_clients(
     exclusive: bool,
     how: Provenance,
 ) -> Result<Vec<(GroupId, ClientId)>> {
-    let per_statement = (crate::bulk::max_params(c.backend()) / 7).min(4_000);
-    let mut inserted = Vec::with_capacity(pairs.len());
-    for chunk in pairs.chunks(per_statement) {
-        let mut sql = Sql::for_backend(
-            c.backend(),
-            "INSERT INTO group_clients (group_id, client_id, organization_id, exclusive_client_id, added_by, added_at, cause) VALUES ",
-        );
-        for (n, (group, client)) in chunk.iter().enumerate() {
-            sql.push(if n == 0 { "(" } else { ", (" });
-            sql.bind(group.0)
-                .push(", ")
-                .bind(client.0)
-                .push(", ")
-                .bind(org.0)
-                .push(", ")
-                .bind(exclusive.then_some(client.0))
-                .push(", ")
-                .bind(how.by.map(|s| s.0))
-                .push(", ")
-                .bind(how.at)
-                .push(", ")
-                .bind(Param::Static(how.cause.as_str()))
-                .push(")");
-        }
-        match c {
-            // The caller read the memberships in this same `BEGIN IMMEDIATE` transaction, and
-            // SQLite has one writer: nothing can have come in between, so every pair goes in and
-            // returning thousands of rows through the driver would only cost time.
-            Conn::Sqlite(c) => {
-                sql.push(" ON CONFLICT DO NOTHING");
-                let (text, params) = sql.into_parts();
-                let n = bind_params!(sqlx::query(text), params)
-                    .execute(&mut **c)
-                    .await?
-                    .rows_affected();
-                if n as usize != chunk.len() {
-                    return Err(clientele_domain::Error::internal(format!(
-                        "{} of {} memberships were already there after they were read",
-                        chunk.len() as u64 - n,
-                        chunk.len()
-                    ))
-                    .into());
-                }
-                inserted.extend_from_slice(chunk);
+    const COLUMNS: &[&str] = &[
+        "group_id",
+        "client_id",
+        "organization_id",
+        "exclusive_client_id",
+        "added_by",
+        "added_at",
+        "cause",
+    ];
+    let row = |&(group, client): &(GroupId, ClientId)| {
+        [
+            Param::I64(group.0),
+            Param::I64(client.0),
+            Param::I64(org.0),
+            Param::OptI64(exclusive.then_some(client.0)),
+            Param::OptI64(how.by.map(|s| s.0)),
+            Param::I64(how.at),
+            Param::Static(how.cause.as_str()),
+        ]
+    };
+    let inserted = match c {
+        // The caller read the memberships in this same `BEGIN IMMEDIATE` transaction, and SQLite
+        // has one writer: nothing can have come in between, so every pair goes in.
+        Conn::Sqlite(_) => {
+            let values = pairs.iter().flat_map(row).collect();
+            let n = crate::bulk::insert_flat(c, "group_clients", COLUMNS, values, " ON CONFLICT DO NOTHING").await?;
+            if n as usize != pairs.len() {
+                return Err(clientele_domain::Error::internal(format!(
+                    "{} of {} memberships were already there after they were read",
+                    pairs.len() as u64 - n,
+                    pairs.len()
+                ))
+                .into());
             }
-            // Another transaction may have added some of them since they were read.
-            Conn::Postgres(c) => {
+            pairs.to_vec()
+        }
+        // Another transaction may have added some of them since they were read.
+        Conn::Postgres(pg) => {
+            let per_statement = (crate::bulk::max_params(Backend::Postgres) / COLUMNS.len()).min(4_000);
+            let mut inserted = Vec::with_capacity(pairs.len());
+            for chunk in pairs.chunks(per_statement) {
+                let mut sql = Sql::for_backend(
+                    Backend::Postgres,
+                    "INSERT INTO group_clients (group_id, client_id, organization_id, exclusive_client_id, added_by, added_at, cause) VALUES ",
+                );
+                let mut values = chunk.iter().flat_map(row);
+                crate::bulk::values_list(&mut sql, &mut values, COLUMNS.len(), chunk.len());
                 sql.push(" ON CONFLICT DO NOTHING RETURNING group_id, client_id");
                 let (text, params) = sql.into_parts();
                 let rows: Vec<(i64, i64)> = bind_params!(sqlx::query_as::<_, (i64, i64)>(text), params)
-                    .fetch_all(&mut **c)
+                    .fetch_all(&mut **pg)
                     .await?;
                 inserted.extend(rows.into_iter().map(|(g, cl)| (GroupId(g), ClientId(cl))));
             }
+            inserted
         }
-    }
+    };
     open_periods(c, org, &inserted, how.at).await?;
     Ok(inserted)
 }
 
-/// [`open_period`] for many memberships at once, in multi-row statements.
+/// [`open_period`] for many memberships at once.
 async fn open_periods(c: &mut Conn<'_>, org: OrganizationId, pairs: &[(GroupId, ClientId)], at: Millis) -> Result<()> {
-    let per_statement = (crate::bulk::max_params(c.backend()) / 4).min(4_000);
-    for chunk in pairs.chunks(per_statement) {
-        let mut sql = Sql::for_backend(
-            c.backend(),
-            "INSERT INTO membership_periods (organization_id, group_id, client_id, started_at) VALUES ",
-        );
-        for (n, (group, client)) in chunk.iter().enumerate() {
-            sql.push(if n == 0 { "(" } else { ", (" });
-            sql.bind(org.0)
-                .push(", ")
-                .bind(group.0)
-                .push(", ")
-                .bind(client.0)
-                .push(", ")
-                .bind(at)
-                .push(")");
-        }
-        let (text, params) = sql.into_parts();
-        on!(c, c => bind_params!(sqlx::query(text), params).execute(&mut **c).await.map(|r| r.rows_affected()))?;
-    }
+    let values = pairs
+        .iter()
+        .flat_map(|(group, client)| {
+            [
+                Param::I64(org.0),
+                Param::I64(group.0),
+                Param::I64(client.0),
+                Param::I64(at),
+            ]
+        })
+        .collect();
+    crate::bulk::insert_flat(
+        c,
+        "membership_periods",
+        &["organization_id", "group_id", "client_id", "started_at"],
+        values,
+        "",
+    )
+    .await?;
     Ok(())
 }
 

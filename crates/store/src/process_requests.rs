@@ -334,6 +334,29 @@ pub async fn record_outcome(c: &mut Conn<'_>, request: i64, row_number: i64, o: 
 /// statement carries thousands of them (the `line` and `fields` given are never written: every row
 /// exists already).
 pub async fn record_outcomes(c: &mut Conn<'_>, request: i64, outcomes: &[(i64, RowOutcome)]) -> Result<()> {
+    if let Conn::Sqlite(c) = c {
+        // One prepared UPDATE per row by its key: the upsert below first tries the insert and
+        // fails on the key before it updates, which doubled the cost of every row.
+        return crate::fast::with_sqlite(c, |db| {
+            let mut stmt = db.prepare(
+                "UPDATE process_request_rows SET outcome = ?3, reason = ?4, group_id = ?5, client_id = ?6, child_id = ?7
+                 WHERE request_id = ?1 AND row_number = ?2",
+            )?;
+            for (row_number, o) in outcomes {
+                stmt.execute((
+                    request,
+                    row_number,
+                    o.outcome,
+                    o.reason.as_deref(),
+                    o.group_id,
+                    o.client_id,
+                    o.child_id,
+                ))?;
+            }
+            Ok(())
+        })
+        .await;
+    }
     let mut values = Vec::with_capacity(outcomes.len() * 9);
     for (row_number, o) in outcomes {
         values.extend([

@@ -257,7 +257,7 @@ pub struct ExportRow<'r> {
 }
 
 /// Calls `each` with up to `limit` live entries in id order after `after`; returns how many. Like
-/// the clients' export, the page comes back as one JSON value built by the database.
+/// the clients' export: rows stepped in place on SQLite, one JSON value built by PostgreSQL.
 pub async fn each_by_id(
     c: &mut Conn<'_>,
     org: OrganizationId,
@@ -276,7 +276,7 @@ pub async fn each_by_id(
         #[serde(borrow)] Cow<'a, str>,
         #[serde(borrow)] Cow<'a, str>,
         i32,
-        // SQLite's JSON has no booleans: 0 or 1.
+        // 0 or 1.
         i64,
         #[serde(borrow)] Cow<'a, str>,
         #[serde(borrow)] Cow<'a, str>,
@@ -285,30 +285,51 @@ pub async fn each_by_id(
                 t.minutes, t.billable, t.service, t.note
             FROM time_entries t JOIN clients c ON c.id = t.client_id JOIN staff s ON s.id = t.staff_id
             WHERE t.organization_id = $1 AND t.deleted_at IS NULL AND t.id > $2 ORDER BY t.id LIMIT $3) page";
-    let json: String = match c {
+    let pg = match c {
+        Conn::Postgres(pg) => pg,
+        // Stepped in place on the handle (`fast.rs`), like the clients' export.
         Conn::Sqlite(c) => {
-            sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-                "SELECT COALESCE(json_group_array(json_array(id, work_day, client_id, external_ref, client_name, email,
-                    staff_name, minutes, billable, service, note) ORDER BY id), '[]') {PAGE}"
-            )))
-            .bind(org.0)
-            .bind(after)
-            .bind(limit)
-            .fetch_one(&mut **c)
-            .await?
-        }
-        Conn::Postgres(c) => {
-            sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-                "SELECT COALESCE(json_agg(json_build_array(id, work_day, client_id, external_ref, client_name, email,
-                    staff_name, minutes, CASE WHEN billable THEN 1 ELSE 0 END, service, note) ORDER BY id)::text, '[]') {PAGE}"
-            )))
-            .bind(org.0)
-            .bind(after)
-            .bind(limit)
-            .fetch_one(&mut **c)
-            .await?
+            let sql = format!("SELECT * {PAGE}")
+                .replace("$1", "?1")
+                .replace("$2", "?2")
+                .replace("$3", "?3");
+            return crate::fast::with_sqlite(c, |db| {
+                let mut stmt = db.prepare(&sql)?;
+                let mut rows = stmt.query((org.0, after, limit))?;
+                let mut n = 0;
+                while let Some(r) = rows.next()? {
+                    let text = |i: usize| -> rusqlite::Result<Option<&str>> {
+                        r.get_ref(i)?.as_str_or_null().map_err(rusqlite::Error::from)
+                    };
+                    each(&ExportRow {
+                        id: r.get(0)?,
+                        day: Day(r.get(1)?),
+                        client_id: r.get(2)?,
+                        client_ref: text(3)?,
+                        client_name: text(4)?.unwrap_or_default(),
+                        staff_email: text(5)?.unwrap_or_default(),
+                        staff_name: text(6)?.unwrap_or_default(),
+                        minutes: r.get(7)?,
+                        billable: r.get(8)?,
+                        service: text(9)?.unwrap_or_default(),
+                        note: text(10)?.unwrap_or_default(),
+                    });
+                    n += 1;
+                }
+                Ok(n)
+            })
+            .await;
         }
     };
+    let json: String = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT COALESCE(json_agg(json_build_array(id, work_day, client_id, external_ref, client_name, email,
+            staff_name, minutes, CASE WHEN billable THEN 1 ELSE 0 END, service, note) ORDER BY id)::text, '[]') {PAGE}"
+    )))
+    .bind(org.0)
+    .bind(after)
+    .bind(limit)
+    .fetch_one(&mut **pg)
+    .await?;
     let rows: Vec<Json<'_>> =
         serde_json::from_str(&json).map_err(|e| Error::internal(format!("an export page could not be read: {e}")))?;
     for r in &rows {
