@@ -241,6 +241,38 @@ pub async fn member_facts(
     ids: &[i64],
     refs: &[String],
 ) -> Result<Vec<MemberFacts>> {
+    if let Conn::Sqlite(c) = c {
+        // Point lookups by key, prepared once: no statement with 10,000 placeholders to parse.
+        return crate::fast::with_sqlite(c, |db| {
+            const COLUMNS: &str = "SELECT id, name, external_ref, relationship, relationship_expires_at FROM clients";
+            let mut by_id = db.prepare(&format!("{COLUMNS} WHERE organization_id = ?1 AND id = ?2"))?;
+            let mut by_ref = db.prepare(&format!("{COLUMNS} WHERE organization_id = ?1 AND external_ref = ?2"))?;
+            let read = |r: &rusqlite::Row<'_>| {
+                Ok(MemberFacts {
+                    id: r.get(0)?,
+                    name: r.get(1)?,
+                    external_ref: r.get(2)?,
+                    relationship: r.get(3)?,
+                    relationship_expires_at: r.get(4)?,
+                })
+            };
+            let mut found = Vec::with_capacity(ids.len() + refs.len());
+            for id in ids {
+                if let Some(f) = rusqlite::OptionalExtension::optional(by_id.query_row((org.0, id), read))? {
+                    found.push(f);
+                }
+            }
+            for reference in refs {
+                if let Some(f) =
+                    rusqlite::OptionalExtension::optional(by_ref.query_row((org.0, reference.as_str()), read))?
+                {
+                    found.push(f);
+                }
+            }
+            Ok(found)
+        })
+        .await;
+    }
     const CHUNK: usize = 10_000;
     let mut found = Vec::with_capacity(ids.len() + refs.len());
     let head =

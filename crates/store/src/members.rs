@@ -195,6 +195,19 @@ async fn open_periods(c: &mut Conn<'_>, org: OrganizationId, pairs: &[(GroupId, 
 /// Which of these (group, client) pairs are memberships already: one indexed lookup per pair, so
 /// the answer costs the same however many groups each client is in.
 pub async fn existing_memberships(c: &mut Conn<'_>, pairs: &[(i64, i64)]) -> Result<Vec<(i64, i64)>> {
+    if let Conn::Sqlite(c) = c {
+        return crate::fast::with_sqlite(c, |db| {
+            let mut stmt = db.prepare("SELECT 1 FROM group_clients WHERE group_id = ?1 AND client_id = ?2")?;
+            let mut found = Vec::new();
+            for &pair in pairs {
+                if stmt.exists(pair)? {
+                    found.push(pair);
+                }
+            }
+            Ok(found)
+        })
+        .await;
+    }
     let mut found = Vec::new();
     for chunk in pairs.chunks(10_000) {
         // A join with the list rather than `(group_id, client_id) IN (...)`, which SQLite answers
@@ -243,6 +256,25 @@ pub async fn each_client_member(
     use sqlx::Row as _;
     if groups.is_empty() {
         return Ok(());
+    }
+    if let Conn::Sqlite(c) = c {
+        // Group by group in (group, client) order from the primary key, rows read in place.
+        return crate::fast::with_sqlite(c, |db| {
+            let mut stmt = db.prepare(
+                "SELECT gc.client_id, cl.external_ref FROM group_clients gc JOIN clients cl ON cl.id = gc.client_id
+                 WHERE gc.group_id = ?1 ORDER BY gc.client_id",
+            )?;
+            let mut sorted = groups.to_vec();
+            sorted.sort_unstable();
+            for group in sorted {
+                let mut rows = stmt.query([group])?;
+                while let Some(r) = rows.next()? {
+                    each(group, r.get(0)?, r.get_ref(1)?.as_str_or_null()?);
+                }
+            }
+            Ok(())
+        })
+        .await;
     }
     let mut sql = Sql::for_backend(
         c.backend(),

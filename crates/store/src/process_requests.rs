@@ -303,6 +303,28 @@ pub struct Row {
 
 /// Rows numbered after `after` and at most `upto`, in order.
 pub async fn rows(c: &mut Conn<'_>, request: i64, after: i64, upto: i64, limit: i64) -> Result<Vec<Row>> {
+    if let Conn::Sqlite(c) = c {
+        return crate::fast::with_sqlite(c, |db| {
+            let mut stmt = db.prepare(
+                "SELECT row_number, line, fields, outcome, reason, group_id, client_id, child_id FROM process_request_rows
+                 WHERE request_id = ?1 AND row_number > ?2 AND row_number <= ?3 ORDER BY row_number LIMIT ?4",
+            )?;
+            let rows = stmt.query_map((request, after, upto, limit), |r| {
+                Ok(Row {
+                    row_number: r.get(0)?,
+                    line: r.get(1)?,
+                    fields: r.get(2)?,
+                    outcome: r.get(3)?,
+                    reason: r.get(4)?,
+                    group_id: r.get(5)?,
+                    client_id: r.get(6)?,
+                    child_id: r.get(7)?,
+                })
+            })?;
+            rows.collect()
+        })
+        .await;
+    }
     Ok(on!(c, c => sqlx::query_as::<_, Row>(
         "SELECT row_number, line, fields, outcome, reason, group_id, client_id, child_id FROM process_request_rows
          WHERE request_id = $1 AND row_number > $2 AND row_number <= $3 ORDER BY row_number LIMIT $4")
