@@ -115,7 +115,8 @@ async fn a_killed_server_resumes_a_large_import_and_applies_every_row_once() {
     assert_eq!(finished.failed, 0);
     assert_eq!(finished.attempts, 2, "claimed once, and once more after the kill");
 
-    let Db::Sqlite(pool) = &app.db else { unreachable!() };
+    let Db::Sqlite(pools) = &app.db else { unreachable!() };
+    let pool = &pools.read;
     let clients: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM clients")
         .fetch_one(pool)
         .await

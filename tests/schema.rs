@@ -18,7 +18,8 @@ fn both_backends_have_the_same_migrations() {
 async fn sqlite_schema(url: &str) -> (BTreeSet<String>, BTreeSet<String>) {
     let db = Db::connect(url).await.unwrap();
     db.migrate().await.unwrap();
-    let Db::Sqlite(pool) = &db else { unreachable!() };
+    let Db::Sqlite(pools) = &db else { unreachable!() };
+    let pool = &pools.read;
     let tables: Vec<String> = sqlx::query_scalar(
         "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_sqlx%'",
     )

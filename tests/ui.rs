@@ -135,7 +135,7 @@ both_backends! {
         assert_eq!(token.len(), 64);
         // Only the hash is stored: the token itself appears nowhere in the table.
         let stored: Vec<String> = match &t.app.db {
-            clientele_store::Db::Sqlite(p) => sqlx::query_scalar("SELECT token_hash FROM sessions").fetch_all(p).await.unwrap(),
+            clientele_store::Db::Sqlite(p) => sqlx::query_scalar("SELECT token_hash FROM sessions").fetch_all(&p.read).await.unwrap(),
             clientele_store::Db::Postgres(p) => sqlx::query_scalar("SELECT token_hash FROM sessions").fetch_all(p).await.unwrap(),
         };
         assert_eq!(stored.len(), 1);

@@ -517,8 +517,8 @@ async fn generate(db: &Db, size: &Size, seed: u64) -> anyhow::Result<()> {
         bulk::advance_ids(&mut tx.conn(), table).await.map_err(e)?;
     }
     tx.commit().await.map_err(e)?;
-    if let Db::Sqlite(pool) = db {
-        sqlx::query("ANALYZE").execute(pool).await?;
+    if let Db::Sqlite(pools) = db {
+        sqlx::query("ANALYZE").execute(&pools.write).await?;
     } else if let Db::Postgres(pool) = db {
         sqlx::query("ANALYZE").execute(pool).await?;
     }
