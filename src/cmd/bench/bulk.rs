@@ -148,6 +148,13 @@ pub async fn import(app: &App, ds: &Dataset, url: &str, rows: Option<u64>) -> an
         let db = Db::connect(&target).await?;
         let fresh = App::open(db).await?;
         let actor = fresh.cli_admin(Some(ADMIN_EMAIL)).await?;
+        // The first run also answers access checks over HTTP, served by this same App, before
+        // and during the import: the import must not hold them up.
+        let checking = if ours.0.is_empty() {
+            Some(ChecksBeside::start(&fresh, ds).await?)
+        } else {
+            None
+        };
         let started = Instant::now();
         let input = std::io::BufReader::with_capacity(256 * 1024, std::fs::File::open(&file)?);
         let request = fresh
@@ -155,6 +162,9 @@ pub async fn import(app: &App, ds: &Dataset, url: &str, rows: Option<u64>) -> an
             .await?;
         fresh.run_now(request.id).await?;
         ours.0.push(started.elapsed().as_secs_f64() * 1e6);
+        if let Some(checking) = checking {
+            checking.finish(&mut rep);
+        }
         let finished = fresh.process_request(&actor, request.id).await?;
         anyhow::ensure!(finished.status == "completed", "the import ended {}", finished.status);
         done = Some(finished);
@@ -198,6 +208,67 @@ pub async fn import(app: &App, ds: &Dataset, url: &str, rows: Option<u64>) -> an
         rep.note("measured", "clientele import in a child process, start-up included");
     }
     Ok(rep.finish())
+}
+
+/// Access checks over HTTP against a server on the importing App (its own thread and runtime,
+/// as `serve` answers requests beside its worker): a few seconds with nothing else going on,
+/// then for as long as the import runs.
+struct ChecksBeside {
+    idle: super::load::LoadResult,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    during: std::thread::JoinHandle<super::load::LoadResult>,
+    _server: super::load::Server,
+}
+
+/// Keep-alive connections sending checks one after another: a steady load that leaves the
+/// import the other core.
+const CHECK_CONNECTIONS: usize = 4;
+
+impl ChecksBeside {
+    async fn start(app: &App, ds: &Dataset) -> anyhow::Result<ChecksBeside> {
+        use super::load::{Req, Server, Until, run, run_until};
+        use rand::SeedableRng;
+        use std::sync::Arc;
+        let token = app.create_token(ADMIN_EMAIL, "bench").await?;
+        let server = {
+            let app = app.clone();
+            Server::start(move || async move {
+                Ok((clientele_web::router(app, &clientele_web::WebSettings::default()), token))
+            })?
+        };
+        let mut rng = rand::rngs::StdRng::seed_from_u64(ds.seed ^ 0x1A7);
+        let pairs = Arc::new(super::workloads::sample_pairs(ds, &mut rng, 100_000));
+        let next: Arc<dyn Fn(usize, u64) -> Req + Send + Sync> = Arc::new(move |worker, n| {
+            let (s, c) = pairs[(worker * 7919 + n as usize * 31) % pairs.len()];
+            Req::get(format!("/api/v1/access/check?staff={s}&client={c}"))
+        });
+        let (address, token) = (server.address.clone(), server.token.clone());
+        let idle = tokio::task::spawn_blocking({
+            let (address, token, next) = (address.clone(), token.clone(), next.clone());
+            move || run(address, token, CHECK_CONNECTIONS, std::time::Duration::from_secs(3), next)
+        })
+        .await?;
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let during = run_until(address, token, CHECK_CONNECTIONS, Until::Flag(stop.clone()), next);
+        Ok(ChecksBeside {
+            idle,
+            stop,
+            during,
+            _server: server,
+        })
+    }
+
+    fn finish(self, rep: &mut Report) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let during = self.during.join().unwrap_or_default();
+        let ms = |r: &super::load::LoadResult, p: f64| (r.samples.percentile(p) / 10.0).round() / 100.0;
+        rep.note("checks_idle_p99_ms", ms(&self.idle, 99.0));
+        rep.note("checks_during_import_p50_ms", ms(&during, 50.0));
+        rep.note("checks_during_import_p99_ms", ms(&during, 99.0));
+        rep.note("checks_during_import", during.samples.0.len() as i64);
+        rep.note("checks_during_import_per_s", during.ops_per_s().round());
+        rep.note("checks_during_import_errors", during.errors as i64);
+    }
 }
 
 pub async fn export(app: &App, ds: &Dataset, url: &str) -> anyhow::Result<Report> {

@@ -51,6 +51,27 @@ pub fn run(
     duration: Duration,
     next: Arc<dyn Fn(usize, u64) -> Req + Send + Sync>,
 ) -> LoadResult {
+    run_until(address, token, concurrency, Until::Elapsed(duration), next)
+        .join()
+        .expect("load thread")
+}
+
+/// When a load stops.
+pub enum Until {
+    Elapsed(Duration),
+    /// When the flag is set (by whoever started the load, e.g. once an import has finished).
+    Flag(Arc<std::sync::atomic::AtomicBool>),
+}
+
+/// [`run`] on its own thread, returned at once; the result comes with `join`.
+pub fn run_until(
+    address: String,
+    token: String,
+    concurrency: usize,
+    until: Until,
+    next: Arc<dyn Fn(usize, u64) -> Req + Send + Sync>,
+) -> std::thread::JoinHandle<LoadResult> {
+    let until = Arc::new(until);
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -58,17 +79,23 @@ pub fn run(
             .expect("load runtime");
         rt.block_on(async move {
             let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).build_http();
-            let deadline = Instant::now() + duration;
             let started = Instant::now();
+            let going = {
+                let until = until.clone();
+                move || match &*until {
+                    Until::Elapsed(d) => started.elapsed() < *d,
+                    Until::Flag(stop) => !stop.load(std::sync::atomic::Ordering::Relaxed),
+                }
+            };
             let mut tasks = Vec::new();
             for worker in 0..concurrency {
                 let client = client.clone();
-                let (address, token, next) = (address.clone(), token.clone(), next.clone());
+                let (address, token, next, going) = (address.clone(), token.clone(), next.clone(), going.clone());
                 tasks.push(tokio::spawn(async move {
                     let mut samples = Samples::default();
                     let mut errors = 0;
                     let mut n = 0u64;
-                    while Instant::now() < deadline {
+                    while going() {
                         let req = next(worker, n);
                         n += 1;
                         let request = hyper::Request::builder()
@@ -105,8 +132,6 @@ pub fn run(
             result
         })
     })
-    .join()
-    .expect("load thread")
 }
 
 /// A server running on its own thread and single-threaded runtime until `stop` is dropped.

@@ -41,7 +41,7 @@ fn admin() -> Actor {
 }
 
 /// Staff as they come: mostly narrow assignments, some mid, a few wide.
-fn sample_pairs(ds: &Dataset, rng: &mut StdRng, n: usize) -> Vec<(StaffId, ClientId)> {
+pub(super) fn sample_pairs(ds: &Dataset, rng: &mut StdRng, n: usize) -> Vec<(StaffId, ClientId)> {
     (0..n)
         .map(|_| {
             let pool = match rng.random_range(0..100) {
