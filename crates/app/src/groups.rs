@@ -95,6 +95,36 @@ impl App {
         detail(&mut conn.conn(), &org.policies, group).await
     }
 
+    /// [`App::group`] for a page of a list (whether each can be deleted, and why not), in a few
+    /// statements for the whole page rather than a few per group.
+    pub async fn group_details(&self, actor: &Actor, groups: Vec<ClientGroup>) -> Result<Vec<GroupDetail>> {
+        let now = now_millis();
+        for g in &groups {
+            decide::view_group(&self.access, actor.viewer(), g.id, now)?;
+        }
+        let mut conn = st(self.db.read().await)?;
+        let org = st(organizations::get(&mut conn.conn(), actor.organization_id).await)?;
+        let ids: Vec<GroupId> = groups.iter().map(|g| g.id).collect();
+        let mut parents: std::collections::HashMap<GroupId, Vec<clientele_domain::entities::GroupRef>> =
+            std::collections::HashMap::new();
+        for (child, parent) in st(store::parents_of(&mut conn.conn(), &ids).await)? {
+            parents.entry(child).or_default().push(parent);
+        }
+        let raw: Vec<i64> = ids.iter().map(|g| g.0).collect();
+        let deleting: std::collections::HashMap<i64, i64> =
+            st(clientele_store::process_requests::deleting_many(&mut conn.conn(), &raw).await)?
+                .into_iter()
+                .collect();
+        Ok(groups
+            .into_iter()
+            .map(|group| {
+                let parents = parents.remove(&group.id).unwrap_or_default();
+                let being_deleted_by = deleting.get(&group.id.0).copied();
+                assemble(&org.policies, group, parents, being_deleted_by)
+            })
+            .collect())
+    }
+
     pub async fn create_group(&self, admin: Admin<'_>, new: NewGroup) -> Result<GroupDetail> {
         let actor = admin.actor();
         let nests = new.members.iter().any(|m| matches!(m, MemberRef::Group(_)));
@@ -335,6 +365,16 @@ async fn detail_with(
     being_deleted_by: Option<i64>,
 ) -> Result<GroupDetail> {
     let parents = st(store::parents(c, group.id).await)?;
+    Ok(assemble(policies, group, parents, being_deleted_by))
+}
+
+/// A group with what its deletion depends on, and the blockers that follow.
+fn assemble(
+    policies: &clientele_domain::policy::Policies,
+    group: ClientGroup,
+    parents: Vec<clientele_domain::entities::GroupRef>,
+    being_deleted_by: Option<i64>,
+) -> GroupDetail {
     let facts = DeletionFacts {
         member_count: group.member_count,
         parent_names: parents.iter().map(|p| p.name.clone()).collect(),
@@ -342,12 +382,12 @@ async fn detail_with(
         being_deleted_by,
     };
     let delete_blockers = delete_blockers(policies, &facts);
-    Ok(GroupDetail {
+    GroupDetail {
         deletable: delete_blockers.is_empty(),
         delete_blockers,
         parents,
         group,
-    })
+    }
 }
 
 async fn check_business_unit(c: &mut Conn<'_>, org: OrganizationId, unit: BusinessUnitId) -> Result<()> {

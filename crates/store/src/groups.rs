@@ -218,6 +218,35 @@ pub async fn soft_delete(
 }
 
 /// The groups of groups that directly contain `id`.
+/// The parents of each of these groups: (child, parent), each child's parents in name order.
+pub async fn parents_of(c: &mut Conn<'_>, ids: &[GroupId]) -> Result<Vec<(GroupId, GroupRef)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut sql = Sql::for_backend(
+        c.backend(),
+        "SELECT gc.child_id, g.id, g.name, g.kind FROM group_children gc JOIN client_groups g ON g.id = gc.parent_id
+         WHERE gc.child_id IN ",
+    );
+    sql.bind_list(ids.iter().map(|g| g.0))
+        .push(" ORDER BY gc.child_id, g.name_key, g.id");
+    let (text, params) = sql.into_parts();
+    let rows: Vec<(i64, i64, String, String)> =
+        on!(c, c => bind_params!(sqlx::query_as(text), params).fetch_all(&mut **c).await)?;
+    rows.into_iter()
+        .map(|(child, id, name, kind)| {
+            Ok((
+                GroupId(child),
+                GroupRef {
+                    id: GroupId(id),
+                    name,
+                    kind: GroupKind::parse(&kind)?,
+                },
+            ))
+        })
+        .collect()
+}
+
 pub async fn parents(c: &mut Conn<'_>, id: GroupId) -> Result<Vec<GroupRef>> {
     let rows: Vec<(i64, String, String)> = on!(c, c => sqlx::query_as(
         "SELECT g.id, g.name, g.kind FROM group_children gc JOIN client_groups g ON g.id = gc.parent_id

@@ -477,6 +477,21 @@ pub async fn deleting(c: &mut Conn<'_>, group: i64) -> Result<Option<i64>> {
         .bind(group).fetch_optional(&mut **c).await)?)
 }
 
+/// [`deleting`] for many groups: (group, request).
+pub async fn deleting_many(c: &mut Conn<'_>, groups: &[i64]) -> Result<Vec<(i64, i64)>> {
+    if groups.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut sql = Sql::for_backend(
+        c.backend(),
+        "SELECT group_id, MIN(id) FROM process_requests
+         WHERE status IN ('receiving', 'pending', 'running') AND operation = 'delete_group' AND group_id IN ",
+    );
+    sql.bind_list(groups.iter().copied()).push(" GROUP BY group_id");
+    let (text, params) = sql.into_parts();
+    Ok(on!(c, c => bind_params!(sqlx::query_as::<_, (i64, i64)>(text), params).fetch_all(&mut **c).await)?)
+}
+
 /// Ends a request whose input could not be read.
 pub async fn fail_receiving(c: &mut Conn<'_>, id: i64, error: &str, now: Millis) -> Result<()> {
     on!(c, c => sqlx::query(

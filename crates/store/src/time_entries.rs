@@ -104,9 +104,19 @@ pub async fn list(
     limit: i64,
 ) -> Result<Vec<TimeEntry>> {
     let (after_day, after_id) = after.unwrap_or((i32::MAX, i64::MAX));
+    // One statement per case, each walking its own index backwards from the cursor: a single
+    // statement with `($2 IS NULL OR client_id = $2)` cannot use either index, and scanned every
+    // entry of the organisation for each page (half a second on a client's profile with 200,000
+    // entries in the firm).
+    let filter = match (client, staff) {
+        (Some(_), Some(_)) => "client_id = $2 AND staff_id = $3",
+        (Some(_), None) => "client_id = $2 AND $3 IS NULL",
+        (None, Some(_)) => "staff_id = $3 AND $2 IS NULL",
+        (None, None) => "$2 IS NULL AND $3 IS NULL",
+    };
     let rows = on!(c, c => sqlx::query_as::<_, Row>(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM time_entries
-         WHERE organization_id = $1 AND deleted_at IS NULL AND ($2 IS NULL OR client_id = $2) AND ($3 IS NULL OR staff_id = $3)
+         WHERE {filter} AND organization_id = $1 AND deleted_at IS NULL
            AND (work_day < $4 OR (work_day = $4 AND id < $5))
          ORDER BY work_day DESC, id DESC LIMIT $6")))
         .bind(org.0).bind(client.map(|c| c.0)).bind(staff.map(|s| s.0)).bind(after_day).bind(after_id).bind(limit)

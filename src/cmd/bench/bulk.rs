@@ -233,7 +233,10 @@ impl ChecksBeside {
         let server = {
             let app = app.clone();
             Server::start(move || async move {
-                Ok((clientele_web::router(app, &clientele_web::WebSettings::default()), token))
+                Ok((
+                    clientele_web::router(app, &clientele_web::WebSettings::default()),
+                    token,
+                ))
             })?
         };
         let mut rng = rand::rngs::StdRng::seed_from_u64(ds.seed ^ 0x1A7);
@@ -245,7 +248,15 @@ impl ChecksBeside {
         let (address, token) = (server.address.clone(), server.token.clone());
         let idle = tokio::task::spawn_blocking({
             let (address, token, next) = (address.clone(), token.clone(), next.clone());
-            move || run(address, token, CHECK_CONNECTIONS, std::time::Duration::from_secs(3), next)
+            move || {
+                run(
+                    address,
+                    token,
+                    CHECK_CONNECTIONS,
+                    std::time::Duration::from_secs(3),
+                    next,
+                )
+            }
         })
         .await?;
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));

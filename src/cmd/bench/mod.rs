@@ -10,6 +10,7 @@ mod baseline;
 mod bulk;
 pub mod data;
 mod load;
+mod pages;
 mod stats;
 mod workloads;
 
@@ -33,6 +34,8 @@ pub enum Workload {
     Export,
     /// Time by client group over a year, against a recursive CTE and GROUP BY.
     Report,
+    /// Every screen of the web UI, server time, for an admin and a staff member.
+    Pages,
     /// Every workload above, one after the other.
     All,
 }
@@ -109,6 +112,7 @@ pub async fn run(database_url: Option<String>, args: &BenchArgs) -> anyhow::Resu
             Workload::Import,
             Workload::Export,
             Workload::Report,
+            Workload::Pages,
         ],
         w => vec![w],
     };
@@ -123,6 +127,7 @@ pub async fn run(database_url: Option<String>, args: &BenchArgs) -> anyhow::Resu
             Workload::Import => bulk::import(&app, &ds, &url, args.import_rows).await?,
             Workload::Export => bulk::export(&app, &ds, &url).await?,
             Workload::Report => workloads::report(&app, &ds).await?,
+            Workload::Pages => pages::pages(&app, &ds).await?,
             Workload::All => unreachable!("expanded above"),
         };
         let mut report = report;

@@ -88,8 +88,8 @@ pub async fn list(
         .groups(&session.actor, &filter, q.cursor.as_deref(), Some(50))
         .await?;
     let mut rows = Vec::with_capacity(page.items.len());
-    for g in page.items {
-        let detail = s.app.group(&session.actor, g.id).await?;
+    for detail in s.app.group_details(&session.actor, page.items).await? {
+        let g = detail.group.clone();
         rows.push(GroupRow {
             id: g.id,
             kind: kind_label(g.kind),
