@@ -112,6 +112,25 @@ both_backends! {
         t.get("/api/v1/clients?status=asleep").await.expect(StatusCode::UNPROCESSABLE_ENTITY);
     }
 
+    // One search for everyone: part of the name in any case, or the exact external reference or
+    // e-mail; a group filter lists the clients reached through it, nested groups included.
+    async fn a_client_search_finds_names_references_and_e_mails_and_groups_reach_through_nesting(t: TestApp) {
+        let names = |r: common::Resp| r.body["items"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap().to_string()).collect::<Vec<_>>();
+        let bakery = t.post("/api/v1/clients", json!({ "name": "Hill Bakery", "external_ref": "CRM-77", "email": "orders@hill.example" })).await.expect(StatusCode::CREATED).body["id"].as_i64().unwrap();
+        let florist = t.client("Florist on the Hill").await;
+        t.client("Garage").await;
+        assert_eq!(names(t.get("/api/v1/clients?q=HILL").await), ["Florist on the Hill", "Hill Bakery"]);
+        assert_eq!(names(t.get("/api/v1/clients?q=CRM-77").await), ["Hill Bakery"]);
+        assert_eq!(names(t.get("/api/v1/clients?q=Orders@Hill.example").await), ["Hill Bakery"]);
+        // Not a part of a reference: references are identifiers.
+        assert!(names(t.get("/api/v1/clients?q=CRM-7").await).is_empty());
+        let bakeries = t.group("Bakeries", &[bakery]).await;
+        let flowers = t.group("Flowers", &[florist]).await;
+        let shops = t.group_of_groups("Shops", &[bakeries, flowers]).await;
+        assert_eq!(names(t.get(&format!("/api/v1/clients?group={shops}")).await), ["Florist on the Hill", "Hill Bakery"]);
+        assert_eq!(names(t.get(&format!("/api/v1/clients?group={shops}&q=bak")).await), ["Hill Bakery"]);
+    }
+
     async fn logos_must_be_real_pngs_within_the_limits(t: TestApp) {
         let g = t.group("Branded", &[]).await;
         let png = clientele_domain::logo::solid_png(32, 16, [200, 30, 30]);

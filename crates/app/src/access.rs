@@ -322,6 +322,7 @@ impl App {
     ) -> Result<CountedPage<Client>> {
         let limit = paging::limit(limit)?;
         let cursor = Cursor::decode(cursor)?;
+        let filter = &self.with_references(org, filter).await?;
         let page = self.access.list_clients(&ListClients {
             seeing,
             filter,
@@ -347,6 +348,49 @@ impl App {
             next_cursor,
             total: page.total,
         })
+    }
+
+    /// A search also finds a client by its exact external reference or e-mail (indexed in the
+    /// database; the access index holds names only).
+    async fn with_references(&self, org: OrganizationId, filter: &ClientFilter) -> Result<ClientFilter> {
+        let mut filter = filter.clone();
+        if let Some(text) = filter.text.as_deref().map(str::trim)
+            && !text.is_empty()
+            && filter.also.is_empty()
+        {
+            let mut conn = st(self.db.read().await)?;
+            filter.also = st(clients::matching_reference(&mut conn.conn(), org, text).await)?;
+        }
+        Ok(filter)
+    }
+
+    /// The ids of every client `seeing` sees through `filter`, in name order (for bulk changes of
+    /// "all clients matching this search"): the list's own filter, without loading the clients.
+    pub(crate) async fn matching_ids(
+        &self,
+        org: OrganizationId,
+        seeing: Seeing,
+        filter: &ClientFilter,
+    ) -> Result<Vec<ClientId>> {
+        const PAGE: usize = 50_000;
+        let filter = &self.with_references(org, filter).await?;
+        let mut ids = Vec::new();
+        let mut after = (String::new(), 0i64);
+        loop {
+            let page = self.access.list_clients(&ListClients {
+                seeing,
+                filter,
+                after: (&after.0, after.1),
+                limit: PAGE,
+                now: now_millis(),
+            });
+            ids.extend(page.ids);
+            match (page.more, page.keys.last()) {
+                (true, Some(last)) => after = last.clone(),
+                _ => break,
+            }
+        }
+        Ok(ids)
     }
 
     /// May `staff` see `client`, with which role, and through which assignments.

@@ -4,14 +4,13 @@ use clientele_domain::client::{ClientStatus, Relationship};
 use clientele_domain::entities::Client;
 use clientele_domain::{BusinessUnitId, ClientId, Error, GroupId, Millis, OrganizationId};
 
-use crate::sql::{Sql, contains_pattern};
+use crate::sql::Sql;
 use crate::{Conn, Result, bind_params, on};
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct Row {
     id: i64,
     name: String,
-    name_key: String,
     external_ref: Option<String>,
     email: Option<String>,
     phone: Option<String>,
@@ -117,68 +116,23 @@ pub async fn find_by_external_ref(c: &mut Conn<'_>, org: OrganizationId, externa
 
 #[derive(Debug, Clone, Default)]
 pub struct ClientFilter {
-    /// Substring of the name, external reference or e-mail, case-insensitive.
+    /// Part of the name (case ignored), or the exact external reference or e-mail.
     pub text: Option<String>,
     /// Empty means every status.
     pub statuses: Vec<ClientStatus>,
-    /// Only direct members of this group of clients.
+    /// Only clients in this group, directly or through groups nested in it.
     pub group: Option<GroupId>,
     pub business_unit: Option<BusinessUnitId>,
 }
 
-/// A page of clients ordered by name, filtered before paging; `after` is the (name_key, id) of the
-/// previous page's last row, so every page costs what the first costs.
-pub async fn list(
-    c: &mut Conn<'_>,
-    org: OrganizationId,
-    filter: &ClientFilter,
-    after: (&str, i64),
-    limit: i64,
-) -> Result<Vec<(Client, String)>> {
-    let mut sql = Sql::new(
-        "SELECT id, name, name_key, external_ref, email, phone, status, relationship, relationship_expires_at,
-            business_unit_id, notes, version, created_at, updated_at
-         FROM clients WHERE organization_id = ",
-    );
-    sql.bind(org.0);
-    sql.push(" AND (name_key > ")
-        .bind(after.0)
-        .push(" OR (name_key = ")
-        .bind(after.0)
-        .push(" AND id > ")
-        .bind(after.1)
-        .push("))");
-    if let Some(text) = &filter.text {
-        let pattern = contains_pattern(text);
-        sql.push(" AND (name_key LIKE ")
-            .bind(pattern.clone())
-            .push(" ESCAPE '\\' OR LOWER(external_ref) LIKE ")
-            .bind(pattern.clone())
-            .push(" ESCAPE '\\' OR email LIKE ")
-            .bind(pattern)
-            .push(" ESCAPE '\\')");
-    }
-    if !filter.statuses.is_empty() {
-        sql.push(" AND status IN ")
-            .bind_list(filter.statuses.iter().map(|s| s.as_str()));
-    }
-    if let Some(group) = filter.group {
-        sql.push(" AND id IN (SELECT client_id FROM group_clients WHERE group_id = ")
-            .bind(group.0)
-            .push(")");
-    }
-    if let Some(unit) = filter.business_unit {
-        sql.push(" AND business_unit_id = ").bind(unit.0);
-    }
-    sql.push(" ORDER BY name_key, id LIMIT ").bind(limit);
-    let (text, params) = sql.into_parts();
-    let rows = on!(c, c => bind_params!(sqlx::query_as::<_, Row>(text), params).fetch_all(&mut **c).await)?;
-    rows.into_iter()
-        .map(|r| {
-            let key = r.name_key.clone();
-            r.into_entity().map(|e| (e, key))
-        })
-        .collect()
+/// Clients whose external reference is exactly `text`, or whose e-mail is `text` (case ignored):
+/// what a search finds besides names.
+pub async fn matching_reference(c: &mut Conn<'_>, org: OrganizationId, text: &str) -> Result<Vec<ClientId>> {
+    let ids: Vec<i64> = on!(c, c => sqlx::query_scalar(
+        "SELECT id FROM clients WHERE organization_id = $1 AND external_ref = $2
+         UNION SELECT id FROM clients WHERE organization_id = $1 AND email = $3")
+        .bind(org.0).bind(text).bind(text.to_lowercase()).fetch_all(&mut **c).await)?;
+    Ok(ids.into_iter().map(ClientId).collect())
 }
 
 /// Clients still in groups although their relationship is no longer active at `now`.

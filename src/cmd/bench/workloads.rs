@@ -219,6 +219,7 @@ pub async fn list(app: &App, ds: &Dataset) -> anyhow::Result<Report> {
         request_id: None,
     };
     let filter = clientele_access::ClientFilter {
+        also: Vec::new(),
         statuses: vec![ClientStatus::Active],
         ..Default::default()
     };

@@ -112,8 +112,11 @@ pub enum Seeing {
 
 #[derive(Debug, Clone, Default)]
 pub struct ClientFilter {
-    /// Lower-case text that the name must contain.
+    /// Text that the name must contain (case ignored), unless the client is one of `also`.
     pub text: Option<String>,
+    /// Clients that match `text` by something the index does not hold: their external reference
+    /// or their e-mail, looked up in the database by the caller.
+    pub also: Vec<ClientId>,
     /// Empty means every status.
     pub statuses: Vec<ClientStatus>,
     /// Only clients reachable through this group.
@@ -458,7 +461,8 @@ impl AccessIndex {
         let matches = |id: u32| -> bool {
             match s.clients.get(id as usize).and_then(Option::as_ref) {
                 Some(slot) => {
-                    text.as_deref().is_none_or(|t| slot.name_key.contains(t))
+                    text.as_deref()
+                        .is_none_or(|t| slot.name_key.contains(t) || q.filter.also.contains(&ClientId(id as i64)))
                         && unit.is_none_or(|u| slot.unit == Some(u))
                 }
                 None => false,

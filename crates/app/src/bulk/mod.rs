@@ -449,27 +449,17 @@ impl App {
         self.queue(actor, id, items.len() as i64).await
     }
 
-    /// Every client matching a search (admins: for "add all clients matching this search").
+    /// Every client matching a search (admins: for "add all clients matching this search"): the
+    /// very filter of the client list, so "all N matching" is the N the list showed.
     pub async fn clients_matching(
         &self,
         admin: Admin<'_>,
         filter: &client_store::ClientFilter,
     ) -> Result<Vec<ClientId>> {
         let org = admin.actor().organization_id;
-        let mut conn = st(self.db.read().await)?;
-        let mut ids = Vec::new();
-        let mut after = (String::new(), 0i64);
-        loop {
-            let page = st(client_store::list(&mut conn.conn(), org, filter, (&after.0, after.1), 5000).await)?;
-            let Some((last, key)) = page.last() else { break };
-            after = (key.clone(), last.id.0);
-            let full = page.len() == 5000;
-            ids.extend(page.into_iter().map(|(c, _)| c.id));
-            if !full {
-                break;
-            }
-        }
-        Ok(ids)
+        let filter = crate::clients::access_filter(filter);
+        self.matching_ids(org, clientele_access::Seeing::All(org), &filter)
+            .await
     }
 
     pub async fn process_request(&self, actor: &Actor, id: i64) -> Result<ProcessRequest> {

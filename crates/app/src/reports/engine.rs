@@ -251,7 +251,7 @@ impl Totals {
     }
 }
 
-/// The entry pass: what it filters on and where it puts what counts.
+/// The entry pass: what it filters on.
 struct Pass<'a> {
     billable: Option<bool>,
     staff_filter: Option<&'a Bits>,
@@ -260,16 +260,21 @@ struct Pass<'a> {
     allowed: &'a Bits,
     affected: &'a Bits,
     by_staff: bool,
-    scattered: &'a mut Vec<Vec<u32>>,
-    per_staff: &'a mut Vec<Totals>,
-    staff_clients: &'a mut HashSet<(u32, u32)>,
-    placed_one_by_one: &'a mut Vec<(bool, usize)>,
+}
+
+/// Where one worker of the entry pass puts what counts.
+#[derive(Default)]
+struct PassOut {
+    scattered: Vec<Vec<u32>>,
+    per_staff: Vec<Totals>,
+    staff_clients: HashSet<(u32, u32)>,
+    placed_one_by_one: Vec<(bool, usize)>,
 }
 
 impl Pass<'_> {
     /// One entry; called ten million times, so inlined into the loops.
     #[inline(always)]
-    fn visit(&mut self, seg: &Segment, i: usize, recent: bool) {
+    fn visit(&self, out: &mut PassOut, seg: &Segment, i: usize, recent: bool) {
         let minutes = seg.minutes[i];
         if minutes == 0 {
             return;
@@ -293,23 +298,68 @@ impl Pass<'_> {
         }
         if self.check_allowed && !self.allowed.contains(client) {
             if self.affected.contains(client) {
-                self.placed_one_by_one.push((recent, i));
+                out.placed_one_by_one.push((recent, i));
             }
             return;
         }
-        self.scattered[(client >> PARTITION_BITS) as usize]
+        out.scattered[(client >> PARTITION_BITS) as usize]
             .push(((minutes as u32) << PARTITION_BITS) | (client & ((1 << PARTITION_BITS) - 1)));
         if self.by_staff {
             let s = staff as usize;
-            if self.per_staff.len() <= s {
-                self.per_staff.resize(s + 1, Totals::default());
+            if out.per_staff.len() <= s {
+                out.per_staff.resize(s + 1, Totals::default());
             }
-            self.per_staff[s].add_entry(minutes);
-            if self.staff_clients.insert((staff, client)) {
-                self.per_staff[s].clients += 1;
+            out.per_staff[s].add_entry(minutes);
+            if out.staff_clients.insert((staff, client)) {
+                out.per_staff[s].clients += 1;
             }
         }
     }
+
+    /// The loaded entries of `range` (a slice of the day-ordered main segment) and, with
+    /// `recent`, the entries written since that fall within the report's days.
+    fn run(
+        &self,
+        cols: &Columns,
+        range: std::ops::Range<usize>,
+        recent: Option<(u16, u16)>,
+        partitions: usize,
+    ) -> PassOut {
+        let mut out = PassOut {
+            scattered: vec![Vec::with_capacity(range.len() / partitions + 16); partitions],
+            ..Default::default()
+        };
+        for i in range {
+            self.visit(&mut out, &cols.main, i, false);
+        }
+        if let Some((from, to)) = recent {
+            for i in 0..cols.recent.len() {
+                let day = cols.recent.day[i];
+                if day >= from && day <= to {
+                    self.visit(&mut out, &cols.recent, i, true);
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Workers for a report's passes: the machine's cores, up to four, once there are enough entries
+/// to share (a thread costs tens of microseconds). A report by staff counts distinct clients per
+/// staff member in one set, so it stays on one.
+fn workers(entries: usize, by_staff: bool) -> usize {
+    if by_staff || entries < 200_000 {
+        return 1;
+    }
+    std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 4)
+}
+
+/// `range` cut into `n` consecutive pieces.
+fn pieces(range: std::ops::Range<usize>, n: usize) -> Vec<std::ops::Range<usize>> {
+    let step = range.len().div_ceil(n.max(1)).max(1);
+    (0..n)
+        .map(|k| (range.start + k * step).min(range.end)..(range.start + (k + 1) * step).min(range.end))
+        .collect()
 }
 
 /// Clients per partition of the accumulation: 4096 clients' sums (48 KB) stay in the core's cache
@@ -346,50 +396,75 @@ pub fn compute(
     // Pass 1: the entries that count, scattered by client partition as (minutes << 12 | offset).
     // Adding straight into a per-client array would jump around megabytes of memory once per
     // entry; partitioning first keeps both passes sequential.
-    let mut scattered: Vec<Vec<u32>> = vec![Vec::new(); partitions];
-    let mut per_staff: Vec<Totals> = Vec::new();
-    let mut staff_clients: HashSet<(u32, u32)> = HashSet::new();
-    let mut placed_one_by_one: Vec<(bool, usize)> = Vec::new();
     // An admin's report without client filters counts every client: no need to ask per entry.
     let check_allowed = allowed_bitmap.len() != prepared.view.org_clients || !affected_bitmap.is_empty();
-    if let Some(cols) = cols {
-        let expected = cols.len() / partitions + 16;
-        for part in &mut scattered {
-            part.reserve(expected);
-        }
-        let mut pass = Pass {
-            billable,
-            staff_filter: staff_filter.as_ref(),
-            client_slots,
-            check_allowed,
-            allowed: &allowed,
-            affected: &affected,
-            by_staff: query.by == Grouping::Staff,
-            scattered: &mut scattered,
-            per_staff: &mut per_staff,
-            staff_clients: &mut staff_clients,
-            placed_one_by_one: &mut placed_one_by_one,
-        };
-        // The loaded entries are in day order: the range is a slice.
-        for i in cols.main.days(from, to) {
-            pass.visit(&cols.main, i, false);
-        }
-        for i in 0..cols.recent.len() {
-            let day = cols.recent.day[i];
-            if day >= from && day <= to {
-                pass.visit(&cols.recent, i, true);
+    let pass = Pass {
+        billable,
+        staff_filter: staff_filter.as_ref(),
+        client_slots,
+        check_allowed,
+        allowed: &allowed,
+        affected: &affected,
+        by_staff: query.by == Grouping::Staff,
+    };
+    // The loaded entries are in day order: the range is a slice, shared out between the workers.
+    let outs: Vec<PassOut> = match cols {
+        None => Vec::new(),
+        Some(cols) => {
+            let range = cols.main.days(from, to);
+            let n = workers(range.len(), pass.by_staff);
+            if n == 1 {
+                vec![pass.run(cols, range, Some((from, to)), partitions)]
+            } else {
+                let pass = &pass;
+                std::thread::scope(|s| {
+                    let handles: Vec<_> = pieces(range, n)
+                        .into_iter()
+                        .enumerate()
+                        .map(|(k, piece)| {
+                            let recent = (k == 0).then_some((from, to));
+                            s.spawn(move || pass.run(cols, piece, recent, partitions))
+                        })
+                        .collect();
+                    handles
+                        .into_iter()
+                        .map(|h| h.join().expect("a report worker panicked"))
+                        .collect()
+                })
             }
         }
-    }
-    // Pass 2: each partition's entries into its clients' sums.
+    };
+    // Pass 2: each partition's entries into its clients' sums, partitions shared out between the
+    // workers (each owns its clients' slice of the sums).
     let mut per_client = vec![ClientSums::default(); partitions << PARTITION_BITS];
-    for (p, part) in scattered.iter().enumerate() {
-        let sums = &mut per_client[p << PARTITION_BITS..(p + 1) << PARTITION_BITS];
-        for &packed in part {
-            sums[(packed & ((1 << PARTITION_BITS) - 1)) as usize].add((packed >> PARTITION_BITS) as u16);
+    let add_partitions = |first: usize, sums: &mut [ClientSums]| {
+        for (k, sums) in sums.chunks_mut(1 << PARTITION_BITS).enumerate() {
+            for out in &outs {
+                for &packed in &out.scattered[first + k] {
+                    sums[(packed & ((1 << PARTITION_BITS) - 1)) as usize].add((packed >> PARTITION_BITS) as u16);
+                }
+            }
         }
+    };
+    if outs.len() <= 1 {
+        add_partitions(0, &mut per_client);
+    } else {
+        let share = partitions.div_ceil(outs.len());
+        std::thread::scope(|s| {
+            for (k, sums) in per_client.chunks_mut(share << PARTITION_BITS).enumerate() {
+                let add = &add_partitions;
+                s.spawn(move || add(k * share, sums));
+            }
+        });
     }
-    drop(scattered);
+    let mut per_staff: Vec<Totals> = Vec::new();
+    let mut placed_one_by_one: Vec<(bool, usize)> = Vec::new();
+    for out in outs {
+        if per_staff.is_empty() {
+            per_staff = out.per_staff;
+        }
+        placed_one_by_one.extend(out.placed_one_by_one);
+    }
 
     let mut total = Totals::default();
     for t in &per_client {

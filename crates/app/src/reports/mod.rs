@@ -459,9 +459,18 @@ impl App {
         } else {
             Vec::new()
         };
-        let computed = {
+        // Tens of milliseconds of arithmetic (on worker threads of its own when the range is
+        // large): the runtime's thread is handed over to other requests meanwhile.
+        let compute = || {
             let ledger = self.reports.ledger.read();
             engine::compute(ledger.org(actor.organization_id.0), &view, &query, &history, limit)
+        };
+        let multi_threaded = tokio::runtime::Handle::try_current()
+            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+        let computed = if multi_threaded {
+            tokio::task::block_in_place(compute)
+        } else {
+            compute()
         };
         let total_rows = computed.total_rows;
         let rows = self.name_rows(actor.organization_id, &view, &computed.rows).await?;

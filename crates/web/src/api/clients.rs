@@ -71,14 +71,14 @@ impl ClientBody {
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct ClientQuery {
-    /// Text in the name, external reference or e-mail.
+    /// Part of the name (case ignored), or a client's exact external reference or e-mail.
     pub q: Option<String>,
     /// Comma-separated statuses (`active,inactive,closed`). Default: `active` only.
     pub status: Option<String>,
     /// Shorthand for every status (seed 003's "include inactive and closed clients").
     #[serde(default)]
     pub include_inactive: bool,
-    /// Only clients in this group.
+    /// Only clients in this group, directly or through the groups nested in it.
     pub group: Option<GroupId>,
     pub business_unit: Option<BusinessUnitId>,
     pub cursor: Option<String>,
@@ -107,6 +107,7 @@ impl ClientQuery {
     pub(crate) fn access_filter(&self) -> Result<clientele_access::ClientFilter, Error> {
         let f = self.filter()?;
         Ok(clientele_access::ClientFilter {
+            also: Vec::new(),
             text: f.text,
             statuses: f.statuses,
             group: f.group,

@@ -39,6 +39,7 @@ pub async fn list(
 ) -> Result<Response, UiError> {
     let include_inactive = q.include_inactive.is_some();
     let filter = clientele_access::ClientFilter {
+        also: Vec::new(),
         text: Some(q.q.trim().to_lowercase()).filter(|t| !t.is_empty()),
         statuses: if include_inactive {
             vec![]

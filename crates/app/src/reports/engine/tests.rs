@@ -366,3 +366,120 @@ fn entries_written_after_the_load_count_with_the_loaded_ones() {
     );
     assert_eq!(again, c);
 }
+
+/// A firm large enough for the passes to be shared out between workers: 300,000 entries over
+/// 20,000 clients in two segments of 10,000 under one parent. The answer must be the one a plain
+/// sum gives, with entries written after the load counted too, for an admin and for someone who
+/// sees one segment.
+#[test]
+fn a_large_report_shared_out_between_workers_adds_up_like_a_plain_sum() {
+    const CLIENTS: u32 = 20_000;
+    const ENTRIES: usize = 300_000;
+    let firm = |visible: &[u32]| ReportView {
+        clients: visible.iter().copied().collect(),
+        groups: vec![
+            ReportGroup {
+                id: ANNUAL,
+                kind: GroupKind::Clients,
+                parents: vec![ALL_SEGMENTS],
+                direct: (1..=CLIENTS / 2).collect(),
+                reach: (1..=CLIENTS / 2).collect(),
+            },
+            ReportGroup {
+                id: ONE_TIME,
+                kind: GroupKind::Clients,
+                parents: vec![ALL_SEGMENTS],
+                direct: (CLIENTS / 2 + 1..=CLIENTS).collect(),
+                reach: (CLIENTS / 2 + 1..=CLIENTS).collect(),
+            },
+            ReportGroup {
+                id: ALL_SEGMENTS,
+                kind: GroupKind::Groups,
+                parents: vec![],
+                direct: RoaringBitmap::new(),
+                reach: (1..=CLIENTS).collect(),
+            },
+        ],
+        org_clients: CLIENTS as u64,
+    };
+    let mut cols = Columns::default();
+    let mut expected = [0u64; 2];
+    let mut billable = 0u64;
+    for i in 0..ENTRIES {
+        let client = (i as u32 * 7919) % CLIENTS + 1;
+        let minutes = (i % 90 + 1) as i32;
+        let is_billable = i % 3 == 0;
+        cols.upsert_for_test(&LedgerRow {
+            seq: i as i64 + 1,
+            id: i as i64 + 1,
+            organization_id: 1,
+            staff_id: (i % 50) as i64 + 1,
+            client_id: client as i64,
+            work_day: day("2026-11-01").0 + (i % 30) as i32,
+            minutes,
+            billable: is_billable,
+            deleted: false,
+        });
+        expected[(client > CLIENTS / 2) as usize] += minutes as u64;
+        billable += if is_billable { minutes as u64 } else { 0 };
+    }
+    cols.freeze_for_test();
+    // Written since the load: they sit in the recent segment.
+    cols.upsert_for_test(&LedgerRow {
+        seq: ENTRIES as i64 + 1,
+        id: ENTRIES as i64 + 1,
+        organization_id: 1,
+        staff_id: 1,
+        client_id: 1,
+        work_day: day("2026-11-15").0,
+        minutes: 500,
+        billable: true,
+        deleted: false,
+    });
+    expected[0] += 500;
+    billable += 500;
+
+    let everyone: Vec<u32> = (1..=CLIENTS).collect();
+    let c = compute(
+        Some(&cols),
+        &Prepared::new(firm(&everyone)),
+        &query(ReportParams::default()),
+        &[],
+        None,
+    );
+    assert_eq!(minutes_of(&c, Key::Group(ANNUAL)).map(|m| m.0), Some(expected[0]));
+    assert_eq!(minutes_of(&c, Key::Group(ONE_TIME)).map(|m| m.0), Some(expected[1]));
+    assert_eq!(
+        minutes_of(&c, Key::Group(ALL_SEGMENTS)),
+        Some((expected[0] + expected[1], CLIENTS as u64))
+    );
+    assert_eq!(c.total.billable_minutes, billable);
+    assert_eq!(c.total.entries, ENTRIES as u64 + 1);
+
+    let first_half: Vec<u32> = (1..=CLIENTS / 2).collect();
+    let c = compute(
+        Some(&cols),
+        &Prepared::new(firm(&first_half)),
+        &query(ReportParams::default()),
+        &[],
+        None,
+    );
+    assert_eq!(c.total.minutes, expected[0]);
+    assert_eq!(minutes_of(&c, Key::Group(ONE_TIME)), None);
+
+    let by_client = compute(
+        Some(&cols),
+        &Prepared::new(firm(&everyone)),
+        &query(ReportParams {
+            by: Some("client".into()),
+            ..Default::default()
+        }),
+        &[],
+        None,
+    );
+    assert_eq!(by_client.total_rows, CLIENTS as usize);
+    assert_eq!(
+        by_client.rows.iter().map(|r| r.totals.minutes).sum::<u64>(),
+        expected[0] + expected[1]
+    );
+}
