@@ -466,6 +466,8 @@ pub fn compute(
         placed_one_by_one.extend(out.placed_one_by_one);
     }
 
+    // By client, rows are counted before all but the first `limit` are dropped.
+    let mut client_rows_with_time = None;
     let mut total = Totals::default();
     for t in &per_client {
         if t.entries > 0 {
@@ -474,16 +476,36 @@ pub fn compute(
     }
 
     let mut rows = match query.by {
-        Grouping::Client => per_client
-            .iter()
-            .enumerate()
-            .filter(|(_, t)| t.entries > 0)
-            .map(|(c, t)| Row {
-                key: Key::Client(ClientId(c as i64)),
-                totals: t.into_totals(),
-                members: None,
-            })
-            .collect(),
+        Grouping::Client => {
+            // A million clients with time: pick the rows to show from (minutes, client) pairs
+            // before building them, rather than building a million rows to keep a thousand.
+            let mut ranked: Vec<(u32, u32)> = per_client
+                .iter()
+                .enumerate()
+                .filter(|(_, t)| t.entries > 0)
+                .map(|(c, t)| (t.minutes, c as u32))
+                .collect();
+            let with_time = ranked.len();
+            let first = |a: &(u32, u32), b: &(u32, u32)| b.0.cmp(&a.0).then(a.1.cmp(&b.1));
+            if let Some(limit) = limit
+                && limit < ranked.len()
+            {
+                if limit > 0 {
+                    ranked.select_nth_unstable_by(limit - 1, first);
+                }
+                ranked.truncate(limit);
+            }
+            let rows: Vec<Row> = ranked
+                .into_iter()
+                .map(|(_, c)| Row {
+                    key: Key::Client(ClientId(c as i64)),
+                    totals: per_client[c as usize].into_totals(),
+                    members: None,
+                })
+                .collect();
+            client_rows_with_time = Some(with_time);
+            rows
+        }
         Grouping::Staff => per_staff
             .iter()
             .enumerate()
@@ -530,7 +552,7 @@ pub fn compute(
         }
     };
     rows.retain(|r| r.totals.entries > 0);
-    let total_rows = rows.len();
+    let total_rows = client_rows_with_time.unwrap_or(rows.len());
     let order = |a: &Row, b: &Row| b.totals.minutes.cmp(&a.totals.minutes).then(a.key.cmp(&b.key));
     // A million client rows need not all be sorted to show the first thousand.
     if let Some(limit) = limit
