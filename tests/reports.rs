@@ -187,6 +187,28 @@ both_backends! {
         assert_eq!(minutes(&then, "(no group)"), Some(60));
     }
 
+    // The other half of the history: work done while the client was in a group still counts for
+    // that group by the day of the work after the client has left it (the membership, deleted,
+    // leaves its period behind), and for no group by today's groups.
+    async fn work_done_while_a_member_counts_for_the_group_after_the_client_left(t: TestApp) {
+        let bakery = t.client("Bakery").await;
+        let florist = t.client("Florist").await;
+        let vip = t.group("VIP", &[bakery, florist]).await;
+        let today = time::OffsetDateTime::now_utc().date().to_string();
+        log(&t, bakery, &today, "0:45", true).await.expect(StatusCode::CREATED);
+        log(&t, florist, &today, "0:30", true).await.expect(StatusCode::CREATED);
+        t.post(&format!("/api/v1/groups/{vip}/members/remove"), json!({ "client_ids": [bakery] }))
+            .await
+            .expect(StatusCode::OK);
+        let range = format!("from={today}&to={today}");
+        let now = t.get(&format!("/api/v1/reports/time?{range}")).await.body;
+        assert_eq!(minutes(&now, "VIP"), Some(30), "{now}");
+        assert_eq!(minutes(&now, "(no group)"), Some(45));
+        let then = t.get(&format!("/api/v1/reports/time?{range}&basis=work_date")).await.body;
+        assert_eq!(minutes(&then, "VIP"), Some(75), "both were members when the work was done: {then}");
+        assert_eq!(minutes(&then, "(no group)"), None);
+    }
+
     // Seed 001: "After creating a report with the selected filters, it's a good idea to save it at
     // the disc icon ... You can also save the report for the entire office."
     async fn seed_001_saved_reports_private_or_for_the_office(t: TestApp) {

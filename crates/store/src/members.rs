@@ -36,35 +36,48 @@ pub async fn add_client(
         .bind(group.0).bind(client.0).bind(org.0).bind(exclusive.then_some(client.0))
         .bind(how.by.map(|s| s.0)).bind(how.at).bind(how.cause.as_str())
         .execute(&mut **c).await.map(|r| r.rows_affected()))?;
-    if done == 1 {
-        open_period(c, org, group, client, how.at).await?;
-    }
     Ok(done == 1)
 }
 
-/// Membership history (`membership_periods`): every function here that adds a client to a group
-/// opens a period, every one that removes it closes the open one, in the same transaction. Reports
-/// read it to count work for the groups a client was in on the date of the work.
-async fn open_period(
-    c: &mut Conn<'_>,
-    org: OrganizationId,
-    group: GroupId,
-    client: ClientId,
-    at: Millis,
-) -> Result<()> {
-    on!(c, c => sqlx::query(
-        "INSERT INTO membership_periods (organization_id, group_id, client_id, started_at) VALUES ($1, $2, $3, $4)")
-        .bind(org.0).bind(group.0).bind(client.0).bind(at)
-        .execute(&mut **c).await.map(|r| r.rows_affected()))?;
-    Ok(())
-}
+/// Membership history. A membership is its own open period (the client has been in the group
+/// since `added_at`, until `valid_until` when it has one); `membership_periods` keeps the closed
+/// ones, written by every function here that removes memberships, from the rows it deletes, in the
+/// same transaction. Reports read both to count work for the groups a client was in on the date
+/// of the work.
+///
+/// A removed membership, as its `DELETE ... RETURNING` gives it back.
+type Removed = (i64, i64, i64, i64, Option<Millis>);
 
-async fn close_periods(c: &mut Conn<'_>, group: Option<GroupId>, client: Option<ClientId>) -> Result<()> {
-    on!(c, c => sqlx::query(
-        "UPDATE membership_periods SET ended_at = $1
-         WHERE ended_at IS NULL AND ($2 IS NULL OR group_id = $2) AND ($3 IS NULL OR client_id = $3)")
-        .bind(now_millis()).bind(group.map(|g| g.0)).bind(client.map(|c| c.0))
-        .execute(&mut **c).await.map(|r| r.rows_affected()))?;
+/// The columns a removal returns, in [`Removed`]'s order.
+const REMOVED: &str = "RETURNING organization_id, group_id, client_id, added_at, valid_until";
+
+/// Writes the closed periods of memberships just removed: each ended now, or when its validity
+/// ran out if that came first (a lapsed membership the sweep removes late).
+async fn close_periods(c: &mut Conn<'_>, removed: &[Removed]) -> Result<()> {
+    if removed.is_empty() {
+        return Ok(());
+    }
+    let now = now_millis();
+    let values = removed
+        .iter()
+        .flat_map(|&(org, group, client, added_at, valid_until)| {
+            [
+                Param::I64(org),
+                Param::I64(group),
+                Param::I64(client),
+                Param::I64(added_at),
+                Param::I64(valid_until.map_or(now, |until| until.min(now))),
+            ]
+        })
+        .collect();
+    crate::bulk::insert_flat(
+        c,
+        "membership_periods",
+        &["organization_id", "group_id", "client_id", "started_at", "ended_at"],
+        values,
+        "",
+    )
+    .await?;
     Ok(())
 }
 
@@ -79,11 +92,19 @@ pub struct Period {
 }
 
 /// The periods of an organisation that began or ended after `since`: the only ones by which the
-/// memberships of any instant after `since` differ from today's.
+/// memberships of any instant after `since` differ from today's. Closed periods that ended after
+/// it (those that started after it ended after it too), memberships added after it, and
+/// memberships whose validity runs out after it.
 pub async fn periods_changed_since(c: &mut Conn<'_>, org: OrganizationId, since: Millis) -> Result<Vec<Period>> {
     let rows: Vec<(i64, i64, i64, Option<i64>)> = on!(c, c => sqlx::query_as(
         "SELECT group_id, client_id, started_at, ended_at FROM membership_periods
-         WHERE organization_id = $1 AND (started_at > $2 OR ended_at > $2)")
+         WHERE organization_id = $1 AND ended_at IS NOT NULL AND ended_at > $2
+         UNION ALL
+         SELECT group_id, client_id, added_at, valid_until FROM group_clients
+         WHERE organization_id = $1 AND added_at > $2
+         UNION ALL
+         SELECT group_id, client_id, added_at, valid_until FROM group_clients
+         WHERE valid_until IS NOT NULL AND valid_until > $2 AND organization_id = $1 AND added_at <= $2")
         .bind(org.0).bind(since).fetch_all(&mut **c).await)?;
     Ok(rows
         .into_iter()
@@ -164,32 +185,7 @@ pub async fn add_clients(
             inserted
         }
     };
-    open_periods(c, org, &inserted, how.at).await?;
     Ok(inserted)
-}
-
-/// [`open_period`] for many memberships at once.
-async fn open_periods(c: &mut Conn<'_>, org: OrganizationId, pairs: &[(GroupId, ClientId)], at: Millis) -> Result<()> {
-    let values = pairs
-        .iter()
-        .flat_map(|(group, client)| {
-            [
-                Param::I64(org.0),
-                Param::I64(group.0),
-                Param::I64(client.0),
-                Param::I64(at),
-            ]
-        })
-        .collect();
-    crate::bulk::insert_flat(
-        c,
-        "membership_periods",
-        &["organization_id", "group_id", "client_id", "started_at"],
-        values,
-        "",
-    )
-    .await?;
-    Ok(())
 }
 
 /// Which of these (group, client) pairs are memberships already: one indexed lookup per pair, so
@@ -330,12 +326,11 @@ pub async fn group_of_exclusive_client(c: &mut Conn<'_>, client: ClientId) -> Re
 }
 
 pub async fn remove_client(c: &mut Conn<'_>, group: GroupId, client: ClientId) -> Result<bool> {
-    let done = on!(c, c => sqlx::query("DELETE FROM group_clients WHERE group_id = $1 AND client_id = $2")
-        .bind(group.0).bind(client.0).execute(&mut **c).await.map(|r| r.rows_affected()))?;
-    if done == 1 {
-        close_periods(c, Some(group), Some(client)).await?;
-    }
-    Ok(done == 1)
+    let sql = format!("DELETE FROM group_clients WHERE group_id = $1 AND client_id = $2 {REMOVED}");
+    let removed: Vec<Removed> = on!(c, c => sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(group.0).bind(client.0).fetch_all(&mut **c).await)?;
+    close_periods(c, &removed).await?;
+    Ok(!removed.is_empty())
 }
 
 pub async fn add_child(
@@ -362,11 +357,11 @@ pub async fn remove_child(c: &mut Conn<'_>, parent: GroupId, child: GroupId) -> 
 /// Removes every membership of and in a group being deleted; returns (clients, child groups,
 /// parent groups) that were detached. Clients themselves are never touched.
 pub async fn detach_all(c: &mut Conn<'_>, group: GroupId) -> Result<(Vec<ClientId>, Vec<GroupId>, Vec<GroupId>)> {
-    let clients: Vec<i64> = on!(c, c => sqlx::query_scalar("DELETE FROM group_clients WHERE group_id = $1 RETURNING client_id")
+    let sql = format!("DELETE FROM group_clients WHERE group_id = $1 {REMOVED}");
+    let removed: Vec<Removed> = on!(c, c => sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(group.0).fetch_all(&mut **c).await)?;
-    if !clients.is_empty() {
-        close_periods(c, Some(group), None).await?;
-    }
+    close_periods(c, &removed).await?;
+    let clients: Vec<i64> = removed.iter().map(|r| r.2).collect();
     let children: Vec<i64> = on!(c, c => sqlx::query_scalar("DELETE FROM group_children WHERE parent_id = $1 RETURNING child_id")
         .bind(group.0).fetch_all(&mut **c).await)?;
     let parents: Vec<i64> = on!(c, c => sqlx::query_scalar("DELETE FROM group_children WHERE child_id = $1 RETURNING parent_id")
@@ -508,12 +503,11 @@ pub async fn set_exclusive(c: &mut Conn<'_>, org: OrganizationId, exclusive: boo
 
 /// Removes the client from every group it is in; returns those groups.
 pub async fn remove_client_everywhere(c: &mut Conn<'_>, client: ClientId) -> Result<Vec<GroupId>> {
-    let groups: Vec<i64> = on!(c, c => sqlx::query_scalar("DELETE FROM group_clients WHERE client_id = $1 RETURNING group_id")
+    let sql = format!("DELETE FROM group_clients WHERE client_id = $1 {REMOVED}");
+    let removed: Vec<Removed> = on!(c, c => sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(client.0).fetch_all(&mut **c).await)?;
-    if !groups.is_empty() {
-        close_periods(c, None, Some(client)).await?;
-    }
-    Ok(groups.into_iter().map(GroupId).collect())
+    close_periods(c, &removed).await?;
+    Ok(removed.iter().map(|r| GroupId(r.1)).collect())
 }
 
 /// Makes a client's membership end by itself at `until` (or never, with `None`). Returns false

@@ -41,6 +41,9 @@ pub struct Size {
 pub const ENTRY_DAYS: i32 = 700;
 /// 2025-01-01 as days since the Unix epoch.
 pub const FIRST_ENTRY_DAY: i32 = 20_089;
+/// When the generated memberships began: the day before the first time entry, so every entry
+/// counts for its client's groups in reports by the groups of the day of the work too.
+pub const MEMBERS_SINCE: i64 = (FIRST_ENTRY_DAY as i64 - 1) * 86_400_000;
 
 impl SizeName {
     pub fn size(self) -> Size {
@@ -217,6 +220,16 @@ pub async fn open(url: &str, size: &Size, seed: u64, shape: Shape) -> anyhow::Re
     } else {
         generated_in
     };
+    // Data sets cached before memberships were dated back get their dates now (the cache's own
+    // copy; the workloads that add members write to copies or stay after this date).
+    {
+        let mut tx = db.begin().await.map_err(clientele_domain::Error::from)?;
+        let mut c = tx.conn();
+        clientele_store::on!(&mut c, c => sqlx::query(
+            "UPDATE group_clients SET added_at = $1 WHERE organization_id = 1 AND added_at > $1 AND cause = 'import' AND added_by IS NULL")
+            .bind(MEMBERS_SINCE).execute(&mut **c).await.map(|r| r.rows_affected()))?;
+        tx.commit().await.map_err(clientele_domain::Error::from)?;
+    }
     let started = Instant::now();
     let app = App::open(db).await?;
     let mut ds = Dataset::describe(size, seed, generated_in);
@@ -431,7 +444,7 @@ async fn generate(db: &Db, size: &Size, seed: u64) -> anyhow::Result<()> {
                     Param::I64(leaves[leaf as usize].0),
                     Param::I64(i),
                     Param::I64(1),
-                    Param::I64(now),
+                    Param::I64(MEMBERS_SINCE),
                     "import".into(),
                 ]);
             };
@@ -664,7 +677,7 @@ async fn generate_adversarial(db: &Db, size: &Size) -> anyhow::Result<()> {
             Param::I64(group),
             Param::I64(client),
             Param::I64(1),
-            Param::I64(now),
+            Param::I64(MEMBERS_SINCE),
             "import".into(),
         ]
     };
