@@ -23,10 +23,11 @@ use crate::{Actor, App, st};
 /// How many log rows one catch-up step reads.
 const CATCH_UP_BATCH: i64 = 20_000;
 
-/// Records access changes in the caller's transaction, under one new sequence number.
-pub(crate) async fn record(c: &mut Conn<'_>, changes_made: &[Change]) -> Result<()> {
+/// Records access changes in the caller's transaction, under one new sequence number (returned;
+/// `None` when there were none).
+pub(crate) async fn record(c: &mut Conn<'_>, changes_made: &[Change]) -> Result<Option<i64>> {
     if changes_made.is_empty() {
-        return Ok(());
+        return Ok(None);
     }
     let seq = st(changes::next_seq(c).await)?;
     let now = now_millis();
@@ -45,7 +46,8 @@ pub(crate) async fn record(c: &mut Conn<'_>, changes_made: &[Change]) -> Result<
         })
         .collect();
     // One multi-row statement per few thousand changes: a batch of an import records thousands.
-    st(changes::insert_many(c, &new).await)
+    st(changes::insert_many(c, &new).await)?;
+    Ok(Some(seq))
 }
 
 /// A page with the exact number of matching rows.
@@ -232,11 +234,7 @@ impl App {
                 if unknown {
                     break true;
                 }
-                for change in &batch {
-                    if let Change::Staff { staff, .. } = change {
-                        self.staff_cache.forget(*staff);
-                    }
-                }
+                self.forget_staff(&batch);
                 self.access.apply(upto, &batch);
             }
         };
@@ -265,11 +263,43 @@ impl App {
     /// request answers.
     pub(crate) async fn commit(&self, tx: Tx) -> Result<()> {
         st(tx.commit().await)?;
+        self.after_commit().await;
+        Ok(())
+    }
+
+    /// Commits a transaction whose access changes [`record`] numbered `recorded`. When they are the
+    /// next ones this process's index expects (nothing else committed in between, the usual case)
+    /// they are applied from memory instead of being read back from the log: for a batch of an
+    /// import that read was tens of thousands of rows.
+    pub(crate) async fn commit_recorded(&self, tx: Tx, recorded: Option<i64>, changes: &[Change]) -> Result<()> {
+        st(tx.commit().await)?;
+        if let Some(seq) = recorded {
+            // Held so that no catch-up applies anything between the test and the apply.
+            let _one_at_a_time = self.sync_lock.lock().await;
+            if self.access.applied() == seq - 1 {
+                self.forget_staff(changes);
+                self.access.apply(seq, changes);
+                return Ok(());
+            }
+        }
+        self.after_commit().await;
+        Ok(())
+    }
+
+    fn forget_staff(&self, changes: &[Change]) {
+        for change in changes {
+            if let Change::Staff { staff, .. } = change {
+                self.staff_cache.forget(*staff);
+            }
+        }
+    }
+
+    /// What follows a commit: this process's index catches up with the change log.
+    pub(crate) async fn after_commit(&self) {
         if let Err(e) = self.sync_access().await {
             // The write is durable; the index catches up on the next poll.
             tracing::warn!(error = %e, "access index catch-up after commit failed");
         }
-        Ok(())
     }
 
     /// "My group clients" (seed 003): the clients of the groups the actor is assigned to, through

@@ -345,10 +345,45 @@ pub struct GroupFacts {
 /// [`GroupFacts`] of the organisation's live groups with these ids or these name keys (a batch of
 /// an import resolves all its rows' groups at once; no logo flags, which cost a subquery each).
 pub async fn facts(c: &mut Conn<'_>, org: OrganizationId, ids: &[i64], keys: &[String]) -> Result<Vec<GroupFacts>> {
+    const COLUMNS: &str = "SELECT id, name, name_key, kind FROM client_groups";
+    const HEAD: &str =
+        "SELECT id, name, name_key, kind FROM client_groups WHERE deleted_at IS NULL AND organization_id = ";
+    if let Conn::Sqlite(c) = c {
+        // Point lookups by key, prepared once (see `fast.rs`): an `IN` list of 10,000 ids cost
+        // more to bind and parse than the lookups themselves.
+        return crate::fast::with_sqlite(c, |db| {
+            let mut by_id = db.prepare(&format!(
+                "{COLUMNS} WHERE id = ?2 AND organization_id = ?1 AND deleted_at IS NULL"
+            ))?;
+            let mut by_key = db.prepare(&format!(
+                "{COLUMNS} WHERE organization_id = ?1 AND name_key = ?2 AND deleted_at IS NULL"
+            ))?;
+            let read = |r: &rusqlite::Row<'_>| {
+                Ok(GroupFacts {
+                    id: r.get(0)?,
+                    name: r.get(1)?,
+                    name_key: r.get(2)?,
+                    kind: r.get(3)?,
+                })
+            };
+            let mut found = Vec::with_capacity(ids.len() + keys.len());
+            for id in ids {
+                found.extend(rusqlite::OptionalExtension::optional(
+                    by_id.query_row((org.0, id), read),
+                )?);
+            }
+            for key in keys {
+                found.extend(rusqlite::OptionalExtension::optional(
+                    by_key.query_row((org.0, key.as_str()), read),
+                )?);
+            }
+            Ok(found)
+        })
+        .await;
+    }
     let mut found = Vec::with_capacity(ids.len() + keys.len());
-    let head = "SELECT id, name, name_key, kind FROM client_groups WHERE deleted_at IS NULL AND organization_id = ";
     for chunk in ids.chunks(IN_CHUNK) {
-        let mut sql = Sql::for_backend(c.backend(), head);
+        let mut sql = Sql::for_backend(c.backend(), HEAD);
         sql.bind(org.0).push(" AND id IN ").bind_list(chunk.iter().copied());
         let (text, params) = sql.into_parts();
         found.extend(
@@ -356,7 +391,7 @@ pub async fn facts(c: &mut Conn<'_>, org: OrganizationId, ids: &[i64], keys: &[S
         );
     }
     for chunk in keys.chunks(IN_CHUNK) {
-        let mut sql = Sql::for_backend(c.backend(), head);
+        let mut sql = Sql::for_backend(c.backend(), HEAD);
         sql.bind(org.0)
             .push(" AND name_key IN ")
             .bind_list(chunk.iter().map(String::as_str));

@@ -105,8 +105,14 @@ impl Report {
             "  baseline: {:<30}  p50 {:>10.2} us  p99 {:>10.2} us  {:>12.0} ops/s",
             self.baseline, self.baseline_p50_us, self.baseline_p99_us, self.baseline_ops_per_s
         );
+        // Two significant digits: a ratio of 0.034 must not print as 0.0.
+        let digits = if self.speedup > 0.0 && self.speedup < 1.0 {
+            (1.0 - self.speedup.log10().floor()) as usize
+        } else {
+            1
+        };
         println!(
-            "  speedup (baseline p50 / ours p50): {:.1}x   peak RSS {:.0} MB",
+            "  speedup (baseline p50 / ours p50): {:.digits$}x   peak RSS {:.0} MB",
             self.speedup, self.peak_rss_mb
         );
         for (k, v) in &self.extra {

@@ -191,6 +191,10 @@ pub struct ReportGroup {
     pub reach: RoaringBitmap,
 }
 
+/// Changes applied per hold of the write lock when a large batch may be applied in slices (a few
+/// hundred microseconds of a reader's wait at most).
+const APPLY_SLICE: usize = 256;
+
 /// The index. Readers share it; applying changes takes the write lock briefly.
 #[derive(Debug)]
 pub struct AccessIndex {
@@ -263,6 +267,30 @@ impl AccessIndex {
 
     /// Applies changes that committed after the last applied one, in order, and records `seq`.
     pub fn apply(&self, seq: i64, changes: &[Change]) {
+        // A batch of an import adds (or removes) thousands of memberships: applied under one hold
+        // of the write lock it would stall every access check for tens of milliseconds. When a
+        // batch only adds clients to groups, or only removes them, every state between the old
+        // and the new one grants no more than one of them does, so readers may see it applied in
+        // slices (they wait for at most one slice); `applied` moves only once all of it is in.
+        let mut changes = changes;
+        let only = |pick: fn(&Change) -> bool| changes.iter().all(pick);
+        if changes.len() > APPLY_SLICE
+            && (only(|c| matches!(c, Change::ClientAdded { .. }))
+                || only(|c| matches!(c, Change::ClientRemoved { .. })))
+        {
+            if seq <= self.read().applied {
+                return;
+            }
+            while changes.len() > APPLY_SLICE {
+                let (slice, rest) = changes.split_at(APPLY_SLICE);
+                let mut s = self.write();
+                for change in slice {
+                    s.apply_one(change, false);
+                }
+                drop(s);
+                changes = rest;
+            }
+        }
         let mut s = self.write();
         if seq <= s.applied {
             return;

@@ -488,3 +488,49 @@ fn lists_filter_by_status_text_and_group_before_paging() {
     assert_eq!(page.total, 50);
     assert!(page.ids.iter().all(|c| c.0 % 2 == 0 && (200..300).contains(&c.0)));
 }
+
+#[test]
+fn a_large_batch_applied_in_slices_ends_where_one_application_would() {
+    let index = AccessIndex::new();
+    index.load(0, setup());
+    let portfolio = GroupId(id(0));
+    index.apply(
+        1,
+        &[Change::Assigned {
+            org: ORG,
+            staff: StaffId(1),
+            group: portfolio,
+            role: AccessRole::Reader,
+            valid_until: None,
+        }],
+    );
+    // Several slices' worth of additions (an import's batch), then of removals.
+    let added: Vec<Change> = (1..=1000)
+        .map(|c| Change::ClientAdded {
+            org: ORG,
+            group: portfolio,
+            client: ClientId(c),
+        })
+        .collect();
+    index.apply(2, &added);
+    assert_eq!(index.applied(), 2);
+    let role = |c: i64| index.role(StaffId(1), ClientId(c), NOW);
+    assert!((1..=1000).all(|c| role(c) == Some(AccessRole::Reader)));
+
+    let removed: Vec<Change> = (1..=700)
+        .map(|c| Change::ClientRemoved {
+            org: ORG,
+            group: portfolio,
+            client: ClientId(c),
+        })
+        .collect();
+    index.apply(3, &removed);
+    assert_eq!(index.applied(), 3);
+    assert!((1..=700).all(|c| role(c).is_none()));
+    assert!((701..=1000).all(|c| role(c) == Some(AccessRole::Reader)));
+
+    // A batch the index has already applied (a catch-up overlapping a commit) changes nothing,
+    // not even its first slice.
+    index.apply(2, &added);
+    assert!((1..=700).all(|c| role(c).is_none()));
+}

@@ -112,6 +112,7 @@ pub(crate) async fn membership_rows(
     bulk_add: bool,
     rows: Vec<(i64, Result<Fields>)>,
     changes: &mut Vec<Change>,
+    phases: &mut super::Phases,
 ) -> Result<Vec<(i64, RowOutcome)>> {
     let org = ctx.org.id;
     let cause = if bulk_add { Cause::Bulk } else { Cause::Import };
@@ -180,8 +181,11 @@ pub(crate) async fn membership_rows(
             Ok(Member::GroupId(_)) | Err(_) => {}
         }
     }
-    let ids: Vec<i64> = group_ids.into_iter().collect();
-    let keys: Vec<String> = group_keys.iter().map(|k| k.to_string()).collect();
+    // Every key list is sorted: neighbouring lookups then walk neighbouring pages of the index.
+    let mut ids: Vec<i64> = group_ids.into_iter().collect();
+    ids.sort_unstable();
+    let mut keys: Vec<String> = group_keys.iter().map(|k| k.to_string()).collect();
+    keys.sort_unstable();
     let mut groups: HashMap<i64, Group> = HashMap::new();
     let mut by_key: HashMap<String, i64> = HashMap::new();
     for g in st(group_store::facts(&mut tx.conn(), org, &ids, &keys).await)? {
@@ -195,8 +199,11 @@ pub(crate) async fn membership_rows(
             },
         );
     }
-    let ids: Vec<i64> = client_ids.into_iter().collect();
-    let refs: Vec<String> = client_refs.iter().map(|r| r.to_string()).collect();
+    phases.mark("lookups: groups");
+    let mut ids: Vec<i64> = client_ids.into_iter().collect();
+    ids.sort_unstable();
+    let mut refs: Vec<String> = client_refs.iter().map(|r| r.to_string()).collect();
+    refs.sort_unstable();
     let mut clients: HashMap<i64, MemberFacts> = HashMap::new();
     let mut by_ref: HashMap<String, i64> = HashMap::new();
     for f in st(client_store::member_facts(&mut tx.conn(), org, &ids, &refs).await)? {
@@ -205,6 +212,7 @@ pub(crate) async fn membership_rows(
         }
         clients.insert(f.id, f);
     }
+    phases.mark("lookups: clients");
     // Their memberships: "already a member" and, under exclusive membership, the one group each
     // client occupies. Rows of this batch add to both as they go.
     let exclusive = ctx.org.policies.membership_mode == MembershipMode::Exclusive;
@@ -212,7 +220,8 @@ pub(crate) async fn membership_rows(
     let mut occupant: HashMap<i64, i64> = HashMap::new();
     if exclusive {
         // At most one membership per client.
-        let known: Vec<i64> = clients.keys().copied().collect();
+        let mut known: Vec<i64> = clients.keys().copied().collect();
+        known.sort_unstable();
         for (group, client, slot) in st(member_store::memberships_of_clients(&mut tx.conn(), &known).await)? {
             member_of.insert((group, client));
             if slot {
@@ -237,7 +246,8 @@ pub(crate) async fn membership_rows(
                 pairs.insert((g, c));
             }
         }
-        let pairs: Vec<(i64, i64)> = pairs.into_iter().collect();
+        let mut pairs: Vec<(i64, i64)> = pairs.into_iter().collect();
+        pairs.sort_unstable();
         member_of.extend(st(member_store::existing_memberships(&mut tx.conn(), &pairs).await)?);
     }
     let occupied: Vec<GroupId> = occupant
@@ -254,6 +264,8 @@ pub(crate) async fn membership_rows(
             occupant_names.insert(g.id, g.name);
         }
     }
+
+    phases.mark("lookups: memberships");
 
     // 3. The rules, row by row, in memory.
     let mut outcomes: Vec<(i64, RowOutcome)> = Vec::with_capacity(parsed.len());
@@ -381,6 +393,8 @@ pub(crate) async fn membership_rows(
         outcomes.push((row_number, outcome));
     }
 
+    phases.mark("rules");
+
     // 4. The writes: the memberships, then for each one inserted its audit event, its access change
     // and its group's count and version.
     if adds.is_empty() {
@@ -396,6 +410,7 @@ pub(crate) async fn membership_rows(
         st(member_store::add_clients(&mut tx.conn(), org, &pairs, exclusive, how).await)?
             .into_iter()
             .collect();
+    phases.mark("memberships");
     let mut events = Vec::with_capacity(inserted.len());
     let mut added_to: HashMap<GroupId, i64> = HashMap::new();
     for &(index, group, client) in &adds {
@@ -435,6 +450,7 @@ pub(crate) async fn membership_rows(
         *added_to.entry(group).or_default() += 1;
     }
     st(audit_store::record_many(&mut tx.conn(), events, ctx.actor.request_id.as_deref(), now).await)?;
+    phases.mark("audit");
     let mut touched: Vec<(GroupId, i64)> = added_to.into_iter().collect();
     // A fixed order, so concurrent batches on PostgreSQL lock groups in the same order.
     touched.sort();
