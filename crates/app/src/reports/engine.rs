@@ -95,17 +95,32 @@ impl Bits {
 }
 
 /// A view of the access index made ready for reports, once per index version and reader:
-/// groups by id, each group's children, the order that puts children before their parents, which
-/// groups are the disjoint union of their children and direct clients (their totals are sums:
-/// no client is reached twice), and every client in some group.
+/// groups by id, each group's children, the order that puts children before their parents, how
+/// each group's total follows from its parts, and which groups each client is directly in.
 #[derive(Debug)]
 pub struct Prepared {
     pub view: ReportView,
     position: HashMap<GroupId, usize>,
     children: Vec<Vec<usize>>,
     children_first: Vec<usize>,
-    additive: Vec<bool>,
-    in_some_group: Bits,
+    sums: Vec<GroupSum>,
+    /// Client `c` is directly in the groups `direct_groups[direct_start[c]..direct_start[c + 1]]`
+    /// (positions in `view.groups`): a report adds each client's time to its groups in one pass
+    /// over the clients in order, instead of jumping from client to client group by group.
+    direct_start: Vec<u32>,
+    direct_groups: Vec<u32>,
+}
+
+/// How a group's total is found from the totals already found for its children.
+#[derive(Debug)]
+enum GroupSum {
+    /// Its direct clients and its children's clients are disjoint: the sum of theirs.
+    Parts,
+    /// Some clients are reached through more than one of them (a diamond below): the sum of
+    /// theirs, less each such client's time counted once too often (`extra` times).
+    PartsLessOverlap(Vec<(u32, u32)>),
+    /// Its clients are not all reached through groups the reader sees: counted one by one.
+    Reach,
 }
 
 impl Prepared {
@@ -142,26 +157,75 @@ impl Prepared {
                 }
             }
         }
-        let additive = view
+        let sums = view
             .groups
             .iter()
             .enumerate()
             .map(|(i, g)| {
                 let parts: u64 = g.direct.len() + children[i].iter().map(|&c| view.groups[c].reach.len()).sum::<u64>();
-                parts == g.reach.len()
+                if parts == g.reach.len() {
+                    return GroupSum::Parts;
+                }
+                let parts: Vec<&RoaringBitmap> = std::iter::once(&g.direct)
+                    .chain(children[i].iter().map(|&c| &view.groups[c].reach))
+                    .collect();
+                let mut union = RoaringBitmap::new();
+                let mut twice = RoaringBitmap::new();
+                for part in &parts {
+                    twice |= &union & *part;
+                    union |= *part;
+                }
+                if union.len() != g.reach.len() {
+                    return GroupSum::Reach;
+                }
+                GroupSum::PartsLessOverlap(
+                    twice
+                        .iter()
+                        .map(|c| (c, parts.iter().filter(|p| p.contains(c)).count() as u32 - 1))
+                        .collect(),
+                )
             })
             .collect();
-        let mut any = RoaringBitmap::new();
+        let slots = view
+            .groups
+            .iter()
+            .filter_map(|g| g.direct.max())
+            .max()
+            .map_or(0, |m| m as usize + 1);
+        let mut direct_start = vec![0u32; slots + 1];
         for g in &view.groups {
-            any |= &g.direct;
+            for c in &g.direct {
+                direct_start[c as usize + 1] += 1;
+            }
+        }
+        for c in 1..direct_start.len() {
+            direct_start[c] += direct_start[c - 1];
+        }
+        let mut next = direct_start.clone();
+        let mut direct_groups = vec![0u32; direct_start[slots] as usize];
+        for (i, g) in view.groups.iter().enumerate() {
+            for c in &g.direct {
+                direct_groups[next[c as usize] as usize] = i as u32;
+                next[c as usize] += 1;
+            }
         }
         Prepared {
             position,
             children,
             children_first,
-            additive,
-            in_some_group: Bits::from_bitmap(&any),
+            sums,
+            direct_start,
+            direct_groups,
             view,
+        }
+    }
+
+    /// The groups (positions in `view.groups`) the client is directly in.
+    #[inline]
+    fn direct_groups_of(&self, client: usize) -> &[u32] {
+        match (self.direct_start.get(client), self.direct_start.get(client + 1)) {
+            (Some(&from), Some(&to)) => &self.direct_groups[from as usize..to as usize],
+            _ => &[],
         }
     }
 
@@ -249,122 +313,181 @@ impl Totals {
         self.entries += other.entries;
         self.clients += other.clients;
     }
+
+    /// Takes off `times` times what `other` added.
+    fn take_off(&mut self, other: &Totals, times: u64) {
+        self.minutes -= other.minutes * times;
+        self.billable_minutes -= other.billable_minutes * times;
+        self.entries -= other.entries * times;
+        self.clients -= other.clients * times;
+    }
 }
 
-/// The entry pass: what it filters on.
+/// The entry pass: what makes an entry count, and which clients' entries are added up.
 struct Pass<'a> {
+    from: u16,
+    to: u16,
     billable: Option<bool>,
     staff_filter: Option<&'a Bits>,
+    /// Clients the index knows (an entry may name a client this process has not seen yet: it
+    /// counts on the next report).
     client_slots: usize,
-    check_allowed: bool,
-    allowed: &'a Bits,
+    /// `None`: every client counts (an admin's report without client filters).
+    allowed: Option<&'a Bits>,
+    /// Clients whose entries are placed one by one (their memberships changed within the range).
     affected: &'a Bits,
     by_staff: bool,
 }
 
-/// Where one worker of the entry pass puts what counts.
+/// What one worker of the entry pass found besides each client's sums.
 #[derive(Default)]
 struct PassOut {
-    scattered: Vec<Vec<u32>>,
     per_staff: Vec<Totals>,
-    staff_clients: HashSet<(u32, u32)>,
     placed_one_by_one: Vec<(bool, usize)>,
 }
 
+impl PassOut {
+    fn staff(&mut self, staff: u32) -> &mut Totals {
+        let s = staff as usize;
+        if self.per_staff.len() <= s {
+            self.per_staff.resize(s + 1, Totals::default());
+        }
+        &mut self.per_staff[s]
+    }
+}
+
 impl Pass<'_> {
-    /// One entry; called ten million times, so inlined into the loops.
+    /// Whether entry `i` of `seg` counts: live, within the range, and through the filters.
     #[inline(always)]
-    fn visit(&self, out: &mut PassOut, seg: &Segment, i: usize, recent: bool) {
+    fn counts(&self, seg: &Segment, i: usize) -> bool {
         let minutes = seg.minutes[i];
-        if minutes == 0 {
-            return;
-        }
-        if let Some(b) = self.billable
-            && b != (minutes & BILLABLE != 0)
-        {
-            return;
-        }
-        let staff = seg.staff[i];
-        if let Some(f) = self.staff_filter
-            && !f.contains(staff)
-        {
-            return;
-        }
-        let client = seg.client[i];
-        // A client this process's index has not seen yet (its entry came first) counts on the
-        // next report.
+        let day = seg.day[i];
+        minutes != 0
+            && day >= self.from
+            && day <= self.to
+            && self.billable.is_none_or(|b| b == (minutes & BILLABLE != 0))
+            && self.staff_filter.is_none_or(|f| f.contains(seg.staff[i]))
+    }
+
+    /// How a client's entries are taken: added up, placed one by one, or not at all.
+    #[inline]
+    fn take(&self, client: u32) -> Take {
         if client as usize >= self.client_slots {
-            return;
+            return Take::Not;
         }
-        if self.check_allowed && !self.allowed.contains(client) {
-            if self.affected.contains(client) {
-                out.placed_one_by_one.push((recent, i));
-            }
-            return;
-        }
-        out.scattered[(client >> PARTITION_BITS) as usize]
-            .push(((minutes as u32) << PARTITION_BITS) | (client & ((1 << PARTITION_BITS) - 1)));
-        if self.by_staff {
-            let s = staff as usize;
-            if out.per_staff.len() <= s {
-                out.per_staff.resize(s + 1, Totals::default());
-            }
-            out.per_staff[s].add_entry(minutes);
-            if out.staff_clients.insert((staff, client)) {
-                out.per_staff[s].clients += 1;
-            }
+        match self.allowed {
+            None => Take::Sum,
+            Some(allowed) if allowed.contains(client) => Take::Sum,
+            Some(_) if self.affected.contains(client) => Take::OneByOne,
+            Some(_) => Take::Not,
         }
     }
 
-    /// The loaded entries of `range` (a slice of the day-ordered main segment) and, with
-    /// `recent`, the entries written since that fall within the report's days.
-    fn run(
-        &self,
-        cols: &Columns,
-        range: std::ops::Range<usize>,
-        recent: Option<(u16, u16)>,
-        partitions: usize,
-    ) -> PassOut {
-        let mut out = PassOut {
-            scattered: vec![Vec::with_capacity(range.len() / partitions + 16); partitions],
-            ..Default::default()
-        };
-        for i in range {
-            self.visit(&mut out, &cols.main, i, false);
-        }
-        if let Some((from, to)) = recent {
-            for i in 0..cols.recent.len() {
-                let day = cols.recent.day[i];
-                if day >= from && day <= to {
-                    self.visit(&mut out, &cols.recent, i, true);
+    /// The main segment's entries of clients `first..first + sums.len()`, each client's into its
+    /// slot of `sums`.
+    fn run_clients(&self, cols: &Columns, first: usize, sums: &mut [ClientSums]) -> PassOut {
+        let mut out = PassOut::default();
+        let main = &cols.main;
+        // The staff members already counted for the client at hand (a client's entries are few).
+        let mut seen: Vec<u32> = Vec::new();
+        for (k, sum) in sums.iter_mut().enumerate() {
+            let client = first + k;
+            let take = self.take(client as u32);
+            if take == Take::Not {
+                continue;
+            }
+            let entries = cols.client_entries(client);
+            if take == Take::Sum && !self.by_staff && self.staff_filter.is_none() && self.from <= self.to {
+                // The common case, without a test that can jump: the client's minutes and days
+                // side by side, each entry's share multiplied by whether it counts.
+                let (from, span) = (self.from, self.to.wrapping_sub(self.from));
+                let want = self.billable.map(|b| if b { BILLABLE } else { 0 });
+                let mut add = ClientSums::default();
+                for (&minutes, &day) in main.minutes[entries.clone()].iter().zip(&main.day[entries]) {
+                    let billable_ok = want.is_none_or(|w| minutes & BILLABLE == w);
+                    let counts = (minutes != 0 && day.wrapping_sub(from) <= span && billable_ok) as u32;
+                    let m = (minutes & !BILLABLE) as u32 * counts;
+                    add.minutes += m;
+                    add.billable += m * (minutes >> 15) as u32;
+                    add.entries += counts;
+                }
+                *sum = add;
+                continue;
+            }
+            seen.clear();
+            for i in entries {
+                if !self.counts(main, i) {
+                    continue;
+                }
+                if take == Take::OneByOne {
+                    out.placed_one_by_one.push((false, i));
+                    continue;
+                }
+                sum.add(main.minutes[i]);
+                if self.by_staff {
+                    let staff = main.staff[i];
+                    let t = out.staff(staff);
+                    t.add_entry(main.minutes[i]);
+                    if !seen.contains(&staff) {
+                        seen.push(staff);
+                        t.clients += 1;
+                    }
                 }
             }
         }
         out
     }
+
+    /// The entries written since the load (few, in id order), after the main segment's.
+    fn run_recent(&self, cols: &Columns, per_client: &mut [ClientSums], out: &mut PassOut) {
+        let recent = &cols.recent;
+        let mut pairs: HashSet<(u32, u32)> = HashSet::new();
+        for i in 0..recent.len() {
+            if !self.counts(recent, i) {
+                continue;
+            }
+            let client = recent.client[i];
+            match self.take(client) {
+                Take::Not => continue,
+                Take::OneByOne => {
+                    out.placed_one_by_one.push((true, i));
+                    continue;
+                }
+                Take::Sum => {}
+            }
+            per_client[client as usize].add(recent.minutes[i]);
+            if self.by_staff {
+                let staff = recent.staff[i];
+                // A client counts once per staff member, whichever segment their entries are in.
+                let new = pairs.insert((staff, client))
+                    && !cols
+                        .client_entries(client as usize)
+                        .any(|m| cols.main.staff[m] == staff && self.counts(&cols.main, m));
+                let t = out.staff(staff);
+                t.add_entry(recent.minutes[i]);
+                if new {
+                    t.clients += 1;
+                }
+            }
+        }
+    }
 }
 
-/// Workers for a report's passes: the machine's cores, up to four, once there are enough entries
-/// to share (a thread costs tens of microseconds). A report by staff counts distinct clients per
-/// staff member in one set, so it stays on one.
-fn workers(entries: usize, by_staff: bool) -> usize {
-    if by_staff || entries < 200_000 {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Take {
+    Sum,
+    OneByOne,
+    Not,
+}
+
+/// Workers for a report's pass: the machine's cores, up to four, once there are enough entries
+/// to share (a thread costs tens of microseconds).
+fn workers(entries: usize) -> usize {
+    if entries < 200_000 {
         return 1;
     }
     std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 4)
 }
-
-/// `range` cut into `n` consecutive pieces.
-fn pieces(range: std::ops::Range<usize>, n: usize) -> Vec<std::ops::Range<usize>> {
-    let step = range.len().div_ceil(n.max(1)).max(1);
-    (0..n)
-        .map(|k| (range.start + k * step).min(range.end)..(range.start + (k + 1) * step).min(range.end))
-        .collect()
-}
-
-/// Clients per partition of the accumulation: 4096 clients' sums (48 KB) stay in the core's cache
-/// while a partition's entries are added up.
-const PARTITION_BITS: u32 = 12;
 
 /// Computes a report: its first `limit` rows (all without one). `history` holds the membership
 /// periods that began or ended after the start of the range (only used when the query counts
@@ -384,84 +507,65 @@ pub fn compute(
     } else {
         RoaringBitmap::new()
     };
-    let allowed = Bits::from_bitmap(&(&allowed_bitmap - &affected_bitmap));
+    // An admin's report without client filters counts every client: no need to ask per client.
+    let check_allowed = allowed_bitmap.len() != prepared.view.org_clients || !affected_bitmap.is_empty();
+    let allowed = if check_allowed {
+        Bits::from_bitmap(&(&allowed_bitmap - &affected_bitmap))
+    } else {
+        Bits(Vec::new())
+    };
     let affected = Bits::from_bitmap(&affected_bitmap);
     let staff_filter = (!query.staff.is_empty()).then(|| Bits::from_ids(query.staff.iter().map(|s| s.0 as u32)));
-    let from = (query.from.0 - DAY_BASE).max(0) as u16;
-    let to = (query.to.0 - DAY_BASE).clamp(0, u16::MAX as i32) as u16;
-    let billable = query.billable;
-
     let client_slots = allowed_bitmap.max().map_or(0, |m| m as usize + 1);
-    let partitions = (client_slots >> PARTITION_BITS) + 1;
-    // Pass 1: the entries that count, scattered by client partition as (minutes << 12 | offset).
-    // Adding straight into a per-client array would jump around megabytes of memory once per
-    // entry; partitioning first keeps both passes sequential.
-    // An admin's report without client filters counts every client: no need to ask per entry.
-    let check_allowed = allowed_bitmap.len() != prepared.view.org_clients || !affected_bitmap.is_empty();
     let pass = Pass {
-        billable,
+        from: (query.from.0 - DAY_BASE).max(0) as u16,
+        to: (query.to.0 - DAY_BASE).clamp(0, u16::MAX as i32) as u16,
+        billable: query.billable,
         staff_filter: staff_filter.as_ref(),
         client_slots,
-        check_allowed,
-        allowed: &allowed,
+        allowed: check_allowed.then_some(&allowed),
         affected: &affected,
         by_staff: query.by == Grouping::Staff,
     };
-    // The loaded entries are in day order: the range is a slice, shared out between the workers.
-    let outs: Vec<PassOut> = match cols {
-        None => Vec::new(),
-        Some(cols) => {
-            let range = cols.main.days(from, to);
-            let n = workers(range.len(), pass.by_staff);
-            if n == 1 {
-                vec![pass.run(cols, range, Some((from, to)), partitions)]
-            } else {
-                let pass = &pass;
-                std::thread::scope(|s| {
-                    let handles: Vec<_> = pieces(range, n)
-                        .into_iter()
-                        .enumerate()
-                        .map(|(k, piece)| {
-                            let recent = (k == 0).then_some((from, to));
-                            s.spawn(move || pass.run(cols, piece, recent, partitions))
-                        })
-                        .collect();
-                    handles
-                        .into_iter()
-                        .map(|h| h.join().expect("a report worker panicked"))
-                        .collect()
-                })
-            }
-        }
-    };
-    // Pass 2: each partition's entries into its clients' sums, partitions shared out between the
-    // workers (each owns its clients' slice of the sums).
-    let mut per_client = vec![ClientSums::default(); partitions << PARTITION_BITS];
-    let add_partitions = |first: usize, sums: &mut [ClientSums]| {
-        for (k, sums) in sums.chunks_mut(1 << PARTITION_BITS).enumerate() {
-            for out in &outs {
-                for &packed in &out.scattered[first + k] {
-                    sums[(packed & ((1 << PARTITION_BITS) - 1)) as usize].add((packed >> PARTITION_BITS) as u16);
+    // Each client's sums, its entries added up in one run of the client-ordered main segment.
+    // The clients are shared out between the workers in ranges of about equal numbers of entries,
+    // each worker writing its own slice of the sums.
+    let mut per_client = vec![ClientSums::default(); client_slots];
+    let mut outs: Vec<PassOut> = Vec::new();
+    if let Some(cols) = cols {
+        let n = workers(cols.clients_entries(0, client_slots).len());
+        if n == 1 {
+            outs.push(pass.run_clients(cols, 0, &mut per_client));
+        } else {
+            let bounds = cols.split_clients(client_slots, n);
+            let pass = &pass;
+            outs = std::thread::scope(|s| {
+                let mut rest: &mut [ClientSums] = &mut per_client;
+                let mut handles = Vec::new();
+                for w in bounds.windows(2) {
+                    let (mine, others) = std::mem::take(&mut rest).split_at_mut(w[1] - w[0]);
+                    rest = others;
+                    let first = w[0];
+                    handles.push(s.spawn(move || pass.run_clients(cols, first, mine)));
                 }
-            }
+                handles
+                    .into_iter()
+                    .map(|h| h.join().expect("a report worker panicked"))
+                    .collect()
+            });
         }
-    };
-    if outs.len() <= 1 {
-        add_partitions(0, &mut per_client);
-    } else {
-        let share = partitions.div_ceil(outs.len());
-        std::thread::scope(|s| {
-            for (k, sums) in per_client.chunks_mut(share << PARTITION_BITS).enumerate() {
-                let add = &add_partitions;
-                s.spawn(move || add(k * share, sums));
-            }
-        });
+        let mut recent = PassOut::default();
+        pass.run_recent(cols, &mut per_client, &mut recent);
+        outs.push(recent);
     }
     let mut per_staff: Vec<Totals> = Vec::new();
     let mut placed_one_by_one: Vec<(bool, usize)> = Vec::new();
     for out in outs {
-        if per_staff.is_empty() {
-            per_staff = out.per_staff;
+        if per_staff.len() < out.per_staff.len() {
+            per_staff.resize(out.per_staff.len(), Totals::default());
+        }
+        for (s, t) in out.per_staff.iter().enumerate() {
+            per_staff[s].absorb(t);
         }
         placed_one_by_one.extend(out.placed_one_by_one);
     }
@@ -577,6 +681,15 @@ pub fn compute(
 /// in no group.
 fn group_rows(prepared: &Prepared, allowed: &RoaringBitmap, per_client: &[ClientSums]) -> Vec<Row> {
     let view = &prepared.view;
+    // An admin's report without filters counts every client of every group.
+    let everyone = allowed.len() == view.org_clients;
+    let counted = |clients: &RoaringBitmap| {
+        if everyone {
+            clients.len()
+        } else {
+            clients.intersection_len(allowed)
+        }
+    };
     let sum_over = |clients: &RoaringBitmap| {
         let mut t = Totals::default();
         for c in clients {
@@ -588,23 +701,53 @@ fn group_rows(prepared: &Prepared, allowed: &RoaringBitmap, per_client: &[Client
         }
         t
     };
+    // Each group's direct clients' time, and the time of clients in no group, in one pass over
+    // the clients.
     let mut totals = vec![Totals::default(); view.groups.len()];
+    let mut none = Totals::default();
+    for (c, ct) in per_client.iter().enumerate() {
+        if ct.entries == 0 {
+            continue;
+        }
+        let t = ct.into_totals();
+        let groups = prepared.direct_groups_of(c);
+        if groups.is_empty() {
+            none.absorb(&t);
+        }
+        for &g in groups {
+            totals[g as usize].absorb(&t);
+        }
+    }
     let mut members = vec![0u64; view.groups.len()];
     for &i in &prepared.children_first {
         let g = &view.groups[i];
-        if prepared.additive[i] {
-            let mut t = sum_over(&g.direct);
-            let mut m = g.direct.intersection_len(allowed);
-            for &c in &prepared.children[i] {
-                t.absorb(&totals[c]);
-                m += members[c];
+        let overlap = match &prepared.sums[i] {
+            GroupSum::Reach => {
+                totals[i] = sum_over(&g.reach);
+                members[i] = counted(&g.reach);
+                continue;
             }
-            totals[i] = t;
-            members[i] = m;
-        } else {
-            totals[i] = sum_over(&g.reach);
-            members[i] = g.reach.intersection_len(allowed);
+            GroupSum::Parts => &[][..],
+            GroupSum::PartsLessOverlap(overlap) => overlap.as_slice(),
+        };
+        let mut t = totals[i];
+        let mut m = counted(&g.direct);
+        for &c in &prepared.children[i] {
+            t.absorb(&totals[c]);
+            m += members[c];
         }
+        for &(client, extra) in overlap {
+            if let Some(ct) = per_client.get(client as usize)
+                && ct.entries > 0
+            {
+                t.take_off(&ct.into_totals(), extra as u64);
+            }
+            if everyone || allowed.contains(client) {
+                m -= extra as u64;
+            }
+        }
+        totals[i] = t;
+        members[i] = m;
     }
     let mut rows: Vec<Row> = view
         .groups
@@ -617,12 +760,6 @@ fn group_rows(prepared: &Prepared, allowed: &RoaringBitmap, per_client: &[Client
             members: Some(members),
         })
         .collect();
-    let mut none = Totals::default();
-    for (c, ct) in per_client.iter().enumerate() {
-        if ct.entries > 0 && !prepared.in_some_group.contains(c as u32) {
-            none.absorb(&ct.into_totals());
-        }
-    }
     rows.push(Row {
         key: Key::NoGroup,
         totals: none,

@@ -61,25 +61,27 @@ impl Segment {
             + self.day.capacity() * 2
             + self.minutes.capacity() * 2
     }
-
-    /// The positions of the entries from day `from` to day `to`, for a segment in day order.
-    pub fn days(&self, from: u16, to: u16) -> std::ops::Range<usize> {
-        self.day.partition_point(|&d| d < from)..self.day.partition_point(|&d| d <= to)
-    }
 }
 
-/// A day no entry has: marks an id that is not (or no longer) in the main segment.
-const NO_DAY: u16 = u16::MAX;
+/// The last day a day number can hold; later days are kept as this one.
+const LAST_DAY: u16 = u16::MAX - 1;
 
-/// Entries of one organisation in two segments. `main` holds what was loaded, sorted by day (then
-/// id), so a report's date range is a slice and needs no test per entry; `recent` holds what was
-/// written since, in id order. An update or deletion of a main entry leaves a tombstone there
-/// (found through `main_day`, the day of each main entry by id) and the new version in `recent`.
+/// In `main_pos`: an id that is not (or no longer) in the main segment.
+const NOT_IN_MAIN: u32 = u32::MAX;
+
+/// Entries of one organisation in two segments. `main` holds what was loaded, sorted by client,
+/// then day, then id: a report adds up each client's entries in one run, reading every column from
+/// front to back and writing each client's sums once, and a report of a few clients reads only
+/// theirs. `recent` holds what was written since, in id order. An update or deletion of a main
+/// entry leaves a tombstone there (found through `main_pos`) and the new version in `recent`.
 #[derive(Debug, Default)]
 pub struct Columns {
     pub main: Segment,
+    /// Client `c`'s entries in `main` are those from `client_start[c]` to `client_start[c + 1]`.
+    client_start: Vec<u32>,
     pub recent: Segment,
-    main_day: Vec<u16>,
+    /// The position in `main` of each entry, by id.
+    main_pos: Vec<u32>,
 }
 
 pub const BILLABLE: u16 = 0x8000;
@@ -96,17 +98,13 @@ impl Columns {
         } else {
             (row.minutes as u16 & !BILLABLE) | if row.billable { BILLABLE } else { 0 }
         };
-        let day = (row.work_day - DAY_BASE).clamp(0, NO_DAY as i32 - 1) as u16;
+        let day = (row.work_day - DAY_BASE).clamp(0, LAST_DAY as i32) as u16;
         // A main entry is replaced: tombstone there, the new version (if any) goes to recent.
-        if let Some(&old_day) = self.main_day.get(id as usize)
-            && old_day != NO_DAY
+        if let Some(pos) = self.main_pos.get_mut(id as usize)
+            && *pos != NOT_IN_MAIN
         {
-            let days = self.main.days(old_day, old_day);
-            let at = days.start + self.main.id[days.clone()].partition_point(|&x| x < id);
-            if self.main.id.get(at) == Some(&id) {
-                self.main.minutes[at] = 0;
-            }
-            self.main_day[id as usize] = NO_DAY;
+            self.main.minutes[*pos as usize] = 0;
+            *pos = NOT_IN_MAIN;
         }
         let r = &mut self.recent;
         let at = if r.id.last().is_none_or(|&last| last < id) {
@@ -126,8 +124,8 @@ impl Columns {
         }
     }
 
-    /// Makes everything loaded so far the main segment, in day order (a counting sort by day:
-    /// ids stay in order within a day).
+    /// Makes everything loaded so far the main segment, in client, day and id order (two stable
+    /// counting sorts, by day then by client, over entries already in id order).
     fn freeze(&mut self) {
         let mut all = std::mem::take(&mut self.recent);
         let old = std::mem::take(&mut self.main);
@@ -138,36 +136,82 @@ impl Columns {
                 all.push(at, old.id[i], old.client[i], old.staff[i], old.day[i], old.minutes[i]);
             }
         }
-        let live: Vec<usize> = (0..all.len()).filter(|&i| all.minutes[i] != 0).collect();
-        let mut start = vec![0usize; NO_DAY as usize + 1];
-        for &i in &live {
-            start[all.day[i] as usize + 1] += 1;
-        }
-        for d in 1..start.len() {
-            start[d] += start[d - 1];
-        }
-        let n = live.len();
+        let live: Vec<u32> = (0..all.len() as u32)
+            .filter(|&i| all.minutes[i as usize] != 0)
+            .collect();
+        let clients = live
+            .iter()
+            .map(|&i| all.client[i as usize] as usize + 1)
+            .max()
+            .unwrap_or(0);
+        let max_id = live.iter().map(|&i| all.id[i as usize]).max().unwrap_or(0) as usize;
+        let by_day = stable_counting_sort(&live, LAST_DAY as usize + 1, |i| all.day[i as usize] as usize);
+        drop(live);
+        let order = stable_counting_sort(&by_day, clients, |i| all.client[i as usize] as usize);
+        drop(by_day);
+        let n = order.len();
         let mut main = Segment {
-            id: vec![0; n],
-            client: vec![0; n],
-            staff: vec![0; n],
-            day: vec![0; n],
-            minutes: vec![0; n],
+            id: Vec::with_capacity(n),
+            client: Vec::with_capacity(n),
+            staff: Vec::with_capacity(n),
+            day: Vec::with_capacity(n),
+            minutes: Vec::with_capacity(n),
         };
-        let max_id = live.iter().map(|&i| all.id[i]).max().unwrap_or(0) as usize;
-        self.main_day = vec![NO_DAY; if n == 0 { 0 } else { max_id + 1 }];
-        for &i in &live {
-            let d = all.day[i] as usize;
-            let at = start[d];
-            start[d] += 1;
-            main.id[at] = all.id[i];
-            main.client[at] = all.client[i];
-            main.staff[at] = all.staff[i];
-            main.day[at] = all.day[i];
-            main.minutes[at] = all.minutes[i];
-            self.main_day[all.id[i] as usize] = all.day[i];
+        self.main_pos = vec![NOT_IN_MAIN; if n == 0 { 0 } else { max_id + 1 }];
+        self.client_start = vec![0; clients + 1];
+        for (at, &i) in order.iter().enumerate() {
+            let i = i as usize;
+            main.id.push(all.id[i]);
+            main.client.push(all.client[i]);
+            main.staff.push(all.staff[i]);
+            main.day.push(all.day[i]);
+            main.minutes.push(all.minutes[i]);
+            self.main_pos[all.id[i] as usize] = at as u32;
+            self.client_start[all.client[i] as usize + 1] = at as u32 + 1;
+        }
+        // Clients without entries start where the one before them ended.
+        for c in 1..self.client_start.len() {
+            self.client_start[c] = self.client_start[c].max(self.client_start[c - 1]);
         }
         self.main = main;
+    }
+
+    /// Client slots the main segment covers (one past the highest client with an entry).
+    pub fn client_slots(&self) -> usize {
+        self.client_start.len().saturating_sub(1)
+    }
+
+    /// The positions in `main` of one client's entries, in day order.
+    #[inline]
+    pub fn client_entries(&self, client: usize) -> std::ops::Range<usize> {
+        match (self.client_start.get(client), self.client_start.get(client + 1)) {
+            (Some(&from), Some(&to)) => from as usize..to as usize,
+            _ => 0..0,
+        }
+    }
+
+    /// Client slots `0..clients` cut into `pieces` consecutive ranges of about as many entries
+    /// each: the bounds, from 0 to `clients`.
+    pub fn split_clients(&self, clients: usize, pieces: usize) -> Vec<usize> {
+        let total = self.clients_entries(0, clients).len();
+        let mut bounds = vec![0];
+        for k in 1..pieces {
+            let target = (total * k / pieces) as u32;
+            let at = self.client_start.partition_point(|&start| start < target).min(clients);
+            bounds.push(at.max(bounds[k - 1]));
+        }
+        bounds.push(clients);
+        bounds
+    }
+
+    /// Where the main segment's entries of clients `from..to` are.
+    pub fn clients_entries(&self, from: usize, to: usize) -> std::ops::Range<usize> {
+        let at = |c: usize| {
+            self.client_start
+                .get(c.min(self.client_slots()))
+                .map_or(0, |&x| x as usize)
+        };
+        at(from)..at(to)
     }
 
     #[cfg(test)]
@@ -190,8 +234,26 @@ impl Columns {
     }
 
     fn bytes(&self) -> usize {
-        self.main.bytes() + self.recent.bytes() + self.main_day.capacity() * 2
+        self.main.bytes() + self.recent.bytes() + self.main_pos.capacity() * 4 + self.client_start.capacity() * 4
     }
+}
+
+/// `items` ordered by `key` (below `keys`), items with equal keys in their order in `items`.
+fn stable_counting_sort(items: &[u32], keys: usize, key: impl Fn(u32) -> usize) -> Vec<u32> {
+    let mut start = vec![0usize; keys + 1];
+    for &i in items {
+        start[key(i) + 1] += 1;
+    }
+    for k in 1..start.len() {
+        start[k] += start[k - 1];
+    }
+    let mut out = vec![0u32; items.len()];
+    for &i in items {
+        let k = key(i);
+        out[start[k]] = i;
+        start[k] += 1;
+    }
+    out
 }
 
 #[derive(Debug, Default)]

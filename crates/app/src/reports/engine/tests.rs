@@ -108,8 +108,24 @@ fn time_by_group_rolls_nested_groups_up_and_counts_a_shared_client_once() {
     assert_eq!(c.total.billable_minutes, 120);
     assert_eq!(c.total.clients, 4);
     assert_eq!(c.rows[0].key, Key::Group(ALL_SEGMENTS), "most time first");
-    let annual = c.rows.iter().find(|r| r.key == Key::Group(ANNUAL)).unwrap();
-    assert_eq!(annual.members, Some(2));
+    let members = |c: &Computed, g: GroupId| c.rows.iter().find(|r| r.key == Key::Group(g)).and_then(|r| r.members);
+    assert_eq!(members(&c, ANNUAL), Some(2));
+    assert_eq!(members(&c, ALL_SEGMENTS), Some(3), "the shared client is one member");
+
+    // Narrowed to the one-time clients (2 and 3): the shared client still counts once above.
+    let one_time = compute(
+        Some(&november()),
+        &Prepared::new(office()),
+        &query(ReportParams {
+            groups: Some(ONE_TIME.0.to_string()),
+            ..Default::default()
+        }),
+        &[],
+        None,
+    );
+    assert_eq!(members(&one_time, ALL_SEGMENTS), Some(2));
+    assert_eq!(members(&one_time, ANNUAL), Some(1));
+    assert_eq!(minutes_of(&one_time, Key::Group(ALL_SEGMENTS)), Some((75, 2)));
 }
 
 #[test]
@@ -405,6 +421,8 @@ fn a_large_report_shared_out_between_workers_adds_up_like_a_plain_sum() {
     let mut cols = Columns::default();
     let mut expected = [0u64; 2];
     let mut billable = 0u64;
+    // Each staff member's minutes and distinct clients.
+    let mut by_staff: std::collections::BTreeMap<i64, (u64, std::collections::BTreeSet<u32>)> = Default::default();
     for i in 0..ENTRIES {
         let client = (i as u32 * 7919) % CLIENTS + 1;
         let minutes = (i % 90 + 1) as i32;
@@ -422,6 +440,9 @@ fn a_large_report_shared_out_between_workers_adds_up_like_a_plain_sum() {
         });
         expected[(client > CLIENTS / 2) as usize] += minutes as u64;
         billable += if is_billable { minutes as u64 } else { 0 };
+        let mine = by_staff.entry((i % 50) as i64 + 1).or_default();
+        mine.0 += minutes as u64;
+        mine.1.insert(client);
     }
     cols.freeze_for_test();
     // Written since the load: they sit in the recent segment.
@@ -438,6 +459,8 @@ fn a_large_report_shared_out_between_workers_adds_up_like_a_plain_sum() {
     });
     expected[0] += 500;
     billable += 500;
+    by_staff.entry(1).or_default().0 += 500;
+    by_staff.entry(1).or_default().1.insert(1);
 
     let everyone: Vec<u32> = (1..=CLIENTS).collect();
     let c = compute(
@@ -482,4 +505,23 @@ fn a_large_report_shared_out_between_workers_adds_up_like_a_plain_sum() {
         by_client.rows.iter().map(|r| r.totals.minutes).sum::<u64>(),
         expected[0] + expected[1]
     );
+
+    // By staff: each client counted once per staff member, whichever worker and segment.
+    let staff_rows = compute(
+        Some(&cols),
+        &Prepared::new(firm(&everyone)),
+        &query(ReportParams {
+            by: Some("staff".into()),
+            ..Default::default()
+        }),
+        &[],
+        None,
+    );
+    for (staff, (minutes, clients)) in &by_staff {
+        assert_eq!(
+            minutes_of(&staff_rows, Key::Staff(StaffId(*staff))),
+            Some((*minutes, clients.len() as u64)),
+            "staff {staff}"
+        );
+    }
 }
