@@ -565,9 +565,15 @@ pub async fn report(app: &App, ds: &Dataset) -> anyhow::Result<Report> {
         by: Some("client".into()),
         ..params.clone()
     };
-    let t = Instant::now();
-    black_box(app.time_report(&admin, &by_client, Some(1000)).await?);
-    rep.note("by_client_ms", round(t.elapsed().as_secs_f64() * 1e3));
+    // The first run after the staff member's also prepares the admin's view of the index again.
+    let mut by_client_samples = Samples::default();
+    for _ in 0..5 {
+        let t = Instant::now();
+        black_box(app.time_report(&admin, &by_client, Some(1000)).await?);
+        by_client_samples.push(t);
+    }
+    rep.note("by_client_first_ms", round(by_client_samples.0[0] / 1e3));
+    rep.note("by_client_p50_ms", round(by_client_samples.percentile(50.0) / 1e3));
 
     // Same answers: every group's minutes, ours against the SQL (after the timed runs, so a
     // profiler can watch ours alone first).
