@@ -114,6 +114,18 @@ pub async fn each_client(c: &mut Conn<'_>, mut each: impl FnMut(i64, i64, String
     use futures_util::TryStreamExt;
     const SQL: &str = "SELECT organization_id, id, name_key,
             CAST(CASE status WHEN 'active' THEN 0 WHEN 'inactive' THEN 1 ELSE 2 END AS BIGINT), business_unit_id FROM clients";
+    if let Conn::Sqlite(c) = c {
+        // A million clients at start-up: read in place (see `fast.rs`).
+        return crate::fast::with_sqlite(c, |db| {
+            let mut stmt = db.prepare(SQL)?;
+            let mut rows = stmt.query([])?;
+            while let Some(r) = rows.next()? {
+                each(r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?);
+            }
+            Ok(())
+        })
+        .await;
+    }
     on!(c, c => {
         let mut rows = sqlx::query_as::<_, (i64, i64, String, i64, Option<i64>)>(SQL).fetch(&mut **c);
         while let Some((org, id, name_key, status, unit)) = rows.try_next().await? {
@@ -141,9 +153,17 @@ pub async fn all_membership_validity(c: &mut Conn<'_>) -> Result<Vec<(i64, i64, 
 
 /// Every membership of a client in a group: (organization, group, client).
 pub async fn all_group_clients(c: &mut Conn<'_>) -> Result<Vec<(i64, i64, i64)>> {
-    Ok(
-        on!(c, c => sqlx::query_as("SELECT organization_id, group_id, client_id FROM group_clients").fetch_all(&mut **c).await)?,
-    )
+    const SQL: &str = "SELECT organization_id, group_id, client_id FROM group_clients";
+    if let Conn::Sqlite(c) = c {
+        // A million memberships at start-up: read in place (see `fast.rs`).
+        return crate::fast::with_sqlite(c, |db| {
+            let mut stmt = db.prepare(SQL)?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            rows.collect()
+        })
+        .await;
+    }
+    Ok(on!(c, c => sqlx::query_as(SQL).fetch_all(&mut **c).await)?)
 }
 
 /// Every nesting: (organization, parent, child).
