@@ -90,6 +90,9 @@ fn status_code(s: ClientStatus) -> i64 {
     }
 }
 
+/// Memberships listed in one row of the change log at most.
+pub const RUN: usize = 10_000;
+
 impl Change {
     pub fn to_row(&self) -> ChangeRow {
         let row = |kind: &str, org: OrganizationId, a: i64, b: i64, c: Option<i64>, text: Option<String>| ChangeRow {
@@ -160,67 +163,80 @@ impl Change {
     }
 
     /// The stored form of a transaction's changes: one row each, except that a run of clients
-    /// added to one group (a batch of an import adds thousands) is one `clients_added` row
-    /// listing them, so the log grows by a row per group and batch rather than per membership.
+    /// added to groups (a batch of an import adds tens of thousands) is one row listing them, up
+    /// to [`RUN`] at a time: `clients_added` when they all go to one group (the ids), else
+    /// `memberships_added` (`group:client` pairs). The log grows by a row per run, not per
+    /// membership.
     pub fn to_rows(changes: &[Change]) -> Vec<ChangeRow> {
         let mut rows: Vec<ChangeRow> = Vec::new();
-        let mut run: Option<(OrganizationId, GroupId, Vec<i64>)> = None;
-        let flush = |rows: &mut Vec<ChangeRow>, run: &mut Option<(OrganizationId, GroupId, Vec<i64>)>| match run.take()
-        {
-            Some((org, group, clients)) if clients.len() == 1 => rows.push(
-                Change::ClientAdded {
-                    org,
-                    group,
-                    client: ClientId(clients[0]),
-                }
-                .to_row(),
-            ),
-            Some((org, group, clients)) => rows.push(ChangeRow {
-                kind: "clients_added".into(),
-                organization_id: org.0,
-                a: group.0,
-                b: clients.len() as i64,
-                c: None,
-                text: Some(clients.iter().map(i64::to_string).collect::<Vec<_>>().join(",")),
-            }),
-            None => {}
+        let mut run: Vec<(GroupId, ClientId)> = Vec::new();
+        let mut run_org = OrganizationId(0);
+        let flush = |rows: &mut Vec<ChangeRow>, run: &mut Vec<(GroupId, ClientId)>, org: OrganizationId| {
+            match run.as_slice() {
+                [] => {}
+                &[(group, client)] => rows.push(Change::ClientAdded { org, group, client }.to_row()),
+                [(group, _), ..] if run.iter().all(|(g, _)| g == group) => rows.push(ChangeRow {
+                    kind: "clients_added".into(),
+                    organization_id: org.0,
+                    a: group.0,
+                    b: run.len() as i64,
+                    c: None,
+                    text: Some(run.iter().map(|(_, c)| c.0.to_string()).collect::<Vec<_>>().join(",")),
+                }),
+                _ => rows.push(ChangeRow {
+                    kind: "memberships_added".into(),
+                    organization_id: org.0,
+                    a: 0,
+                    b: run.len() as i64,
+                    c: None,
+                    text: Some(
+                        run.iter()
+                            .map(|(g, c)| format!("{}:{}", g.0, c.0))
+                            .collect::<Vec<_>>()
+                            .join(","),
+                    ),
+                }),
+            }
+            run.clear();
         };
         for change in changes {
             if let Change::ClientAdded { org, group, client } = change {
-                match &mut run {
-                    Some((o, g, clients)) if o == org && g == group => clients.push(client.0),
-                    _ => {
-                        flush(&mut rows, &mut run);
-                        run = Some((*org, *group, vec![client.0]));
-                    }
+                if *org != run_org || run.len() == RUN {
+                    flush(&mut rows, &mut run, run_org);
+                    run_org = *org;
                 }
+                run.push((*group, *client));
                 continue;
             }
-            flush(&mut rows, &mut run);
+            flush(&mut rows, &mut run, run_org);
             rows.push(change.to_row());
         }
-        flush(&mut rows, &mut run);
+        flush(&mut rows, &mut run, run_org);
         rows
     }
 
-    /// Reads a stored row into the changes it holds (several for `clients_added`); false for a
-    /// kind this version does not know, which the caller treats as "reload everything".
+    /// Reads a stored row into the changes it holds (several for `clients_added` and
+    /// `memberships_added`); false for a kind this version does not know or a row it cannot read,
+    /// which the caller treats as "reload everything".
     pub fn read_row(r: &ChangeRow, into: &mut Vec<Change>) -> bool {
-        if r.kind == "clients_added" {
-            let org = OrganizationId(r.organization_id);
-            let group = GroupId(r.a);
+        let org = OrganizationId(r.organization_id);
+        let pair = |text: &str| -> Option<(GroupId, ClientId)> {
+            if r.kind == "clients_added" {
+                Some((GroupId(r.a), ClientId(text.parse().ok()?)))
+            } else {
+                let (group, client) = text.split_once(':')?;
+                Some((GroupId(group.parse().ok()?), ClientId(client.parse().ok()?)))
+            }
+        };
+        if r.kind == "clients_added" || r.kind == "memberships_added" {
             let Some(text) = r.text.as_deref() else { return false };
             let before = into.len();
-            for id in text.split(',') {
-                let Ok(client) = id.parse::<i64>() else {
+            for item in text.split(',') {
+                let Some((group, client)) = pair(item) else {
                     into.truncate(before);
                     return false;
                 };
-                into.push(Change::ClientAdded {
-                    org,
-                    group,
-                    client: ClientId(client),
-                });
+                into.push(Change::ClientAdded { org, group, client });
             }
             return true;
         }
@@ -316,7 +332,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_run_of_clients_added_to_one_group_is_stored_as_one_row_and_read_back_in_order() {
+    fn a_run_of_clients_added_is_stored_as_one_row_and_read_back_in_order() {
         let org = OrganizationId(1);
         let added = |group: i64, client: i64| Change::ClientAdded {
             org,
@@ -339,11 +355,9 @@ mod tests {
         ];
         let rows = Change::to_rows(&changes);
         let kinds: Vec<&str> = rows.iter().map(|r| r.kind.as_str()).collect();
-        assert_eq!(
-            kinds,
-            ["clients_added", "membership_validity", "client_added", "clients_added"]
-        );
+        assert_eq!(kinds, ["clients_added", "membership_validity", "memberships_added"]);
         assert_eq!(rows[0].text.as_deref(), Some("1,2,3"));
+        assert_eq!(rows[2].text.as_deref(), Some("4:5,6:7,6:8"));
         let mut read = Vec::new();
         for r in &rows {
             assert!(Change::read_row(r, &mut read));
@@ -355,6 +369,32 @@ mod tests {
         };
         let mut none = Vec::new();
         assert!(!Change::read_row(&broken, &mut none) && none.is_empty());
+        let broken = ChangeRow {
+            text: Some("4:5,6".into()),
+            ..rows[2].clone()
+        };
+        assert!(!Change::read_row(&broken, &mut none) && none.is_empty());
+    }
+
+    #[test]
+    fn a_long_run_is_cut_into_rows_of_at_most_a_run() {
+        let org = OrganizationId(1);
+        let changes: Vec<Change> = (0..RUN as i64 * 2 + 1)
+            .map(|c| Change::ClientAdded {
+                org,
+                group: GroupId(c % 7),
+                client: ClientId(c),
+            })
+            .collect();
+        let rows = Change::to_rows(&changes);
+        let kinds: Vec<&str> = rows.iter().map(|r| r.kind.as_str()).collect();
+        assert_eq!(kinds, ["memberships_added", "memberships_added", "client_added"]);
+        assert_eq!((rows[0].b, rows[1].b), (RUN as i64, RUN as i64));
+        let mut read = Vec::new();
+        for r in &rows {
+            assert!(Change::read_row(r, &mut read));
+        }
+        assert_eq!(read, changes);
     }
 
     #[test]

@@ -38,16 +38,48 @@ pub use formats::{Format, guide};
 
 /// Rows applied per transaction by the per-row path (clients, groups, bulk removals).
 pub const BATCH: usize = 1000;
-/// Rows applied per transaction by the set-based paths (memberships, bulk additions, time entries): a batch costs
-/// a few statements whatever its size, so larger batches mean fewer round trips, while one still
-/// commits in well under a lease.
-pub const SET_BATCH: usize = 50_000;
+/// Rows applied per transaction by the set-based paths (memberships, bulk additions, time
+/// entries): the first batch's, and the bounds within which [`BatchSize`] moves.
+pub const SET_BATCH: usize = 10_000;
+const SET_BATCH_MIN: usize = 2_000;
+const SET_BATCH_MAX: usize = 50_000;
+/// What a set-based batch aims at: long enough that its commit's page writes are shared by many
+/// rows, short enough that SQLite's one write lock is soon free for others.
+const SET_BATCH_SECONDS: f64 = 1.5;
 /// Rows stored per transaction while an upload is received.
 pub const RECEIVE_BATCH: usize = 20_000;
 
-/// How many rows one batch of `operation` takes.
-fn batch_rows(operation: &str) -> usize {
-    if set_based(operation) { SET_BATCH } else { BATCH }
+/// How many rows the next batch of a request takes. The per-row path takes [`BATCH`]. A
+/// set-based batch costs a few statements whatever its size, and its commit writes every page its
+/// rows dirtied once: with rows spread over thousands of groups, 10,000-row batches spent half
+/// their time committing (medium data set), 50,000-row ones a fifth. But once a batch dirties more
+/// pages than SQLite's cache holds (a table grown past it), it spills them mid-transaction and
+/// slows down per row. So batches aim at [`SET_BATCH_SECONDS`] of work at the rate the last one
+/// went, changing by half or double at most, within bounds.
+struct BatchSize {
+    rows: usize,
+    adapts: bool,
+}
+
+impl BatchSize {
+    fn new(operation: &str) -> BatchSize {
+        let adapts = set_based(operation);
+        BatchSize {
+            rows: if adapts { SET_BATCH } else { BATCH },
+            adapts,
+        }
+    }
+
+    fn after(&mut self, rows: usize, took: std::time::Duration) {
+        if !self.adapts || rows < self.rows {
+            return;
+        }
+        let per_second = rows as f64 / took.as_secs_f64().max(1e-3);
+        let want = (per_second * SET_BATCH_SECONDS) as usize;
+        self.rows = want
+            .clamp(self.rows / 2, self.rows * 2)
+            .clamp(SET_BATCH_MIN, SET_BATCH_MAX);
+    }
 }
 
 /// Whether `operation`'s rows go through a set-based path (`batch.rs`, `time_rows.rs`).
@@ -748,21 +780,31 @@ impl App {
     async fn run(&self, owner: &str, req: Request, lease_ms: i64) -> Result<()> {
         let job = self.job(req, lease_ms).await?;
         let mut position = job.req.position;
+        let mut size = BatchSize::new(&job.req.operation);
         loop {
+            let started = std::time::Instant::now();
             let mut phases = Phases::start();
             let rows = {
                 let mut conn = st(self.db.read().await)?;
-                let limit = batch_rows(&job.req.operation) as i64;
-                st(store::rows(&mut conn.conn(), job.req.id, position, job.req.total_rows, limit).await)?
+                st(store::rows(
+                    &mut conn.conn(),
+                    job.req.id,
+                    position,
+                    job.req.total_rows,
+                    size.rows as i64,
+                )
+                .await)?
             };
             if rows.is_empty() {
                 break;
             }
+            let taken = rows.len();
             phases.mark("read");
             match self.apply_batch(owner, &job, rows, phases).await? {
                 Batch::Applied(p) => position = p,
                 Batch::Lost => return Ok(()),
             }
+            size.after(taken, started.elapsed());
         }
         if job.req.replace_members
             && !job.req.replaced
@@ -1084,4 +1126,41 @@ async fn audit_state(c: &mut Conn<'_>, req: &Request, actor: Option<&Actor>, act
         Some(state),
     )
     .await
+}
+
+#[cfg(test)]
+mod batch_size_tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn set_based_batches_grow_while_they_are_quick_and_shrink_when_they_are_slow() {
+        let mut size = BatchSize::new("import_memberships");
+        assert_eq!(size.rows, SET_BATCH);
+        // 10,000 rows in 0.2 s: 75,000 would take 1.5 s, but a batch at most doubles.
+        size.after(10_000, Duration::from_millis(200));
+        assert_eq!(size.rows, 20_000);
+        size.after(20_000, Duration::from_millis(200));
+        size.after(40_000, Duration::from_millis(400));
+        assert_eq!(size.rows, SET_BATCH_MAX);
+        // A table grown past the cache: the same batch takes 30 s; it halves at most at a time.
+        size.after(SET_BATCH_MAX, Duration::from_secs(30));
+        assert_eq!(size.rows, SET_BATCH_MAX / 2);
+        size.after(SET_BATCH_MAX / 2, Duration::from_secs(15));
+        assert_eq!(size.rows, SET_BATCH_MAX / 4);
+        // The last, shorter batch of a request says nothing about the rate.
+        size.after(10, Duration::from_secs(5));
+        assert_eq!(size.rows, SET_BATCH_MAX / 4);
+        for _ in 0..10 {
+            size.after(size.rows, Duration::from_secs(60));
+        }
+        assert_eq!(size.rows, SET_BATCH_MIN);
+    }
+
+    #[test]
+    fn per_row_batches_keep_their_size() {
+        let mut size = BatchSize::new("import_clients");
+        size.after(BATCH, Duration::from_millis(1));
+        assert_eq!(size.rows, BATCH);
+    }
 }
