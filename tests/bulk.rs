@@ -446,6 +446,69 @@ both_backends! {
         assert_eq!(by_group.body["items"].as_array().unwrap().len(), 2);
     }
 
+    // Seed 004: a thousand clients leave a group at once. Every row says what became of it (a
+    // client listed twice leaves once; one who was never a member is reported, not refused), the
+    // group's count and the audit trail follow, and the staff member assigned to the group stops
+    // seeing the clients who left.
+    async fn a_bulk_removal_of_thousands_reports_every_row_and_access_follows(t: TestApp) {
+        let mut file = String::from("name\n");
+        for i in 0..1100 {
+            file.push_str(&format!("Leaver {i:04}\n"));
+        }
+        upload(&t, "clients", "mode=apply", file).await.expect(StatusCode::ACCEPTED);
+        work(&t).await;
+        let stayer = t.client("Stayer").await;
+        let outsider = t.client("Outsider").await;
+        let g = t.group("Departing", &[stayer]).await;
+        t.post(&format!("/api/v1/groups/{g}/members/bulk"), json!({ "action": "add", "filter": { "q": "leaver" } })).await.expect(StatusCode::ACCEPTED);
+        work(&t).await;
+        let manager = t.post("/api/v1/staff", json!({ "email": "pam@firm.example", "name": "Pam", "role": "staff" })).await.expect(StatusCode::CREATED);
+        let pam = manager.body["id"].as_i64().unwrap();
+        t.put(&format!("/api/v1/groups/{g}/staff/{pam}"), json!({ "role": "reader" })).await.expect(StatusCode::OK);
+        let pam_token = t.app.create_token("pam@firm.example", "test").await.unwrap();
+        let seen = t.call_as(&pam_token, Method::GET, "/api/v1/me/clients", None, &[]).await.expect(StatusCode::OK);
+        assert_eq!(seen.body["total"], 1101);
+        let version_before = t.get(&format!("/api/v1/groups/{g}")).await.expect(StatusCode::OK).body["version"].as_i64().unwrap();
+
+        let mut leavers = Vec::new();
+        let mut cursor = String::new();
+        loop {
+            let page = t.get(&format!("/api/v1/clients?q=leaver&limit=500&cursor={cursor}")).await.expect(StatusCode::OK);
+            leavers.extend(page.body["items"].as_array().unwrap().iter().map(|c| c["id"].as_i64().unwrap()));
+            match page.body["next_cursor"].as_str() {
+                Some(next) => cursor = next.to_string(),
+                None => break,
+            }
+        }
+        assert_eq!(leavers.len(), 1100);
+        let mut listed = leavers.clone();
+        listed.push(leavers[0]);
+        listed.push(outsider);
+        let queued = t.post(&format!("/api/v1/groups/{g}/members/bulk"), json!({ "action": "remove", "client_ids": listed })).await.expect(StatusCode::ACCEPTED);
+        assert_eq!(queued.body["request"]["operation"], "bulk_remove");
+        let id = queued.body["request"]["id"].as_i64().unwrap();
+        work(&t).await;
+
+        let done = t.get(&format!("/api/v1/process-requests/{id}")).await.expect(StatusCode::OK);
+        assert_eq!(done.body["status"], "completed", "{}", done.body);
+        assert_eq!(done.body["done"], 1102);
+        assert_eq!(done.body["failed"], 0);
+        let report = text(&t.get(&format!("/api/v1/process-requests/{id}/report.csv")).await.expect(StatusCode::OK));
+        let outcome_of = |row: usize| report.lines().nth(row).unwrap().split(',').nth(2).unwrap().to_string();
+        assert_eq!((1..=1100).filter(|&row| outcome_of(row) == "removed").count(), 1100, "{report}");
+        assert_eq!(outcome_of(1101), "not_member", "the second mention of a client already removed");
+        assert_eq!(outcome_of(1102), "not_member", "a client who was never a member");
+
+        assert_eq!(member_names(&t, g).await, ["Stayer"]);
+        let group = t.get(&format!("/api/v1/groups/{g}")).await.expect(StatusCode::OK);
+        assert_eq!(group.body["member_count"], 1);
+        assert_eq!(group.body["version"].as_i64().unwrap(), version_before + 1100, "a version step per removal");
+        assert_eq!(audit_count(&t, "membership.removed").await, 1100);
+        let seen = t.call_as(&pam_token, Method::GET, "/api/v1/me/clients", None, &[]).await.expect(StatusCode::OK);
+        assert_eq!(seen.body["total"], 1);
+        assert_eq!(t.groups_of(leavers[0]).await, Vec::<String>::new());
+    }
+
     // Two workers at once (PostgreSQL: claims skip each other's locked rows; SQLite: they take
     // turns): each request is claimed by one of them, and every row is applied once.
     async fn two_workers_share_the_queue_and_apply_every_row_once(t: TestApp) {

@@ -406,14 +406,14 @@ pub async fn facts(c: &mut Conn<'_>, org: OrganizationId, ids: &[i64], keys: &[S
 /// Values per `IN` list of the set-based reads (well under either engine's parameter limit).
 pub const IN_CHUNK: usize = 10_000;
 
-/// Marks groups changed by new members at once (a batch of an import), one statement for all:
-/// each group's count grows by its number and its version moves as far as that many single
-/// additions would move it.
-pub async fn touch_many(c: &mut Conn<'_>, added: &[(GroupId, i64)], by: Option<StaffId>, now: Millis) -> Result<()> {
-    for chunk in added.chunks(IN_CHUNK) {
+/// Marks groups whose members changed at once (a batch of an import or a bulk removal), one
+/// statement for all: each group's count moves by its number (negative for removals) and its
+/// version moves as far as that many single changes would move it.
+pub async fn touch_many(c: &mut Conn<'_>, changed: &[(GroupId, i64)], by: Option<StaffId>, now: Millis) -> Result<()> {
+    for chunk in changed.chunks(IN_CHUNK) {
         let mut sql = Sql::for_backend(
             c.backend(),
-            "UPDATE client_groups SET member_count = member_count + v.column2, version = version + v.column2,
+            "UPDATE client_groups SET member_count = member_count + v.column2, version = version + abs(v.column2),
                 updated_by = COALESCE(",
         );
         sql.bind(by.map(|s| s.0))

@@ -333,6 +333,41 @@ pub async fn remove_client(c: &mut Conn<'_>, group: GroupId, client: ClientId) -
     Ok(!removed.is_empty())
 }
 
+/// Removes many clients from one group (a batch of a bulk removal, or of a large group being
+/// deleted), closing each membership's period as [`remove_client`] does. Returns the clients that
+/// were members, each once, whatever order or repeats `clients` has.
+pub async fn remove_clients(c: &mut Conn<'_>, group: GroupId, clients: &[ClientId]) -> Result<Vec<ClientId>> {
+    let removed: Vec<Removed> = match c {
+        Conn::Sqlite(s) => {
+            crate::fast::with_sqlite(s, |db| {
+                let mut stmt = db.prepare(&format!(
+                    "DELETE FROM group_clients WHERE group_id = ?1 AND client_id = ?2 {REMOVED}"
+                ))?;
+                let mut removed = Vec::new();
+                for client in clients {
+                    let mut rows = stmt.query((group.0, client.0))?;
+                    while let Some(r) = rows.next()? {
+                        removed.push((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?));
+                    }
+                }
+                Ok(removed)
+            })
+            .await?
+        }
+        Conn::Postgres(pg) => {
+            let ids: Vec<i64> = clients.iter().map(|c| c.0).collect();
+            let sql = format!("DELETE FROM group_clients WHERE group_id = $1 AND client_id = ANY($2) {REMOVED}");
+            sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(group.0)
+                .bind(ids)
+                .fetch_all(&mut **pg)
+                .await?
+        }
+    };
+    close_periods(c, &removed).await?;
+    Ok(removed.iter().map(|r| ClientId(r.2)).collect())
+}
+
 pub async fn add_child(
     c: &mut Conn<'_>,
     org: OrganizationId,

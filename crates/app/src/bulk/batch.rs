@@ -1,5 +1,5 @@
 //! The set-based path for membership rows (`import_memberships`, and the items of a large bulk
-//! add): a whole batch is resolved with a few reads, its rules are checked in memory, and its
+//! add; [`removal_rows`] for those of a bulk removal or a group's deletion): a whole batch is resolved with a few reads, its rules are checked in memory, and its
 //! writes go out as multi-row statements, instead of a dozen round trips to the database per row.
 //!
 //! The rules and their order are those of `members::add_one` and `formats::membership_row`, row by
@@ -27,7 +27,7 @@ use clientele_store::process_requests::{self as store, RowOutcome};
 use clientele_store::{Tx, groups as group_store};
 
 use super::formats::{Ctx, Fields, id, member_outcome};
-use crate::members::{MemberRef, Outcome, add_one};
+use crate::members::{MemberRef, Outcome, add_one, remove_one};
 use crate::st;
 
 /// How a row names its group.
@@ -455,6 +455,111 @@ pub(crate) async fn membership_rows(
     // A fixed order, so concurrent batches on PostgreSQL lock groups in the same order.
     touched.sort();
     st(group_store::touch_many(&mut tx.conn(), &touched, Some(ctx.actor.staff_id), now).await)?;
+    Ok(outcomes)
+}
+
+/// Applies a batch of a bulk removal's or a group deletion's rows (`member_type`, `member_id`,
+/// out of the request's group) inside the caller's transaction, with the outcomes, audit events
+/// and access changes `members::remove_one` gives row by row: the clients go out in one pass, a
+/// repeated client is `not_member` after its first row, and rows that detach a nested group take
+/// the per-row path (they are few).
+pub(crate) async fn removal_rows(
+    tx: &mut Tx,
+    ctx: &Ctx<'_>,
+    cause: Cause,
+    rows: Vec<(i64, Result<Fields>)>,
+    changes: &mut Vec<Change>,
+    phases: &mut super::Phases,
+) -> Result<Vec<(i64, RowOutcome)>> {
+    let org = ctx.org.id;
+    let group = ctx
+        .group
+        .ok_or_else(|| Error::internal("a bulk request without a group"))?;
+    // The per-row path looks the group up for every row that names its member well; its refusal
+    // (the group is gone) is every such row's.
+    let gone = match st(group_store::get(&mut tx.conn(), org, group).await) {
+        Ok(_) => None,
+        Err(e) if e.code == ErrorCode::Internal => return Err(e),
+        Err(e) => Some(e),
+    };
+    let mut outcomes: Vec<(i64, RowOutcome)> = Vec::with_capacity(rows.len());
+    // Rows that remove a client: (index into `outcomes`, client).
+    let mut removals: Vec<(usize, ClientId)> = Vec::new();
+    for (row_number, fields) in rows {
+        let member = fields.and_then(|v| match parse_bulk(group, &v) {
+            (Some(e), _, _) => Err(e),
+            (None, _, member) => member,
+        });
+        let outcome = match (member, &gone) {
+            (Err(e), _) if e.code == ErrorCode::Internal => return Err(e),
+            (Err(e), _) => super::rejected(&e),
+            (Ok(_), Some(gone)) => super::rejected(gone),
+            (Ok(Member::ClientId(client)), None) => {
+                removals.push((outcomes.len(), ClientId(client)));
+                member_outcome(group, MemberRef::Client(ClientId(client)), Outcome::Removed)
+            }
+            (Ok(Member::GroupId(child)), None) => {
+                // The per-row path, under a savepoint so a refusal leaves nothing behind.
+                let item = MemberRef::Group(GroupId(child));
+                st(store::execute(&mut tx.conn(), "SAVEPOINT process_row").await)?;
+                let mark = changes.len();
+                match remove_one(tx, org, ctx.actor, group, item, cause, changes).await {
+                    Ok(outcome) => {
+                        st(store::execute(&mut tx.conn(), "RELEASE SAVEPOINT process_row").await)?;
+                        member_outcome(group, item, outcome)
+                    }
+                    Err(e) if e.code == ErrorCode::Internal => return Err(e),
+                    Err(e) => {
+                        st(store::execute(&mut tx.conn(), "ROLLBACK TO SAVEPOINT process_row").await)?;
+                        st(store::execute(&mut tx.conn(), "RELEASE SAVEPOINT process_row").await)?;
+                        changes.truncate(mark);
+                        super::rejected(&e)
+                    }
+                }
+            }
+            (Ok(_), None) => return Err(Error::internal("a bulk row names its member by id")),
+        };
+        outcomes.push((row_number, outcome));
+    }
+    phases.mark("rules");
+    if removals.is_empty() {
+        return Ok(outcomes);
+    }
+    let clients: Vec<ClientId> = removals.iter().map(|&(_, c)| c).collect();
+    let mut were_members: HashSet<ClientId> = st(member_store::remove_clients(&mut tx.conn(), group, &clients).await)?
+        .into_iter()
+        .collect();
+    phases.mark("memberships");
+    let now = now_millis();
+    let mut events = Vec::with_capacity(were_members.len());
+    for &(index, client) in &removals {
+        // The first row naming a member removes it; any later one finds it gone.
+        if !were_members.remove(&client) {
+            outcomes[index].1 = member_outcome(group, MemberRef::Client(client), Outcome::NotMember);
+            continue;
+        }
+        // The same event `members::MembershipEvent` writes for a single removal.
+        let state = serde_json::json!({ "group_id": group, "member": MemberRef::Client(client) });
+        events.push(EventRow {
+            organization_id: org,
+            actor: Some(ctx.actor.staff_id),
+            action: "membership.removed",
+            object_type: "membership",
+            object_id: client.0,
+            group: Some(group),
+            client: Some(client),
+            cause,
+            before_json: Some(state.to_string()),
+            after_json: None,
+        });
+        changes.push(Change::ClientRemoved { org, group, client });
+    }
+    let removed = events.len() as i64;
+    st(audit_store::record_many(&mut tx.conn(), events, ctx.actor.request_id.as_deref(), now).await)?;
+    phases.mark("audit");
+    if removed > 0 {
+        st(group_store::touch_many(&mut tx.conn(), &[(group, -removed)], Some(ctx.actor.staff_id), now).await)?;
+    }
     Ok(outcomes)
 }
 

@@ -36,10 +36,10 @@ mod validated;
 
 pub use formats::{Format, guide};
 
-/// Rows applied per transaction by the per-row path (clients, groups, bulk removals).
+/// Rows applied per transaction by the per-row path (clients, groups).
 pub const BATCH: usize = 1000;
-/// Rows applied per transaction by the set-based paths (memberships, bulk additions, time
-/// entries): the first batch's, and the bounds within which [`BatchSize`] moves.
+/// Rows applied per transaction by the set-based paths (memberships, bulk additions and removals,
+/// group deletions, time entries): the first batch's, and the bounds within which [`BatchSize`] moves.
 pub const SET_BATCH: usize = 10_000;
 const SET_BATCH_MIN: usize = 2_000;
 const SET_BATCH_MAX: usize = 50_000;
@@ -84,7 +84,19 @@ impl BatchSize {
 
 /// Whether `operation`'s rows go through a set-based path (`batch.rs`, `time_rows.rs`).
 fn set_based(operation: &str) -> bool {
-    matches!(operation, "import_memberships" | "bulk_add" | "import_time_entries")
+    matches!(
+        operation,
+        "import_memberships" | "bulk_add" | "import_time_entries" | "bulk_remove" | "delete_group"
+    )
+}
+
+/// The audit cause of an operation whose rows take members out of its group.
+fn removal_cause(operation: &str) -> Option<Cause> {
+    match operation {
+        "bulk_remove" => Some(Cause::Bulk),
+        "delete_group" => Some(Cause::GroupDeleted),
+        _ => None,
+    }
 }
 /// Where a batch's time went, for the `debug` log: each phase's milliseconds since the one before.
 pub(crate) struct Phases {
@@ -899,6 +911,8 @@ impl App {
                 .collect();
             if req.operation == "import_time_entries" {
                 time_rows::time_entry_rows(&mut tx, &ctx, rows).await?
+            } else if let Some(cause) = removal_cause(&req.operation) {
+                batch::removal_rows(&mut tx, &ctx, cause, rows, &mut changes, &mut phases).await?
             } else {
                 batch::membership_rows(
                     &mut tx,
