@@ -288,7 +288,7 @@ both_backends! {
     async fn replace_makes_the_members_exactly_the_files(t: TestApp) {
         let a = t.post("/api/v1/clients", json!({ "name": "Ann", "external_ref": "A" })).await.expect(StatusCode::CREATED).body["id"].as_i64().unwrap();
         let b = t.client("Ben").await;
-        let c = t.client("Cat").await;
+        let c = t.post("/api/v1/clients", json!({ "name": "Cat", "external_ref": "C" })).await.expect(StatusCode::CREATED).body["id"].as_i64().unwrap();
         t.post("/api/v1/clients", json!({ "name": "Dan", "external_ref": "D" })).await.expect(StatusCode::CREATED);
         let g = t.group("Team", &[a, b, c]).await;
         let other = t.group("Other", &[b]).await;
@@ -301,6 +301,14 @@ both_backends! {
         seen.sort();
         assert_eq!(seen, ["0 removed", "0 removed", "2 already_member", "3 added"]);
         assert_eq!(member_names(&t, g).await, ["Ann", "Dan"]);
+        // The removals are in the report as made-up rows (line 0) naming whom they took out, and
+        // in the audit trail; the group's count follows.
+        let id = r.body["request"]["id"].as_i64().unwrap();
+        let report = text(&t.get(&format!("/api/v1/process-requests/{id}/report.csv")).await.expect(StatusCode::OK));
+        assert!(report.contains(",0,removed,,Team,C"), "{report}");
+        assert!(report.contains(",0,removed,,Team,\r\n") || report.ends_with(",0,removed,,Team,"), "{report}");
+        assert_eq!(audit_count(&t, "membership.removed").await, 2);
+        assert_eq!(t.get(&format!("/api/v1/groups/{g}")).await.body["member_count"], 2);
         // The import's access changes reached the index before it answered.
         let mine = t.call_as(&reader_token, Method::GET, "/api/v1/me/clients", None, &[]).await.expect(StatusCode::OK);
         let seen: Vec<&str> = mine.body["items"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap()).collect();

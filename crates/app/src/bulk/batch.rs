@@ -28,7 +28,7 @@ use clientele_store::{Tx, groups as group_store};
 
 use super::formats::{Ctx, Fields, id, member_outcome};
 use crate::members::{MemberRef, Outcome, add_one, remove_one};
-use crate::st;
+use crate::{Actor, st};
 
 /// How a row names its group.
 enum Target {
@@ -526,23 +526,44 @@ pub(crate) async fn removal_rows(
         return Ok(outcomes);
     }
     let clients: Vec<ClientId> = removals.iter().map(|&(_, c)| c).collect();
-    let mut were_members: HashSet<ClientId> = st(member_store::remove_clients(&mut tx.conn(), group, &clients).await)?
-        .into_iter()
-        .collect();
-    phases.mark("memberships");
-    let now = now_millis();
-    let mut events = Vec::with_capacity(were_members.len());
+    let mut were_members = remove_clients(tx, ctx.actor, group, cause, &clients, changes).await?;
+    phases.mark("memberships and audit");
     for &(index, client) in &removals {
         // The first row naming a member removes it; any later one finds it gone.
         if !were_members.remove(&client) {
             outcomes[index].1 = member_outcome(group, MemberRef::Client(client), Outcome::NotMember);
+        }
+    }
+    Ok(outcomes)
+}
+
+/// Takes `clients` out of `group` in one pass, writing for each member the audit event, access
+/// change and count step that `members::remove_one` writes for a single removal, in the order of
+/// `clients`. Returns the clients that were members.
+pub(crate) async fn remove_clients(
+    tx: &mut Tx,
+    actor: &Actor,
+    group: GroupId,
+    cause: Cause,
+    clients: &[ClientId],
+    changes: &mut Vec<Change>,
+) -> Result<HashSet<ClientId>> {
+    let org = actor.organization_id;
+    let were_members: HashSet<ClientId> = st(member_store::remove_clients(&mut tx.conn(), group, clients).await)?
+        .into_iter()
+        .collect();
+    let now = now_millis();
+    let mut recorded: HashSet<ClientId> = HashSet::with_capacity(were_members.len());
+    let mut events = Vec::with_capacity(were_members.len());
+    for &client in clients {
+        if !were_members.contains(&client) || !recorded.insert(client) {
             continue;
         }
         // The same event `members::MembershipEvent` writes for a single removal.
         let state = serde_json::json!({ "group_id": group, "member": MemberRef::Client(client) });
         events.push(EventRow {
             organization_id: org,
-            actor: Some(ctx.actor.staff_id),
+            actor: Some(actor.staff_id),
             action: "membership.removed",
             object_type: "membership",
             object_id: client.0,
@@ -555,12 +576,11 @@ pub(crate) async fn removal_rows(
         changes.push(Change::ClientRemoved { org, group, client });
     }
     let removed = events.len() as i64;
-    st(audit_store::record_many(&mut tx.conn(), events, ctx.actor.request_id.as_deref(), now).await)?;
-    phases.mark("audit");
+    st(audit_store::record_many(&mut tx.conn(), events, actor.request_id.as_deref(), now).await)?;
     if removed > 0 {
-        st(group_store::touch_many(&mut tx.conn(), &[(group, -removed)], Some(ctx.actor.staff_id), now).await)?;
+        st(group_store::touch_many(&mut tx.conn(), &[(group, -removed)], Some(actor.staff_id), now).await)?;
     }
-    Ok(outcomes)
+    Ok(were_members)
 }
 
 /// What a row comes to once its rules are checked.

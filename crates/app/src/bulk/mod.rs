@@ -23,7 +23,7 @@ use clientele_store::process_requests::{self as store, InputRow, NewRequest, Req
 use clientele_store::{Conn, clients as client_store, groups as group_store, organizations};
 use serde::Serialize;
 
-use crate::members::{MemberOutcome, MemberRef};
+use crate::members::{MemberOutcome, MemberRef, Outcome};
 use crate::paging::{Cursor, Page};
 use crate::{Actor, Admin, App, access, audit, st};
 
@@ -1020,11 +1020,44 @@ impl App {
             let (current_clients, current_children) = st(store::member_ids(&mut tx.conn(), *group).await)?;
             let gone_clients = current_clients.into_iter().filter(|c| !clients.contains(c));
             let gone_children = current_children.into_iter().filter(|c| !children.contains(c));
-            let items: Vec<MemberRef> = gone_clients
-                .map(|c| MemberRef::Client(ClientId(c)))
-                .chain(gone_children.map(|g| MemberRef::Group(GroupId(g))))
-                .collect();
-            for item in items {
+            let gone_clients: Vec<ClientId> = gone_clients.map(ClientId).collect();
+            let were_members = batch::remove_clients(
+                &mut tx,
+                &job.actor,
+                target.id,
+                Cause::Import,
+                &gone_clients,
+                &mut changes,
+            )
+            .await?;
+            let ids: Vec<i64> = gone_clients.iter().map(|c| c.0).collect();
+            let references: std::collections::HashMap<i64, String> =
+                st(client_store::member_facts(&mut tx.conn(), org.id, &ids, &[]).await)?
+                    .into_iter()
+                    .filter_map(|f| Some((f.id, f.external_ref?)))
+                    .collect();
+            for client in gone_clients {
+                let outcome = if were_members.contains(&client) {
+                    Outcome::Removed
+                } else {
+                    // Taken out by someone else since it was read (PostgreSQL).
+                    Outcome::NotMember
+                };
+                let values = [
+                    target.id.0.to_string(),
+                    target.name.clone(),
+                    client.0.to_string(),
+                    references.get(&client.0).cloned().unwrap_or_default(),
+                    String::new(),
+                ];
+                made_up.push((
+                    job.header.to_file_order(&values),
+                    formats::member_outcome(target.id, MemberRef::Client(client), outcome),
+                ));
+            }
+            // Nested groups are few: each through the single-edit removal.
+            for child in gone_children {
+                let item = MemberRef::Group(GroupId(child));
                 let outcome = crate::members::remove_one(
                     &mut tx,
                     org.id,
@@ -1035,27 +1068,15 @@ impl App {
                     &mut changes,
                 )
                 .await?;
-                let (client_id, client_ref, child_group) = match item {
-                    MemberRef::Client(c) => {
-                        let reference = st(client_store::get(&mut tx.conn(), org.id, c).await)
-                            .ok()
-                            .and_then(|c| c.external_ref)
-                            .unwrap_or_default();
-                        (c.0.to_string(), reference, String::new())
-                    }
-                    MemberRef::Group(g) => {
-                        let name = st(group_store::get(&mut tx.conn(), org.id, g).await)
-                            .map(|g| g.name)
-                            .unwrap_or_default();
-                        (String::new(), String::new(), name)
-                    }
-                };
+                let name = st(group_store::get(&mut tx.conn(), org.id, GroupId(child)).await)
+                    .map(|g| g.name)
+                    .unwrap_or_default();
                 let values = [
                     target.id.0.to_string(),
                     target.name.clone(),
-                    client_id,
-                    client_ref,
-                    child_group,
+                    String::new(),
+                    String::new(),
+                    name,
                 ];
                 made_up.push((
                     job.header.to_file_order(&values),
