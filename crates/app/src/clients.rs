@@ -31,7 +31,7 @@ pub struct ClientInput {
 
 impl ClientInput {
     /// Merges the input over `base` (absent fields keep their value) and validates the result.
-    fn into_fields(self, base: Option<&Client>) -> Result<ClientFields> {
+    pub(crate) fn into_fields(self, base: Option<&Client>) -> Result<ClientFields> {
         let name = match (self.name.as_deref(), base) {
             (Some(n), _) => Name::parse("name", n)?,
             (None, Some(b)) => Name::parse("name", &b.name)?,
@@ -269,7 +269,7 @@ async fn check_client_fields(
 }
 
 /// The client as the access index keeps it.
-fn client_change(actor: &Actor, client: &Client) -> Change {
+pub(crate) fn client_change(actor: &Actor, client: &Client) -> Change {
     Change::Client {
         org: actor.organization_id,
         client: client.id,

@@ -208,7 +208,7 @@ pub(crate) fn id(column: &str, value: &str) -> Result<i64> {
         .map_err(|_| Error::invalid(column, format!("\"{value}\" is not an id (a whole number)")))
 }
 
-async fn unit_by_name(c: &mut Conn<'_>, org: OrganizationId, name: &str) -> Result<BusinessUnitId> {
+pub(crate) async fn unit_by_name(c: &mut Conn<'_>, org: OrganizationId, name: &str) -> Result<BusinessUnitId> {
     let key = Name::parse("business_unit", name)?.key();
     match st(business_units::find_by_name(c, org, &key).await)? {
         Some(unit) => Ok(unit.id),
@@ -217,6 +217,32 @@ async fn unit_by_name(c: &mut Conn<'_>, org: OrganizationId, name: &str) -> Resu
             format!("there is no business unit named \"{name}\""),
         )),
     }
+}
+
+/// A client row's fields as the input of a create or an update (its business unit already found),
+/// refused by the first field that does not read.
+pub(crate) fn client_input(v: &Fields, unit: Option<BusinessUnitId>) -> Result<ClientInput> {
+    let expires = match v.get("relationship_expires_at") {
+        "" => None,
+        text => Some(parse_instant(text)?),
+    };
+    Ok(ClientInput {
+        name: Some(v.raw("name").to_string()),
+        external_ref: Some(v.get("external_ref").to_string()),
+        email: Some(v.get("email").to_string()),
+        phone: Some(v.get("phone").to_string()),
+        status: match v.get("status") {
+            "" => None,
+            s => Some(ClientStatus::parse(s)?),
+        },
+        relationship: match v.get("relationship") {
+            "" => None,
+            s => Some(Relationship::parse(s)?),
+        },
+        relationship_expires_at: Some(expires),
+        business_unit_id: Some(unit),
+        notes: Some(v.raw("notes").to_string()),
+    })
 }
 
 async fn group_by_name(c: &mut Conn<'_>, org: OrganizationId, column: &str, name: &str) -> Result<ClientGroup> {
@@ -249,33 +275,18 @@ pub(crate) async fn apply(
 }
 
 /// A client: `id` (or else `external_ref`) names an existing client to change; otherwise a new one.
-async fn client_row(tx: &mut Tx, ctx: &Ctx<'_>, v: &Fields, changes: &mut Vec<Change>) -> Result<RowOutcome> {
+pub(crate) async fn client_row(
+    tx: &mut Tx,
+    ctx: &Ctx<'_>,
+    v: &Fields,
+    changes: &mut Vec<Change>,
+) -> Result<RowOutcome> {
     let org = ctx.org.id;
     let unit = match v.get("business_unit") {
         "" => None,
         name => Some(unit_by_name(&mut tx.conn(), org, name).await?),
     };
-    let expires = match v.get("relationship_expires_at") {
-        "" => None,
-        text => Some(parse_instant(text)?),
-    };
-    let input = ClientInput {
-        name: Some(v.raw("name").to_string()),
-        external_ref: Some(v.get("external_ref").to_string()),
-        email: Some(v.get("email").to_string()),
-        phone: Some(v.get("phone").to_string()),
-        status: match v.get("status") {
-            "" => None,
-            s => Some(ClientStatus::parse(s)?),
-        },
-        relationship: match v.get("relationship") {
-            "" => None,
-            s => Some(Relationship::parse(s)?),
-        },
-        relationship_expires_at: Some(expires),
-        business_unit_id: Some(unit),
-        notes: Some(v.raw("notes").to_string()),
-    };
+    let input = client_input(v, unit)?;
     let existing = match (v.get("id"), v.get("external_ref")) {
         ("", "") => None,
         ("", reference) => st(client_store::find_by_external_ref(&mut tx.conn(), org, reference).await)?,

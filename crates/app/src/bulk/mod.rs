@@ -28,6 +28,7 @@ use crate::paging::{Cursor, Page};
 use crate::{Actor, Admin, App, access, audit, st};
 
 mod batch;
+mod client_rows;
 pub mod export;
 pub mod formats;
 pub mod read;
@@ -36,10 +37,10 @@ mod validated;
 
 pub use formats::{Format, guide};
 
-/// Rows applied per transaction by the per-row path (clients, groups).
+/// Rows applied per transaction by the per-row path (groups).
 pub const BATCH: usize = 1000;
-/// Rows applied per transaction by the set-based paths (memberships, bulk additions and removals,
-/// group deletions, time entries): the first batch's, and the bounds within which [`BatchSize`] moves.
+/// Rows applied per transaction by the set-based paths (clients, memberships, bulk additions and
+/// removals, group deletions, time entries): the first batch's, and the bounds within which [`BatchSize`] moves.
 pub const SET_BATCH: usize = 10_000;
 const SET_BATCH_MIN: usize = 2_000;
 const SET_BATCH_MAX: usize = 50_000;
@@ -82,11 +83,12 @@ impl BatchSize {
     }
 }
 
-/// Whether `operation`'s rows go through a set-based path (`batch.rs`, `time_rows.rs`).
+/// Whether `operation`'s rows go through a set-based path (`batch.rs`, `client_rows.rs`,
+/// `time_rows.rs`).
 fn set_based(operation: &str) -> bool {
     matches!(
         operation,
-        "import_memberships" | "bulk_add" | "import_time_entries" | "bulk_remove" | "delete_group"
+        "import_memberships" | "bulk_add" | "import_time_entries" | "bulk_remove" | "delete_group" | "import_clients"
     )
 }
 
@@ -911,6 +913,8 @@ impl App {
                 .collect();
             if req.operation == "import_time_entries" {
                 time_rows::time_entry_rows(&mut tx, &ctx, rows).await?
+            } else if req.operation == "import_clients" {
+                client_rows::client_rows(&mut tx, &ctx, rows, &mut changes, &mut phases).await?
             } else if let Some(cause) = removal_cause(&req.operation) {
                 batch::removal_rows(&mut tx, &ctx, cause, rows, &mut changes, &mut phases).await?
             } else {
@@ -1194,7 +1198,7 @@ mod batch_size_tests {
 
     #[test]
     fn per_row_batches_keep_their_size() {
-        let mut size = BatchSize::new("import_clients");
+        let mut size = BatchSize::new("import_groups");
         size.after(BATCH, Duration::from_millis(1));
         assert_eq!(size.rows, BATCH);
     }

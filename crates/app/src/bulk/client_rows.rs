@@ -1,0 +1,182 @@
+//! The set-based path for client rows (`import_clients`). A row that creates a client (no `id`,
+//! and an `external_ref` that is empty or names no client yet) is checked in memory and goes out
+//! with the batch's other new clients: one statement stepped per client, their audit events in
+//! one multi-row insert. A row that names an existing client (an update, or "unchanged") takes
+//! the per-row path, `formats::client_row`, under a savepoint; before it runs, the new clients of
+//! earlier rows are written, so it sees them (a file may name the same reference twice).
+//!
+//! The checks and their order are `client_row`'s and `clients::create_in`'s: the business unit
+//! by name, the expiry, status and relationship, then the fields' own rules (name, e-mail, ...),
+//! then the external reference's uniqueness, which the batch's lookup of every reference it names
+//! and its own new references answer.
+
+use std::collections::{HashMap, HashSet};
+
+use clientele_access::Change;
+use clientele_domain::audit::Cause;
+use clientele_domain::{BusinessUnitId, ErrorCode, Result, now_millis};
+use clientele_store::Tx;
+use clientele_store::audit::{self as audit_store, EventRow};
+use clientele_store::clients::{self as client_store, ClientFields};
+use clientele_store::process_requests::{self as store, RowOutcome};
+
+use super::formats::{Ctx, Fields, client_input, client_row, unit_by_name};
+use crate::clients::{ClientInput, client_change};
+use crate::st;
+
+/// What a row comes to once it is read.
+enum Plan {
+    Create(ClientInput, Fields),
+    /// The row names an existing client (or a new one of this batch): the per-row path.
+    Existing(Fields),
+}
+
+/// Applies a batch of client rows inside the caller's transaction; returns every row's outcome,
+/// in order.
+pub(crate) async fn client_rows(
+    tx: &mut Tx,
+    ctx: &Ctx<'_>,
+    rows: Vec<(i64, Result<Fields>)>,
+    changes: &mut Vec<Change>,
+    phases: &mut super::Phases,
+) -> Result<Vec<(i64, RowOutcome)>> {
+    let org = ctx.org.id;
+    // Which of the references the rows name are taken: one lookup for the batch.
+    let mut references: Vec<String> = rows
+        .iter()
+        .filter_map(|(_, fields)| fields.as_ref().ok())
+        .filter(|v| v.get("id").is_empty() && !v.get("external_ref").is_empty())
+        .map(|v| v.get("external_ref").to_string())
+        .collect();
+    references.sort_unstable();
+    references.dedup();
+    let mut taken: HashSet<String> = st(client_store::member_facts(&mut tx.conn(), org, &[], &references).await)?
+        .into_iter()
+        .filter_map(|f| f.external_ref)
+        .collect();
+    phases.mark("lookups: clients");
+
+    let mut units: HashMap<String, BusinessUnitId> = HashMap::new();
+    let mut outcomes: Vec<(i64, RowOutcome)> = Vec::with_capacity(rows.len());
+    // New clients not yet written: (index into `outcomes`, their fields).
+    let mut pending: Vec<(usize, ClientFields)> = Vec::new();
+    for (row_number, fields) in rows {
+        let plan = match fields {
+            Ok(v) => plan(tx, ctx, &mut units, &taken, v).await,
+            Err(e) => Err(e),
+        };
+        let outcome = match plan.and_then(|plan| match plan {
+            Plan::Create(input, v) => input.into_fields(None).map(|fields| {
+                // Its reference as stored: taken after all (by an earlier row of the batch) makes
+                // it the per-row path's.
+                match &fields.external_ref {
+                    Some(reference) if taken.contains(reference) => Err(v),
+                    _ => Ok(fields),
+                }
+            }),
+            Plan::Existing(v) => Ok(Err(v)),
+        }) {
+            Ok(Ok(fields)) => {
+                if let Some(reference) = &fields.external_ref {
+                    taken.insert(reference.clone());
+                }
+                pending.push((outcomes.len(), fields));
+                RowOutcome::default()
+            }
+            Ok(Err(v)) => {
+                write_new(tx, ctx, &mut pending, &mut outcomes, changes).await?;
+                st(store::execute(&mut tx.conn(), "SAVEPOINT process_row").await)?;
+                let mark = changes.len();
+                match client_row(tx, ctx, &v, changes).await {
+                    Ok(outcome) => {
+                        st(store::execute(&mut tx.conn(), "RELEASE SAVEPOINT process_row").await)?;
+                        outcome
+                    }
+                    Err(e) if e.code == ErrorCode::Internal => return Err(e),
+                    Err(e) => {
+                        st(store::execute(&mut tx.conn(), "ROLLBACK TO SAVEPOINT process_row").await)?;
+                        st(store::execute(&mut tx.conn(), "RELEASE SAVEPOINT process_row").await)?;
+                        changes.truncate(mark);
+                        super::rejected(&e)
+                    }
+                }
+            }
+            Err(e) if e.code == ErrorCode::Internal => return Err(e),
+            Err(e) => super::rejected(&e),
+        };
+        outcomes.push((row_number, outcome));
+    }
+    phases.mark("rules");
+    write_new(tx, ctx, &mut pending, &mut outcomes, changes).await?;
+    phases.mark("clients and audit");
+    Ok(outcomes)
+}
+
+/// Reads a row: its business unit (looked up once per name in the batch) and fields, and whether
+/// it creates a client.
+async fn plan(
+    tx: &mut Tx,
+    ctx: &Ctx<'_>,
+    units: &mut HashMap<String, BusinessUnitId>,
+    taken: &HashSet<String>,
+    v: Fields,
+) -> Result<Plan> {
+    let unit = match v.get("business_unit") {
+        "" => None,
+        name => Some(match units.get(name) {
+            Some(&unit) => unit,
+            None => {
+                let unit = unit_by_name(&mut tx.conn(), ctx.org.id, name).await?;
+                units.insert(name.to_string(), unit);
+                unit
+            }
+        }),
+    };
+    let input = client_input(&v, unit)?;
+    Ok(match (v.get("id"), v.get("external_ref")) {
+        ("", "") => Plan::Create(input, v),
+        ("", reference) if !taken.contains(reference) => Plan::Create(input, v),
+        _ => Plan::Existing(v),
+    })
+}
+
+/// Writes the pending new clients, their audit events (`client.created`, as `create_in` writes
+/// them) and access changes, and fills in their rows' outcomes.
+async fn write_new(
+    tx: &mut Tx,
+    ctx: &Ctx<'_>,
+    pending: &mut Vec<(usize, ClientFields)>,
+    outcomes: &mut [(i64, RowOutcome)],
+    changes: &mut Vec<Change>,
+) -> Result<()> {
+    if pending.is_empty() {
+        return Ok(());
+    }
+    let org = ctx.org.id;
+    let now = now_millis();
+    let fields: Vec<ClientFields> = pending.iter().map(|(_, f)| f.clone()).collect();
+    let created = st(client_store::insert_many(&mut tx.conn(), org, &fields, now).await)?;
+    let mut events = Vec::with_capacity(created.len());
+    for ((index, _), client) in pending.drain(..).zip(&created) {
+        events.push(EventRow {
+            organization_id: org,
+            actor: Some(ctx.actor.staff_id),
+            action: "client.created",
+            object_type: "client",
+            object_id: client.id.0,
+            group: None,
+            client: Some(client.id),
+            cause: Cause::Import,
+            before_json: None,
+            after_json: serde_json::to_string(client).ok(),
+        });
+        changes.push(client_change(ctx.actor, client));
+        outcomes[index].1 = RowOutcome {
+            outcome: "created",
+            client_id: Some(client.id.0),
+            ..Default::default()
+        };
+    }
+    st(audit_store::record_many(&mut tx.conn(), events, ctx.actor.request_id.as_deref(), now).await)?;
+    Ok(())
+}
