@@ -240,6 +240,63 @@ pub async fn by_ids(c: &mut Conn<'_>, org: OrganizationId, ids: &[ClientId]) -> 
     Ok(ids.iter().filter_map(|id| by_id.remove(&id.0)).collect())
 }
 
+/// The organisation's clients with these ids or these external references, whole (a batch of a
+/// client import compares its rows with them). Order is not kept; a client named both ways comes
+/// twice.
+pub async fn find_many(c: &mut Conn<'_>, org: OrganizationId, ids: &[i64], refs: &[String]) -> Result<Vec<Client>> {
+    const COLUMNS: &str = "SELECT id, name, external_ref, email, phone, status, relationship,
+        relationship_expires_at, business_unit_id, notes, version, created_at, updated_at FROM clients";
+    let rows: Vec<Row> = match c {
+        // Point lookups by key, prepared once, as `member_facts` does.
+        Conn::Sqlite(s) => {
+            crate::fast::with_sqlite(s, |db| {
+                let mut by_id = db.prepare(&format!("{COLUMNS} WHERE organization_id = ?1 AND id = ?2"))?;
+                let mut by_ref = db.prepare(&format!("{COLUMNS} WHERE organization_id = ?1 AND external_ref = ?2"))?;
+                let read = |r: &rusqlite::Row<'_>| {
+                    Ok(Row {
+                        id: r.get(0)?,
+                        name: r.get(1)?,
+                        external_ref: r.get(2)?,
+                        email: r.get(3)?,
+                        phone: r.get(4)?,
+                        status: r.get(5)?,
+                        relationship: r.get(6)?,
+                        relationship_expires_at: r.get(7)?,
+                        business_unit_id: r.get(8)?,
+                        notes: r.get(9)?,
+                        version: r.get(10)?,
+                        created_at: r.get(11)?,
+                        updated_at: r.get(12)?,
+                    })
+                };
+                let mut found = Vec::with_capacity(ids.len() + refs.len());
+                for id in ids {
+                    found.extend(rusqlite::OptionalExtension::optional(
+                        by_id.query_row((org.0, id), read),
+                    )?);
+                }
+                for reference in refs {
+                    found.extend(rusqlite::OptionalExtension::optional(
+                        by_ref.query_row((org.0, reference.as_str()), read),
+                    )?);
+                }
+                Ok(found)
+            })
+            .await?
+        }
+        Conn::Postgres(pg) => {
+            let sql = format!("{COLUMNS} WHERE organization_id = $1 AND (id = ANY($2) OR external_ref = ANY($3))");
+            sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(org.0)
+                .bind(ids)
+                .bind(refs)
+                .fetch_all(&mut **pg)
+                .await?
+        }
+    };
+    rows.into_iter().map(Row::into_entity).collect()
+}
+
 /// What a membership needs to know of a client: who it is and whether its relationship allows it
 /// to join a group.
 #[derive(Debug, Clone, sqlx::FromRow)]

@@ -1,9 +1,12 @@
 //! The set-based path for client rows (`import_clients`). A row that creates a client (no `id`,
 //! and an `external_ref` that is empty or names no client yet) is checked in memory and goes out
 //! with the batch's other new clients: one statement stepped per client, their audit events in
-//! one multi-row insert. A row that names an existing client (an update, or "unchanged") takes
-//! the per-row path, `formats::client_row`, under a savepoint; before it runs, the new clients of
-//! earlier rows are written, so it sees them (a file may name the same reference twice).
+//! one multi-row insert. A row that names an existing client and changes nothing is answered
+//! `unchanged` from the batch's one read of the clients it names (re-uploading an export is
+//! mostly that). Any other row that names an existing client (an update) takes the per-row path,
+//! `formats::client_row`, under a savepoint; before it runs, the new clients of earlier rows are
+//! written, so it sees them (a file may name the same reference twice), and from then on the
+//! client it changed is never answered from the batch's read, which it made stale.
 //!
 //! The checks and their order are `client_row`'s and `clients::create_in`'s: the business unit
 //! by name, the expiry, status and relationship, then the fields' own rules (name, e-mail, ...),
@@ -14,6 +17,7 @@ use std::collections::{HashMap, HashSet};
 
 use clientele_access::Change;
 use clientele_domain::audit::Cause;
+use clientele_domain::entities::Client;
 use clientele_domain::{BusinessUnitId, ErrorCode, Result, now_millis};
 use clientele_store::Tx;
 use clientele_store::audit::{self as audit_store, EventRow};
@@ -21,14 +25,24 @@ use clientele_store::clients::{self as client_store, ClientFields};
 use clientele_store::process_requests::{self as store, RowOutcome};
 
 use super::formats::{Ctx, Fields, client_input, client_row, unit_by_name};
-use crate::clients::{ClientInput, client_change};
+use crate::clients::{ClientInput, client_change, merged_fields};
 use crate::st;
 
 /// What a row comes to once it is read.
 enum Plan {
     Create(ClientInput, Fields),
-    /// The row names an existing client (or a new one of this batch): the per-row path.
-    Existing(Fields),
+    /// The row names an existing client (or a new one of this batch).
+    Existing(ClientInput, Fields),
+}
+
+/// What a row comes to once it is checked against the batch's read.
+enum Step {
+    /// A client to create with the batch's other new clients.
+    New(ClientFields),
+    /// An existing client (by id) that the row leaves as it is.
+    Unchanged(i64),
+    /// `formats::client_row`, under a savepoint.
+    PerRow(Fields),
 }
 
 /// Applies a batch of client rows inside the caller's transaction; returns every row's outcome,
@@ -41,19 +55,32 @@ pub(crate) async fn client_rows(
     phases: &mut super::Phases,
 ) -> Result<Vec<(i64, RowOutcome)>> {
     let org = ctx.org.id;
-    // Which of the references the rows name are taken: one lookup for the batch.
-    let mut references: Vec<String> = rows
-        .iter()
-        .filter_map(|(_, fields)| fields.as_ref().ok())
-        .filter(|v| v.get("id").is_empty() && !v.get("external_ref").is_empty())
-        .map(|v| v.get("external_ref").to_string())
-        .collect();
+    // The clients the rows name, by id or reference: one read for the batch.
+    let mut ids: Vec<i64> = Vec::new();
+    let mut references: Vec<String> = Vec::new();
+    for v in rows.iter().filter_map(|(_, fields)| fields.as_ref().ok()) {
+        match (v.get("id"), v.get("external_ref")) {
+            ("", "") => {}
+            ("", reference) => references.push(reference.to_string()),
+            (text, _) => ids.extend(text.parse::<i64>().ok()),
+        }
+    }
+    ids.sort_unstable();
+    ids.dedup();
     references.sort_unstable();
     references.dedup();
-    let mut taken: HashSet<String> = st(client_store::member_facts(&mut tx.conn(), org, &[], &references).await)?
-        .into_iter()
-        .filter_map(|f| f.external_ref)
-        .collect();
+    let mut by_id: HashMap<i64, Client> = HashMap::new();
+    let mut by_ref: HashMap<String, Client> = HashMap::new();
+    for client in st(client_store::find_many(&mut tx.conn(), org, &ids, &references).await)? {
+        if let Some(reference) = &client.external_ref {
+            by_ref.insert(reference.clone(), client.clone());
+        }
+        by_id.insert(client.id.0, client);
+    }
+    // References in use: those read, and those of the batch's new clients as they come.
+    let mut taken: HashSet<String> = by_ref.keys().cloned().collect();
+    // Clients an earlier row of the batch changed: the read above is stale for them.
+    let mut changed: HashSet<i64> = HashSet::new();
     phases.mark("lookups: clients");
 
     let mut units: HashMap<String, BusinessUnitId> = HashMap::new();
@@ -65,31 +92,49 @@ pub(crate) async fn client_rows(
             Ok(v) => plan(tx, ctx, &mut units, &taken, v).await,
             Err(e) => Err(e),
         };
-        let outcome = match plan.and_then(|plan| match plan {
-            Plan::Create(input, v) => input.into_fields(None).map(|fields| {
-                // Its reference as stored: taken after all (by an earlier row of the batch) makes
-                // it the per-row path's.
-                match &fields.external_ref {
-                    Some(reference) if taken.contains(reference) => Err(v),
-                    _ => Ok(fields),
-                }
+        let step = plan.and_then(|plan| match plan {
+            Plan::Create(input, v) => input.into_fields(None).map(|fields| match &fields.external_ref {
+                // Its reference as stored is taken after all (by an earlier row of the batch).
+                Some(reference) if taken.contains(reference) => Step::PerRow(v),
+                _ => Step::New(fields),
             }),
-            Plan::Existing(v) => Ok(Err(v)),
-        }) {
-            Ok(Ok(fields)) => {
+            Plan::Existing(input, v) => {
+                let before = match (v.get("id"), v.get("external_ref")) {
+                    ("", reference) => by_ref.get(reference),
+                    (text, _) => text.parse::<i64>().ok().and_then(|id| by_id.get(&id)),
+                };
+                Ok(match before {
+                    Some(before)
+                        if !changed.contains(&before.id.0)
+                            && merged_fields(input, before).is_ok_and(|(wanted, current)| wanted == current) =>
+                    {
+                        Step::Unchanged(before.id.0)
+                    }
+                    _ => Step::PerRow(v),
+                })
+            }
+        });
+        let outcome = match step {
+            Ok(Step::Unchanged(client)) => RowOutcome {
+                outcome: "unchanged",
+                client_id: Some(client),
+                ..Default::default()
+            },
+            Ok(Step::New(fields)) => {
                 if let Some(reference) = &fields.external_ref {
                     taken.insert(reference.clone());
                 }
                 pending.push((outcomes.len(), fields));
                 RowOutcome::default()
             }
-            Ok(Err(v)) => {
+            Ok(Step::PerRow(v)) => {
                 write_new(tx, ctx, &mut pending, &mut outcomes, changes).await?;
                 st(store::execute(&mut tx.conn(), "SAVEPOINT process_row").await)?;
                 let mark = changes.len();
                 match client_row(tx, ctx, &v, changes).await {
                     Ok(outcome) => {
                         st(store::execute(&mut tx.conn(), "RELEASE SAVEPOINT process_row").await)?;
+                        changed.extend(outcome.client_id);
                         outcome
                     }
                     Err(e) if e.code == ErrorCode::Internal => return Err(e),
@@ -136,7 +181,7 @@ async fn plan(
     Ok(match (v.get("id"), v.get("external_ref")) {
         ("", "") => Plan::Create(input, v),
         ("", reference) if !taken.contains(reference) => Plan::Create(input, v),
-        _ => Plan::Existing(v),
+        _ => Plan::Existing(input, v),
     })
 }
 
