@@ -1,5 +1,6 @@
 //! The bulk workloads: a CSV import of memberships (one per client by default) into a copy of the
-//! data set through a process request (every rule, audit event and access change included), and an
+//! data set through a process request (every rule, audit event and access change included), then
+//! of new clients (a tenth as many as the data set has), twice (created, then unchanged), and an
 //! export of every client, each against the `sqlite3` command line doing the bare minimum
 //! (`.import` into a table without constraints, `-csv SELECT`) in the same run.
 
@@ -81,6 +82,59 @@ fn write_memberships(path: &std::path::Path, ds: &Dataset, rows: u64) -> anyhow:
     Ok(())
 }
 
+/// Writes `rows` new clients as a clients file, as a firm's CRM export might give them.
+fn write_new_clients(path: &std::path::Path, rows: u64) -> anyhow::Result<()> {
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?);
+    out.write_all(b"external_ref,name,email,phone,status\n")?;
+    for i in 0..rows {
+        writeln!(
+            out,
+            "NEW-{i},New client {i:07},new{i}@clients.example,+1 555 {i:07},active"
+        )?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// Imports `file` of new clients into `app` twice: every row creates a client, then every row
+/// finds its client unchanged. Returns the seconds each took.
+async fn import_clients_twice(
+    app: &App,
+    actor: &clientele_app::Actor,
+    file: &std::path::Path,
+) -> anyhow::Result<[f64; 2]> {
+    let mut took = [0.0; 2];
+    for (run, expected) in ["created", "unchanged"].into_iter().enumerate() {
+        let started = Instant::now();
+        let input = std::io::BufReader::with_capacity(256 * 1024, std::fs::File::open(file)?);
+        let request = app
+            .receive_import(actor.admin()?, Format::Clients, Mode::Apply, false, input)
+            .await?;
+        app.run_now(request.id).await?;
+        took[run] = started.elapsed().as_secs_f64();
+        let finished = app.process_request(actor, request.id).await?;
+        anyhow::ensure!(
+            finished.status == "completed" && finished.failed == 0,
+            "the clients import ended {} with {} rejected",
+            finished.status,
+            finished.failed
+        );
+        let (mut after, mut as_expected) = (0, 0);
+        loop {
+            let rows = app.report_rows(actor, request.id, after, 5000).await?;
+            let Some(last) = rows.last() else { break };
+            after = last.row;
+            as_expected += rows.iter().filter(|r| r.outcome == expected).count();
+        }
+        anyhow::ensure!(
+            as_expected as i64 == finished.total,
+            "{as_expected} of the clients import's {} rows were {expected}",
+            finished.total
+        );
+    }
+    Ok(took)
+}
+
 /// A database holding the data set: a consistent copy of a SQLite one (`VACUUM INTO`), or the
 /// same data set generated into a new SQLite file when the source is PostgreSQL.
 async fn copy_of(app: &App, ds: &Dataset, url: &str, path: &std::path::Path) -> anyhow::Result<String> {
@@ -117,6 +171,9 @@ pub async fn import(app: &App, ds: &Dataset, url: &str, rows: Option<u64>) -> an
     write_memberships(&file, ds, rows)?;
     let runs = if child { 1 } else { import_runs(ds) };
 
+    let clients_file = dir.join("clients.csv");
+    let new_clients = (ds.size.clients as u64 / 10).max(1);
+    let mut clients_took = None;
     let ours_db = dir.join("ours.db");
     let mut ours = Samples::default();
     let mut done = None;
@@ -168,6 +225,10 @@ pub async fn import(app: &App, ds: &Dataset, url: &str, rows: Option<u64>) -> an
         let finished = fresh.process_request(&actor, request.id).await?;
         anyhow::ensure!(finished.status == "completed", "the import ended {}", finished.status);
         done = Some(finished);
+        if clients_took.is_none() {
+            write_new_clients(&clients_file, new_clients)?;
+            clients_took = Some(import_clients_twice(&fresh, &actor, &clients_file).await?);
+        }
         fresh.db.close().await;
     }
 
@@ -192,6 +253,19 @@ pub async fn import(app: &App, ds: &Dataset, url: &str, rows: Option<u64>) -> an
         "sqlite3 imported {} rows, the file has {rows}",
         base_rows.trim()
     );
+    if let Some([created, unchanged]) = clients_took {
+        let _ = std::fs::remove_file(&base_db);
+        let bare = sqlite3(&[
+            base_db.to_str().unwrap_or_default(),
+            &format!(".import --csv {} bare", clients_file.display()),
+        ])?;
+        let per_second = |seconds: f64| (new_clients as f64 / seconds).round();
+        rep.note("clients_rows", new_clients as i64);
+        rep.note("clients_created_rows_per_s", per_second(created));
+        rep.note("clients_unchanged_rows_per_s", per_second(unchanged));
+        rep.note("clients_sqlite3_import_rows_per_s", per_second(bare));
+        rep.note("clients_created_ratio", ((bare / created) * 1000.0).round() / 1000.0);
+    }
     let _ = std::fs::remove_dir_all(&dir);
 
     let rate = |s: &Samples| rows as f64 / (s.percentile(50.0) / 1e6);
