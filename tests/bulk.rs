@@ -526,20 +526,23 @@ both_backends! {
         let mut listed = leavers.clone();
         listed.push(leavers[0]);
         listed.push(outsider);
-        let queued = t.post(&format!("/api/v1/groups/{g}/members/bulk"), json!({ "action": "remove", "client_ids": listed })).await.expect(StatusCode::ACCEPTED);
+        // A group item too: "Departing" holds clients, so no group is nested in it.
+        let elsewhere = t.group("Elsewhere", &[]).await;
+        let queued = t.post(&format!("/api/v1/groups/{g}/members/bulk"), json!({ "action": "remove", "client_ids": listed, "group_ids": [elsewhere] })).await.expect(StatusCode::ACCEPTED);
         assert_eq!(queued.body["request"]["operation"], "bulk_remove");
         let id = queued.body["request"]["id"].as_i64().unwrap();
         work(&t).await;
 
         let done = t.get(&format!("/api/v1/process-requests/{id}")).await.expect(StatusCode::OK);
         assert_eq!(done.body["status"], "completed", "{}", done.body);
-        assert_eq!(done.body["done"], 1102);
+        assert_eq!(done.body["done"], 1103);
         assert_eq!(done.body["failed"], 0);
         let report = text(&t.get(&format!("/api/v1/process-requests/{id}/report.csv")).await.expect(StatusCode::OK));
         let outcome_of = |row: usize| report.lines().nth(row).unwrap().split(',').nth(2).unwrap().to_string();
         assert_eq!((1..=1100).filter(|&row| outcome_of(row) == "removed").count(), 1100, "{report}");
         assert_eq!(outcome_of(1101), "not_member", "the second mention of a client already removed");
         assert_eq!(outcome_of(1102), "not_member", "a client who was never a member");
+        assert_eq!(outcome_of(1103), "not_member", "a group that was never nested in it");
 
         assert_eq!(member_names(&t, g).await, ["Stayer"]);
         let group = t.get(&format!("/api/v1/groups/{g}")).await.expect(StatusCode::OK);
