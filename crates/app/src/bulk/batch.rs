@@ -23,7 +23,7 @@ use clientele_domain::{ClientId, Error, ErrorCode, GroupId, Result, now_millis};
 use clientele_store::audit::{self as audit_store, EventRow};
 use clientele_store::clients::{self as client_store, MemberFacts};
 use clientele_store::members::{self as member_store, Provenance};
-use clientele_store::process_requests::{self as store, RowOutcome};
+use clientele_store::process_requests::RowOutcome;
 use clientele_store::{Tx, groups as group_store};
 
 use super::formats::{Ctx, Fields, id, member_outcome};
@@ -368,24 +368,13 @@ pub(crate) async fn membership_rows(
                 member_outcome(group, MemberRef::Client(client), Outcome::Added)
             }
             Ok(Step::Nest(target, child)) => {
-                // The per-row path, under a savepoint so a refusal leaves nothing behind.
                 let target = st(group_store::get(&mut tx.conn(), org, target).await)?;
-                st(store::execute(&mut tx.conn(), "SAVEPOINT process_row").await)?;
                 let item = MemberRef::Group(child);
-                let mark = changes.len();
-                match add_one(tx, ctx.org, ctx.actor, &target, item, cause, changes).await {
-                    Ok(outcome) => {
-                        st(store::execute(&mut tx.conn(), "RELEASE SAVEPOINT process_row").await)?;
-                        member_outcome(target.id, item, outcome)
-                    }
-                    Err(e) if e.code == ErrorCode::Internal => return Err(e),
-                    Err(e) => {
-                        st(store::execute(&mut tx.conn(), "ROLLBACK TO SAVEPOINT process_row").await)?;
-                        st(store::execute(&mut tx.conn(), "RELEASE SAVEPOINT process_row").await)?;
-                        changes.truncate(mark);
-                        rejected(e)
-                    }
-                }
+                super::under_savepoint(tx, changes, async |tx, changes| {
+                    let outcome = add_one(tx, ctx.org, ctx.actor, &target, item, cause, changes).await?;
+                    Ok(member_outcome(target.id, item, outcome))
+                })
+                .await?
             }
             Err(e) if e.code == ErrorCode::Internal => return Err(e),
             Err(e) => rejected(e),
@@ -499,23 +488,12 @@ pub(crate) async fn removal_rows(
                 member_outcome(group, MemberRef::Client(ClientId(client)), Outcome::Removed)
             }
             (Ok(Member::GroupId(child)), None) => {
-                // The per-row path, under a savepoint so a refusal leaves nothing behind.
                 let item = MemberRef::Group(GroupId(child));
-                st(store::execute(&mut tx.conn(), "SAVEPOINT process_row").await)?;
-                let mark = changes.len();
-                match remove_one(tx, org, ctx.actor, group, item, cause, changes).await {
-                    Ok(outcome) => {
-                        st(store::execute(&mut tx.conn(), "RELEASE SAVEPOINT process_row").await)?;
-                        member_outcome(group, item, outcome)
-                    }
-                    Err(e) if e.code == ErrorCode::Internal => return Err(e),
-                    Err(e) => {
-                        st(store::execute(&mut tx.conn(), "ROLLBACK TO SAVEPOINT process_row").await)?;
-                        st(store::execute(&mut tx.conn(), "RELEASE SAVEPOINT process_row").await)?;
-                        changes.truncate(mark);
-                        super::rejected(&e)
-                    }
-                }
+                super::under_savepoint(tx, changes, async |tx, changes| {
+                    let outcome = remove_one(tx, org, ctx.actor, group, item, cause, changes).await?;
+                    Ok(member_outcome(group, item, outcome))
+                })
+                .await?
             }
             (Ok(_), None) => return Err(Error::internal("a bulk row names its member by id")),
         };

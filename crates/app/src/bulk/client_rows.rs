@@ -22,7 +22,7 @@ use clientele_domain::{BusinessUnitId, ErrorCode, Result, now_millis};
 use clientele_store::Tx;
 use clientele_store::audit::{self as audit_store, EventRow};
 use clientele_store::clients::{self as client_store, ClientFields};
-use clientele_store::process_requests::{self as store, RowOutcome};
+use clientele_store::process_requests::RowOutcome;
 
 use super::formats::{Ctx, Fields, client_input, client_row, unit_by_name};
 use crate::clients::{ClientInput, client_change, merged_fields};
@@ -129,22 +129,11 @@ pub(crate) async fn client_rows(
             }
             Ok(Step::PerRow(v)) => {
                 write_new(tx, ctx, &mut pending, &mut outcomes, changes).await?;
-                st(store::execute(&mut tx.conn(), "SAVEPOINT process_row").await)?;
-                let mark = changes.len();
-                match client_row(tx, ctx, &v, changes).await {
-                    Ok(outcome) => {
-                        st(store::execute(&mut tx.conn(), "RELEASE SAVEPOINT process_row").await)?;
-                        changed.extend(outcome.client_id);
-                        outcome
-                    }
-                    Err(e) if e.code == ErrorCode::Internal => return Err(e),
-                    Err(e) => {
-                        st(store::execute(&mut tx.conn(), "ROLLBACK TO SAVEPOINT process_row").await)?;
-                        st(store::execute(&mut tx.conn(), "RELEASE SAVEPOINT process_row").await)?;
-                        changes.truncate(mark);
-                        super::rejected(&e)
-                    }
-                }
+                let outcome =
+                    super::under_savepoint(tx, changes, async |tx, changes| client_row(tx, ctx, &v, changes).await)
+                        .await?;
+                changed.extend(outcome.client_id);
+                outcome
             }
             Err(e) if e.code == ErrorCode::Internal => return Err(e),
             Err(e) => super::rejected(&e),

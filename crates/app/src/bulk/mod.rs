@@ -297,8 +297,29 @@ enum Batch {
     Lost,
 }
 
-async fn savepoint(c: &mut Conn<'_>, sql: &'static str) -> Result<()> {
-    st(store::execute(c, sql).await)
+/// Runs one row through a single-edit use case under a savepoint, so that a refused row leaves
+/// nothing behind: its writes rolled back, its access changes dropped, and the refusal reported
+/// as the row's outcome. An internal error is not the row's fault and stops the batch.
+pub(crate) async fn under_savepoint(
+    tx: &mut clientele_store::Tx,
+    changes: &mut Vec<Change>,
+    row: impl AsyncFnOnce(&mut clientele_store::Tx, &mut Vec<Change>) -> Result<RowOutcome>,
+) -> Result<RowOutcome> {
+    let mark = changes.len();
+    st(store::execute(&mut tx.conn(), "SAVEPOINT process_row").await)?;
+    match row(tx, changes).await {
+        Ok(outcome) => {
+            st(store::execute(&mut tx.conn(), "RELEASE SAVEPOINT process_row").await)?;
+            Ok(outcome)
+        }
+        Err(e) if e.code == ErrorCode::Internal => Err(e),
+        Err(e) => {
+            st(store::execute(&mut tx.conn(), "ROLLBACK TO SAVEPOINT process_row").await)?;
+            st(store::execute(&mut tx.conn(), "RELEASE SAVEPOINT process_row").await)?;
+            changes.truncate(mark);
+            Ok(rejected(&e))
+        }
+    }
 }
 
 fn reason(e: &Error) -> String {
@@ -976,25 +997,11 @@ impl App {
         let mut outcomes = Vec::with_capacity(rows.len());
         for row in rows {
             let raw: Vec<String> = serde_json::from_str(&row.fields).unwrap_or_default();
-            let mark = changes.len();
-            savepoint(&mut tx.conn(), "SAVEPOINT process_row").await?;
-            let result = match job.header.fields(raw) {
-                Ok(fields) => formats::apply(tx, ctx, &job.req.operation, &fields, changes).await,
-                Err(e) => Err(e),
-            };
-            let outcome = match result {
-                Ok(o) => {
-                    savepoint(&mut tx.conn(), "RELEASE SAVEPOINT process_row").await?;
-                    o
-                }
-                Err(e) if e.code == ErrorCode::Internal => return Err(e),
-                Err(e) => {
-                    savepoint(&mut tx.conn(), "ROLLBACK TO SAVEPOINT process_row").await?;
-                    savepoint(&mut tx.conn(), "RELEASE SAVEPOINT process_row").await?;
-                    changes.truncate(mark);
-                    rejected(&e)
-                }
-            };
+            let outcome = under_savepoint(tx, changes, async |tx, changes| {
+                let fields = job.header.fields(raw)?;
+                formats::apply(tx, ctx, &job.req.operation, &fields, changes).await
+            })
+            .await?;
             outcomes.push((row.row_number, outcome));
         }
         Ok(outcomes)
