@@ -1,9 +1,10 @@
 //! The set-based path for membership rows (`import_memberships`, and the items of a large bulk
-//! add; [`removal_rows`] for those of a bulk removal or a group's deletion): a whole batch is resolved with a few reads, its rules are checked in memory, and its
-//! writes go out as multi-row statements, instead of a dozen round trips to the database per row.
+//! add; [`removal_rows`] for those of a bulk removal or a group's deletion): a whole batch is
+//! resolved with a few reads, its rules are checked in memory, and its writes go out as
+//! multi-row statements, instead of a dozen round trips to the database per row.
 //!
-//! The rules and their order are those of `members::add_one` and `formats::membership_row`, row by
-//! row, and rows see the effects of earlier rows of the batch (a client added by row 3 is
+//! The rules and their order are those of `members::add_one` after resolving the row's names,
+//! row by row, and rows see the effects of earlier rows of the batch (a client added by row 3 is
 //! `already_member` in row 9, and under exclusive membership occupies its slot). What is checked:
 //! the group (by id or name) and the member (by id or external reference) exist, the group holds
 //! clients, the relationship is active when the policies require it, exclusive membership. Rows
@@ -82,8 +83,9 @@ fn parse_import(v: &Fields) -> (Result<Target>, Result<Member>) {
     (target, member)
 }
 
-/// A bulk add's item: `member_type` and `member_id`, into the request's group. Its errors come
-/// before the group is looked up, as in `formats::bulk_row`.
+/// A bulk item (an addition's or a removal's): `member_type` and `member_id`, into or out of the
+/// request's group. Its errors come before the group is looked up: a malformed row is refused for
+/// what it says, even when the group is gone.
 fn parse_bulk(group: GroupId, v: &Fields) -> (Option<Error>, Result<Target>, Result<Member>) {
     let member = id("member_id", v.get("member_id")).and_then(|member| match v.get("member_type") {
         "client" => Ok(Member::ClientId(member)),

@@ -70,10 +70,10 @@ pub(crate) async fn client_rows(
     references.sort_unstable();
     references.dedup();
     let mut by_id: HashMap<i64, Client> = HashMap::new();
-    let mut by_ref: HashMap<String, Client> = HashMap::new();
+    let mut by_ref: HashMap<String, i64> = HashMap::new();
     for client in st(client_store::find_many(&mut tx.conn(), org, &ids, &references).await)? {
         if let Some(reference) = &client.external_ref {
-            by_ref.insert(reference.clone(), client.clone());
+            by_ref.insert(reference.clone(), client.id.0);
         }
         by_id.insert(client.id.0, client);
     }
@@ -99,10 +99,11 @@ pub(crate) async fn client_rows(
                 _ => Step::New(fields),
             }),
             Plan::Existing(input, v) => {
-                let before = match (v.get("id"), v.get("external_ref")) {
-                    ("", reference) => by_ref.get(reference),
-                    (text, _) => text.parse::<i64>().ok().and_then(|id| by_id.get(&id)),
+                let id = match (v.get("id"), v.get("external_ref")) {
+                    ("", reference) => by_ref.get(reference).copied(),
+                    (text, _) => text.parse::<i64>().ok(),
                 };
+                let before = id.and_then(|id| by_id.get(&id));
                 Ok(match before {
                     Some(before)
                         if !changed.contains(&before.id.0)

@@ -6,7 +6,7 @@
 use clientele_access::Change;
 use clientele_domain::audit::Cause;
 use clientele_domain::client::{ClientStatus, Relationship};
-use clientele_domain::entities::{ClientGroup, Organization};
+use clientele_domain::entities::Organization;
 use clientele_domain::group::GroupKind;
 use clientele_domain::names::Name;
 use clientele_domain::{BusinessUnitId, ClientId, Error, ErrorCode, GroupId, OrganizationId, Result};
@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::clients::{ClientInput, create_in as create_client, merged_fields, update_in as update_client};
 use crate::groups::{GroupPatch, NewGroup, create_in as create_group, patched_fields, update_in as update_group};
-use crate::members::{MemberRef, Outcome, add_one, remove_one};
+use crate::members::{MemberRef, Outcome};
 use crate::{Actor, st};
 
 /// A CSV format: what one row describes.
@@ -245,35 +245,6 @@ pub(crate) fn client_input(v: &Fields, unit: Option<BusinessUnitId>) -> Result<C
     })
 }
 
-async fn group_by_name(c: &mut Conn<'_>, org: OrganizationId, column: &str, name: &str) -> Result<ClientGroup> {
-    let key = Name::parse(column, name)?.key();
-    st(group_store::find_by_name(c, org, &key).await)?.ok_or_else(|| {
-        Error::new(
-            ErrorCode::NotFound,
-            format!("there is no client group named \"{name}\""),
-        )
-        .with_field(column)
-    })
-}
-
-/// Applies one row of `operation`. `Err` refuses this row only.
-pub(crate) async fn apply(
-    tx: &mut Tx,
-    ctx: &Ctx<'_>,
-    operation: &str,
-    v: &Fields,
-    changes: &mut Vec<Change>,
-) -> Result<RowOutcome> {
-    match operation {
-        "import_clients" => client_row(tx, ctx, v, changes).await,
-        "import_groups" => group_row(tx, ctx, v, changes).await,
-        "import_memberships" => membership_row(tx, ctx, v, changes).await,
-        "bulk_add" | "bulk_remove" => bulk_row(tx, ctx, operation == "bulk_add", Cause::Bulk, v, changes).await,
-        "delete_group" => bulk_row(tx, ctx, false, Cause::GroupDeleted, v, changes).await,
-        other => Err(Error::internal(format!("unknown operation {other}"))),
-    }
-}
-
 /// A client: `id` (or else `external_ref`) names an existing client to change; otherwise a new one.
 pub(crate) async fn client_row(
     tx: &mut Tx,
@@ -320,7 +291,7 @@ pub(crate) async fn client_row(
 }
 
 /// A group, named by its name: created, or its settings changed (its kind never changes).
-async fn group_row(tx: &mut Tx, ctx: &Ctx<'_>, v: &Fields, changes: &mut Vec<Change>) -> Result<RowOutcome> {
+pub(crate) async fn group_row(tx: &mut Tx, ctx: &Ctx<'_>, v: &Fields, changes: &mut Vec<Change>) -> Result<RowOutcome> {
     let org = ctx.org.id;
     let name = v.get("name");
     let kind = GroupKind::parse(v.get("kind")).map_err(|_| Error::invalid("kind", "must be clients or groups"))?;
@@ -381,70 +352,6 @@ async fn group_row(tx: &mut Tx, ctx: &Ctx<'_>, v: &Fields, changes: &mut Vec<Cha
             })
         }
     }
-}
-
-/// A member of a group: the group by `group_id` or `group` (name); the member by `client_id`, or
-/// `client_ref` (the client's external reference), or `child_group` (a group's name).
-async fn membership_row(tx: &mut Tx, ctx: &Ctx<'_>, v: &Fields, changes: &mut Vec<Change>) -> Result<RowOutcome> {
-    let org = ctx.org.id;
-    let target = match (v.get("group_id"), v.get("group")) {
-        ("", "") => return Err(Error::invalid("group", "name the group (column group, or group_id)")),
-        ("", name) => group_by_name(&mut tx.conn(), org, "group", name).await?,
-        (text, _) => {
-            let group = GroupId(id("group_id", text)?);
-            st(group_store::get(&mut tx.conn(), org, group).await)
-                .map_err(|_| Error::new(ErrorCode::NotFound, format!("there is no client group with id {group}")))?
-        }
-    };
-    let item = match (v.get("client_id"), v.get("client_ref"), v.get("child_group")) {
-        ("", "", "") => {
-            return Err(Error::invalid(
-                "client_id",
-                "name the member: client_id, client_ref or child_group",
-            ));
-        }
-        ("", "", child) => MemberRef::Group(group_by_name(&mut tx.conn(), org, "child_group", child).await?.id),
-        ("", reference, _) => match st(client_store::find_by_external_ref(&mut tx.conn(), org, reference).await)? {
-            Some(client) => MemberRef::Client(client.id),
-            None => {
-                return Err(Error::new(
-                    ErrorCode::NotFound,
-                    format!("there is no client with the external reference \"{reference}\""),
-                )
-                .with_field("client_ref"));
-            }
-        },
-        (text, _, _) => MemberRef::Client(ClientId(id("client_id", text)?)),
-    };
-    let outcome = add_one(tx, ctx.org, ctx.actor, &target, item, Cause::Import, changes).await?;
-    Ok(member_outcome(target.id, item, outcome))
-}
-
-/// One item of a large bulk add or remove.
-async fn bulk_row(
-    tx: &mut Tx,
-    ctx: &Ctx<'_>,
-    add: bool,
-    cause: Cause,
-    v: &Fields,
-    changes: &mut Vec<Change>,
-) -> Result<RowOutcome> {
-    let group = ctx
-        .group
-        .ok_or_else(|| Error::internal("a bulk request without a group"))?;
-    let member = id("member_id", v.get("member_id"))?;
-    let item = match v.get("member_type") {
-        "client" => MemberRef::Client(ClientId(member)),
-        "group" => MemberRef::Group(GroupId(member)),
-        _ => return Err(Error::invalid("member_type", "must be client or group")),
-    };
-    let target = st(group_store::get(&mut tx.conn(), ctx.org.id, group).await)?;
-    let outcome = if add {
-        add_one(tx, ctx.org, ctx.actor, &target, item, cause, changes).await?
-    } else {
-        remove_one(tx, ctx.org.id, ctx.actor, group, item, cause, changes).await?
-    };
-    Ok(member_outcome(group, item, outcome))
 }
 
 pub(crate) fn member_outcome(group: GroupId, item: MemberRef, outcome: Outcome) -> RowOutcome {

@@ -63,8 +63,8 @@ struct BatchSize {
 }
 
 impl BatchSize {
-    fn new(operation: &str) -> BatchSize {
-        let adapts = set_based(operation);
+    fn new(path: RowPath) -> BatchSize {
+        let adapts = path != RowPath::Groups;
         BatchSize {
             rows: if adapts { SET_BATCH } else { BATCH },
             adapts,
@@ -83,21 +83,45 @@ impl BatchSize {
     }
 }
 
-/// Whether `operation`'s rows go through a set-based path (`batch.rs`, `client_rows.rs`,
-/// `time_rows.rs`).
-fn set_based(operation: &str) -> bool {
-    matches!(
-        operation,
-        "import_memberships" | "bulk_add" | "import_time_entries" | "bulk_remove" | "delete_group" | "import_clients"
-    )
+/// How a batch of an operation's rows is applied: every path but `Groups` is set-based (a few
+/// statements per batch, rules checked in memory).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RowPath {
+    /// `import_memberships`, or `bulk_add` (members by id): `batch::membership_rows`.
+    Memberships { bulk_add: bool },
+    /// `bulk_remove` or `delete_group`, audited with this cause: `batch::removal_rows`.
+    Removals(Cause),
+    /// `import_clients`: `client_rows`.
+    Clients,
+    /// `import_time_entries`: `time_rows`.
+    TimeEntries,
+    /// `import_groups`: row by row under savepoints (`formats::group_row`).
+    Groups,
 }
 
-/// The audit cause of an operation whose rows take members out of its group.
-fn removal_cause(operation: &str) -> Option<Cause> {
-    match operation {
-        "bulk_remove" => Some(Cause::Bulk),
-        "delete_group" => Some(Cause::GroupDeleted),
-        _ => None,
+impl RowPath {
+    fn of(operation: &str) -> Result<RowPath> {
+        Ok(match operation {
+            "import_memberships" => RowPath::Memberships { bulk_add: false },
+            "bulk_add" => RowPath::Memberships { bulk_add: true },
+            "bulk_remove" => RowPath::Removals(Cause::Bulk),
+            "delete_group" => RowPath::Removals(Cause::GroupDeleted),
+            "import_clients" => RowPath::Clients,
+            "import_time_entries" => RowPath::TimeEntries,
+            "import_groups" => RowPath::Groups,
+            other => return Err(Error::internal(format!("unknown operation {other}"))),
+        })
+    }
+
+    /// The columns of the rows' input.
+    fn columns(self) -> &'static [&'static str] {
+        match self {
+            RowPath::Memberships { bulk_add: false } => formats::MEMBERSHIP_COLUMNS,
+            RowPath::Memberships { bulk_add: true } | RowPath::Removals(_) => formats::BULK_COLUMNS,
+            RowPath::Clients => formats::CLIENT_COLUMNS,
+            RowPath::TimeEntries => formats::TIME_ENTRY_COLUMNS,
+            RowPath::Groups => formats::GROUP_COLUMNS,
+        }
     }
 }
 /// Where a batch's time went, for the `debug` log: each phase's milliseconds since the one before.
@@ -283,6 +307,7 @@ pub struct ProcessRequestFilter {
 /// A request as the worker runs it: who for, how, and how its rows read.
 struct Job {
     req: Request,
+    path: RowPath,
     /// How long each claim and renewal holds.
     lease_ms: i64,
     actor: Actor,
@@ -320,6 +345,25 @@ pub(crate) async fn under_savepoint(
             Ok(rejected(&e))
         }
     }
+}
+
+/// The per-row path (`import_groups`): each row through the single-edit use case under a
+/// savepoint.
+async fn group_rows(
+    tx: &mut clientele_store::Tx,
+    ctx: &formats::Ctx<'_>,
+    rows: Vec<(i64, Result<formats::Fields>)>,
+    changes: &mut Vec<Change>,
+) -> Result<Vec<(i64, RowOutcome)>> {
+    let mut outcomes = Vec::with_capacity(rows.len());
+    for (row_number, fields) in rows {
+        let outcome = under_savepoint(tx, changes, async |tx, changes| {
+            formats::group_row(tx, ctx, &fields?, changes).await
+        })
+        .await?;
+        outcomes.push((row_number, outcome));
+    }
+    Ok(outcomes)
 }
 
 fn reason(e: &Error) -> String {
@@ -815,7 +859,7 @@ impl App {
     async fn run(&self, owner: &str, req: Request, lease_ms: i64) -> Result<()> {
         let job = self.job(req, lease_ms).await?;
         let mut position = job.req.position;
-        let mut size = BatchSize::new(&job.req.operation);
+        let mut size = BatchSize::new(job.path);
         loop {
             let started = std::time::Instant::now();
             let mut phases = Phases::start();
@@ -894,16 +938,11 @@ impl App {
             .pop()
             .map(|r| serde_json::from_str(&r.fields).unwrap_or_default())
             .unwrap_or_default();
-        let columns = match req.operation.as_str() {
-            "import_clients" => formats::CLIENT_COLUMNS,
-            "import_groups" => formats::GROUP_COLUMNS,
-            "import_memberships" => formats::MEMBERSHIP_COLUMNS,
-            "import_time_entries" => formats::TIME_ENTRY_COLUMNS,
-            _ => formats::BULK_COLUMNS,
-        };
-        let header = formats::Header::new(columns, &header)?;
+        let path = RowPath::of(&req.operation)?;
+        let header = formats::Header::new(path.columns(), &header)?;
         Ok(Job {
             req,
+            path,
             lease_ms,
             actor,
             header,
@@ -924,33 +963,23 @@ impl App {
             group: req.group_id.map(GroupId),
         };
         let mut changes: Vec<Change> = Vec::new();
-        let outcomes = if set_based(&req.operation) {
-            let rows = rows
-                .into_iter()
-                .map(|row| {
-                    let raw: Vec<String> = serde_json::from_str(&row.fields).unwrap_or_default();
-                    (row.row_number, job.header.fields(raw))
-                })
-                .collect();
-            if req.operation == "import_time_entries" {
-                time_rows::time_entry_rows(&mut tx, &ctx, rows).await?
-            } else if req.operation == "import_clients" {
-                client_rows::client_rows(&mut tx, &ctx, rows, &mut changes, &mut phases).await?
-            } else if let Some(cause) = removal_cause(&req.operation) {
-                batch::removal_rows(&mut tx, &ctx, cause, rows, &mut changes, &mut phases).await?
-            } else {
-                batch::membership_rows(
-                    &mut tx,
-                    &ctx,
-                    req.operation == "bulk_add",
-                    rows,
-                    &mut changes,
-                    &mut phases,
-                )
-                .await?
+        let rows: Vec<(i64, Result<formats::Fields>)> = rows
+            .into_iter()
+            .map(|row| {
+                let raw: Vec<String> = serde_json::from_str(&row.fields).unwrap_or_default();
+                (row.row_number, job.header.fields(raw))
+            })
+            .collect();
+        let outcomes = match job.path {
+            RowPath::Memberships { bulk_add } => {
+                batch::membership_rows(&mut tx, &ctx, bulk_add, rows, &mut changes, &mut phases).await?
             }
-        } else {
-            self.apply_rows(&mut tx, job, &ctx, rows, &mut changes).await?
+            RowPath::Removals(cause) => {
+                batch::removal_rows(&mut tx, &ctx, cause, rows, &mut changes, &mut phases).await?
+            }
+            RowPath::Clients => client_rows::client_rows(&mut tx, &ctx, rows, &mut changes, &mut phases).await?,
+            RowPath::TimeEntries => time_rows::time_entry_rows(&mut tx, &ctx, rows).await?,
+            RowPath::Groups => group_rows(&mut tx, &ctx, rows, &mut changes).await?,
         };
         phases.mark("rows");
         if validate {
@@ -982,29 +1011,6 @@ impl App {
         phases.mark("commit and index");
         tracing::debug!(process_request = req.id, rows = outcomes.len(), last, timings = %phases, "batch applied");
         Ok(Batch::Applied(last))
-    }
-
-    /// The per-row path: each row through the single-edit use case under a savepoint, so a refused
-    /// row leaves nothing behind.
-    async fn apply_rows(
-        &self,
-        tx: &mut clientele_store::Tx,
-        job: &Job,
-        ctx: &formats::Ctx<'_>,
-        rows: Vec<store::Row>,
-        changes: &mut Vec<Change>,
-    ) -> Result<Vec<(i64, RowOutcome)>> {
-        let mut outcomes = Vec::with_capacity(rows.len());
-        for row in rows {
-            let raw: Vec<String> = serde_json::from_str(&row.fields).unwrap_or_default();
-            let outcome = under_savepoint(tx, changes, async |tx, changes| {
-                let fields = job.header.fields(raw)?;
-                formats::apply(tx, ctx, &job.req.operation, &fields, changes).await
-            })
-            .await?;
-            outcomes.push((row.row_number, outcome));
-        }
-        Ok(outcomes)
     }
 
     /// The second phase of a replace: in each group the file names, removes the members the file
@@ -1181,7 +1187,7 @@ mod batch_size_tests {
 
     #[test]
     fn set_based_batches_grow_while_they_are_quick_and_shrink_when_they_are_slow() {
-        let mut size = BatchSize::new("import_memberships");
+        let mut size = BatchSize::new(RowPath::Memberships { bulk_add: false });
         assert_eq!(size.rows, SET_BATCH);
         // 10,000 rows in 0.2 s: 75,000 would take 1.5 s, but a batch at most doubles.
         size.after(10_000, Duration::from_millis(200));
@@ -1205,7 +1211,7 @@ mod batch_size_tests {
 
     #[test]
     fn per_row_batches_keep_their_size() {
-        let mut size = BatchSize::new("import_groups");
+        let mut size = BatchSize::new(RowPath::Groups);
         size.after(BATCH, Duration::from_millis(1));
         assert_eq!(size.rows, BATCH);
     }
