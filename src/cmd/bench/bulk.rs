@@ -2,7 +2,9 @@
 //! data set through a process request (every rule, audit event and access change included), then
 //! of new clients (a tenth as many as the data set has), twice (created, then unchanged), and an
 //! export of every client, each against the `sqlite3` command line doing the bare minimum
-//! (`.import` into a table without constraints, `-csv SELECT`) in the same run.
+//! (`.import` into a table without constraints, `-csv SELECT`) in the same run. The memberships
+//! import is also set against two floors (`membership_floors`): the same memberships written with
+//! bare SQL into the real table, and into the smallest table any design could keep them in.
 
 use std::io::Write;
 use std::process::Command;
@@ -149,6 +151,61 @@ async fn copy_of(app: &App, ds: &Dataset, url: &str, path: &std::path::Path) -> 
     Ok(target)
 }
 
+/// Rows per transaction of the floor runs: about what the import's own batches settle at.
+const FLOOR_BATCH: u64 = 40_000;
+
+/// The floor of any importer that keeps memberships, in seconds: the file's rows, resolved to
+/// (group, client) ids beforehand and untimed, inserted by `sqlite3` with bare SQL, in sorted
+/// transactions of [`FLOOR_BATCH`] rows and with the writer's pragmas, into a copy of the data set:
+/// once into the real `group_clients` table (its indexes and foreign keys, no rules, no audit, no
+/// report), once into the least any design needs (a `WITHOUT ROWID` table of (group, client) with
+/// an index by client: "the clients of a group" and "the groups of a client" both answered by an
+/// index). Neither stores the input or writes an outcome, an audit event or an access change.
+fn membership_floors(db: &std::path::Path, file: &std::path::Path) -> anyhow::Result<[f64; 2]> {
+    let db = db.to_str().unwrap_or_default();
+    sqlite3(&[
+        db,
+        &format!(".import --csv {} floor_input", file.display()),
+        "CREATE TABLE floor_rows AS SELECT i.rowid AS n, CAST(i.group_id AS INTEGER) AS group_id, c.id AS client_id
+           FROM floor_input i JOIN clients c ON c.organization_id = (SELECT MIN(id) FROM organizations) AND c.external_ref = i.client_ref;
+         CREATE TABLE floor_minimal (group_id INTEGER NOT NULL, client_id INTEGER NOT NULL, PRIMARY KEY (group_id, client_id)) WITHOUT ROWID;
+         INSERT INTO floor_minimal SELECT group_id, client_id FROM group_clients ORDER BY group_id, client_id;
+         CREATE INDEX floor_minimal_by_client ON floor_minimal (client_id);",
+    ])?;
+    let rows: u64 = String::from_utf8(
+        Command::new(SQLITE3)
+            .args([db, "SELECT MAX(n) FROM floor_rows"])
+            .output()?
+            .stdout,
+    )?
+    .trim()
+    .parse()
+    .context("resolving the floor's rows")?;
+    let pragmas = format!(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -{};",
+        clientele_store::WRITER_CACHE_KIB
+    );
+    let mut took = [0.0; 2];
+    for (i, insert) in [
+        "INSERT INTO group_clients (group_id, client_id, organization_id, added_at, cause)
+           SELECT group_id, client_id, (SELECT MIN(id) FROM organizations), 0, 'import'",
+        "INSERT INTO floor_minimal (group_id, client_id) SELECT group_id, client_id",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut script = pragmas.clone();
+        for from in (0..rows).step_by(FLOOR_BATCH as usize) {
+            script.push_str(&format!(
+                "BEGIN; {insert} FROM floor_rows WHERE n > {from} AND n <= {} ORDER BY group_id, client_id; COMMIT;",
+                from + FLOOR_BATCH
+            ));
+        }
+        took[i] = sqlite3(&[db, &script])?;
+    }
+    Ok(took)
+}
+
 /// Peak resident memory of a process, from `/proc/PID/status` (Linux), in bytes.
 fn peak_rss(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
@@ -232,6 +289,16 @@ pub async fn import(app: &App, ds: &Dataset, url: &str, rows: Option<u64>) -> an
         fresh.db.close().await;
     }
 
+    // The floors, on a copy of the data set as the import found it (in-process runs only: the
+    // 10M-row runs measure memory).
+    let floors = if child {
+        None
+    } else {
+        let floor_db = dir.join("floor.db");
+        copy_of(app, ds, url, &floor_db).await?;
+        Some(membership_floors(&floor_db, &file)?)
+    };
+
     let base_db = dir.join("base.db");
     let mut base = Samples::default();
     for _ in 0..runs {
@@ -273,6 +340,15 @@ pub async fn import(app: &App, ds: &Dataset, url: &str, rows: Option<u64>) -> an
     rep.baseline("sqlite3 .import into a bare table", &base, rate(&base));
     rep.note("rows", rows as i64);
     rep.note("format", "memberships");
+    if let Some([table, minimal]) = floors {
+        let ours_s = ours.percentile(50.0) / 1e6;
+        let per_second = |seconds: f64| (rows as f64 / seconds).round();
+        let ratio = |seconds: f64| ((seconds / ours_s) * 1000.0).round() / 1000.0;
+        rep.note("floor_group_clients_rows_per_s", per_second(table));
+        rep.note("floor_group_clients_ratio", ratio(table));
+        rep.note("floor_minimal_rows_per_s", per_second(minimal));
+        rep.note("floor_minimal_ratio", ratio(minimal));
+    }
     if let Some(done) = done {
         rep.note("applied", done.done - done.failed);
         rep.note("rejected", done.failed);
