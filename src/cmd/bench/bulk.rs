@@ -59,6 +59,17 @@ fn sqlite3(args: &[&str]) -> anyhow::Result<f64> {
     Ok(started.elapsed().as_secs_f64())
 }
 
+/// The one value `sql` selects from `db`, as the `sqlite3` command line prints it (untimed).
+fn sqlite3_value(db: &str, sql: &str) -> anyhow::Result<String> {
+    let out = Command::new(SQLITE3).args([db, sql]).output()?;
+    anyhow::ensure!(
+        out.status.success(),
+        "{SQLITE3} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(String::from_utf8(out.stdout)?.trim().to_string())
+}
+
 /// Runs of the import workload: several on small data sets (the median is reported), one on large
 /// ones.
 fn import_runs(ds: &Dataset) -> usize {
@@ -172,15 +183,9 @@ fn membership_floors(db: &std::path::Path, file: &std::path::Path) -> anyhow::Re
          INSERT INTO floor_minimal SELECT group_id, client_id FROM group_clients ORDER BY group_id, client_id;
          CREATE INDEX floor_minimal_by_client ON floor_minimal (client_id);",
     ])?;
-    let rows: u64 = String::from_utf8(
-        Command::new(SQLITE3)
-            .args([db, "SELECT MAX(n) FROM floor_rows"])
-            .output()?
-            .stdout,
-    )?
-    .trim()
-    .parse()
-    .context("resolving the floor's rows")?;
+    let rows: u64 = sqlite3_value(db, "SELECT MAX(n) FROM floor_rows")?
+        .parse()
+        .context("resolving the floor's rows")?;
     let pragmas = format!(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -{};",
         clientele_store::WRITER_CACHE_KIB
@@ -309,16 +314,10 @@ pub async fn import(app: &App, ds: &Dataset, url: &str, rows: Option<u64>) -> an
         ])?;
         base.0.push(seconds * 1e6);
     }
-    let base_rows: String = String::from_utf8(
-        Command::new(SQLITE3)
-            .args([base_db.to_str().unwrap_or_default(), "SELECT COUNT(*) FROM bare"])
-            .output()?
-            .stdout,
-    )?;
+    let base_rows = sqlite3_value(base_db.to_str().unwrap_or_default(), "SELECT COUNT(*) FROM bare")?;
     anyhow::ensure!(
-        base_rows.trim() == rows.to_string(),
-        "sqlite3 imported {} rows, the file has {rows}",
-        base_rows.trim()
+        base_rows == rows.to_string(),
+        "sqlite3 imported {base_rows} rows, the file has {rows}"
     );
     if let Some([created, unchanged]) = clients_took {
         let _ = std::fs::remove_file(&base_db);

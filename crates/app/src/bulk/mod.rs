@@ -64,7 +64,7 @@ struct BatchSize {
 
 impl BatchSize {
     fn new(path: RowPath) -> BatchSize {
-        let adapts = path != RowPath::Groups;
+        let adapts = path.set_based();
         BatchSize {
             rows: if adapts { SET_BATCH } else { BATCH },
             adapts,
@@ -83,8 +83,8 @@ impl BatchSize {
     }
 }
 
-/// How a batch of an operation's rows is applied: every path but `Groups` is set-based (a few
-/// statements per batch, rules checked in memory).
+/// How a batch of an operation's rows is applied ([`RowPath::set_based`]: a few statements per
+/// batch with the rules checked in memory, or a savepoint per row).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum RowPath {
     /// `import_memberships`, or `bulk_add` (members by id): `batch::membership_rows`.
@@ -111,6 +111,12 @@ impl RowPath {
             "import_groups" => RowPath::Groups,
             other => return Err(Error::internal(format!("unknown operation {other}"))),
         })
+    }
+
+    /// Whether a batch is a few statements (its size then adapts to how long it takes) rather
+    /// than a savepoint per row.
+    fn set_based(self) -> bool {
+        self != RowPath::Groups
     }
 
     /// The columns of the rows' input.
