@@ -191,35 +191,11 @@ impl TestApp {
         body: Option<Value>,
         headers: &[(&str, &str)],
     ) -> Resp {
-        let mut req = Request::builder().method(method).uri(path);
-        if !token.is_empty() {
-            req = req.header("authorization", format!("Bearer {token}"));
-        }
-        for (k, v) in headers {
-            req = req.header(*k, *v);
-        }
-        let req = match body {
-            Some(b) => req
-                .header("content-type", "application/json")
-                .body(Body::from(b.to_string())),
-            None => req.body(Body::empty()),
-        }
-        .unwrap();
-        self.send(req).await
+        self.send(request(token, method, path, body, headers)).await
     }
 
     pub async fn send(&self, req: Request<Body>) -> Resp {
-        let res = self.router.clone().oneshot(req).await.unwrap();
-        let status = res.status();
-        let headers = res.headers().clone();
-        let bytes = res.into_body().collect().await.unwrap().to_bytes().to_vec();
-        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Resp {
-            status,
-            headers,
-            body,
-            bytes,
-        }
+        send(self.router.clone(), req).await
     }
 
     pub async fn get(&self, path: &str) -> Resp {
@@ -255,6 +231,16 @@ impl TestApp {
             .body["id"]
             .as_i64()
             .unwrap()
+    }
+
+    /// [`TestApp::client`] with an owned name (for many at once).
+    pub async fn client_named(&self, name: String) -> i64 {
+        self.client(&name).await
+    }
+
+    /// An empty group of clients, by an owned name (for many at once).
+    pub async fn group_named(&self, name: String) -> i64 {
+        self.group(&name, &[]).await
     }
 
     /// Creates a group of clients with these members and returns its id.
@@ -324,6 +310,45 @@ impl TestApp {
     }
 }
 
+/// A request as a client would send it: bearer token (none when empty), headers, JSON body.
+pub fn request(
+    token: &str,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+    headers: &[(&str, &str)],
+) -> Request<Body> {
+    let mut req = Request::builder().method(method).uri(path);
+    if !token.is_empty() {
+        req = req.header("authorization", format!("Bearer {token}"));
+    }
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    match body {
+        Some(b) => req
+            .header("content-type", "application/json")
+            .body(Body::from(b.to_string())),
+        None => req.body(Body::empty()),
+    }
+    .unwrap()
+}
+
+/// Calls the router in-process (an owned router, so calls can run in tasks of their own).
+pub async fn send(router: Router, req: Request<Body>) -> Resp {
+    let res = router.oneshot(req).await.unwrap();
+    let status = res.status();
+    let headers = res.headers().clone();
+    let bytes = res.into_body().collect().await.unwrap().to_bytes().to_vec();
+    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    Resp {
+        status,
+        headers,
+        body,
+        bytes,
+    }
+}
+
 /// Writes a test once and runs it on SQLite and on PostgreSQL.
 #[macro_export]
 macro_rules! both_backends {
@@ -341,6 +366,25 @@ macro_rules! both_backends {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
                 story($crate::common::TestApp::new($crate::common::Backend::Postgres).await).await
+            }
+        }
+    )*};
+}
+
+/// Runs stories written as plain `async fn name(t: TestApp)` (so rustfmt formats them) on SQLite
+/// and on PostgreSQL: `on_both_backends!(story_one, story_two);`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name($crate::common::TestApp::new($crate::common::Backend::Sqlite).await).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$name($crate::common::TestApp::new($crate::common::Backend::Postgres).await).await
             }
         }
     )*};

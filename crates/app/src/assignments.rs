@@ -57,14 +57,27 @@ impl App {
         role: AccessRole,
         valid_until: Option<Millis>,
     ) -> Result<Assignment> {
+        crate::retry_conflicts(|| self.assign_once(admin, group, staff, role, valid_until)).await
+    }
+
+    async fn assign_once(
+        &self,
+        admin: Admin<'_>,
+        group: GroupId,
+        staff: StaffId,
+        role: AccessRole,
+        valid_until: Option<Millis>,
+    ) -> Result<Assignment> {
         let actor = admin.actor();
         let now = now_millis();
         if valid_until.is_some_and(|u| u <= now) {
             return Err(Error::invalid("valid_until", "must be in the future"));
         }
-        let mut tx = st(self.db.begin().await)?;
+        let mut tx = self.begin().await?;
         let org = actor.organization_id;
         st(groups::get(&mut tx.conn(), org, group).await)?;
+        // A deactivation at the same moment waits for this, or this sees it.
+        st(tx.conn().lock(clientele_store::Locked::Staff, staff.0).await)?;
         let person = st(staff_store::get(&mut tx.conn(), org, staff).await)?;
         if person.role == StaffRole::Admin {
             return Err(Error::new(
@@ -132,9 +145,13 @@ impl App {
 
     /// Ends an assignment.
     pub async fn unassign(&self, admin: Admin<'_>, group: GroupId, staff: StaffId) -> Result<()> {
+        crate::retry_conflicts(|| self.unassign_once(admin, group, staff)).await
+    }
+
+    async fn unassign_once(&self, admin: Admin<'_>, group: GroupId, staff: StaffId) -> Result<()> {
         let actor = admin.actor();
         let org = actor.organization_id;
-        let mut tx = st(self.db.begin().await)?;
+        let mut tx = self.begin().await?;
         st(groups::get(&mut tx.conn(), org, group).await)?;
         if !st(store::delete(&mut tx.conn(), staff, group).await)? {
             return Err(Error::not_found("assignment"));
@@ -185,7 +202,7 @@ impl App {
     pub async fn sweep_lapsed_assignments(&self) -> Result<usize> {
         let mut ended = 0;
         loop {
-            let mut tx = st(self.db.begin().await)?;
+            let mut tx = self.begin().await?;
             let batch = st(store::lapsed(&mut tx.conn(), now_millis(), 500).await)?;
             if batch.is_empty() {
                 return Ok(ended);

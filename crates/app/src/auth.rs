@@ -47,7 +47,7 @@ impl App {
     /// it is ever visible).
     pub async fn create_token(&self, email: &str, label: &str) -> Result<String> {
         let email = clientele_domain::names::Email::parse("email", email)?;
-        let mut tx = st(self.db.begin().await)?;
+        let mut tx = self.begin().await?;
         let staff = st(store::find_by_email(&mut tx.conn(), email.as_str()).await)?.ok_or_else(|| {
             Error::new(
                 ErrorCode::NotFound,

@@ -4,6 +4,7 @@ use clientele_domain::audit::Cause;
 use clientele_domain::entities::BusinessUnit;
 use clientele_domain::names::Name;
 use clientele_domain::{BusinessUnitId, Error, ErrorCode, Result, now_millis};
+use clientele_store::Locked;
 use clientele_store::business_units as store;
 
 use crate::paging::{self, Cursor, Page};
@@ -31,7 +32,7 @@ impl App {
     pub async fn create_business_unit(&self, admin: Admin<'_>, name: &str) -> Result<BusinessUnit> {
         let actor = admin.actor();
         let name = Name::parse("name", name)?;
-        let mut tx = st(self.db.begin().await)?;
+        let mut tx = self.begin().await?;
         if st(store::find_by_name(&mut tx.conn(), actor.organization_id, &name.key()).await)?.is_some() {
             return Err(Error::new(
                 ErrorCode::NameTaken,
@@ -73,7 +74,8 @@ impl App {
     ) -> Result<BusinessUnit> {
         let actor = admin.actor();
         let name = Name::parse("name", name)?;
-        let mut tx = st(self.db.begin().await)?;
+        let mut tx = self.begin().await?;
+        st(tx.conn().lock(Locked::BusinessUnit, id.0).await)?;
         let before = st(store::get(&mut tx.conn(), actor.organization_id, id).await)?;
         check_version(if_match, before.version)?;
         if let Some(other) = st(store::find_by_name(&mut tx.conn(), actor.organization_id, &name.key()).await)?
@@ -118,7 +120,8 @@ impl App {
         if_match: Option<i64>,
     ) -> Result<()> {
         let actor = admin.actor();
-        let mut tx = st(self.db.begin().await)?;
+        let mut tx = self.begin().await?;
+        st(tx.conn().lock(Locked::BusinessUnit, id.0).await)?;
         let before = st(store::get(&mut tx.conn(), actor.organization_id, id).await)?;
         check_version(if_match, before.version)?;
         let (groups, clients) = st(store::usage(&mut tx.conn(), id).await)?;

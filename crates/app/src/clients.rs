@@ -7,7 +7,7 @@ use clientele_domain::entities::{Client, GroupRef};
 use clientele_domain::names::{Email, Name, optional_reference, optional_text};
 use clientele_domain::{BusinessUnitId, ClientId, Error, ErrorCode, Millis, Result, now_millis};
 use clientele_store::clients::{self as store, ClientFields, ClientFilter};
-use clientele_store::{business_units, members};
+use clientele_store::{Locked, business_units, members};
 
 use crate::paging::Page;
 use crate::{Actor, Admin, App, access, audit, check_version, st};
@@ -121,7 +121,7 @@ impl App {
 
     pub async fn create_client(&self, admin: Admin<'_>, input: ClientInput) -> Result<Client> {
         let actor = admin.actor();
-        let mut tx = st(self.db.begin().await)?;
+        let mut tx = self.begin().await?;
         let mut changes = Vec::new();
         let client = create_in(&mut tx, actor, input, Cause::Manual, &mut changes).await?;
         access::record(&mut tx.conn(), &changes).await?;
@@ -139,8 +139,18 @@ impl App {
         input: ClientInput,
         if_match: Option<i64>,
     ) -> Result<Client> {
+        crate::retry_conflicts(|| self.update_client_once(actor, id, input.clone(), if_match)).await
+    }
+
+    async fn update_client_once(
+        &self,
+        actor: &Actor,
+        id: ClientId,
+        input: ClientInput,
+        if_match: Option<i64>,
+    ) -> Result<Client> {
         decide::edit_client(&self.access, actor.viewer(), id, now_millis())?;
-        let mut tx = st(self.db.begin().await)?;
+        let mut tx = self.begin().await?;
         let org = st(clientele_store::organizations::get_locked(&mut tx.conn(), actor.organization_id, false).await)?;
         let mut changes = Vec::new();
         let (_, after) = update_in(&mut tx, &org, actor, id, input, if_match, Cause::Manual, &mut changes).await?;
@@ -203,6 +213,7 @@ pub(crate) async fn update_in(
     cause: Cause,
     changes: &mut Vec<Change>,
 ) -> Result<(Client, Client)> {
+    st(tx.conn().lock(Locked::Client, id.0).await)?;
     let before = st(store::get(&mut tx.conn(), actor.organization_id, id).await)?;
     check_version(if_match, before.version)?;
     let fields = input.into_fields(Some(&before))?;

@@ -13,7 +13,7 @@ impl App {
     pub async fn sweep_lapsed_relationships(&self) -> Result<usize> {
         let mut ended = 0;
         loop {
-            let mut tx = st(self.db.begin().await)?;
+            let mut tx = self.begin().await?;
             // Batches keep each write transaction short (SQLite has one writer).
             let batch = st(clients::with_lapsed_relationship_in_groups(&mut tx.conn(), now_millis(), 500).await)?;
             if batch.is_empty() {

@@ -9,7 +9,7 @@ use clientele_domain::names::{Name, optional_reference, optional_text};
 use clientele_domain::policy::DeletePolicy;
 use clientele_domain::{BusinessUnitId, Error, ErrorCode, GroupId, OrganizationId, Result, now_millis};
 use clientele_store::groups::{self as store, GroupFields, GroupFilter};
-use clientele_store::{Conn, Tx, assignments, business_units, members as member_store, organizations};
+use clientele_store::{Conn, Locked, Tx, assignments, business_units, members as member_store, organizations};
 
 use crate::members::{MemberRef, add_one};
 use crate::paging::{self, Cursor, Page};
@@ -126,9 +126,13 @@ impl App {
     }
 
     pub async fn create_group(&self, admin: Admin<'_>, new: NewGroup) -> Result<GroupDetail> {
+        crate::retry_conflicts(|| self.create_group_once(admin, new.clone())).await
+    }
+
+    async fn create_group_once(&self, admin: Admin<'_>, new: NewGroup) -> Result<GroupDetail> {
         let actor = admin.actor();
         let nests = new.members.iter().any(|m| matches!(m, MemberRef::Group(_)));
-        let mut tx = st(self.db.begin().await)?;
+        let mut tx = self.begin().await?;
         let org = st(organizations::get_locked(&mut tx.conn(), actor.organization_id, nests).await)?;
         let mut changes = Vec::new();
         let group = create_in(&mut tx, &org, actor, new, Cause::Manual, &mut changes).await?;
@@ -145,8 +149,18 @@ impl App {
         patch: GroupPatch,
         if_match: Option<i64>,
     ) -> Result<GroupDetail> {
+        crate::retry_conflicts(|| self.update_group_once(admin, id, patch.clone(), if_match)).await
+    }
+
+    async fn update_group_once(
+        &self,
+        admin: Admin<'_>,
+        id: GroupId,
+        patch: GroupPatch,
+        if_match: Option<i64>,
+    ) -> Result<GroupDetail> {
         let actor = admin.actor();
-        let mut tx = st(self.db.begin().await)?;
+        let mut tx = self.begin().await?;
         let org = st(organizations::get_locked(&mut tx.conn(), actor.organization_id, false).await)?;
         let mut changes = Vec::new();
         let after = update_in(&mut tx, org.id, actor, id, patch, if_match, Cause::Manual, &mut changes).await?;
@@ -163,9 +177,14 @@ impl App {
     /// by batch and then deletes the group; until then the group shows the blocker
     /// `being_deleted`.
     pub async fn delete_group(&self, admin: Admin<'_>, id: GroupId, if_match: Option<i64>) -> Result<Deletion> {
+        crate::retry_conflicts(|| self.delete_group_once(admin, id, if_match)).await
+    }
+
+    async fn delete_group_once(&self, admin: Admin<'_>, id: GroupId, if_match: Option<i64>) -> Result<Deletion> {
         let actor = admin.actor();
-        let mut tx = st(self.db.begin().await)?;
+        let mut tx = self.begin().await?;
         let org = st(organizations::get_locked(&mut tx.conn(), actor.organization_id, true).await)?;
+        st(tx.conn().lock(Locked::Group, id.0).await)?;
         let group = st(store::get(&mut tx.conn(), org.id, id).await)?;
         check_version(if_match, group.version)?;
         let info = detail(&mut tx.conn(), &org.policies, group.clone()).await?;
@@ -191,7 +210,7 @@ impl App {
     ) -> Result<GroupDetail> {
         let actor = admin.actor();
         let logo = Logo::parse(&format!("logo_{}", variant.as_str()), png)?;
-        let mut tx = st(self.db.begin().await)?;
+        let mut tx = self.begin().await?;
         let org = st(organizations::get_locked(&mut tx.conn(), actor.organization_id, false).await)?;
         st(store::get(&mut tx.conn(), org.id, id).await)?;
         let now = now_millis();
@@ -207,7 +226,7 @@ impl App {
 
     pub async fn delete_logo(&self, admin: Admin<'_>, id: GroupId, variant: LogoVariant) -> Result<()> {
         let actor = admin.actor();
-        let mut tx = st(self.db.begin().await)?;
+        let mut tx = self.begin().await?;
         st(store::get(&mut tx.conn(), actor.organization_id, id).await)?;
         if st(store::delete_logo(&mut tx.conn(), id, variant).await)? {
             st(store::touch(&mut tx.conn(), id, 0, Some(actor.staff_id), now_millis()).await)?;
@@ -325,6 +344,7 @@ pub(crate) async fn update_in(
     cause: Cause,
     changes: &mut Vec<Change>,
 ) -> Result<ClientGroup> {
+    st(tx.conn().lock(Locked::Group, id.0).await)?;
     let before = st(store::get(&mut tx.conn(), org, id).await)?;
     check_version(if_match, before.version)?;
     let fields = patched_fields(&before, &patch)?;

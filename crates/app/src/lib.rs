@@ -108,6 +108,36 @@ pub fn check_version(expected: Option<i64>, current: i64) -> Result<()> {
     }
 }
 
+/// How many times a write use case runs in all when the database keeps rolling it back because of
+/// a concurrent transaction.
+const CONFLICT_ATTEMPTS: u32 = 5;
+
+/// Runs a write use case again when the database rolled its transaction back because of a
+/// concurrent one (PostgreSQL's deadlock detector or a serialization failure): nothing of it
+/// committed, the caller did nothing wrong, and the next try usually passes at once. Each wait is
+/// twice the last (10 ms first) with jitter, so racers do not collide again in step. Other errors,
+/// and the last conflict, are the answer.
+pub(crate) async fn retry_conflicts<T, F, Fut>(mut attempt: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T>>,
+{
+    let mut wait_ms = 10u64;
+    let mut tries = 1;
+    loop {
+        match attempt().await {
+            Err(e) if e.code == clientele_domain::ErrorCode::TransactionConflict && tries < CONFLICT_ATTEMPTS => {
+                tracing::debug!(tries, "transaction rolled back by a concurrent one; running it again");
+                let jitter = rand::random_range(0..=wait_ms);
+                tokio::time::sleep(std::time::Duration::from_millis(wait_ms / 2 + jitter)).await;
+                wait_ms *= 2;
+                tries += 1;
+            }
+            answer => return answer,
+        }
+    }
+}
+
 /// Converts storage errors at the boundary.
 pub(crate) fn st<T>(r: clientele_store::Result<T>) -> Result<T> {
     r.map_err(Error::from)

@@ -10,7 +10,7 @@ use clientele_domain::nesting::{NestingNode, check_nesting};
 use clientele_domain::policy::MembershipMode;
 use clientele_domain::{ClientId, Error, ErrorCode, GroupId, Millis, OrganizationId, Result, now_millis};
 use clientele_store::members::Provenance;
-use clientele_store::{Conn, Tx, clients, groups, members as store, organizations};
+use clientele_store::{Conn, Locked, Tx, clients, groups, members as store, organizations};
 use serde::{Deserialize, Serialize};
 
 use crate::paging::{self, Cursor, Page};
@@ -90,6 +90,19 @@ impl App {
         if_match: Option<i64>,
         valid_until: Option<Millis>,
     ) -> Result<Vec<MemberOutcome>> {
+        check_batch_size(items)?;
+        crate::retry_conflicts(|| self.add_members_once(actor, group, items, cause, if_match, valid_until)).await
+    }
+
+    async fn add_members_once(
+        &self,
+        actor: &Actor,
+        group: GroupId,
+        items: &[MemberRef],
+        cause: Cause,
+        if_match: Option<i64>,
+        valid_until: Option<Millis>,
+    ) -> Result<Vec<MemberOutcome>> {
         let now = now_millis();
         if let Some(until) = valid_until
             && until <= now
@@ -98,13 +111,14 @@ impl App {
         }
         decide::manage_members(&self.access, actor.viewer(), group, now)?;
         let nests = items.iter().any(|m| matches!(m, MemberRef::Group(_)));
-        let mut tx = st(self.db.begin().await)?;
+        let mut tx = self.begin().await?;
         let org = st(organizations::get_locked(&mut tx.conn(), actor.organization_id, nests).await)?;
+        st(tx.conn().lock(Locked::Group, group.0).await)?;
         let target = st(groups::get(&mut tx.conn(), actor.organization_id, group).await)?;
         check_version(if_match, target.version)?;
         let mut results = Vec::with_capacity(items.len());
         let mut changes = Vec::new();
-        for &item in items {
+        for (index, item) in in_lock_order(items) {
             let visible = match item {
                 MemberRef::Client(c) => decide::view_client(&self.access, actor.viewer(), c, now).map(|_| ()),
                 MemberRef::Group(g) => decide::view_group(&self.access, actor.viewer(), g, now).map(|_| ()),
@@ -135,15 +149,18 @@ impl App {
                 }
                 Err(e) => Err(e),
             };
-            results.push(match outcome {
-                Ok(o) => MemberOutcome::ok(item, o),
-                Err(e) if e.code == ErrorCode::Internal => return Err(e),
-                Err(e) => MemberOutcome::rejected(item, e),
-            });
+            results.push((
+                index,
+                match outcome {
+                    Ok(o) => MemberOutcome::ok(item, o),
+                    Err(e) if e.code == ErrorCode::Internal || e.is_transient() => return Err(e),
+                    Err(e) => MemberOutcome::rejected(item, e),
+                },
+            ));
         }
         access::record(&mut tx.conn(), &changes).await?;
         self.commit(tx).await?;
-        Ok(results)
+        Ok(in_request_order(results))
     }
 
     /// Removes members from a group (admins and the group's managers).
@@ -155,21 +172,34 @@ impl App {
         cause: Cause,
         if_match: Option<i64>,
     ) -> Result<Vec<MemberOutcome>> {
+        check_batch_size(items)?;
+        crate::retry_conflicts(|| self.remove_members_once(actor, group, items, cause, if_match)).await
+    }
+
+    async fn remove_members_once(
+        &self,
+        actor: &Actor,
+        group: GroupId,
+        items: &[MemberRef],
+        cause: Cause,
+        if_match: Option<i64>,
+    ) -> Result<Vec<MemberOutcome>> {
         decide::manage_members(&self.access, actor.viewer(), group, now_millis())?;
-        let mut tx = st(self.db.begin().await)?;
+        let mut tx = self.begin().await?;
         let org = actor.organization_id;
         st(organizations::get_locked(&mut tx.conn(), org, false).await)?;
+        st(tx.conn().lock(Locked::Group, group.0).await)?;
         let target = st(groups::get(&mut tx.conn(), org, group).await)?;
         check_version(if_match, target.version)?;
         let mut results = Vec::with_capacity(items.len());
         let mut changes = Vec::new();
-        for &item in items {
+        for (index, item) in in_lock_order(items) {
             let outcome = remove_one(&mut tx, org, actor, group, item, cause, &mut changes).await?;
-            results.push(MemberOutcome::ok(item, outcome));
+            results.push((index, MemberOutcome::ok(item, outcome)));
         }
         access::record(&mut tx.conn(), &changes).await?;
         self.commit(tx).await?;
-        Ok(results)
+        Ok(in_request_order(results))
     }
 
     /// A page of a group's direct members, by name.
@@ -191,6 +221,42 @@ impl App {
             Member::Group { id, .. } => id.0,
         }))
     }
+}
+
+/// The most members one call changes in its own transaction; more go to a process request
+/// (`POST /groups/{id}/members/bulk`), so one call cannot hold the write lock for seconds.
+pub const MAX_SYNC_ITEMS: usize = crate::bulk::SMALL as usize;
+
+fn check_batch_size(items: &[MemberRef]) -> Result<()> {
+    if items.len() > MAX_SYNC_ITEMS {
+        return Err(Error::invalid(
+            "client_ids",
+            format!(
+                "at most {MAX_SYNC_ITEMS} members per call ({} were sent); send larger changes to \
+                 POST /api/v1/groups/{{id}}/members/bulk, which runs them as a process request",
+                items.len()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The items of a call in the order their rows are locked: groups before clients, each by id.
+/// Two calls that change overlapping members of different groups (an exclusive client moving,
+/// say) then take the members' locks in the same order and wait for each other instead of
+/// deadlocking. Each item keeps its index in the request, so answers go back in the caller's order.
+fn in_lock_order(items: &[MemberRef]) -> Vec<(usize, MemberRef)> {
+    let mut ordered: Vec<(usize, MemberRef)> = items.iter().copied().enumerate().collect();
+    ordered.sort_by_key(|&(index, item)| match item {
+        MemberRef::Group(g) => (0, g.0, index),
+        MemberRef::Client(c) => (1, c.0, index),
+    });
+    ordered
+}
+
+fn in_request_order(mut results: Vec<(usize, MemberOutcome)>) -> Vec<MemberOutcome> {
+    results.sort_by_key(|&(index, _)| index);
+    results.into_iter().map(|(_, outcome)| outcome).collect()
 }
 
 /// Adds one member inside the caller's transaction, pushing the access change to record. `Err` is
@@ -488,7 +554,7 @@ impl App {
     pub async fn sweep_lapsed_memberships(&self) -> Result<usize> {
         let mut ended = 0;
         loop {
-            let mut tx = st(self.db.begin().await)?;
+            let mut tx = self.begin().await?;
             let batch = st(store::lapsed(&mut tx.conn(), now_millis(), 500).await)?;
             if batch.is_empty() {
                 return Ok(ended);

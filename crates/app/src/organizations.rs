@@ -24,7 +24,7 @@ impl App {
     ) -> Result<Organization> {
         policies.validate()?;
         let actor = admin.actor();
-        let mut tx = st(self.db.begin().await)?;
+        let mut tx = self.begin().await?;
         let before = st(store::get_locked(&mut tx.conn(), actor.organization_id, true).await)?;
         check_version(if_match, before.version)?;
         let to_exclusive = before.policies.membership_mode != MembershipMode::Exclusive

@@ -79,7 +79,7 @@ impl App {
         })
         .await
         .map_err(Error::internal)?;
-        let mut tx = st(self.db.begin().await)?;
+        let mut tx = self.begin().await?;
         let Some(found) = matched else {
             st(store::record_failure(&mut tx.conn(), &key, now, since).await)?;
             st(tx.commit().await)?;
@@ -121,7 +121,7 @@ impl App {
     }
 
     pub async fn sign_out(&self, token: &str) -> Result<()> {
-        let mut tx = st(self.db.begin().await)?;
+        let mut tx = self.begin().await?;
         st(store::delete(&mut tx.conn(), &hash_token(token)).await)?;
         st(tx.commit().await)
     }

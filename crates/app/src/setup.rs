@@ -26,7 +26,7 @@ impl App {
     pub async fn bootstrap(&self, org_name: &str, admin_email: &str) -> Result<Option<Bootstrapped>> {
         let name = Name::parse("organization_name", org_name)?;
         let email = Email::parse("admin_email", admin_email)?;
-        let mut tx = st(self.db.begin().await)?;
+        let mut tx = self.begin().await?;
         if st(organizations::first(&mut tx.conn()).await)?.is_some() {
             return Ok(None);
         }
@@ -76,7 +76,7 @@ impl App {
         let email = Email::parse("email", email)?;
         let name = Name::parse("name", name)?;
         let hash = password.map(hash_password).transpose()?;
-        let mut tx = st(self.db.begin().await)?;
+        let mut tx = self.begin().await?;
         let org = st(organizations::first(&mut tx.conn()).await)?.ok_or_else(|| {
             Error::invalid(
                 "database",

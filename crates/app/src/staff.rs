@@ -5,6 +5,7 @@ use clientele_domain::entities::Staff;
 use clientele_domain::names::{Email, Name};
 use clientele_domain::staff::StaffRole;
 use clientele_domain::{Error, ErrorCode, Result, StaffId, now_millis};
+use clientele_store::Locked;
 use clientele_store::staff as store;
 
 use crate::auth::hash_password;
@@ -63,7 +64,7 @@ impl App {
         let email = Email::parse("email", &new.email)?;
         let name = Name::parse("name", &new.name)?;
         let hash = new.password.as_deref().map(hash_password).transpose()?;
-        let mut tx = st(self.db.begin().await)?;
+        let mut tx = self.begin().await?;
         let record = store::NewStaff {
             email: email.as_str(),
             name: name.as_str(),
@@ -96,7 +97,11 @@ impl App {
         if_match: Option<i64>,
     ) -> Result<Staff> {
         let actor = admin.actor();
-        let mut tx = st(self.db.begin().await)?;
+        let mut tx = self.begin().await?;
+        // Exclusive: two admins demoting each other at once must not both pass the last-admin
+        // check below.
+        st(clientele_store::organizations::get_locked(&mut tx.conn(), actor.organization_id, true).await)?;
+        st(tx.conn().lock(Locked::Staff, id.0).await)?;
         let before = st(store::get(&mut tx.conn(), actor.organization_id, id).await)?;
         check_version(if_match, before.version)?;
         let name = match &patch.name {

@@ -43,8 +43,18 @@ pub enum ErrorCode {
     Conflict,
     /// The same `Idempotency-Key` was reused for a different request.
     IdempotencyKeyReused,
+    /// Another request with the same `Idempotency-Key` is still running, or its answer was lost.
+    IdempotencyKeyInProgress,
     /// The request body is too large.
     PayloadTooLarge,
+    /// The database gave up this transaction because of a concurrent one (a deadlock or a
+    /// serialization failure) and the retries ran out; sending the request again is safe.
+    TransactionConflict,
+    /// The database cannot be reached, or did not answer in time (an outage, a stalled lock
+    /// holder); sending the request again later is safe.
+    DatabaseUnavailable,
+    /// The request took longer than the server allows.
+    Timeout,
     /// Something failed on our side; details are in the server log under the request id.
     Internal,
 }
@@ -68,7 +78,11 @@ impl ErrorCode {
             ErrorCode::NotDeletable => "not_deletable",
             ErrorCode::Conflict => "conflict",
             ErrorCode::IdempotencyKeyReused => "idempotency_key_reused",
+            ErrorCode::IdempotencyKeyInProgress => "idempotency_key_in_progress",
             ErrorCode::PayloadTooLarge => "payload_too_large",
+            ErrorCode::TransactionConflict => "transaction_conflict",
+            ErrorCode::DatabaseUnavailable => "database_unavailable",
+            ErrorCode::Timeout => "timeout",
             ErrorCode::Internal => "internal",
         }
     }
@@ -118,6 +132,14 @@ impl Error {
     /// An unexpected failure. The detail is for the log only; the web face never sends it.
     pub fn internal(detail: impl std::fmt::Display) -> Self {
         Error::new(ErrorCode::Internal, detail.to_string())
+    }
+
+    /// A failure of the database rather than of the request: a retry of the same request may pass.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self.code,
+            ErrorCode::TransactionConflict | ErrorCode::DatabaseUnavailable
+        )
     }
 
     pub fn with_field(mut self, field: impl Into<String>) -> Self {

@@ -63,8 +63,49 @@ const VIOLATIONS: &[(&str, &str, ErrorCode, &str, &str)] = &[
     ),
 ];
 
+/// The failures that are the database's and not the request's: the same request may pass when
+/// sent again. A deadlock or serialization failure rolled the transaction back, so the use case
+/// may run again at once (`TransactionConflict`); the others (an outage, a pool with no free
+/// connection, a lock or statement timeout, a connection the server cut) say to wait a little
+/// (`DatabaseUnavailable`).
+fn transient(e: &sqlx::Error) -> Option<Error> {
+    let unavailable = |why: &str| {
+        Some(Error::new(
+            ErrorCode::DatabaseUnavailable,
+            format!("the database {why}; try again shortly"),
+        ))
+    };
+    match e {
+        sqlx::Error::PoolTimedOut => unavailable("has no free connection"),
+        sqlx::Error::PoolClosed => unavailable("is shutting down"),
+        sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::WorkerCrashed => unavailable("cannot be reached"),
+        sqlx::Error::Database(db) => match db.code().as_deref().unwrap_or_default() {
+            // serialization_failure, deadlock_detected
+            "40001" | "40P01" => Some(Error::new(
+                ErrorCode::TransactionConflict,
+                "a concurrent change got in the way of this one; send the request again",
+            )),
+            // lock_not_available (lock_timeout), query_canceled (statement_timeout)
+            "55P03" | "57014" => unavailable("is busy"),
+            // admin_shutdown, crash_shutdown, cannot_connect_now, idle_in_transaction_session_timeout
+            "57P01" | "57P02" | "57P03" | "25P03" => unavailable("cannot be reached"),
+            code if code.starts_with("08") => unavailable("cannot be reached"),
+            // SQLite: SQLITE_BUSY and its extended codes, after busy_timeout ran out
+            "5" | "261" | "517" | "773" => unavailable("is busy"),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 impl From<StoreError> for Error {
     fn from(e: StoreError) -> Error {
+        if let StoreError::Sqlx(sqlx) = &e
+            && let Some(error) = transient(sqlx)
+        {
+            tracing::warn!(error = %sqlx, "database unavailable or contended");
+            return error;
+        }
         match e {
             StoreError::Domain(e) => e,
             StoreError::Sqlx(sqlx::Error::Database(db)) => {
@@ -76,6 +117,17 @@ impl From<StoreError> for Error {
                     }
                 }
                 Error::internal(format!("database error: {db}"))
+            }
+            StoreError::Sqlite(rusqlite::Error::SqliteFailure(failure, _))
+                if matches!(
+                    failure.code,
+                    rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+                ) =>
+            {
+                Error::new(
+                    ErrorCode::DatabaseUnavailable,
+                    "the database is busy; try again shortly",
+                )
             }
             StoreError::Sqlite(rusqlite::Error::SqliteFailure(failure, Some(message))) => {
                 for &(_, sqlite_fragment, code, field, detail) in VIOLATIONS {

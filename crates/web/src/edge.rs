@@ -6,9 +6,10 @@
 use std::time::Instant;
 
 use axum::extract::{Request, State};
-use axum::http::{Method, StatusCode};
+use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use clientele_domain::{Error, ErrorCode};
 
 use crate::{ApiError, AppState, REQUEST_ID, consistency, error, idempotency, observe};
 
@@ -21,16 +22,19 @@ pub async fn edge(State(state): State<AppState>, request: Request, next: Next) -
     let handle = async {
         match consistency::demand(&state, request.headers()).await {
             Err(e) => ApiError(e).into_response(),
-            Ok(()) if request.method() == Method::POST => idempotency::replay(&state, request, next).await,
+            Ok(()) if request.method() == Method::POST => {
+                let streamed = crate::STREAMED_UPLOADS.contains(&labels.0);
+                idempotency::replay(&state, request, next, streamed).await
+            }
             Ok(()) => next.run(request).await,
         }
     };
     let response = match limit {
         None => handle.await,
-        // `render` below turns the bare 503 into problem+json ("the request timed out").
-        Some(limit) => tokio::time::timeout(limit, handle)
-            .await
-            .unwrap_or_else(|_| StatusCode::SERVICE_UNAVAILABLE.into_response()),
+        Some(limit) => tokio::time::timeout(limit, handle).await.unwrap_or_else(|_| {
+            let why = format!("the request took longer than {} s and was stopped", limit.as_secs());
+            ApiError(Error::new(ErrorCode::Timeout, why)).into_response()
+        }),
     };
     let mut response = error::render(response, request_id.as_ref());
     consistency::stamp(&state, &mut response);

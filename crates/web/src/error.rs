@@ -27,9 +27,22 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | NestingCycle
         | NestingTooDeep
         | NotDeletable
-        | Conflict => StatusCode::CONFLICT,
+        | Conflict
+        | IdempotencyKeyInProgress => StatusCode::CONFLICT,
         PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        TransactionConflict | DatabaseUnavailable | Timeout => StatusCode::SERVICE_UNAVAILABLE,
         Internal => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// How many seconds a client should wait before sending the request again, for the codes that
+/// say "not now" rather than "not this".
+pub fn retry_after(code: ErrorCode) -> Option<u32> {
+    use ErrorCode::*;
+    match code {
+        TransactionConflict | IdempotencyKeyInProgress => Some(1),
+        DatabaseUnavailable | Timeout => Some(5),
+        _ => None,
     }
 }
 
@@ -77,6 +90,11 @@ impl IntoResponse for ApiError {
 #[derive(Clone)]
 struct ErrorToRender(Error);
 
+/// The error code of a response a handler failed with, before it is rendered.
+pub(crate) fn code_of(response: &Response) -> Option<ErrorCode> {
+    response.extensions().get::<ErrorToRender>().map(|e| e.0.code)
+}
+
 /// Renders an error response as problem+json, with the request id; logs 5xx details once.
 /// Successful responses pass through untouched.
 pub fn render(mut response: Response, request_id: Option<&HeaderValue>) -> Response {
@@ -92,7 +110,6 @@ pub fn render(mut response: Response, request_id: Option<&HeaderValue>) -> Respo
         None if status == StatusCode::NOT_FOUND && response.headers().get(header::CONTENT_TYPE).is_none() => {
             Error::new(ErrorCode::NotFound, "no such resource")
         }
-        None if status == StatusCode::SERVICE_UNAVAILABLE => Error::internal("the request timed out"),
         None => return response,
     };
     if error.code == ErrorCode::Internal {
@@ -120,6 +137,10 @@ pub fn render(mut response: Response, request_id: Option<&HeaderValue>) -> Respo
         if name != header::CONTENT_LENGTH && name != header::CONTENT_TYPE {
             out.headers_mut().insert(name, value.clone());
         }
+    }
+    if let Some(seconds) = retry_after(problem.code) {
+        out.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
     }
     out.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -190,10 +211,24 @@ mod tests {
             NotDeletable,
             Conflict,
             IdempotencyKeyReused,
+            IdempotencyKeyInProgress,
             PayloadTooLarge,
+            TransactionConflict,
+            DatabaseUnavailable,
+            Timeout,
             Internal,
         ] {
-            assert_eq!(status_of(code).is_server_error(), code == Internal, "{code:?}");
+            let transient = matches!(code, TransactionConflict | DatabaseUnavailable | Timeout);
+            assert_eq!(
+                status_of(code).is_server_error(),
+                code == Internal || transient,
+                "{code:?}"
+            );
+            assert_eq!(
+                status_of(code) == StatusCode::SERVICE_UNAVAILABLE,
+                retry_after(code).is_some() && code != IdempotencyKeyInProgress,
+                "{code:?}"
+            );
         }
     }
 }

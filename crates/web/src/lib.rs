@@ -42,6 +42,8 @@ pub struct AppState {
     pub request_timeout: Duration,
     /// How long a streamed upload may go without sending a byte before it is given up.
     pub upload_idle_timeout: Duration,
+    /// Largest request body accepted outside the streamed uploads.
+    pub max_body_bytes: usize,
 }
 
 /// Routes whose handlers read a CSV file as it arrives. A file of hundreds of megabytes takes
@@ -101,6 +103,7 @@ pub fn router(app: App, settings: &WebSettings) -> Router {
         csv_max_bytes: settings.csv_max_bytes,
         request_timeout: settings.request_timeout,
         upload_idle_timeout: settings.upload_idle_timeout,
+        max_body_bytes: settings.max_body_bytes,
     };
     let (api, _) = api::router().split_for_parts();
     let openapi = api::openapi();

@@ -457,36 +457,41 @@ impl App {
         let read = reader
             .await
             .map_err(|e| Error::internal(format!("the CSV reader stopped: {e}")))?;
-        let total = match (read, stored) {
-            (Ok(total), Ok(())) => total,
-            (_, Err(e)) | (Err(e), _) => {
+        let queued = match (read, stored) {
+            (Ok(total), Ok(())) => self.queue(actor, id, total).await,
+            (_, Err(e)) | (Err(e), _) => Err(e),
+        };
+        match queued {
+            Ok(request) => Ok(request),
+            // Unreadable, or a twin with the same Idempotency-Key was queued first: the rows
+            // received stay, for the report, and the request ends with the reason.
+            Err(e) => {
                 let mut tx = st(self.db.begin().await)?;
                 st(store::fail_receiving(&mut tx.conn(), id, &reason(&e), now_millis()).await)?;
                 let failed = st(store::get_any(&mut tx.conn(), id).await)?;
                 audit_state(&mut tx.conn(), &failed, Some(actor), "process_request.failed").await?;
                 st(tx.commit().await)?;
-                return Err(e);
+                Err(e)
             }
-        };
-        self.queue(actor, id, total).await
+        }
     }
 
     async fn new_request(&self, new: &NewRequest<'_>) -> Result<i64> {
-        let mut tx = st(self.db.begin().await)?;
+        let mut tx = self.begin().await?;
         let id = st(store::insert(&mut tx.conn(), new, now_millis()).await)?;
         st(tx.commit().await)?;
         Ok(id)
     }
 
     async fn store_rows(&self, id: i64, rows: Vec<InputRow>) -> Result<()> {
-        let mut tx = st(self.db.begin().await)?;
+        let mut tx = self.begin().await?;
         st(store::insert_rows(&mut tx.conn(), id, rows).await)?;
         st(tx.commit().await)
     }
 
     /// Every row is stored: the request becomes claimable, and the audit trail says so.
     async fn queue(&self, actor: &Actor, id: i64, total: i64) -> Result<ProcessRequest> {
-        let mut tx = st(self.db.begin().await)?;
+        let mut tx = self.begin().await?;
         st(store::mark_pending(&mut tx.conn(), id, total).await)?;
         let req = st(store::get(&mut tx.conn(), actor.organization_id, id).await)?
             .ok_or_else(|| Error::not_found("process request"))?;
@@ -648,7 +653,7 @@ impl App {
     /// Cancels a request that has not finished; rows already applied stay applied.
     pub async fn cancel_process_request(&self, admin: Admin<'_>, id: i64) -> Result<ProcessRequest> {
         let actor = admin.actor();
-        let mut tx = st(self.db.begin().await)?;
+        let mut tx = self.begin().await?;
         let req = st(store::get(&mut tx.conn(), actor.organization_id, id).await)?
             .ok_or_else(|| Error::not_found("process request"))?;
         if !st(store::cancel(&mut tx.conn(), actor.organization_id, id, now_millis()).await)? {
@@ -671,7 +676,7 @@ impl App {
     /// fixed), with their original line numbers.
     pub async fn retry_process_request(&self, admin: Admin<'_>, id: i64) -> Result<ProcessRequest> {
         let actor = admin.actor();
-        let mut tx = st(self.db.begin().await)?;
+        let mut tx = self.begin().await?;
         let req = st(store::get(&mut tx.conn(), actor.organization_id, id).await)?
             .ok_or_else(|| Error::not_found("process request"))?;
         if !matches!(req.status.as_str(), "completed" | "failed" | "cancelled") {
@@ -784,7 +789,7 @@ impl App {
     pub async fn run_now(&self, id: i64) -> Result<bool> {
         let owner = worker_name("inline");
         let now = now_millis();
-        let mut tx = st(self.db.begin().await)?;
+        let mut tx = self.begin().await?;
         let Some(req) = st(store::claim_one(&mut tx.conn(), id, &owner, now, now + LEASE_MS).await)? else {
             return Ok(false);
         };
@@ -804,7 +809,7 @@ impl App {
                 return Ok(false);
             }
         }
-        let mut tx = st(self.db.begin().await)?;
+        let mut tx = self.begin().await?;
         let Some(req) = st(store::claim(&mut tx.conn(), owner, now, now + lease_ms).await)? else {
             return Ok(false);
         };
@@ -841,7 +846,7 @@ impl App {
         if let Err(e) = self.run(owner, req, lease_ms).await {
             tracing::warn!(process_request = id, error = %e, "process request failed");
             let end = async {
-                let mut tx = st(self.db.begin().await)?;
+                let mut tx = self.begin().await?;
                 let given_up = attempts >= MAX_ATTEMPTS || e.code != ErrorCode::Internal;
                 let message = format!("attempt {attempts}: {}", reason(&e));
                 let ended = if given_up {
@@ -897,7 +902,7 @@ impl App {
         {
             return Ok(());
         }
-        let mut tx = st(self.db.begin().await)?;
+        let mut tx = self.begin().await?;
         let mut changes = Vec::new();
         if job.req.operation == "delete_group" && job.req.mode == "apply" {
             // The members are detached; now the group goes, in the transaction that completes the
@@ -961,7 +966,7 @@ impl App {
         let req = &job.req;
         let validate = req.mode == "validate";
         let last = rows.last().map_or(req.position, |r| r.row_number);
-        let mut tx = st(self.db.begin().await)?;
+        let mut tx = self.begin().await?;
         let org = st(organizations::get_locked(&mut tx.conn(), OrganizationId(req.organization_id), true).await)?;
         let ctx = formats::Ctx {
             org: &org,
@@ -992,7 +997,7 @@ impl App {
             // A dry run keeps the outcomes and nothing else.
             drop(tx);
             changes.clear();
-            tx = st(self.db.begin().await)?;
+            tx = self.begin().await?;
         }
         let failed = outcomes.iter().filter(|(_, o)| o.outcome == "rejected").count() as i64;
         st(store::record_outcomes(&mut tx.conn(), req.id, &outcomes).await)?;
@@ -1024,7 +1029,7 @@ impl App {
     async fn replace_members(&self, owner: &str, job: &Job) -> Result<Batch> {
         use std::collections::{BTreeMap, BTreeSet};
         let req = &job.req;
-        let mut tx = st(self.db.begin().await)?;
+        let mut tx = self.begin().await?;
         let org = st(organizations::get_locked(&mut tx.conn(), OrganizationId(req.organization_id), true).await)?;
         let mut keep: BTreeMap<i64, (BTreeSet<i64>, BTreeSet<i64>)> = BTreeMap::new();
         for (group, client, child, outcome) in st(store::kept_members(&mut tx.conn(), req.id).await)? {
@@ -1110,7 +1115,7 @@ impl App {
         if req.mode == "validate" {
             drop(tx);
             changes.clear();
-            tx = st(self.db.begin().await)?;
+            tx = self.begin().await?;
         }
         let mut number = st(store::last_row_number(&mut tx.conn(), req.id).await)?;
         for (fields, outcome) in &made_up {

@@ -48,7 +48,7 @@ impl App {
         if let Err(e) = self.copy_input(id, new_id, source.total_rows).await {
             // Like an upload that broke off: the copy ends `failed` with the reason, never
             // `receiving` for ever.
-            let mut tx = st(self.db.begin().await)?;
+            let mut tx = self.begin().await?;
             st(store::fail_receiving(&mut tx.conn(), new_id, &reason(&e), now_millis()).await)?;
             let failed = st(store::get_any(&mut tx.conn(), new_id).await)?;
             audit_state(&mut tx.conn(), &failed, Some(actor), "process_request.failed").await?;

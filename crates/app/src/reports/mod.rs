@@ -15,7 +15,7 @@ use clientele_domain::{
     BusinessUnitId, ClientId, Error, OrganizationId, Result, SavedReportId, StaffId, TimeEntryId, now_millis,
 };
 use clientele_store::labels::{self, Named};
-use clientele_store::{members, saved_reports, time_entries};
+use clientele_store::{Conn, Locked, members, saved_reports, time_entries};
 use serde::Serialize;
 
 use crate::paging::{self, Cursor, Page};
@@ -174,7 +174,7 @@ impl App {
     pub async fn create_time_entry(&self, actor: &Actor, fields: &TimeEntryFields) -> Result<TimeEntry> {
         let input = fields.check(actor)?;
         self.may_log(actor, &input).await?;
-        let mut tx = st(self.db.begin().await)?;
+        let mut tx = self.begin().await?;
         let seq = st(time_entries::next_seq(&mut tx.conn()).await)?;
         let entry = st(time_entries::insert(
             &mut tx.conn(),
@@ -234,7 +234,8 @@ impl App {
         fields: &TimeEntryFields,
         if_match: Option<i64>,
     ) -> Result<TimeEntry> {
-        let mut tx = st(self.db.begin().await)?;
+        let mut tx = self.begin().await?;
+        st(tx.conn().lock(Locked::TimeEntry, id.0).await)?;
         let current = st(time_entries::get(&mut tx.conn(), actor.organization_id, id).await)?;
         self.may_change_time_entry(actor, &current)?;
         check_version(if_match, current.version)?;
@@ -262,7 +263,7 @@ impl App {
     }
 
     pub async fn delete_time_entry(&self, actor: &Actor, id: TimeEntryId) -> Result<()> {
-        let mut tx = st(self.db.begin().await)?;
+        let mut tx = self.begin().await?;
         let before = st(time_entries::get(&mut tx.conn(), actor.organization_id, id).await)?;
         self.may_change_time_entry(actor, &before)?;
         let seq = st(time_entries::next_seq(&mut tx.conn()).await)?;
@@ -569,7 +570,7 @@ impl App {
     pub async fn create_saved_report(&self, actor: &Actor, fields: &SavedReportFields) -> Result<SavedReport> {
         let name = report_name(&fields.name)?;
         fields.params.parse(today())?;
-        let mut tx = st(self.db.begin().await)?;
+        let mut tx = self.begin().await?;
         let key = name.key();
         let stored = saved_reports::Fields {
             name: name.as_str(),
@@ -610,27 +611,12 @@ impl App {
 
     pub async fn saved_report(&self, actor: &Actor, id: SavedReportId) -> Result<SavedReport> {
         let mut conn = st(self.db.read().await)?;
-        let saved = st(saved_reports::get(&mut conn.conn(), actor.organization_id, id).await)?;
-        if saved.owner_id != actor.staff_id && saved.visibility == Visibility::Private {
-            return Err(Error::not_found("saved report"));
-        }
-        Ok(saved)
+        visible_report(&mut conn.conn(), actor, id).await
     }
 
     /// Whether the actor may rename, share or delete this saved report: its owner or an admin.
     pub fn may_change_saved_report(actor: &Actor, saved: &SavedReport) -> bool {
         saved.owner_id == actor.staff_id || actor.viewer().admin
-    }
-
-    /// A report the actor may change: their own, or any they can open (admins).
-    async fn changeable_report(&self, actor: &Actor, id: SavedReportId) -> Result<SavedReport> {
-        let saved = self.saved_report(actor, id).await?;
-        if !App::may_change_saved_report(actor, &saved) {
-            return Err(Error::forbidden(
-                "only its owner or an admin can change this saved report",
-            ));
-        }
-        Ok(saved)
     }
 
     /// Renames a saved report, changes who sees it, or replaces its filters.
@@ -641,11 +627,11 @@ impl App {
         fields: &SavedReportFields,
         if_match: Option<i64>,
     ) -> Result<SavedReport> {
-        let before = self.changeable_report(actor, id).await?;
-        check_version(if_match, before.version)?;
         let name = report_name(&fields.name)?;
         fields.params.parse(today())?;
-        let mut tx = st(self.db.begin().await)?;
+        let mut tx = self.begin().await?;
+        let before = changeable_report(&mut tx.conn(), actor, id).await?;
+        check_version(if_match, before.version)?;
         let key = name.key();
         let stored = saved_reports::Fields {
             name: name.as_str(),
@@ -672,8 +658,8 @@ impl App {
     }
 
     pub async fn delete_saved_report(&self, actor: &Actor, id: SavedReportId) -> Result<()> {
-        let before = self.changeable_report(actor, id).await?;
-        let mut tx = st(self.db.begin().await)?;
+        let mut tx = self.begin().await?;
+        let before = changeable_report(&mut tx.conn(), actor, id).await?;
         st(saved_reports::delete(&mut tx.conn(), id).await)?;
         audit::record(
             &mut tx.conn(),
@@ -691,6 +677,28 @@ impl App {
         self.commit(tx).await?;
         Ok(())
     }
+}
+
+/// A saved report the actor may open: their own, or one shared with the office.
+async fn visible_report(c: &mut Conn<'_>, actor: &Actor, id: SavedReportId) -> Result<SavedReport> {
+    let saved = st(saved_reports::get(c, actor.organization_id, id).await)?;
+    if saved.owner_id != actor.staff_id && saved.visibility == Visibility::Private {
+        return Err(Error::not_found("saved report"));
+    }
+    Ok(saved)
+}
+
+/// A saved report the actor may change (their own, or any they can open if they are an admin),
+/// locked for the rest of the write transaction `c` belongs to.
+async fn changeable_report(c: &mut Conn<'_>, actor: &Actor, id: SavedReportId) -> Result<SavedReport> {
+    st(c.lock(Locked::SavedReport, id.0).await)?;
+    let saved = visible_report(c, actor, id).await?;
+    if !App::may_change_saved_report(actor, &saved) {
+        return Err(Error::forbidden(
+            "only its owner or an admin can change this saved report",
+        ));
+    }
+    Ok(saved)
 }
 
 /// A name as a spreadsheet cell: text that a spreadsheet would run as a formula (`=`, `+`, `-`,
