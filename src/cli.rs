@@ -79,6 +79,13 @@ pub struct ServeArgs {
     /// with every batch); after that another worker, or this one restarted, takes it over.
     #[arg(long, env = "CLIENTELE_LEASE_SECS", default_value_t = 30)]
     pub lease_secs: u64,
+    /// Connections open at once; more wait to be accepted.
+    #[arg(long, env = "CLIENTELE_MAX_CONNECTIONS", default_value_t = 16_384)]
+    pub max_connections: usize,
+    /// After SIGTERM, how long the server goes on answering (with `Connection: close`, `/readyz`
+    /// 503) before it stops accepting, in milliseconds.
+    #[arg(long, env = "CLIENTELE_DRAIN_MS", default_value_t = 1000)]
+    pub drain_ms: u64,
 }
 
 #[derive(Debug, Subcommand)]

@@ -78,3 +78,37 @@ fn init_logging(filter: Option<&str>, json: bool) {
         builder.try_init()
     };
 }
+
+/// Completes on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
+    tracing::info!("shutting down");
+}
+
+/// How long a stopping worker may take to commit its batch in progress and hand its request back.
+const WORKER_STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// Stops a worker loop: it hands its request back after the batch in progress; one that does
+/// not within [`WORKER_STOP_GRACE`] is cut off (the batch rolls back and its lease runs out).
+pub async fn stop_worker(worker: tokio::task::JoinHandle<()>, stop: &tokio_util::sync::CancellationToken) {
+    stop.cancel();
+    let abort = worker.abort_handle();
+    if tokio::time::timeout(WORKER_STOP_GRACE, worker).await.is_err() {
+        tracing::warn!("the worker did not stop in time; its request resumes when its lease runs out");
+        abort.abort();
+    }
+}

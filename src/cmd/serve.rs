@@ -1,12 +1,15 @@
 //! `clientele serve`: the web service. On an empty database it creates the organisation and the
-//! first admin and prints how to sign in. SIGTERM or Ctrl-C stops accepting connections and lets
-//! requests in flight finish.
+//! first admin and prints how to sign in. SIGTERM or Ctrl-C drains: the server answers with
+//! `Connection: close` for a moment (`--drain-ms`), then stops accepting, lets requests in flight
+//! finish and hands its process request back to the queue.
 
 use std::time::Duration;
 
 use anyhow::Context;
 use clientele_app::App;
 use clientele_web::WebSettings;
+use clientele_web::server::{Lifecycle, ServerSettings};
+use tokio_util::sync::CancellationToken;
 
 use crate::cli::ServeArgs;
 use crate::config::{DEFAULT_LISTEN, DatabaseUrl, FileSettings};
@@ -60,30 +63,41 @@ pub async fn run(url: &DatabaseUrl, file: &FileSettings, args: ServeArgs) -> any
         }
     });
     let lease_ms = (args.lease_secs.max(1) * 1000) as i64;
+    let stop_worker = CancellationToken::new();
     let worker = (!args.no_worker).then(|| {
         let app = app.clone();
+        let stop = stop_worker.clone();
         tokio::spawn(async move {
             let name = clientele_app::bulk::worker_name("serve");
-            app.run_worker(&name, PROCESS_REQUESTS_EVERY, lease_ms).await
+            app.run_worker(&name, PROCESS_REQUESTS_EVERY, lease_ms, stop).await
         })
     });
+    let lifecycle = Lifecycle::default();
     let settings = WebSettings {
         csv_max_bytes: args.csv_max_mb.saturating_mul(1024 * 1024),
+        lifecycle: lifecycle.clone(),
         ..WebSettings::default()
     };
     let router = clientele_web::router(app.clone(), &settings);
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
-    .context("server failed")?;
+    let server = ServerSettings {
+        max_connections: args.max_connections,
+        drain: Duration::from_millis(args.drain_ms),
+        ..ServerSettings::default()
+    };
+    // The worker stops with the signal, while the server drains: its batch in progress commits
+    // and it hands the request back, so another process resumes it at once.
+    let signalled = {
+        let stop = stop_worker.clone();
+        async move {
+            super::shutdown_signal().await;
+            stop.cancel();
+        }
+    };
+    clientele_web::server::serve(listener, router, server, lifecycle, signalled).await;
     sweeper.abort();
     follower.abort();
     if let Some(worker) = worker {
-        // A batch cut off here rolls back; its rows run again under the next claim.
-        worker.abort();
+        super::stop_worker(worker, &stop_worker).await;
     }
     app.db.close().await;
     tracing::info!("stopped");
@@ -126,23 +140,4 @@ async fn follow_changes(app: App) {
             tracing::warn!(error = %e, "catching up with the change log failed");
         }
     }
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
-    tracing::info!("shutting down: finishing requests in flight");
 }

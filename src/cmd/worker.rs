@@ -8,15 +8,20 @@ use clientele_app::App;
 use clientele_app::bulk::worker_name;
 
 use crate::cli::WorkerArgs;
+use tokio_util::sync::CancellationToken;
 
 pub async fn run(app: &App, args: &WorkerArgs) -> anyhow::Result<()> {
     let lease_ms = (args.lease_secs.max(1) * 1000) as i64;
     let name = worker_name("worker");
-    eprintln!("worker {name} is waiting for process requests (Ctrl-C stops it)");
-    tokio::select! {
-        () = app.run_worker(&name, Duration::from_millis(500), lease_ms) => {}
-        _ = tokio::signal::ctrl_c() => {}
-    }
+    eprintln!("worker {name} is waiting for process requests (Ctrl-C or SIGTERM stops it)");
+    let stop = CancellationToken::new();
+    let worker = tokio::spawn({
+        let app = app.clone();
+        let stop = stop.clone();
+        async move { app.run_worker(&name, Duration::from_millis(500), lease_ms, stop).await }
+    });
+    super::shutdown_signal().await;
+    super::stop_worker(worker, &stop).await;
     app.db.close().await;
     Ok(())
 }

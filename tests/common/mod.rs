@@ -5,6 +5,8 @@
 
 #![allow(dead_code)]
 
+pub mod node;
+
 use axum::Router;
 use axum::body::Body;
 use http::{Method, Request, StatusCode};

@@ -23,6 +23,11 @@ use crate::{Actor, App, st};
 /// How many log rows one catch-up step reads.
 const CATCH_UP_BATCH: i64 = 20_000;
 
+tokio::task_local! {
+    /// The highest sequence number a request's writes recorded (see [`App::tracking_writes`]).
+    static WRITTEN: std::cell::Cell<i64>;
+}
+
 /// Records access changes in the caller's transaction, under one new sequence number (returned;
 /// `None` when there were none).
 pub(crate) async fn record(c: &mut Conn<'_>, changes_made: &[Change]) -> Result<Option<i64>> {
@@ -30,6 +35,8 @@ pub(crate) async fn record(c: &mut Conn<'_>, changes_made: &[Change]) -> Result<
         return Ok(None);
     }
     let seq = st(changes::next_seq(c).await)?;
+    // If the transaction rolls back instead, the number is never used and a later one covers it.
+    let _ = WRITTEN.try_with(|written| written.set(written.get().max(seq)));
     let now = now_millis();
     let rows = Change::to_rows(changes_made);
     let new: Vec<changes::NewRow> = rows
@@ -297,9 +304,34 @@ impl App {
     /// What follows a commit: this process's index catches up with the change log.
     pub(crate) async fn after_commit(&self) {
         if let Err(e) = self.sync_access().await {
-            // The write is durable; the index catches up on the next poll.
+            // The write is durable. The request still answers with a `Clientele-Seq` covering it
+            // (see `tracking_writes`), and the next request here catches up before it is served.
+            self.catch_up_owed.store(true, std::sync::atomic::Ordering::Release);
             tracing::warn!(error = %e, "access index catch-up after commit failed");
         }
+    }
+
+    /// Runs `work` (a request) and says the highest sequence number its writes recorded, so the
+    /// answer can name a number that covers them even when this process's index could not catch
+    /// up after the commit.
+    pub async fn tracking_writes<F: std::future::Future>(work: F) -> (F::Output, Option<i64>) {
+        WRITTEN
+            .scope(std::cell::Cell::new(0), async {
+                let out = work.await;
+                let written = WRITTEN.with(|w| w.get());
+                (out, (written > 0).then_some(written))
+            })
+            .await
+    }
+
+    /// Catches up first if a catch-up after a commit failed: a request must never be answered
+    /// from an index older than a write this process already confirmed.
+    pub async fn settle_owed_catch_up(&self) -> Result<()> {
+        if self.catch_up_owed.load(std::sync::atomic::Ordering::Acquire) {
+            self.sync_access().await?;
+            self.catch_up_owed.store(false, std::sync::atomic::Ordering::Release);
+        }
+        Ok(())
     }
 
     /// "My group clients" (seed 003): the clients of the groups the actor is assigned to, through

@@ -96,6 +96,18 @@ impl App {
         CLAIM.scope(claim, work).await
     }
 
+    /// `work` with the current request's claim in scope, for a task the request spawns (an upload
+    /// is received in a task of its own, so that it ends even if the client goes away).
+    pub fn carrying_claim<F: std::future::Future>(work: F) -> impl std::future::Future<Output = F::Output> {
+        let claim = CLAIM.try_with(Clone::clone).ok();
+        async move {
+            match claim {
+                Some(claim) => CLAIM.scope(claim, work).await,
+                None => work.await,
+            }
+        }
+    }
+
     /// Starts a write transaction. Inside a request that carries an `Idempotency-Key` (see
     /// [`App::within_claim`]) whose hash is known, the transaction claims the key first; a key
     /// another request holds refuses the work with `idempotency_key_in_progress`.

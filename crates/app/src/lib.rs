@@ -44,6 +44,8 @@ pub struct App {
     staff_cache: std::sync::Arc<credentials::StaffCache>,
     /// Time entries in memory for reports.
     pub reports: std::sync::Arc<reports::Reports>,
+    /// Set when catching up after a commit failed; the next request catches up first.
+    catch_up_owed: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl App {
@@ -55,6 +57,7 @@ impl App {
             sync_lock: Default::default(),
             staff_cache: Default::default(),
             reports: Default::default(),
+            catch_up_owed: Default::default(),
         };
         app.reload_access().await?;
         Ok(app)

@@ -78,7 +78,11 @@ fn transient(e: &sqlx::Error) -> Option<Error> {
     match e {
         sqlx::Error::PoolTimedOut => unavailable("has no free connection"),
         sqlx::Error::PoolClosed => unavailable("is shutting down"),
-        sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::WorkerCrashed => unavailable("cannot be reached"),
+        // A connection that broke mid-conversation (the server went away while sqlx was setting
+        // it up shows as a protocol error) is the database being unreachable, not a bad request.
+        sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::Protocol(_) | sqlx::Error::WorkerCrashed => {
+            unavailable("cannot be reached")
+        }
         sqlx::Error::Database(db) => match db.code().as_deref().unwrap_or_default() {
             // serialization_failure, deadlock_detected
             "40001" | "40P01" => Some(Error::new(

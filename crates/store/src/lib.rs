@@ -123,14 +123,32 @@ pub enum ReadConn {
 #[derive(Debug, Clone)]
 pub struct PoolSettings {
     pub max_connections: u32,
+    /// How long a request waits for a free connection. On PostgreSQL this is also how long a
+    /// request waits during an outage before it is answered 503 `database_unavailable`, so it is
+    /// short; SQLite's writer queues every write on its one connection, so it waits longer.
     pub acquire_timeout: Duration,
+    pub sqlite_acquire_timeout: Duration,
+    /// PostgreSQL: a transaction that sits idle this long (its process frozen, or cut off from
+    /// the database mid-write) is ended by the server, releasing its locks, so one stalled node
+    /// cannot stall the others' writes for longer.
+    pub idle_in_transaction_timeout: Duration,
+    /// PostgreSQL: how long a statement waits for a lock before it gives up (longer than the idle
+    /// timeout above, so a waiter outlives a stalled holder).
+    pub lock_timeout: Duration,
+    /// PostgreSQL: the longest statement (loading the access index of a large firm reads
+    /// millions of rows in one).
+    pub statement_timeout: Duration,
 }
 
 impl Default for PoolSettings {
     fn default() -> Self {
         PoolSettings {
             max_connections: 16,
-            acquire_timeout: Duration::from_secs(10),
+            acquire_timeout: Duration::from_secs(3),
+            sqlite_acquire_timeout: Duration::from_secs(30),
+            idle_in_transaction_timeout: Duration::from_secs(5),
+            lock_timeout: Duration::from_secs(10),
+            statement_timeout: Duration::from_secs(300),
         }
     }
 }
@@ -163,21 +181,30 @@ impl Db {
                     .pragma("wal_autocheckpoint", "16384");
                 let read = SqlitePoolOptions::new()
                     .max_connections(settings.max_connections)
-                    .acquire_timeout(settings.acquire_timeout)
+                    .acquire_timeout(settings.sqlite_acquire_timeout)
                     .connect_with(options.clone())
                     .await
                     .map_err(unreachable)?;
                 let write = SqlitePoolOptions::new()
                     .max_connections(1)
-                    .acquire_timeout(settings.acquire_timeout)
+                    .acquire_timeout(settings.sqlite_acquire_timeout)
                     .connect_with(options.pragma("cache_size", format!("-{WRITER_CACHE_KIB}")))
                     .await
                     .map_err(unreachable)?;
                 Ok(Db::Sqlite(SqlitePools { read, write }))
             }
             Backend::Postgres => {
-                let options =
-                    PgConnectOptions::from_str(url).map_err(|e| Error::invalid("database_url", e.to_string()))?;
+                let ms = |d: Duration| format!("{}ms", d.as_millis());
+                let options = PgConnectOptions::from_str(url)
+                    .map_err(|e| Error::invalid("database_url", e.to_string()))?
+                    .options([
+                        (
+                            "idle_in_transaction_session_timeout",
+                            ms(settings.idle_in_transaction_timeout),
+                        ),
+                        ("lock_timeout", ms(settings.lock_timeout)),
+                        ("statement_timeout", ms(settings.statement_timeout)),
+                    ]);
                 let pool = PgPoolOptions::new()
                     .max_connections(settings.max_connections)
                     .acquire_timeout(settings.acquire_timeout)

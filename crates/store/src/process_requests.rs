@@ -238,6 +238,18 @@ pub async fn release(c: &mut Conn<'_>, id: i64, owner: &str, error: &str) -> Res
     Ok(n == 1)
 }
 
+/// Gives a running request back to the queue (its worker is stopping): pending, no lease, and
+/// the claim not counted as an attempt. False when the worker no longer held it.
+pub async fn hand_back(c: &mut Conn<'_>, id: i64, owner: &str) -> Result<bool> {
+    let n = on!(c, c => sqlx::query(
+        "UPDATE process_requests SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL,
+            attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END
+         WHERE id = $1 AND status = 'running' AND lease_owner = $2")
+        .bind(id).bind(owner)
+        .execute(&mut **c).await.map(|r| r.rows_affected()))?;
+    Ok(n == 1)
+}
+
 /// Cancels a request that has not finished. Returns false when it already had.
 pub async fn cancel(c: &mut Conn<'_>, org: OrganizationId, id: i64, now: Millis) -> Result<bool> {
     let n = on!(c, c => sqlx::query(
@@ -450,12 +462,13 @@ pub async fn last_row_number(c: &mut Conn<'_>, request: i64) -> Result<i64> {
     Ok(n.unwrap_or(0))
 }
 
-/// Copies the rejected rows of `from` into `into`, renumbered from 1 and keeping their lines.
-pub async fn copy_rejected(c: &mut Conn<'_>, from: i64, into: i64) -> Result<u64> {
+/// Copies the rows of `from` that a retry runs again (rejected, or never reached) into `into`,
+/// renumbered from 1 and keeping their lines.
+pub async fn copy_to_retry(c: &mut Conn<'_>, from: i64, into: i64) -> Result<u64> {
     Ok(on!(c, c => sqlx::query(
         "INSERT INTO process_request_rows (request_id, row_number, line, fields)
          SELECT $2, ROW_NUMBER() OVER (ORDER BY row_number), line, fields FROM process_request_rows
-         WHERE request_id = $1 AND outcome = 'rejected' AND line > 0 AND row_number > 0")
+         WHERE request_id = $1 AND (outcome = 'rejected' OR outcome IS NULL) AND line > 0 AND row_number > 0")
         .bind(from).bind(into).execute(&mut **c).await.map(|r| r.rows_affected()))?)
 }
 

@@ -13,8 +13,10 @@ use crate::AppState;
 pub const SEQ: &str = "clientele-seq";
 pub const MIN_SEQ: &str = "clientele-min-seq";
 
-/// Catches up to the sequence number the request demands, if any.
+/// Catches up to the sequence number the request demands, if any (and first with whatever an
+/// earlier write's failed catch-up left behind).
 pub async fn demand(state: &AppState, headers: &HeaderMap) -> Result<(), Error> {
+    state.app.settle_owed_catch_up().await?;
     let Some(value) = headers.get(MIN_SEQ) else {
         return Ok(());
     };
@@ -31,9 +33,10 @@ pub async fn demand(state: &AppState, headers: &HeaderMap) -> Result<(), Error> 
     state.app.sync_access_to(seq).await
 }
 
-/// Says which sequence number this process's answers reflect.
-pub fn stamp(state: &AppState, response: &mut Response) {
-    response
-        .headers_mut()
-        .insert(SEQ, HeaderValue::from(state.app.access.applied()));
+/// Says which sequence number the answer reflects: what this process's index has applied, or
+/// the request's own writes if the index could not catch up with them (a read elsewhere that
+/// demands that number then catches up first).
+pub fn stamp(state: &AppState, response: &mut Response, written: Option<i64>) {
+    let seq = state.app.access.applied().max(written.unwrap_or(0));
+    response.headers_mut().insert(SEQ, HeaderValue::from(seq));
 }

@@ -25,6 +25,7 @@ pub mod extract;
 mod idempotency;
 mod observe;
 pub mod ops;
+pub mod server;
 pub mod ui;
 
 pub use error::ApiError;
@@ -44,6 +45,8 @@ pub struct AppState {
     pub upload_idle_timeout: Duration,
     /// Largest request body accepted outside the streamed uploads.
     pub max_body_bytes: usize,
+    /// Set when the server starts shutting down.
+    pub lifecycle: server::Lifecycle,
 }
 
 /// Routes whose handlers read a CSV file as it arrives. A file of hundreds of megabytes takes
@@ -63,6 +66,8 @@ pub struct WebSettings {
     /// Largest CSV upload accepted by the import endpoints (they stream the body, so the general
     /// body limit above does not apply to them).
     pub csv_max_bytes: u64,
+    /// Shared with the server loop ([`server::serve`]), which says when it drains.
+    pub lifecycle: server::Lifecycle,
 }
 
 impl Default for WebSettings {
@@ -72,6 +77,7 @@ impl Default for WebSettings {
             request_timeout: Duration::from_secs(30),
             upload_idle_timeout: Duration::from_secs(60),
             csv_max_bytes: 256 * 1024 * 1024,
+            lifecycle: server::Lifecycle::default(),
         }
     }
 }
@@ -104,6 +110,7 @@ pub fn router(app: App, settings: &WebSettings) -> Router {
         request_timeout: settings.request_timeout,
         upload_idle_timeout: settings.upload_idle_timeout,
         max_body_bytes: settings.max_body_bytes,
+        lifecycle: settings.lifecycle.clone(),
     };
     let (api, _) = api::router().split_for_parts();
     let openapi = api::openapi();

@@ -1,5 +1,7 @@
 //! Operations endpoints: liveness, readiness and Prometheus metrics.
 
+use std::time::Duration;
+
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -7,6 +9,9 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 
 use crate::AppState;
+
+/// The operations routes (exempt from read-your-writes catch-up: see `edge`).
+pub const ROUTES: &[&str] = &["/healthz", "/readyz", "/metrics"];
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -20,15 +25,29 @@ async fn healthz() -> &'static str {
     "ok"
 }
 
-/// The database answers and its schema is current.
+/// How long `/readyz` waits for the database before saying it is not ready.
+const READY_WITHIN: Duration = Duration::from_secs(1);
+
+/// The process takes traffic: not shutting down, the database answers within a second and its
+/// schema is current. A 503 says which of these failed.
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
-    match state.app.db.migrations_current().await {
-        Ok(true) => (StatusCode::OK, "ready".to_string()),
-        Ok(false) => (StatusCode::SERVICE_UNAVAILABLE, "migrations pending".to_string()),
-        Err(e) => {
+    if state.lifecycle.draining() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "shutting down".to_string());
+    }
+    match tokio::time::timeout(READY_WITHIN, state.app.db.migrations_current()).await {
+        Ok(Ok(true)) => (StatusCode::OK, "ready".to_string()),
+        Ok(Ok(false)) => (StatusCode::SERVICE_UNAVAILABLE, "migrations pending".to_string()),
+        Ok(Err(e)) => {
             tracing::warn!(error = %e, "readiness check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, "database unreachable".to_string())
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("database unreachable: {}", clientele_domain::Error::from(e).detail),
+            )
         }
+        Err(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("database unreachable: no answer within {} ms", READY_WITHIN.as_millis()),
+        ),
     }
 }
 

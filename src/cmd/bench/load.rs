@@ -12,20 +12,35 @@ use hyper_util::rt::TokioExecutor;
 
 use super::stats::Samples;
 
-/// A request to send: method, path and query.
+/// A request to send: method, path and query, and a JSON body.
 #[derive(Debug, Clone)]
 pub struct Req {
-    /// A JSON body makes it a POST.
+    pub method: &'static str,
     pub body: Option<String>,
     pub path: String,
 }
 
 impl Req {
     pub fn get(path: String) -> Req {
-        Req { body: None, path }
+        Req {
+            method: "GET",
+            body: None,
+            path,
+        }
     }
     pub fn post(path: String, body: String) -> Req {
-        Req { body: Some(body), path }
+        Req {
+            method: "POST",
+            body: Some(body),
+            path,
+        }
+    }
+    pub fn put(path: String, body: String) -> Req {
+        Req {
+            method: "PUT",
+            body: Some(body),
+            path,
+        }
     }
 }
 
@@ -99,7 +114,7 @@ pub fn run_until(
                         let req = next(worker, n);
                         n += 1;
                         let request = hyper::Request::builder()
-                            .method(if req.body.is_some() { "POST" } else { "GET" })
+                            .method(req.method)
                             .uri(format!("http://{address}{}", req.path))
                             .header("authorization", format!("Bearer {token}"))
                             .header("content-type", "application/json")

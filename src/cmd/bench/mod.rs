@@ -36,6 +36,8 @@ pub enum Workload {
     Report,
     /// Every screen of the web UI, server time, for an admin and a staff member.
     Pages,
+    /// Access-changing writes through one node and through three on one PostgreSQL database.
+    Nodes,
     /// Every workload above, one after the other.
     All,
 }
@@ -113,6 +115,7 @@ pub async fn run(database_url: Option<String>, args: &BenchArgs) -> anyhow::Resu
             Workload::Export,
             Workload::Report,
             Workload::Pages,
+            Workload::Nodes,
         ],
         w => vec![w],
     };
@@ -128,6 +131,7 @@ pub async fn run(database_url: Option<String>, args: &BenchArgs) -> anyhow::Resu
             Workload::Export => bulk::export(&app, &ds, &url).await?,
             Workload::Report => workloads::report(&app, &ds).await?,
             Workload::Pages => pages::pages(&app, &ds).await?,
+            Workload::Nodes => workloads::nodes(&url, &ds, seconds).await?,
             Workload::All => unreachable!("expanded above"),
         };
         let mut report = report;

@@ -505,6 +505,138 @@ pub async fn mixed(url: &str, ds: &Dataset, duration: Duration) -> anyhow::Resul
     Ok(rep.finish())
 }
 
+/// Writes served by one node and by three nodes on one PostgreSQL database (issue 15): what the
+/// single change-log counter costs when several processes write. Each of `CONCURRENCY`
+/// connections adds one client of its own to a group and removes it again (every such write takes
+/// the next number of the access change log, held to commit); for comparison, renaming a saved
+/// report changes nothing of access and takes no number. The nodes are separate services in this
+/// process (each its own pool, access index and change-log follower), each on its own thread.
+pub async fn nodes(url: &str, ds: &Dataset, duration: Duration) -> anyhow::Result<Report> {
+    let mut rep = Report::new(
+        "nodes",
+        ds.size.name,
+        if url.starts_with("sqlite") {
+            "sqlite"
+        } else {
+            "postgres"
+        },
+    );
+    if url.starts_with("sqlite") {
+        rep.note(
+            "skipped",
+            "several nodes share one PostgreSQL database; SQLite has one writer",
+        );
+        return Ok(rep.finish());
+    }
+    let leaves: Arc<Vec<GroupId>> = Arc::new(ds.levels.last().cloned().unwrap_or_default());
+    let clients = ds.size.clients;
+    let membership: Arc<dyn Fn(usize, u64) -> Req + Send + Sync> = {
+        let leaves = leaves.clone();
+        Arc::new(move |worker, n| {
+            let group = leaves[worker % leaves.len()];
+            let own_client = clients - 100 - worker as i64;
+            let verb = if n % 2 == 0 { "members" } else { "members/remove" };
+            Req::post(
+                format!("/api/v1/groups/{group}/{verb}"),
+                format!("{{\"client_ids\":[{own_client}]}}"),
+            )
+        })
+    };
+    // One saved report per connection, renamed back and forth.
+    let (app, _) = data::open(url, &ds.size, ds.seed, data::Shape::Standard).await?;
+    let actor = app.cli_admin(Some(ds.admin_email.as_str())).await?;
+    let mut reports = Vec::new();
+    for worker in 0..CONCURRENCY {
+        let name = format!("bench nodes {worker}");
+        let existing = app.saved_reports(&actor).await?.into_iter().find(|r| r.name == name);
+        let id = match existing {
+            Some(r) => r.id,
+            None => {
+                let fields = clientele_app::reports::SavedReportFields {
+                    name: name.clone(),
+                    visibility: clientele_domain::report::Visibility::Private,
+                    params: Default::default(),
+                };
+                app.create_saved_report(&actor, &fields).await?.id
+            }
+        };
+        reports.push(id);
+    }
+    let reports = Arc::new(reports);
+    let rename: Arc<dyn Fn(usize, u64) -> Req + Send + Sync> = Arc::new(move |worker, n| {
+        Req::put(
+            format!("/api/v1/saved-reports/{}", reports[worker].0),
+            format!(
+                "{{\"name\":\"bench nodes {worker}{}\"}}",
+                if n % 2 == 0 { " (renamed)" } else { "" }
+            ),
+        )
+    });
+    let mut runs = Vec::new();
+    for (what, next) in [("membership", membership), ("rename", rename)] {
+        for nodes in [1usize, 3] {
+            let servers = (0..nodes)
+                .map(|_| start_ours(url, ds))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let per_node = CONCURRENCY / nodes;
+            let loads: Vec<_> = servers
+                .iter()
+                .enumerate()
+                .map(|(i, s)| {
+                    let connections = if i + 1 == nodes {
+                        CONCURRENCY - per_node * (nodes - 1)
+                    } else {
+                        per_node
+                    };
+                    let offset = i * per_node;
+                    let next = next.clone();
+                    let shifted: Arc<dyn Fn(usize, u64) -> Req + Send + Sync> =
+                        Arc::new(move |w, n| next(w + offset, n));
+                    load::run_until(
+                        s.address.clone(),
+                        s.token.clone(),
+                        connections,
+                        load::Until::Elapsed(duration),
+                        shifted,
+                    )
+                })
+                .collect();
+            let mut result = load::LoadResult::default();
+            for l in loads {
+                let r = l.join().map_err(|_| anyhow::anyhow!("load thread"))?;
+                result.samples.0.extend(r.samples.0);
+                result.errors += r.errors;
+                result.elapsed = result.elapsed.max(r.elapsed);
+            }
+            drop(servers);
+            runs.push((what, nodes, result));
+        }
+    }
+    for (what, nodes, r) in &runs {
+        let key = format!("{what}_{nodes}_node");
+        rep.note(&format!("{key}_ops_per_s"), round(r.ops_per_s()));
+        rep.note(&format!("{key}_p50_us"), round(r.samples.percentile(50.0)));
+        rep.note(&format!("{key}_p99_us"), round(r.samples.percentile(99.0)));
+        rep.note(&format!("{key}_errors"), r.errors);
+    }
+    let (_, _, one) = &runs[0];
+    let (_, _, three) = &runs[1];
+    rep.ours(&three.samples, three.ops_per_s());
+    rep.baseline("the same writes through 1 node", &one.samples, one.ops_per_s());
+    rep.note(
+        "three_over_one_node_ops",
+        round(three.ops_per_s() / one.ops_per_s().max(1e-9)),
+    );
+    let (_, _, rename_one) = &runs[2];
+    let (_, _, rename_three) = &runs[3];
+    rep.note(
+        "rename_three_over_one_node_ops",
+        round(rename_three.ops_per_s() / rename_one.ops_per_s().max(1e-9)),
+    );
+    rep.note("connections", CONCURRENCY);
+    Ok(rep.finish())
+}
+
 fn round(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }

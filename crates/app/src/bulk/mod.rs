@@ -22,6 +22,7 @@ use clientele_domain::{ClientId, Error, ErrorCode, GroupId, OrganizationId, Resu
 use clientele_store::process_requests::{self as store, InputRow, NewRequest, Request, RequestFilter, RowOutcome};
 use clientele_store::{Conn, clients as client_store, groups as group_store, organizations};
 use serde::Serialize;
+use tokio_util::sync::CancellationToken;
 
 use crate::members::{MemberOutcome, MemberRef, Outcome};
 use crate::paging::{Cursor, Page};
@@ -387,6 +388,26 @@ fn rejected(e: &Error) -> RowOutcome {
     }
 }
 
+/// How long a worker waits before trying a batch again while the database is failing: 250 ms,
+/// doubling up to 5 s. Waiting uses no attempt: an outage is not the request's fault, and the
+/// lease (renewed by the next batch that commits) decides whether this worker still owns it.
+#[derive(Debug, Default)]
+struct Backoff {
+    waits: u32,
+}
+
+impl Backoff {
+    async fn wait(&mut self, request: i64, error: &Error, stop: &CancellationToken) {
+        let ms = (250u64 << self.waits.min(5)).min(5_000);
+        self.waits += 1;
+        tracing::warn!(process_request = request, error = %error, wait_ms = ms, "the database failed a batch; trying again");
+        tokio::select! {
+            () = tokio::time::sleep(std::time::Duration::from_millis(ms)) => {}
+            () = stop.cancelled() => {}
+        }
+    }
+}
+
 /// A name for this worker in leases: process id and a random part.
 pub fn worker_name(role: &str) -> String {
     format!("{role}-{}-{}", std::process::id(), &crate::auth::new_secret()[..8])
@@ -672,8 +693,9 @@ impl App {
         Ok(after.into())
     }
 
-    /// A new request over the rejected rows of a finished one (after the data they needed was
-    /// fixed), with their original line numbers.
+    /// A new request over what an ended one did not do: its rejected rows (after the data they
+    /// needed was fixed) and, when it failed or was cancelled part-way, the rows it never reached,
+    /// with their original line numbers.
     pub async fn retry_process_request(&self, admin: Admin<'_>, id: i64) -> Result<ProcessRequest> {
         let actor = admin.actor();
         let mut tx = self.begin().await?;
@@ -698,11 +720,11 @@ impl App {
         };
         let new_id = st(store::insert(&mut tx.conn(), &new, now_millis()).await)?;
         st(store::copy_header(&mut tx.conn(), id, new_id).await)?;
-        let total = st(store::copy_rejected(&mut tx.conn(), id, new_id).await)? as i64;
+        let total = st(store::copy_to_retry(&mut tx.conn(), id, new_id).await)? as i64;
         if total == 0 {
             return Err(Error::new(
                 ErrorCode::Conflict,
-                format!("process request {id} has no rejected rows to retry"),
+                format!("process request {id} has no rejected or unprocessed rows to retry"),
             ));
         }
         st(store::mark_pending(&mut tx.conn(), new_id, total).await)?;
@@ -795,13 +817,18 @@ impl App {
         };
         audit_state(&mut tx.conn(), &req, None, "process_request.started").await?;
         st(tx.commit().await)?;
-        self.run_claimed(&owner, req, LEASE_MS).await;
+        self.run_claimed(&owner, req, LEASE_MS, &CancellationToken::new()).await;
         Ok(true)
     }
 
     /// Claims one request (a pending one, or a running one whose worker's lease expired) and runs
     /// it to its end. Returns whether there was one.
     pub async fn work_once(&self, owner: &str, lease_ms: i64) -> Result<bool> {
+        self.work_once_until(owner, lease_ms, &CancellationToken::new()).await
+    }
+
+    /// [`App::work_once`], handing the request back between two batches once `stop` is cancelled.
+    async fn work_once_until(&self, owner: &str, lease_ms: i64, stop: &CancellationToken) -> Result<bool> {
         let now = now_millis();
         {
             let mut conn = st(self.db.read().await)?;
@@ -813,37 +840,42 @@ impl App {
         let Some(req) = st(store::claim(&mut tx.conn(), owner, now, now + lease_ms).await)? else {
             return Ok(false);
         };
-        let action = if req.attempts > 1 {
+        let action = if req.attempts > 1 || req.position > 0 {
             "process_request.resumed"
         } else {
             "process_request.started"
         };
         audit_state(&mut tx.conn(), &req, None, action).await?;
         st(tx.commit().await)?;
-        self.run_claimed(owner, req, lease_ms).await;
+        self.run_claimed(owner, req, lease_ms, stop).await;
         Ok(true)
     }
 
     /// The worker loop of `serve` and `clientele worker`: takes requests one after another and
     /// looks for new ones every `idle` when there are none. A worker that dies keeps its request
-    /// for `lease_ms` at most; then another takes it over.
-    pub async fn run_worker(&self, owner: &str, idle: std::time::Duration, lease_ms: i64) {
-        loop {
-            match self.work_once(owner, lease_ms).await {
+    /// for `lease_ms` at most; then another takes it over. Once `stop` is cancelled the worker
+    /// hands its request back after the batch in progress, so another process resumes it at once.
+    pub async fn run_worker(&self, owner: &str, idle: std::time::Duration, lease_ms: i64, stop: CancellationToken) {
+        while !stop.is_cancelled() {
+            match self.work_once_until(owner, lease_ms, &stop).await {
                 Ok(true) => continue,
                 Ok(false) => {}
                 Err(e) => tracing::warn!(error = %e, "claiming a process request failed"),
             }
-            tokio::time::sleep(idle).await;
+            tokio::select! {
+                () = tokio::time::sleep(idle) => {}
+                () = stop.cancelled() => {}
+            }
         }
     }
 
     /// Runs a claimed request; a failure gives it back to the queue until it has had
-    /// [`MAX_ATTEMPTS`], then marks it failed.
-    async fn run_claimed(&self, owner: &str, req: Request, lease_ms: i64) {
+    /// [`MAX_ATTEMPTS`], then marks it failed. Failures of the database (an outage, a deadlock)
+    /// are not the request's: the worker waits and goes on without using an attempt.
+    async fn run_claimed(&self, owner: &str, req: Request, lease_ms: i64, stop: &CancellationToken) {
         let id = req.id;
         let attempts = req.attempts;
-        if let Err(e) = self.run(owner, req, lease_ms).await {
+        if let Err(e) = self.run(owner, req, lease_ms, stop).await {
             tracing::warn!(process_request = id, error = %e, "process request failed");
             let end = async {
                 let mut tx = self.begin().await?;
@@ -867,38 +899,79 @@ impl App {
         }
     }
 
-    async fn run(&self, owner: &str, req: Request, lease_ms: i64) -> Result<()> {
+    async fn run(&self, owner: &str, req: Request, lease_ms: i64, stop: &CancellationToken) -> Result<()> {
         let job = self.job(req, lease_ms).await?;
         let mut position = job.req.position;
         let mut size = BatchSize::new(job.path);
+        let mut outage = Backoff::default();
         loop {
-            let started = std::time::Instant::now();
-            let mut phases = Phases::start();
-            let rows = {
-                let mut conn = st(self.db.read().await)?;
-                st(store::rows(
-                    &mut conn.conn(),
-                    job.req.id,
-                    position,
-                    job.req.total_rows,
-                    size.rows as i64,
-                )
-                .await)?
-            };
-            if rows.is_empty() {
-                break;
+            if stop.is_cancelled() {
+                return self.hand_back(owner, &job).await;
             }
-            let taken = rows.len();
-            phases.mark("read");
-            match self.apply_batch(owner, &job, rows, phases).await? {
-                Batch::Applied(p) => position = p,
-                Batch::Lost => return Ok(()),
+            match self.next_batch(owner, &job, position, &mut size).await {
+                Ok(Some(Batch::Applied(p))) => {
+                    position = p;
+                    outage = Backoff::default();
+                }
+                Ok(Some(Batch::Lost)) => return Ok(()),
+                Ok(None) => break,
+                Err(e) if e.is_transient() => outage.wait(job.req.id, &e, stop).await,
+                Err(e) => return Err(e),
             }
-            size.after(taken, started.elapsed());
         }
+        loop {
+            match self.complete(owner, &job).await {
+                Err(e) if e.is_transient() && !stop.is_cancelled() => outage.wait(job.req.id, &e, stop).await,
+                done => return done,
+            }
+        }
+    }
+
+    /// Reads and applies the rows after `position`; `None` when there are none left.
+    async fn next_batch(&self, owner: &str, job: &Job, position: i64, size: &mut BatchSize) -> Result<Option<Batch>> {
+        let started = std::time::Instant::now();
+        let mut phases = Phases::start();
+        let rows = {
+            let mut conn = st(self.db.read().await)?;
+            st(store::rows(
+                &mut conn.conn(),
+                job.req.id,
+                position,
+                job.req.total_rows,
+                size.rows as i64,
+            )
+            .await)?
+        };
+        if rows.is_empty() {
+            return Ok(None);
+        }
+        let taken = rows.len();
+        phases.mark("read");
+        let batch = self.apply_batch(owner, job, rows, phases).await?;
+        size.after(taken, started.elapsed());
+        Ok(Some(batch))
+    }
+
+    /// A stopping worker gives its request back: pending again, no lease, and the claim it made
+    /// not counted as an attempt, so another worker resumes it at once after the last batch that
+    /// committed.
+    async fn hand_back(&self, owner: &str, job: &Job) -> Result<()> {
+        let mut tx = self.begin().await?;
+        if st(store::hand_back(&mut tx.conn(), job.req.id, owner).await)? {
+            tracing::info!(
+                process_request = job.req.id,
+                "handed the process request back: this worker is stopping"
+            );
+        }
+        st(tx.commit().await)
+    }
+
+    /// The last step of a request: the replace phase if it has one, deleting the group of a
+    /// `delete_group` request, and `completed`.
+    async fn complete(&self, owner: &str, job: &Job) -> Result<()> {
         if job.req.replace_members
             && !job.req.replaced
-            && let Batch::Lost = self.replace_members(owner, &job).await?
+            && let Batch::Lost = self.replace_members(owner, job).await?
         {
             return Ok(());
         }

@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use http_body_util::BodyExt;
 use serde::Deserialize;
 
+use clientele_app::App;
 use clientele_app::bulk::{Format, ImportAnswer, Mode, SMALL};
 use clientele_domain::{Error, ErrorCode};
 
@@ -149,10 +150,10 @@ pub async fn import(
     // still ends (`failed`, with the reason) instead of staying `receiving`.
     let receiving = {
         let (app, actor) = (s.app.clone(), actor.clone());
-        tokio::spawn(async move {
+        tokio::spawn(App::carrying_claim(async move {
             app.receive_import(actor.admin()?, format, q.mode, q.replace, reader)
                 .await
-        })
+        }))
     };
     let received = receiving
         .await
