@@ -1,6 +1,7 @@
 //! The command line: one struct for flags and `CLIENTELE_*` environment variables.
 
-use clap::{Args, Parser, Subcommand};
+use clap::builder::BoolishValueParser;
+use clap::{ArgAction, Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -20,15 +21,17 @@ pub struct Global {
     /// Database URL: sqlite://FILE (default ./clientele.db) or postgres://USER@HOST/DB.
     #[arg(long, global = true, env = "CLIENTELE_DATABASE_URL")]
     pub database_url: Option<String>,
-    /// Optional TOML file with the same settings (`database_url`, `listen`, ...); flags and
-    /// environment variables win over it.
+    /// Optional TOML file with the same settings, each under its flag's name with `_` for `-`
+    /// (`database_url`, `listen`, `csv_max_mb`, ...); flags and environment variables win over it.
     #[arg(long, global = true, env = "CLIENTELE_CONFIG")]
     pub config: Option<std::path::PathBuf>,
     /// Log filter, e.g. `info` or `clientele=debug,tower_http=info`.
     #[arg(long, global = true, env = "CLIENTELE_LOG")]
     pub log: Option<String>,
     /// Log as JSON lines (for log shippers) instead of text.
-    #[arg(long, global = true, env = "CLIENTELE_LOG_JSON")]
+    #[arg(long, global = true, env = "CLIENTELE_LOG_JSON", value_parser = BoolishValueParser::new(),
+          action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_value = "false",
+          default_missing_value = "true")]
     pub log_json: bool,
 }
 
@@ -73,7 +76,9 @@ pub struct ServeArgs {
     #[arg(long, env = "CLIENTELE_CSV_MAX_MB", default_value_t = 256)]
     pub csv_max_mb: u64,
     /// Do not run process requests in this server (run `clientele worker` instead).
-    #[arg(long, env = "CLIENTELE_NO_WORKER")]
+    #[arg(long, env = "CLIENTELE_NO_WORKER", value_parser = BoolishValueParser::new(),
+          action = ArgAction::Set, num_args = 0..=1, require_equals = true, default_value = "false",
+          default_missing_value = "true")]
     pub no_worker: bool,
     /// How long a process request stays with a worker that stopped answering (it renews the lease
     /// with every batch); after that another worker, or this one restarted, takes it over.
@@ -86,6 +91,26 @@ pub struct ServeArgs {
     /// 503) before it stops accepting, in milliseconds.
     #[arg(long, env = "CLIENTELE_DRAIN_MS", default_value_t = 1000)]
     pub drain_ms: u64,
+    /// How long a client may take to send a request's headers, and how long an idle keep-alive
+    /// connection stays open, in seconds.
+    #[arg(long, env = "CLIENTELE_HEADER_TIMEOUT_SECS", default_value_t = 10)]
+    pub header_timeout_secs: u64,
+    /// Reverse proxies whose `Forwarded` / `X-Forwarded-For/-Host/-Proto` headers are believed
+    /// (client addresses for sign-in limits, the host of the cross-site check): addresses or
+    /// networks, comma-separated, e.g. `10.0.0.0/8,127.0.0.1`. None by default.
+    #[arg(long, env = "CLIENTELE_TRUSTED_PROXIES", default_value = "")]
+    pub trusted_proxies: String,
+    /// Serve `/metrics` on this address (e.g. `127.0.0.1:9090`) instead of the main listener.
+    #[arg(long, env = "CLIENTELE_METRICS_LISTEN")]
+    pub metrics_listen: Option<String>,
+    /// Serve `/metrics` on the main listener to requests with `Authorization: Bearer <this>`.
+    /// Without this or `--metrics-listen`, `/metrics` is not served.
+    #[arg(long, env = "CLIENTELE_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+    /// Days the uploaded rows of an ended process request are kept; then they are purged (the
+    /// request, its counts and every row's outcome stay).
+    #[arg(long, env = "CLIENTELE_INPUT_RETENTION_DAYS", default_value_t = 30)]
+    pub input_retention_days: u64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -137,7 +162,8 @@ pub struct ImportArgs {
     #[arg(long, default_value = "validate", value_parser = ["validate", "apply"])]
     pub mode: String,
     /// Memberships: each group in the file ends with exactly the file's members.
-    #[arg(long)]
+    #[arg(long, value_parser = BoolishValueParser::new(), action = ArgAction::Set, num_args = 0..=1,
+          require_equals = true, default_value = "false", default_missing_value = "true")]
     pub replace: bool,
     /// Act as this admin (default: the first active admin).
     #[arg(long = "as")]

@@ -199,7 +199,14 @@ both_backends! {
         assert_eq!(health.bytes, b"ok");
         t.call_as("", Method::GET, "/readyz", None, &[]).await.expect(StatusCode::OK);
         t.get("/api/v1/groups").await.expect(StatusCode::OK);
-        let metrics = t.call_as("", Method::GET, "/metrics", None, &[]).await.expect(StatusCode::OK);
+        // Not served unless the operator says where and to whom.
+        t.call_as("", Method::GET, "/metrics", None, &[]).await.expect(StatusCode::NOT_FOUND);
+        let settings = clientele_web::WebSettings { metrics_access: Some(Some("scrape-me".into())), ..Default::default() };
+        let guarded = clientele_web::router(t.app.clone(), &settings);
+        let call = |token: &str| common::send(guarded.clone(), common::request(token, Method::GET, "/metrics", None, &[]));
+        call("").await.expect(StatusCode::NOT_FOUND);
+        call("wrong").await.expect(StatusCode::NOT_FOUND);
+        let metrics = call("scrape-me").await.expect(StatusCode::OK);
         let text = String::from_utf8(metrics.bytes).unwrap();
         assert!(text.contains("http_requests_total"), "{text}");
         assert!(text.contains("route=\"/api/v1/groups\""));

@@ -197,3 +197,116 @@ fn export_then_import_round_trips_and_a_bad_row_fails_the_import_with_its_line()
         "{stderr}"
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn the_database_and_its_backups_are_readable_by_their_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("private.db");
+    let url = format!("sqlite://{}", file.display());
+    assert!(clientele(&url, &["migrate"]).status.success());
+    let backup = dir.path().join("copy.db");
+    let out = clientele(&url, &["backup", backup.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    for path in [file.clone(), backup, dir.path().join("private.db-wal")] {
+        if path.exists() {
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{} is {mode:o}", path.display());
+        }
+    }
+}
+
+#[test]
+fn settings_read_the_same_from_flags_environment_and_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("settings.db").display());
+    // Booleans as people write them in the environment.
+    for value in ["1", "true", "0", "false"] {
+        let out = Command::new(BIN)
+            .args(["--database-url", &url, "migrate"])
+            .env("CLIENTELE_LOG_JSON", value)
+            .env_remove("CLIENTELE_CONFIG")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "CLIENTELE_LOG_JSON={value}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // A log filter that cannot be read is an error, not a silent `info`.
+    let out = clientele(&url, &["--log", "clientele=[[", "migrate"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("log filter"));
+    // The file takes every setting the flags take, and names a wrong one.
+    let config = dir.path().join("clientele.toml");
+    std::fs::write(
+        &config,
+        format!("database_url = \"{url}\"\ncsv_max_mb = 16\nlog_json = true\n"),
+    )
+    .unwrap();
+    let out = Command::new(BIN)
+        .args(["--config", config.to_str().unwrap(), "migrate"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    std::fs::write(&config, "listen_on = \"127.0.0.1:1\"\n").unwrap();
+    let out = Command::new(BIN)
+        .args(["--config", config.to_str().unwrap(), "migrate"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("`listen_on` is not a setting"));
+}
+
+#[test]
+fn database_passwords_never_reach_the_terminal() {
+    for url in [
+        "postgres://app:hunter2secret@127.0.0.1:1/clientele",
+        "postgres://127.0.0.1:1/clientele?user=app&password=hunter2secret",
+    ] {
+        let out = clientele(url, &["migrate"]);
+        assert!(!out.status.success());
+        let printed = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!printed.contains("hunter2secret"), "{printed}");
+        assert!(printed.contains("***"), "{printed}");
+    }
+}
+
+#[test]
+fn slow_clients_are_cut_off_and_the_server_keeps_answering() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("slow.db").display());
+    let node = common::node::Node::start_with(&url, &["--header-timeout-secs", "1"]);
+    // Three hundred connections that send half a request and then nothing.
+    let mut slow: Vec<std::net::TcpStream> = (0..300)
+        .map(|_| {
+            let mut s = std::net::TcpStream::connect(&node.address).unwrap();
+            s.write_all(b"GET /api/v1/groups HTTP/1.1\r\nHost: x\r\nX-Half: ")
+                .unwrap();
+            s
+        })
+        .collect();
+    let started = Instant::now();
+    let health = node.call("GET", "/healthz", "", None, &[]);
+    assert_eq!(health.status, 200);
+    assert!(
+        started.elapsed() < Duration::from_millis(500),
+        "healthz took {:?}",
+        started.elapsed()
+    );
+    // After the header timeout the server has closed every one of them.
+    std::thread::sleep(Duration::from_millis(2500));
+    for s in &mut slow {
+        s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        let mut buf = [0u8; 256];
+        let n = s.read(&mut buf).unwrap_or(0);
+        let answer = String::from_utf8_lossy(&buf[..n]);
+        assert!(n == 0 || answer.starts_with("HTTP/1.1 408"), "still open: {answer}");
+    }
+}

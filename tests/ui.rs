@@ -162,7 +162,8 @@ both_backends! {
         }
         // Even the right password is refused until the window passes.
         let r = post_login(&t, EMAIL, PASSWORD).await.expect(StatusCode::TOO_MANY_REQUESTS);
-        assert!(html(&r).contains("Too many failed sign-ins"));
+        assert!(html(&r).contains("Too many sign-in attempts"));
+        assert!(r.headers.contains_key("retry-after"));
         // Another e-mail from the same address is counted apart.
         t.app.create_staff_cli("other@firm.example", "Other", StaffRole::Admin, Some(PASSWORD)).await.unwrap();
         post_login(&t, "other@firm.example", PASSWORD).await.expect(StatusCode::SEE_OTHER);

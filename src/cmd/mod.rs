@@ -5,7 +5,7 @@ use clientele_app::App;
 use clientele_store::Db;
 
 use crate::cli::{AdminCommand, Cli, Command, TokenCommand};
-use crate::config::{DatabaseUrl, FileSettings};
+use crate::config::DatabaseUrl;
 
 mod admin;
 mod backup;
@@ -18,11 +18,10 @@ mod serve;
 mod worker;
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    let file = FileSettings::load(&cli.global)?;
-    init_logging(cli.global.log.as_deref().or(file.log.as_deref()), cli.global.log_json);
-    let url = DatabaseUrl::resolve(&cli.global, &file);
+    init_logging(cli.global.log.as_deref(), cli.global.log_json)?;
+    let url = DatabaseUrl::resolve(&cli.global);
     match cli.command {
-        Command::Serve(args) => serve::run(&url, &file, args).await,
+        Command::Serve(args) => serve::run(&url, args).await,
         Command::Migrate => {
             open(&url).await?;
             println!("migrations applied to {url}");
@@ -65,9 +64,12 @@ pub async fn open(url: &DatabaseUrl) -> anyhow::Result<App> {
 /// only its errors are logged unless asked for.
 const DEFAULT_LOG_FILTER: &str = "info,sqlx=warn,sqlx::query=error,sqlx::postgres::notice=warn";
 
-fn init_logging(filter: Option<&str>, json: bool) {
+fn init_logging(filter: Option<&str>, json: bool) -> anyhow::Result<()> {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_new(filter.unwrap_or(DEFAULT_LOG_FILTER)).unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = filter.unwrap_or(DEFAULT_LOG_FILTER);
+    let filter = EnvFilter::try_new(filter).with_context(|| {
+        format!("the log filter \"{filter}\" is not valid; write it like `info` or `clientele=debug,tower_http=info`")
+    })?;
     // Logs go to stderr: stdout carries command output (`token create` prints only the token).
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -77,6 +79,7 @@ fn init_logging(filter: Option<&str>, json: bool) {
     } else {
         builder.try_init()
     };
+    Ok(())
 }
 
 /// Completes on SIGTERM or Ctrl-C.

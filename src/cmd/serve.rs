@@ -12,7 +12,7 @@ use clientele_web::server::{Lifecycle, ServerSettings};
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::ServeArgs;
-use crate::config::{DEFAULT_LISTEN, DatabaseUrl, FileSettings};
+use crate::config::{DEFAULT_LISTEN, DatabaseUrl};
 
 /// How often relationship expiry is applied (seed 004).
 const EXPIRY_SWEEP_EVERY: Duration = Duration::from_secs(60);
@@ -21,11 +21,10 @@ const FOLLOW_CHANGES_EVERY: Duration = Duration::from_millis(100);
 /// How often an idle server looks for process requests to run.
 const PROCESS_REQUESTS_EVERY: Duration = Duration::from_millis(500);
 
-pub async fn run(url: &DatabaseUrl, file: &FileSettings, args: ServeArgs) -> anyhow::Result<()> {
-    let listen = args
-        .listen
-        .or_else(|| file.listen.clone())
-        .unwrap_or_else(|| DEFAULT_LISTEN.to_string());
+pub async fn run(url: &DatabaseUrl, args: ServeArgs) -> anyhow::Result<()> {
+    let listen = args.listen.unwrap_or_else(|| DEFAULT_LISTEN.to_string());
+    let trusted_proxies = clientele_web::proxy::TrustedProxies::parse(&args.trusted_proxies)
+        .map_err(|e| anyhow::anyhow!("--trusted-proxies: {e}"))?;
     let app = super::open(url).await?;
     let listener = tokio::net::TcpListener::bind(&listen)
         .await
@@ -33,14 +32,8 @@ pub async fn run(url: &DatabaseUrl, file: &FileSettings, args: ServeArgs) -> any
     let address = listener.local_addr()?;
     let base = format!("http://{address}");
 
-    let org_name = args
-        .org_name
-        .or_else(|| file.org_name.clone())
-        .unwrap_or_else(|| "My firm".to_string());
-    let admin_email = args
-        .admin_email
-        .or_else(|| file.admin_email.clone())
-        .unwrap_or_else(|| "admin@example.com".to_string());
+    let org_name = args.org_name.unwrap_or_else(|| "My firm".to_string());
+    let admin_email = args.admin_email.unwrap_or_else(|| "admin@example.com".to_string());
     if let Some(first) = app.bootstrap(&org_name, &admin_email).await? {
         let token = app.create_token(&first.admin.email, "first start").await?;
         println!("Set up \"{}\" in {url}.", first.organization.name);
@@ -52,7 +45,8 @@ pub async fn run(url: &DatabaseUrl, file: &FileSettings, args: ServeArgs) -> any
     println!("Clientele is listening on {base}  (API at {base}/api/v1, OpenAPI at {base}/api/v1/openapi.json)");
     tracing::info!(%address, database = %url, "serving");
 
-    let sweeper = tokio::spawn(sweep_expired_relationships(app.clone()));
+    let retention = Duration::from_secs(args.input_retention_days.saturating_mul(24 * 60 * 60));
+    let sweeper = tokio::spawn(sweep_expired_relationships(app.clone(), retention));
     let follower = tokio::spawn(follow_changes(app.clone()));
     // Reports read time entries from memory; loading them (ten million take seconds) must not
     // hold up serving, so it starts now and the first report waits for it if it comes first.
@@ -73,15 +67,39 @@ pub async fn run(url: &DatabaseUrl, file: &FileSettings, args: ServeArgs) -> any
         })
     });
     let lifecycle = Lifecycle::default();
+    // `/metrics` on its own address when one is given (open there: the operator chose who can
+    // reach it), else on the main listener behind a token, else not at all.
+    let metrics_server = match &args.metrics_listen {
+        Some(address) => {
+            let listener = tokio::net::TcpListener::bind(address)
+                .await
+                .with_context(|| format!("cannot listen on {address} for metrics"))?;
+            println!("Metrics on http://{}/metrics", listener.local_addr()?);
+            let metrics = clientele_web::metrics_router(app.clone());
+            Some(tokio::spawn(async move {
+                if let Err(e) = axum::serve(listener, metrics).await {
+                    tracing::warn!(error = %e, "the metrics listener stopped");
+                }
+            }))
+        }
+        None => None,
+    };
+    let metrics_access = match (&args.metrics_listen, &args.metrics_token) {
+        (None, Some(token)) => Some(Some(token.clone())),
+        _ => None,
+    };
     let settings = WebSettings {
         csv_max_bytes: args.csv_max_mb.saturating_mul(1024 * 1024),
         lifecycle: lifecycle.clone(),
+        trusted_proxies,
+        metrics_access,
         ..WebSettings::default()
     };
     let router = clientele_web::router(app.clone(), &settings);
     let server = ServerSettings {
         max_connections: args.max_connections,
         drain: Duration::from_millis(args.drain_ms),
+        header_read_timeout: Duration::from_secs(args.header_timeout_secs.max(1)),
         ..ServerSettings::default()
     };
     // The worker stops with the signal, while the server drains: its batch in progress commits
@@ -96,6 +114,9 @@ pub async fn run(url: &DatabaseUrl, file: &FileSettings, args: ServeArgs) -> any
     clientele_web::server::serve(listener, router, server, lifecycle, signalled).await;
     sweeper.abort();
     follower.abort();
+    if let Some(metrics) = metrics_server {
+        metrics.abort();
+    }
     if let Some(worker) = worker {
         super::stop_worker(worker, &stop_worker).await;
     }
@@ -104,7 +125,7 @@ pub async fn run(url: &DatabaseUrl, file: &FileSettings, args: ServeArgs) -> any
     Ok(())
 }
 
-async fn sweep_expired_relationships(app: App) {
+async fn sweep_expired_relationships(app: App, input_retention: Duration) {
     let mut every = tokio::time::interval(EXPIRY_SWEEP_EVERY);
     loop {
         every.tick().await;
@@ -125,6 +146,9 @@ async fn sweep_expired_relationships(app: App) {
             Ok(0) => {}
             Ok(n) => tracing::info!(memberships = n, "ended memberships whose validity passed"),
             Err(e) => tracing::warn!(error = %e, "membership validity sweep failed"),
+        }
+        if let Err(e) = app.purge_old_inputs(input_retention).await {
+            tracing::warn!(error = %e, "purging old uploaded rows failed");
         }
     }
 }

@@ -46,6 +46,8 @@ pub struct App {
     pub reports: std::sync::Arc<reports::Reports>,
     /// Set when catching up after a commit failed; the next request catches up first.
     catch_up_owed: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// How many password checks run at once.
+    hashing: std::sync::Arc<sessions::HashingGate>,
 }
 
 impl App {
@@ -58,6 +60,7 @@ impl App {
             staff_cache: Default::default(),
             reports: Default::default(),
             catch_up_owed: Default::default(),
+            hashing: Default::default(),
         };
         app.reload_access().await?;
         Ok(app)

@@ -13,10 +13,72 @@ use crate::{Actor, App, st};
 
 /// How long a session lasts after sign-in.
 pub const SESSION_LIFETIME_MS: Millis = 12 * 60 * 60 * 1000;
-/// Failed sign-ins allowed per e-mail and address in one window.
+/// Sign-in attempts allowed in one window, per e-mail and address: someone guessing one
+/// person's password from one place.
 pub const MAX_FAILURES: i64 = 5;
+/// ... per client address, whatever the e-mail: one place trying many accounts (or random
+/// e-mails, to make the server hash passwords).
+pub const MAX_ATTEMPTS_PER_ADDRESS: i64 = 30;
+/// ... per e-mail, whatever the address: many places guessing one person's password. Higher, so
+/// that knowing a colleague's e-mail is not enough to lock them out from everywhere.
+pub const MAX_ATTEMPTS_PER_ACCOUNT: i64 = 50;
 /// The length of the counting window.
 pub const FAILURE_WINDOW_MS: Millis = 15 * 60 * 1000;
+/// How long a sign-in waits for its turn to hash before it is told to try again.
+const HASHING_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Bounds the password hashing that runs at once. Argon2 takes 19 MiB and tens of milliseconds
+/// per check by design; unbounded, a flood of sign-ins (with any e-mail) exhausts memory and
+/// starves everyone else. At most one check per core runs, and at most one per client address,
+/// so a flood from one place waits in its own line while sign-ins from elsewhere go on.
+#[derive(Debug)]
+pub(crate) struct HashingGate {
+    cores: std::sync::Arc<tokio::sync::Semaphore>,
+    per_address: std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<tokio::sync::Semaphore>>>,
+}
+
+impl Default for HashingGate {
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, usize::from);
+        HashingGate {
+            cores: std::sync::Arc::new(tokio::sync::Semaphore::new(cores)),
+            per_address: Default::default(),
+        }
+    }
+}
+
+/// A turn to hash, released when dropped.
+pub(crate) struct HashingTurn {
+    _core: tokio::sync::OwnedSemaphorePermit,
+    _address: tokio::sync::OwnedSemaphorePermit,
+}
+
+impl HashingGate {
+    /// Waits up to [`HASHING_WAIT`] for a turn; `None` when the server is too busy hashing.
+    async fn turn(&self, address: &str) -> Option<HashingTurn> {
+        let line = {
+            let mut lines = self
+                .per_address
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            // Lines nobody waits in are dropped as others are taken, so the map stays small.
+            lines.retain(|_, line| std::sync::Arc::strong_count(line) > 1);
+            lines
+                .entry(address.to_string())
+                .or_insert_with(|| std::sync::Arc::new(tokio::sync::Semaphore::new(1)))
+                .clone()
+        };
+        let wait = async {
+            let address = line.acquire_owned().await.ok()?;
+            let core = self.cores.clone().acquire_owned().await.ok()?;
+            Some(HashingTurn {
+                _core: core,
+                _address: address,
+            })
+        };
+        tokio::time::timeout(HASHING_WAIT, wait).await.ok().flatten()
+    }
+}
 
 /// A session that was just opened: the token goes into the cookie and is never stored.
 #[derive(Debug, Clone)]
@@ -32,10 +94,12 @@ pub enum SignIn {
     Opened(NewSession),
     /// Unknown e-mail, wrong password or deactivated account: deliberately indistinguishable.
     WrongCredentials,
-    /// Too many failures for this e-mail from this address; try again after this many seconds.
+    /// Too many attempts for this e-mail or from this address; try again after this many seconds.
     TooManyAttempts {
         retry_after_secs: i64,
     },
+    /// Too many sign-ins are being checked at once; try again in a moment.
+    Busy,
 }
 
 /// The anti-CSRF token of a session: derived from the secret session token, so it needs no storage,
@@ -52,23 +116,42 @@ const DECOY_HASH: &str =
 impl App {
     pub async fn sign_in(&self, email: &str, password: &str, client_address: &str) -> Result<SignIn> {
         let email = email.trim().to_lowercase();
-        let key = format!("{email}|{client_address}");
+        let keys = [
+            (format!("{email}|{client_address}"), MAX_FAILURES),
+            (format!("address|{client_address}"), MAX_ATTEMPTS_PER_ADDRESS),
+            (format!("account|{email}"), MAX_ATTEMPTS_PER_ACCOUNT),
+        ];
         let now = now_millis();
         let since = now - FAILURE_WINDOW_MS;
+        // Every attempt is counted before it is checked, in its own transaction: concurrent
+        // guesses cannot all pass a count read before any of them was recorded.
+        let mut retry_after = None;
+        {
+            let mut tx = st(self.db.begin().await)?;
+            for (key, max) in &keys {
+                let (attempts, window_start) = st(store::count_attempt(&mut tx.conn(), key, now, since).await)?;
+                if attempts > *max {
+                    let retry = (window_start + FAILURE_WINDOW_MS - now).max(1000) / 1000;
+                    retry_after = Some(retry_after.unwrap_or(0).max(retry));
+                }
+            }
+            st(tx.commit().await)?;
+        }
+        if let Some(retry_after_secs) = retry_after {
+            tracing::warn!(client_address, "sign-in refused: too many attempts");
+            return Ok(SignIn::TooManyAttempts { retry_after_secs });
+        }
         let candidates = {
             let mut conn = st(self.db.read().await)?;
-            let (failures, window_start) = st(store::failures(&mut conn.conn(), &key, since).await)?;
-            if failures >= MAX_FAILURES {
-                let retry = (window_start + FAILURE_WINDOW_MS - now).max(1000) / 1000;
-                return Ok(SignIn::TooManyAttempts {
-                    retry_after_secs: retry,
-                });
-            }
             st(store::credentials(&mut conn.conn(), &email).await)?
+        };
+        let Some(turn) = self.hashing.turn(client_address).await else {
+            return Ok(SignIn::Busy);
         };
         // Argon2 is deliberately slow: keep it off the async workers.
         let password = password.to_string();
         let matched = tokio::task::spawn_blocking(move || {
+            let _turn = turn;
             if candidates.is_empty() {
                 verify_password(&password, DECOY_HASH);
                 return None;
@@ -79,13 +162,14 @@ impl App {
         })
         .await
         .map_err(Error::internal)?;
-        let mut tx = self.begin().await?;
         let Some(found) = matched else {
-            st(store::record_failure(&mut tx.conn(), &key, now, since).await)?;
-            st(tx.commit().await)?;
             return Ok(SignIn::WrongCredentials);
         };
-        st(store::clear_failures(&mut tx.conn(), &key).await)?;
+        let mut tx = self.begin().await?;
+        // A success clears this person's counts and gives the address back its attempt.
+        st(store::clear_failures(&mut tx.conn(), &keys[0].0).await)?;
+        st(store::clear_failures(&mut tx.conn(), &keys[2].0).await)?;
+        st(store::uncount_attempt(&mut tx.conn(), &keys[1].0).await)?;
         st(store::purge_expired(&mut tx.conn(), now).await)?;
         let token = new_secret();
         let expires_at = now + SESSION_LIFETIME_MS;

@@ -45,8 +45,14 @@ pub enum ErrorCode {
     IdempotencyKeyReused,
     /// Another request with the same `Idempotency-Key` is still running, or its answer was lost.
     IdempotencyKeyInProgress,
+    /// The resource does not take this HTTP method.
+    MethodNotAllowed,
     /// The request body is too large.
     PayloadTooLarge,
+    /// The request's URI is too long.
+    UriTooLong,
+    /// The request's headers are too large.
+    HeadersTooLarge,
     /// The database gave up this transaction because of a concurrent one (a deadlock or a
     /// serialization failure) and the retries ran out; sending the request again is safe.
     TransactionConflict,
@@ -79,7 +85,10 @@ impl ErrorCode {
             ErrorCode::Conflict => "conflict",
             ErrorCode::IdempotencyKeyReused => "idempotency_key_reused",
             ErrorCode::IdempotencyKeyInProgress => "idempotency_key_in_progress",
+            ErrorCode::MethodNotAllowed => "method_not_allowed",
             ErrorCode::PayloadTooLarge => "payload_too_large",
+            ErrorCode::UriTooLong => "uri_too_long",
+            ErrorCode::HeadersTooLarge => "headers_too_large",
             ErrorCode::TransactionConflict => "transaction_conflict",
             ErrorCode::DatabaseUnavailable => "database_unavailable",
             ErrorCode::Timeout => "timeout",

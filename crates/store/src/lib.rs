@@ -159,11 +159,13 @@ impl Db {
     }
 
     pub async fn connect_with(url: &str, settings: &PoolSettings) -> Result<Db, Error> {
-        let unreachable = |e: sqlx::Error| Error::internal(format!("cannot open database: {e}"));
+        let unreachable = |e: sqlx::Error| Error::internal(format!("cannot open database: {}", redact(&e.to_string())));
         match Backend::from_url(url)? {
             Backend::Sqlite => {
-                let options = SqliteConnectOptions::from_str(url)
-                    .map_err(|e| Error::invalid("database_url", e.to_string()))?
+                let options =
+                    SqliteConnectOptions::from_str(url).map_err(|e| Error::invalid("database_url", e.to_string()))?;
+                create_private(options.get_filename())?;
+                let options = options
                     .create_if_missing(true)
                     .journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Normal)
@@ -196,7 +198,7 @@ impl Db {
             Backend::Postgres => {
                 let ms = |d: Duration| format!("{}ms", d.as_millis());
                 let options = PgConnectOptions::from_str(url)
-                    .map_err(|e| Error::invalid("database_url", e.to_string()))?
+                    .map_err(|e| Error::invalid("database_url", redact(&e.to_string())))?
                     .options([
                         (
                             "idle_in_transaction_session_timeout",
@@ -326,6 +328,8 @@ impl Db {
                         format!("{path} already exists; choose a new file name"),
                     ));
                 }
+                // Empty and readable by its owner only; `VACUUM INTO` fills an empty file.
+                create_private(std::path::Path::new(path))?;
                 sqlx::query("VACUUM INTO $1")
                     .bind(path)
                     .execute(&pools.read)
@@ -338,6 +342,96 @@ impl Db {
                 "backup copies SQLite databases; for PostgreSQL use pg_dump",
             )),
         }
+    }
+}
+
+/// Creates a missing database file readable and writable by its owner only (0600): it holds every
+/// client of the firm. SQLite gives its `-wal` and `-shm` files the database file's permissions.
+/// An existing file keeps the permissions its operator gave it.
+fn create_private(path: &std::path::Path) -> Result<(), Error> {
+    if path.as_os_str().is_empty() || path.as_os_str() == ":memory:" || path.exists() {
+        return Ok(());
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(Error::invalid(
+            "database_url",
+            format!("cannot create {}: {e}", path.display()),
+        )),
+    }
+}
+
+/// A text (an error message, a URL) with every password it names replaced by `***`:
+/// `user:secret@host`, `password=secret` in a query or a key/value connection string.
+pub fn redact(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    // `scheme://user:password@` anywhere in the text.
+    while let Some(start) = rest.find("://") {
+        let (head, tail) = rest.split_at(start + 3);
+        out.push_str(head);
+        let authority_end = tail.find(['/', '?', ' ', '"', '\'']).unwrap_or(tail.len());
+        match tail[..authority_end].rfind('@') {
+            Some(at) => {
+                let credentials = &tail[..at];
+                match credentials.split_once(':') {
+                    Some((user, _)) => {
+                        out.push_str(user);
+                        out.push_str(":***");
+                    }
+                    None => out.push_str(credentials),
+                }
+                rest = &tail[at..];
+            }
+            None => rest = tail,
+        }
+    }
+    out.push_str(rest);
+    // `password=...` up to the next separator, in a query string or a key/value string.
+    let lower = out.to_ascii_lowercase();
+    let mut redacted = String::with_capacity(out.len());
+    let mut last = 0;
+    let mut search = 0;
+    while let Some(found) = lower[search..].find("password=") {
+        let value_start = search + found + "password=".len();
+        let value_end = out[value_start..]
+            .find(['&', ' ', ';', '"', '\''])
+            .map_or(out.len(), |i| value_start + i);
+        redacted.push_str(&out[last..value_start]);
+        redacted.push_str("***");
+        last = value_end;
+        search = value_end;
+    }
+    redacted.push_str(&out[last..]);
+    redacted
+}
+
+#[cfg(test)]
+mod redact_tests {
+    use super::redact;
+
+    #[test]
+    fn every_form_of_a_password_is_hidden() {
+        assert_eq!(redact("postgres://app:s3cret@db/x"), "postgres://app:***@db/x");
+        assert_eq!(
+            redact("postgres://db/x?user=app&password=s3cret&sslmode=require"),
+            "postgres://db/x?user=app&password=***&sslmode=require"
+        );
+        assert_eq!(
+            redact("host=db password=s3cret user=app"),
+            "host=db password=*** user=app"
+        );
+        assert_eq!(
+            redact("error at postgres://app:s3cret@db:5432/x: refused"),
+            "error at postgres://app:***@db:5432/x: refused"
+        );
+        assert_eq!(redact("postgres://app@db/x"), "postgres://app@db/x");
+        assert_eq!(redact("PASSWORD=Loud"), "PASSWORD=***");
     }
 }
 

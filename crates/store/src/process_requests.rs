@@ -13,7 +13,7 @@ use crate::{Conn, Result, bind_params, bulk, on};
 /// The columns every read of a request selects.
 const COLUMNS: &str = "id, organization_id, operation, mode, replace_members, group_id, initiator_id, retry_of, status,
     created_at, started_at, finished_at, total_rows, done_rows, failed_rows, position, replaced, lease_owner,
-    lease_expires_at, attempts, error";
+    lease_expires_at, attempts, error, input_purged_at";
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Request {
@@ -38,6 +38,7 @@ pub struct Request {
     pub lease_expires_at: Option<i64>,
     pub attempts: i32,
     pub error: Option<String>,
+    pub input_purged_at: Option<i64>,
 }
 
 #[derive(Debug, Clone)]
@@ -227,6 +228,26 @@ pub async fn finish(
     Ok(n == 1)
 }
 
+/// Requests that ended before `before` and still hold their uploaded rows (a few at a time).
+pub async fn ended_with_input(c: &mut Conn<'_>, before: Millis, limit: i64) -> Result<Vec<i64>> {
+    Ok(on!(c, c => sqlx::query_scalar(
+        "SELECT id FROM process_requests
+         WHERE status IN ('completed', 'failed', 'cancelled') AND finished_at < $1 AND input_purged_at IS NULL
+         ORDER BY id LIMIT $2")
+        .bind(before).bind(limit).fetch_all(&mut **c).await)?)
+}
+
+/// Empties the fields of a request's uploaded rows (the header, outcomes and reasons stay) and
+/// says when. Returns how many rows were emptied.
+pub async fn purge_input(c: &mut Conn<'_>, id: i64, now: Millis) -> Result<u64> {
+    let rows = on!(c, c => sqlx::query(
+        "UPDATE process_request_rows SET fields = '[]' WHERE request_id = $1 AND row_number > 0 AND fields <> '[]'")
+        .bind(id).execute(&mut **c).await.map(|r| r.rows_affected()))?;
+    on!(c, c => sqlx::query("UPDATE process_requests SET input_purged_at = $2 WHERE id = $1")
+        .bind(id).bind(now).execute(&mut **c).await.map(|r| r.rows_affected()))?;
+    Ok(rows)
+}
+
 /// Gives a running request back to the queue after a failure that may pass (its worker keeps the
 /// attempt counted).
 pub async fn release(c: &mut Conn<'_>, id: i64, owner: &str, error: &str) -> Result<bool> {
@@ -276,12 +297,9 @@ pub async fn list(
     before: i64,
     limit: i64,
 ) -> Result<Vec<Request>> {
-    let mut sql = Sql::new(
-        "SELECT id, organization_id, operation, mode, replace_members, group_id, initiator_id, retry_of, status,
-            created_at, started_at, finished_at, total_rows, done_rows, failed_rows, position, replaced, lease_owner,
-            lease_expires_at, attempts, error
-         FROM process_requests WHERE organization_id = ",
-    );
+    let mut sql = Sql::new("SELECT ");
+    sql.push(COLUMNS)
+        .push(" FROM process_requests WHERE organization_id = ");
     sql.bind(org.0).push(" AND id < ").bind(before);
     if let Some(status) = &filter.status {
         sql.push(" AND status = ").bind(status.clone());

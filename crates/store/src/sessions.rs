@@ -59,22 +59,25 @@ pub async fn purge_expired(c: &mut Conn<'_>, now: Millis) -> Result<u64> {
     )
 }
 
-/// Failures counted for `key` in the window that started at or after `since`.
-pub async fn failures(c: &mut Conn<'_>, key: &str, since: Millis) -> Result<(i64, Millis)> {
-    let row: Option<(i32, i64)> = on!(c, c => sqlx::query_as(
-        "SELECT failures, window_start FROM login_attempts WHERE attempt_key = $1 AND window_start >= $2")
-        .bind(key).bind(since).fetch_optional(&mut **c).await)?;
-    Ok(row.map(|(n, at)| (n as i64, at)).unwrap_or((0, 0)))
-}
-
-/// Counts one failure; a window older than `since` starts again at `now`.
-pub async fn record_failure(c: &mut Conn<'_>, key: &str, now: Millis, since: Millis) -> Result<()> {
-    on!(c, c => sqlx::query(
+/// Counts one attempt against `key` before it is checked, atomically, and returns the count in
+/// the current window and when the window started (a window older than `since` starts again at
+/// `now`). Forty guesses sent at once each get their own number, so only the first few are
+/// checked at all.
+pub async fn count_attempt(c: &mut Conn<'_>, key: &str, now: Millis, since: Millis) -> Result<(i64, Millis)> {
+    let (n, at): (i32, i64) = on!(c, c => sqlx::query_as(
         "INSERT INTO login_attempts (attempt_key, failures, window_start) VALUES ($1, 1, $2)
          ON CONFLICT (attempt_key) DO UPDATE SET
             failures = CASE WHEN login_attempts.window_start < $3 THEN 1 ELSE login_attempts.failures + 1 END,
-            window_start = CASE WHEN login_attempts.window_start < $3 THEN $2 ELSE login_attempts.window_start END")
+            window_start = CASE WHEN login_attempts.window_start < $3 THEN $2 ELSE login_attempts.window_start END
+         RETURNING failures, window_start")
         .bind(key).bind(now).bind(since)
+        .fetch_one(&mut **c).await)?;
+    Ok((i64::from(n), at))
+}
+
+/// Takes back one counted attempt (it succeeded).
+pub async fn uncount_attempt(c: &mut Conn<'_>, key: &str) -> Result<()> {
+    on!(c, c => sqlx::query("UPDATE login_attempts SET failures = failures - 1 WHERE attempt_key = $1 AND failures > 0").bind(key)
         .execute(&mut **c).await.map(|r| r.rows_affected()))?;
     Ok(())
 }

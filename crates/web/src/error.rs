@@ -29,7 +29,10 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | NotDeletable
         | Conflict
         | IdempotencyKeyInProgress => StatusCode::CONFLICT,
+        MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        UriTooLong => StatusCode::URI_TOO_LONG,
+        HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
         TransactionConflict | DatabaseUnavailable | Timeout => StatusCode::SERVICE_UNAVAILABLE,
         Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }
@@ -102,13 +105,14 @@ pub fn render(mut response: Response, request_id: Option<&HeaderValue>) -> Respo
     let status = response.status();
     let error = match response.extensions_mut().remove::<ErrorToRender>() {
         Some(ErrorToRender(e)) => e,
-        // Errors raised by layers (body too large, timeout) or unmatched routes.
-        // A page the UI rendered itself (an upload over the limit) stays a page.
-        None if status == StatusCode::PAYLOAD_TOO_LARGE && !is_html(&response) => {
-            Error::new(ErrorCode::PayloadTooLarge, "the request body is too large")
-        }
-        None if status == StatusCode::NOT_FOUND && response.headers().get(header::CONTENT_TYPE).is_none() => {
-            Error::new(ErrorCode::NotFound, "no such resource")
+        // Errors raised by layers and the router (body too large, unmatched route, wrong method,
+        // a malformed request), which come with an empty body. A page the UI rendered itself
+        // (an upload over the limit) stays a page, and answers that have a body keep it.
+        None if (status.is_client_error() || status.is_server_error())
+            && !is_html(&response)
+            && response.headers().get(header::CONTENT_TYPE).is_none() =>
+        {
+            bare_error(status)
         }
         None => return response,
     };
@@ -147,6 +151,28 @@ pub fn render(mut response: Response, request_id: Option<&HeaderValue>) -> Respo
         HeaderValue::from_static("application/problem+json"),
     );
     out
+}
+
+/// The problem an empty error answer stands for.
+fn bare_error(status: StatusCode) -> Error {
+    match status {
+        StatusCode::NOT_FOUND => Error::new(ErrorCode::NotFound, "no such resource"),
+        StatusCode::METHOD_NOT_ALLOWED => Error::new(
+            ErrorCode::MethodNotAllowed,
+            "this resource does not take that method; the Allow header lists the ones it takes",
+        ),
+        StatusCode::PAYLOAD_TOO_LARGE => Error::new(ErrorCode::PayloadTooLarge, "the request body is too large"),
+        StatusCode::URI_TOO_LONG => Error::new(ErrorCode::UriTooLong, "the URI is too long"),
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => {
+            Error::new(ErrorCode::HeadersTooLarge, "the request's headers are too large")
+        }
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => Error::invalid("content-type", "is not one this resource takes"),
+        StatusCode::REQUEST_TIMEOUT | StatusCode::SERVICE_UNAVAILABLE | StatusCode::GATEWAY_TIMEOUT => {
+            Error::new(ErrorCode::Timeout, "the request could not be answered in time")
+        }
+        s if s.is_server_error() => Error::internal(format!("an empty {s} answer")),
+        _ => Error::invalid("request", "is malformed"),
+    }
 }
 
 fn is_html(response: &Response) -> bool {
@@ -212,7 +238,10 @@ mod tests {
             Conflict,
             IdempotencyKeyReused,
             IdempotencyKeyInProgress,
+            MethodNotAllowed,
             PayloadTooLarge,
+            UriTooLong,
+            HeadersTooLarge,
             TransactionConflict,
             DatabaseUnavailable,
             Timeout,

@@ -84,10 +84,117 @@ pub fn tagged<T: serde::Serialize>(version: i64, body: T) -> Response {
     (etag(version), axum::Json(body)).into_response()
 }
 
-/// `axum::Json` whose rejection is a problem naming the field.
-#[derive(FromRequest)]
-#[from_request(via(axum::Json), rejection(ApiError))]
+/// `axum::Json` whose rejection is a problem naming the field, and which refuses control
+/// characters in any string (PostgreSQL cannot store NUL; see `names::control_character`).
 pub struct Json<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        let is_json = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .is_some_and(|v| {
+                let v = v.trim();
+                v.eq_ignore_ascii_case("application/json") || v.ends_with("+json")
+            });
+        if !is_json {
+            return Err(Error::invalid("content-type", "must be application/json").into());
+        }
+        let bytes = axum::body::Bytes::from_request(request, state).await.map_err(|e| {
+            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError(Error::new(ErrorCode::PayloadTooLarge, "the request body is too large"))
+            } else {
+                ApiError(Error::invalid("body", "could not be read"))
+            }
+        })?;
+        if has_escaped_control(&bytes) {
+            // Rare: find which field, for the answer.
+            let field = serde_json::from_slice::<serde_json::Value>(&bytes)
+                .ok()
+                .and_then(|v| control_path(&v, String::new()))
+                .unwrap_or_else(|| "body".to_string());
+            return Err(Error::invalid(field, "must not contain control characters").into());
+        }
+        let axum::Json(value) = axum::Json::<T>::from_bytes(&bytes)?;
+        Ok(Json(value))
+    }
+}
+
+/// Whether a JSON text escapes a control character in a string (`\u0000`, `\b`, `\f`...); raw
+/// ones are not valid JSON and the parser refuses them.
+fn has_escaped_control(json: &[u8]) -> bool {
+    let mut i = 0;
+    while let Some(offset) = json[i..].iter().position(|&b| b == b'\\') {
+        let at = i + offset;
+        match json.get(at + 1) {
+            Some(b'b' | b'f') => return true,
+            Some(b'u') => {
+                let code = json
+                    .get(at + 2..at + 6)
+                    .and_then(|hex| std::str::from_utf8(hex).ok())
+                    .and_then(|hex| u32::from_str_radix(hex, 16).ok())
+                    .and_then(char::from_u32);
+                if code.is_some_and(|c| clientele_domain::names::control_character(&c.to_string()).is_some()) {
+                    return true;
+                }
+            }
+            _ => {}
+        }
+        // Past the escaped character (a `\\` must not be read as the start of another escape).
+        i = at + 2;
+        if i >= json.len() {
+            break;
+        }
+    }
+    false
+}
+
+/// The path (`name`, `items[2].note`) of the first string, or key, holding a control character.
+fn control_path(value: &serde_json::Value, at: String) -> Option<String> {
+    use clientele_domain::names::control_character;
+    let field = |key: &str| {
+        if at.is_empty() {
+            key.to_string()
+        } else {
+            format!("{at}.{key}")
+        }
+    };
+    match value {
+        serde_json::Value::String(s) => control_character(s).map(|_| if at.is_empty() { "body".into() } else { at }),
+        serde_json::Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| control_path(v, format!("{at}[{i}]"))),
+        serde_json::Value::Object(map) => map.iter().find_map(|(k, v)| {
+            if control_character(k).is_some() {
+                Some(field("key"))
+            } else {
+                control_path(v, field(k))
+            }
+        }),
+        _ => None,
+    }
+}
+
+/// Refuses a query string with a control character in a parameter, naming the parameter.
+pub fn refuse_controls_in_query(query: Option<&str>) -> Result<(), Error> {
+    let Some(query) = query else { return Ok(()) };
+    if !query.contains('%') && clientele_domain::names::control_character(query).is_none() {
+        return Ok(());
+    }
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap_or_default();
+    for (key, value) in pairs {
+        if clientele_domain::names::control_character(&key).is_some() {
+            return Err(Error::invalid("query", "must not contain control characters"));
+        }
+        clientele_domain::names::refuse_control_characters(&key, &value)?;
+    }
+    Ok(())
+}
 
 /// `axum::extract::Query` whose rejection is a problem.
 #[derive(FromRequestParts)]

@@ -25,6 +25,7 @@ pub mod extract;
 mod idempotency;
 mod observe;
 pub mod ops;
+pub mod proxy;
 pub mod server;
 pub mod ui;
 
@@ -47,6 +48,11 @@ pub struct AppState {
     pub max_body_bytes: usize,
     /// Set when the server starts shutting down.
     pub lifecycle: server::Lifecycle,
+    /// Whose forwarding headers are believed.
+    pub trusted_proxies: proxy::TrustedProxies,
+    /// `/metrics` on this listener: `None` not served here, `Some(None)` open, `Some(Some(t))`
+    /// only with `Authorization: Bearer t`.
+    pub metrics_access: Option<Option<String>>,
 }
 
 /// Routes whose handlers read a CSV file as it arrives. A file of hundreds of megabytes takes
@@ -68,6 +74,12 @@ pub struct WebSettings {
     pub csv_max_bytes: u64,
     /// Shared with the server loop ([`server::serve`]), which says when it drains.
     pub lifecycle: server::Lifecycle,
+    /// Addresses of reverse proxies whose `Forwarded`/`X-Forwarded-*` headers are believed (for
+    /// client addresses, the host of the cross-site check, the scheme). None by default.
+    pub trusted_proxies: proxy::TrustedProxies,
+    /// Whether and how this listener serves `/metrics` (see [`AppState::metrics_access`]). Not
+    /// served by default: a scrape endpoint open to whoever reaches the port tells them too much.
+    pub metrics_access: Option<Option<String>>,
 }
 
 impl Default for WebSettings {
@@ -78,6 +90,8 @@ impl Default for WebSettings {
             upload_idle_timeout: Duration::from_secs(60),
             csv_max_bytes: 256 * 1024 * 1024,
             lifecycle: server::Lifecycle::default(),
+            trusted_proxies: proxy::TrustedProxies::default(),
+            metrics_access: None,
         }
     }
 }
@@ -101,9 +115,32 @@ pub fn metrics_handle() -> PrometheusHandle {
         .clone()
 }
 
-/// The whole HTTP application.
-pub fn router(app: App, settings: &WebSettings) -> Router {
-    let state = AppState {
+/// The answer of a handler that panicked: a bug, reported as one.
+fn panicked(panic: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let message = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("no message");
+    ApiError(clientele_domain::Error::internal(format!(
+        "a handler panicked: {message}"
+    )))
+    .into_response()
+}
+
+/// `/metrics` alone, open, for a listener of its own (`serve --metrics-listen`).
+pub fn metrics_router(app: App) -> Router {
+    let settings = WebSettings {
+        metrics_access: Some(None),
+        ..WebSettings::default()
+    };
+    let state = state(app, &settings);
+    ops::metrics_only().with_state(state)
+}
+
+fn state(app: App, settings: &WebSettings) -> AppState {
+    AppState {
         app,
         metrics: metrics_handle(),
         csv_max_bytes: settings.csv_max_bytes,
@@ -111,7 +148,14 @@ pub fn router(app: App, settings: &WebSettings) -> Router {
         upload_idle_timeout: settings.upload_idle_timeout,
         max_body_bytes: settings.max_body_bytes,
         lifecycle: settings.lifecycle.clone(),
-    };
+        trusted_proxies: settings.trusted_proxies.clone(),
+        metrics_access: settings.metrics_access.clone(),
+    }
+}
+
+/// The whole HTTP application.
+pub fn router(app: App, settings: &WebSettings) -> Router {
+    let state = state(app, settings);
     let (api, _) = api::router().split_for_parts();
     let openapi = api::openapi();
     Router::new()
@@ -122,10 +166,19 @@ pub fn router(app: App, settings: &WebSettings) -> Router {
         )
         .merge(ops::router())
         .merge(ui::router())
+        // Inside `edge`, so a handler that panics still answers: 500 problem+json with the
+        // request id, the panic message in the log once.
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(panicked))
         .layer(axum::middleware::from_fn_with_state(state.clone(), edge::edge))
         .layer(DefaultBodyLimit::max(settings.max_body_bytes))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-        .layer(TraceLayer::new_for_http().make_span_with(observe::make_span))
+        // 5xx are logged once, by `error::render`, with their detail; not again here.
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(observe::make_span)
+                .on_failure(()),
+        )
         .layer(SetRequestIdLayer::new(REQUEST_ID, observe::SequentialRequestId))
+        .layer(axum::middleware::map_request(observe::set_client_request_id_aside))
         .with_state(state)
 }

@@ -11,12 +11,30 @@ use axum::http::{HeaderValue, Method};
 use tower_http::request_id::{MakeRequestId, RequestId};
 
 pub fn make_span(request: &Request) -> tracing::Span {
-    let request_id = request
-        .headers()
-        .get(crate::REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("-");
-    tracing::info_span!("request", method = %request.method(), uri = %request.uri().path(), request_id = %request_id)
+    let header = |name| request.headers().get(name).and_then(|v: &HeaderValue| v.to_str().ok());
+    let request_id = header(crate::REQUEST_ID).unwrap_or("-");
+    match header(CLIENT_REQUEST_ID) {
+        None => {
+            tracing::info_span!("request", method = %request.method(), uri = %request.uri().path(), request_id = %request_id)
+        }
+        Some(theirs) => tracing::info_span!(
+            "request", method = %request.method(), uri = %request.uri().path(), request_id = %request_id,
+            client_request_id = %theirs
+        ),
+    }
+}
+
+/// Where a client's own `X-Request-Id` goes: request ids are ours (they are stored in the audit
+/// trail and quoted in error answers, so a client must not be able to choose or repeat them);
+/// theirs is kept beside ours in the request's log lines only.
+pub const CLIENT_REQUEST_ID: axum::http::HeaderName = axum::http::HeaderName::from_static("x-client-request-id");
+
+/// Moves a client-sent `X-Request-Id` aside, before ours is set.
+pub async fn set_client_request_id_aside(mut request: Request) -> Request {
+    if let Some(theirs) = request.headers_mut().remove(crate::REQUEST_ID) {
+        request.headers_mut().insert(CLIENT_REQUEST_ID, theirs);
+    }
+    request
 }
 
 /// Request ids: a random prefix chosen once per process, and a counter. Unique across processes

@@ -13,6 +13,11 @@ use crate::AppState;
 /// The operations routes (exempt from read-your-writes catch-up: see `edge`).
 pub const ROUTES: &[&str] = &["/healthz", "/readyz", "/metrics"];
 
+/// Only `/metrics`.
+pub fn metrics_only() -> Router<AppState> {
+    Router::new().route("/metrics", get(metrics))
+}
+
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/healthz", get(healthz))
@@ -51,7 +56,17 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     }
 }
 
-async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+async fn metrics(State(state): State<AppState>, headers: axum::http::HeaderMap) -> axum::response::Response {
+    let allowed = match &state.metrics_access {
+        None => false,
+        Some(None) => true,
+        Some(Some(token)) => crate::extract::bearer_token(&headers)
+            .is_some_and(|sent| subtle::ConstantTimeEq::ct_eq(sent.as_bytes(), token.as_bytes()).into()),
+    };
+    if !allowed {
+        // As if there were no such route: what is behind it is nobody's business here.
+        return StatusCode::NOT_FOUND.into_response();
+    }
     let (size, idle) = state.app.db.pool_stats();
     metrics::gauge!("db_pool_connections").set(size as f64);
     metrics::gauge!("db_pool_idle_connections").set(idle as f64);
@@ -59,4 +74,5 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         state.metrics.render(),
     )
+        .into_response()
 }

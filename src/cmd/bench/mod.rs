@@ -9,6 +9,7 @@ use clap::Args;
 mod baseline;
 mod bulk;
 pub mod data;
+mod hostile;
 mod load;
 mod pages;
 mod stats;
@@ -38,6 +39,9 @@ pub enum Workload {
     Pages,
     /// Access-changing writes through one node and through three on one PostgreSQL database.
     Nodes,
+    /// A real `serve` under hostile traffic: a sign-in flood, a 1 GiB body, 10,000 slow
+    /// connections (not part of `all`: it hashes hundreds of passwords).
+    Hostile,
     /// Every workload above, one after the other.
     All,
 }
@@ -132,6 +136,7 @@ pub async fn run(database_url: Option<String>, args: &BenchArgs) -> anyhow::Resu
             Workload::Report => workloads::report(&app, &ds).await?,
             Workload::Pages => pages::pages(&app, &ds).await?,
             Workload::Nodes => workloads::nodes(&url, &ds, seconds).await?,
+            Workload::Hostile => hostile::hostile(&app, &ds, &url).await?,
             Workload::All => unreachable!("expanded above"),
         };
         let mut report = report;

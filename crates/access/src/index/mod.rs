@@ -16,10 +16,12 @@ use crate::{AccessRole, Change};
 mod dense;
 use dense::Dense;
 
-/// Ids are dense database integers; the index keys bitmaps with them as `u32`. Larger ids would
-/// mean over four billion rows, far past what one index is built for.
+/// Ids are dense database integers; the index keys bitmaps with them as `u32`. An id that does
+/// not fit (a negative one, or one past four billion, which only a request can name: the
+/// database hands out ids from 1 and no firm has four billion rows) becomes `u32::MAX`, a slot
+/// no row holds, so it is simply not found.
 fn small(id: i64) -> u32 {
-    u32::try_from(id).expect("ids fit in u32")
+    u32::try_from(id).unwrap_or(u32::MAX)
 }
 
 #[derive(Debug, Clone)]

@@ -8,6 +8,7 @@ use clientele_domain::entities::ClientGroup;
 use clientele_domain::{Error, OrganizationId, Result};
 use clientele_store::{Conn, business_units, clients as client_store, groups as group_store};
 
+use super::cell;
 use super::formats::{Format, format_instant};
 use crate::{Admin, App, st};
 
@@ -47,7 +48,7 @@ struct Members<'a> {
 
 impl Members<'_> {
     fn record(&mut self, w: &mut csv::Writer<Vec<u8>>, fields: [&str; 5]) {
-        if let Err(e) = w.write_record(fields)
+        if let Err(e) = cell::write_record(w, fields)
             && self.failed.is_none()
         {
             self.failed = Some(e);
@@ -100,18 +101,21 @@ impl App {
                         .and_then(|u| units.get(&u))
                         .map_or("", String::as_str);
                     let expires = r.relationship_expires_at.map(format_instant).unwrap_or_default();
-                    let written = w.write_record([
-                        number.as_str(),
-                        r.external_ref.unwrap_or_default(),
-                        r.name,
-                        r.email.unwrap_or_default(),
-                        r.phone.unwrap_or_default(),
-                        r.status,
-                        r.relationship,
-                        expires.as_str(),
-                        unit,
-                        r.notes.unwrap_or_default(),
-                    ]);
+                    let written = cell::write_record(
+                        &mut w,
+                        [
+                            number.as_str(),
+                            r.external_ref.unwrap_or_default(),
+                            r.name,
+                            r.email.unwrap_or_default(),
+                            r.phone.unwrap_or_default(),
+                            r.status,
+                            r.relationship,
+                            expires.as_str(),
+                            unit,
+                            r.notes.unwrap_or_default(),
+                        ],
+                    );
                     if let Err(e) = written {
                         failed.get_or_insert(e);
                     }
@@ -138,19 +142,22 @@ impl App {
                         let _ = write!(client, "{}", r.client_id);
                         let _ = write!(minutes, "{}", r.minutes);
                         let date = r.day.to_string();
-                        let written = w.write_record([
-                            id.as_str(),
-                            date.as_str(),
-                            client.as_str(),
-                            r.client_ref.unwrap_or_default(),
-                            r.client_name,
-                            r.staff_email,
-                            r.staff_name,
-                            minutes.as_str(),
-                            if r.billable { "yes" } else { "no" },
-                            r.service,
-                            r.note,
-                        ]);
+                        let written = cell::write_record(
+                            &mut w,
+                            [
+                                id.as_str(),
+                                date.as_str(),
+                                client.as_str(),
+                                r.client_ref.unwrap_or_default(),
+                                r.client_name,
+                                r.staff_email,
+                                r.staff_name,
+                                minutes.as_str(),
+                                if r.billable { "yes" } else { "no" },
+                                r.service,
+                                r.note,
+                            ],
+                        );
                         if let Err(e) = written {
                             failed.get_or_insert(e);
                         }
@@ -166,13 +173,16 @@ impl App {
                 let units = unit_names(c, org).await?;
                 let page = st(group_store::page_by_id(c, org, after, PAGE).await)?;
                 for group in &page {
-                    w.write_record([
-                        group.name.clone(),
-                        group.kind.as_str().to_string(),
-                        units.get(&group.business_unit_id.0).cloned().unwrap_or_default(),
-                        group.crm_id.clone().unwrap_or_default(),
-                        group.description.clone().unwrap_or_default(),
-                    ])
+                    cell::write_record(
+                        &mut w,
+                        [
+                            group.name.clone(),
+                            group.kind.as_str().to_string(),
+                            units.get(&group.business_unit_id.0).cloned().unwrap_or_default(),
+                            group.crm_id.clone().unwrap_or_default(),
+                            group.description.clone().unwrap_or_default(),
+                        ],
+                    )
                     .map_err(io)?;
                 }
                 (page.len() as i64 == PAGE)

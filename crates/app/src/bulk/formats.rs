@@ -154,7 +154,21 @@ impl Header {
         }
         let mut values = vec![String::new(); self.names.len()];
         for (value, &i) in raw.into_iter().zip(&self.positions) {
-            values[i] = value;
+            let column = self.names[i];
+            if let Some(bytes) = super::read::oversized(&value) {
+                return Err(Error::invalid(
+                    column,
+                    format!(
+                        "is {bytes} bytes long; a field may be at most {} bytes",
+                        super::read::MAX_FIELD_BYTES
+                    ),
+                ));
+            }
+            clientele_domain::names::refuse_control_characters(column, &value)?;
+            values[i] = match super::cell::from_cell(&value) {
+                unquoted if unquoted.len() == value.len() => value,
+                unquoted => unquoted.to_string(),
+            };
         }
         Ok(Fields {
             values,

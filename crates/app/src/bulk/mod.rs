@@ -29,6 +29,7 @@ use crate::paging::{Cursor, Page};
 use crate::{Actor, Admin, App, access, audit, st};
 
 mod batch;
+pub mod cell;
 mod client_rows;
 pub mod export;
 pub mod formats;
@@ -231,6 +232,9 @@ pub struct ProcessRequest {
     pub lease_expires_at: Option<time::OffsetDateTime>,
     /// Why the request failed, or the last failure it recovered from.
     pub error: Option<String>,
+    /// The uploaded rows were purged after the retention period: the outcomes and the report
+    /// stay, the rows' fields do not (see `serve --input-retention-days`).
+    pub input_purged: bool,
 }
 
 impl From<Request> for ProcessRequest {
@@ -265,6 +269,7 @@ impl From<Request> for ProcessRequest {
             lease_owner: r.lease_owner,
             lease_expires_at: at(r.lease_expires_at),
             error: r.error,
+            input_purged: r.input_purged_at.is_some(),
         }
     }
 }
@@ -373,11 +378,26 @@ async fn group_rows(
     Ok(outcomes)
 }
 
+/// Why a row or a request failed, as stored: control characters a hostile file put in a message
+/// (a column's name, a value quoted back) are shown as `U+0000`, so the reason can always be
+/// stored (PostgreSQL refuses NUL) and read.
 fn reason(e: &Error) -> String {
-    match &e.field {
+    let text = match &e.field {
         Some(field) if !e.detail.starts_with(field.as_str()) => format!("{field}: {}", e.detail),
         _ => e.detail.clone(),
+    };
+    if clientele_domain::names::control_character(&text).is_none() {
+        return text;
     }
+    text.chars()
+        .map(|c| {
+            if clientele_domain::names::control_character(&c.to_string()).is_some() {
+                format!("U+{:04X}", c as u32)
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 fn rejected(e: &Error) -> RowOutcome {
@@ -671,6 +691,28 @@ impl App {
         }))
     }
 
+    /// Empties the uploaded rows of requests that ended more than `retention` ago, one request per
+    /// transaction; returns how many requests were purged. Their counts, outcomes and reasons
+    /// stay.
+    pub async fn purge_old_inputs(&self, retention: std::time::Duration) -> Result<usize> {
+        let before = now_millis() - i64::try_from(retention.as_millis()).unwrap_or(i64::MAX);
+        let ids = {
+            let mut conn = st(self.db.read().await)?;
+            st(store::ended_with_input(&mut conn.conn(), before, 100).await)?
+        };
+        for &id in &ids {
+            let mut tx = st(self.db.begin().await)?;
+            let rows = st(store::purge_input(&mut tx.conn(), id, now_millis()).await)?;
+            st(tx.commit().await)?;
+            tracing::info!(
+                process_request = id,
+                rows,
+                "purged the uploaded rows of an ended process request"
+            );
+        }
+        Ok(ids.len())
+    }
+
     /// Cancels a request that has not finished; rows already applied stay applied.
     pub async fn cancel_process_request(&self, admin: Admin<'_>, id: i64) -> Result<ProcessRequest> {
         let actor = admin.actor();
@@ -785,7 +827,7 @@ impl App {
         if after == 0 {
             let mut head = vec!["row".to_string(), "line".into(), "outcome".into(), "reason".into()];
             head.extend(header);
-            w.write_record(&head).map_err(io)?;
+            cell::write_record(&mut w, &head).map_err(io)?;
         }
         let next = if rows.len() as i64 == PAGE {
             rows.last().map(|r| r.row_number)
@@ -801,7 +843,7 @@ impl App {
                 r.reason.unwrap_or_default(),
             ];
             record.extend(fields);
-            w.write_record(&record).map_err(io)?;
+            cell::write_record(&mut w, &record).map_err(io)?;
         }
         Ok((w.into_inner().map_err(|e| Error::internal(e.to_string()))?, next))
     }

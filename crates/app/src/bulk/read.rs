@@ -12,6 +12,53 @@ use clientele_domain::{Error, Result};
 /// How much of the start of the file is read to find the header line and its separator.
 const PEEK: usize = 64 * 1024;
 
+/// The longest field kept. Every column is far shorter (notes are at most a few thousand
+/// characters); a longer field is not stored (a 100 MB field would be kept, twice, until the
+/// request's input is purged) but replaced by a marker that refuses its row with the length.
+pub const MAX_FIELD_BYTES: usize = 64 * 1024;
+
+/// What an oversized field is stored as: a control character first, so no value read from a file
+/// (control characters refuse their row) can be taken for it.
+const OVERSIZED: &str = "\u{1}oversized:";
+
+/// The length of the field a stored value stands for, if it was too long to keep.
+pub fn oversized(value: &str) -> Option<u64> {
+    value.strip_prefix(OVERSIZED)?.parse().ok()
+}
+
+/// Remembers where the `"` that pass are, from the start of the record being parsed on: a
+/// well-formed record has an even number of them (quoted fields open and close their quotes, and
+/// a quote inside one is doubled).
+struct QuoteCount<R> {
+    inner: R,
+    /// Bytes passed so far.
+    passed: u64,
+    /// Offsets of the quotes at or after the start of the current record.
+    quotes: std::collections::VecDeque<u64>,
+}
+
+impl<R: Read> Read for QuoteCount<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        for i in memchr::memchr_iter(b'"', &buf[..n]) {
+            self.quotes.push_back(self.passed + i as u64);
+        }
+        self.passed += n as u64;
+        Ok(n)
+    }
+}
+
+impl<R> QuoteCount<R> {
+    /// Forgets the quotes before `offset` (where the record just read starts) and says how many
+    /// remain: the record's own, and those of the bytes read ahead of it.
+    fn quotes_from(&mut self, offset: u64) -> usize {
+        while self.quotes.front().is_some_and(|&q| q < offset) {
+            self.quotes.pop_front();
+        }
+        self.quotes.len()
+    }
+}
+
 /// Passes bytes through, failing at the first byte that is not UTF-8 with its offset in the file.
 pub struct Utf8Check<R> {
     inner: R,
@@ -107,7 +154,11 @@ pub fn read_rows<R: Read>(input: R, batch: usize, mut sink: impl FnMut(Vec<RawRo
     let header_line = &rest[..rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len())];
     let count = |sep: u8| header_line.iter().filter(|&&b| b == sep).count();
     let delimiter = if count(b';') > count(b',') { b';' } else { b',' };
-    let body = Cursor::new(prefix[start..].to_vec()).chain(input);
+    let body = QuoteCount {
+        inner: Cursor::new(prefix[start..].to_vec()).chain(input),
+        passed: 0,
+        quotes: Default::default(),
+    };
     // Records end at `\n` only: with the csv crate's default (CR, LF or CRLF), a record ending in
     // CRLF is reported as starting on the line before, so line numbers drifted. The CR of a CRLF
     // is taken off the last field below.
@@ -120,6 +171,9 @@ pub fn read_rows<R: Read>(input: R, batch: usize, mut sink: impl FnMut(Vec<RawRo
     let mut record = csv::ByteRecord::new();
     let mut rows = Vec::with_capacity(batch);
     let mut data_rows = -1i64;
+    // Where the last record started (line, byte) and whether one of its fields ran over several
+    // lines.
+    let mut last = (0i64, 0u64, false);
     loop {
         match reader.read_byte_record(&mut record) {
             Ok(false) => break,
@@ -137,9 +191,16 @@ pub fn read_rows<R: Read>(input: R, batch: usize, mut sink: impl FnMut(Vec<RawRo
                 } else {
                     f
                 };
-                String::from_utf8_lossy(f).into_owned()
+                if f.len() > MAX_FIELD_BYTES {
+                    format!("{OVERSIZED}{}", f.len())
+                } else {
+                    String::from_utf8_lossy(f).into_owned()
+                }
             })
             .collect::<Vec<String>>();
+        let byte = record.position().map_or(0, |p| p.byte());
+        reader.get_mut().quotes_from(byte);
+        last = (line, byte, fields.iter().any(|f| f.contains('\n')));
         if fields.len() == 1 && fields[0].is_empty() {
             // A blank line (CRLF files' blank lines reach here as a lone CR).
             continue;
@@ -152,6 +213,18 @@ pub fn read_rows<R: Read>(input: R, batch: usize, mut sink: impl FnMut(Vec<RawRo
     }
     if data_rows < 0 {
         return Err(Error::invalid("file", "is empty; the first line must be the header"));
+    }
+    // A quote opened and never closed makes the parser read the rest of the file as one field:
+    // the last record ran over several lines and holds an odd number of quotes.
+    if last.2 && reader.get_mut().quotes_from(last.1) % 2 == 1 {
+        return Err(Error::invalid(
+            "file",
+            format!(
+                "line {}: a quoted field starts on this line and is never closed, so the rest of the file \
+                 would be read as one value; close the quote (or double a quote inside a field: \"\")",
+                last.0
+            ),
+        ));
     }
     if !rows.is_empty() {
         sink(rows)?;
@@ -200,6 +273,23 @@ mod tests {
         assert_eq!(rows[2].fields, ["Bäcker", "x"]);
         assert_eq!(rows[2].line, 6);
         assert_eq!(rows.len(), 3);
+    }
+
+    #[test]
+    fn an_unclosed_quote_is_named_by_its_line_and_a_quote_inside_a_field_is_fine() {
+        let e = read(b"name,notes\nAcme,ok\n\"Broken,x\nBeta,y\nGamma,z\n").unwrap_err();
+        assert!(e.detail.contains("line 3"), "{}", e.detail);
+        let rows = read(b"name,notes\nScreen 5\" wide,ok\n\"Two\nlines\",x\n").unwrap();
+        assert_eq!(rows[1].fields, ["Screen 5\" wide", "ok"]);
+        assert_eq!(rows[2].fields, ["Two\nlines", "x"]);
+    }
+
+    #[test]
+    fn an_oversized_field_is_kept_as_its_length() {
+        let long = "x".repeat(MAX_FIELD_BYTES + 1);
+        let rows = read(format!("name,notes\n{long},ok\n").as_bytes()).unwrap();
+        assert_eq!(oversized(&rows[1].fields[0]), Some(MAX_FIELD_BYTES as u64 + 1));
+        assert_eq!(rows[1].fields[1], "ok");
     }
 
     #[test]

@@ -12,7 +12,10 @@ use crate::{Admin, App, st};
 impl ProcessRequest {
     /// Whether this is a finished dry run of an import whose rows can be applied as they are.
     pub fn can_apply(&self) -> bool {
-        self.mode == "validate" && self.status == "completed" && self.operation.starts_with("import_")
+        self.mode == "validate"
+            && self.status == "completed"
+            && self.operation.starts_with("import_")
+            && !self.input_purged
     }
 }
 
@@ -26,6 +29,14 @@ impl App {
             st(store::get(&mut conn.conn(), actor.organization_id, id).await)?
                 .ok_or_else(|| Error::not_found("process request"))?
         };
+        if source.input_purged_at.is_some() {
+            return Err(Error::new(
+                ErrorCode::Conflict,
+                format!(
+                    "the uploaded rows of process request {id} were purged after the retention period; upload the file again"
+                ),
+            ));
+        }
         if !ProcessRequest::from(source.clone()).can_apply() {
             return Err(Error::new(
                 ErrorCode::Conflict,

@@ -701,16 +701,6 @@ async fn changeable_report(c: &mut Conn<'_>, actor: &Actor, id: SavedReportId) -
     Ok(saved)
 }
 
-/// A name as a spreadsheet cell: text that a spreadsheet would run as a formula (`=`, `+`, `-`,
-/// `@`) is prefixed with `'`. Report CSVs are read, never imported back, so nothing is lost.
-fn spreadsheet_safe(name: &str) -> String {
-    if name.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{name}")
-    } else {
-        name.to_string()
-    }
-}
-
 /// A report as CSV: one line per row, hours with two decimals beside the minutes.
 pub fn report_csv(report: &TimeReport) -> Result<Vec<u8>> {
     let mut w = csv::Writer::from_writer(Vec::new());
@@ -731,7 +721,7 @@ pub fn report_csv(report: &TimeReport) -> Result<Vec<u8>> {
         w.write_record([
             r.kind.to_string(),
             r.id.map(|i| i.to_string()).unwrap_or_default(),
-            spreadsheet_safe(&r.name),
+            crate::bulk::cell::to_cell(&r.name).into_owned(),
             hours(r.minutes),
             r.minutes.to_string(),
             r.billable_minutes.to_string(),
@@ -755,16 +745,4 @@ pub fn report_csv(report: &TimeReport) -> Result<Vec<u8>> {
     ])
     .map_err(Error::internal)?;
     w.into_inner().map_err(Error::internal)
-}
-
-#[cfg(test)]
-mod csv_tests {
-    use super::spreadsheet_safe;
-
-    #[test]
-    fn names_that_a_spreadsheet_would_run_are_defused() {
-        assert_eq!(spreadsheet_safe("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
-        assert_eq!(spreadsheet_safe("@SUM(A1)"), "'@SUM(A1)");
-        assert_eq!(spreadsheet_safe("Bakery - North"), "Bakery - North");
-    }
 }

@@ -1,10 +1,8 @@
 //! Sign in and sign out.
 
-use std::net::SocketAddr;
-
 use askama::Template;
-use axum::extract::{ConnectInfo, Query, Request, State};
-use axum::http::StatusCode;
+use axum::extract::{Query, Request, State};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use serde::Deserialize;
@@ -55,9 +53,8 @@ pub async fn login_page(State(s): State<AppState>, jar: CookieJar, Query(q): Que
 pub async fn login(State(s): State<AppState>, request: Request) -> Response {
     let address = request
         .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip().to_string())
-        .unwrap_or_else(|| "local".to_string());
+        .get::<crate::proxy::Client>()
+        .map_or_else(|| "local".to_string(), |c| c.address.clone());
     let form = match read_form(request, &s).await {
         Ok(f) => f,
         Err(r) => return r,
@@ -90,14 +87,27 @@ pub async fn login(State(s): State<AppState>, request: Request) -> Response {
             "password",
             "The e-mail address or the password is not right.".into(),
         ),
-        Ok(SignIn::TooManyAttempts { retry_after_secs }) => again(
-            StatusCode::TOO_MANY_REQUESTS,
-            "password",
-            format!(
-                "Too many failed sign-ins for this e-mail address; try again in {} minute(s).",
-                (retry_after_secs + 59) / 60
-            ),
-        ),
+        Ok(SignIn::TooManyAttempts { retry_after_secs }) => {
+            let mut page = again(
+                StatusCode::TOO_MANY_REQUESTS,
+                "password",
+                format!(
+                    "Too many sign-in attempts for this e-mail address or from this network; try again in {} minute(s).",
+                    (retry_after_secs + 59) / 60
+                ),
+            );
+            page.headers_mut().insert(header::RETRY_AFTER, retry_after_secs.into());
+            page
+        }
+        Ok(SignIn::Busy) => {
+            let mut page = again(
+                StatusCode::TOO_MANY_REQUESTS,
+                "password",
+                "Many people are signing in right now; try again in a moment.".into(),
+            );
+            page.headers_mut().insert(header::RETRY_AFTER, 1.into());
+            page
+        }
         Err(e) => UiError(e).into_response(),
     }
 }

@@ -177,11 +177,11 @@ fn is_cross_site(request: &Request) -> bool {
     {
         return true;
     }
-    // HTTP/1.1 names the host in `Host`, HTTP/2 in the URI's authority.
-    let host = headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .or_else(|| request.uri().authority().map(|a| a.as_str()));
+    // The host the browser named (behind a trusted proxy, the one it forwarded).
+    let host = request
+        .extensions()
+        .get::<crate::proxy::Client>()
+        .and_then(|c| c.host.as_deref());
     match headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
         None => false,
         Some(origin) => {
@@ -461,11 +461,13 @@ pub async fn read_form(request: Request, state: &AppState) -> Result<FormData, R
                 form.pairs.push((name, String::from_utf8_lossy(&data).into_owned()));
             }
         }
+        refuse_control_characters(&form.pairs).map_err(|e| UiError(e).into_response())?;
         Ok(form)
     } else {
         let bytes = Bytes::from_request(request, state).await.map_err(|_| too_large())?;
         let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes)
             .map_err(|_| UiError(Error::invalid("form", "could not be read")).into_response())?;
+        refuse_control_characters(&pairs).map_err(|e| UiError(e).into_response())?;
         Ok(FormData {
             pairs,
             files: HashMap::new(),
@@ -473,8 +475,16 @@ pub async fn read_form(request: Request, state: &AppState) -> Result<FormData, R
     }
 }
 
+/// A form field holding a control character is refused whole (see `names::control_character`).
+fn refuse_control_characters(pairs: &[(String, String)]) -> Result<(), Error> {
+    for (name, value) in pairs {
+        clientele_domain::names::refuse_control_characters(name, value)?;
+    }
+    Ok(())
+}
+
 fn constant_time_eq(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    subtle::ConstantTimeEq::ct_eq(a.as_bytes(), b.as_bytes()).into()
 }
 
 /// Members in forms are written `c:12` (a client) or `g:7` (a group).
