@@ -60,9 +60,9 @@ pub struct AuditEvent {
     pub group_id: Option<i64>,
     pub client_id: Option<i64>,
     pub cause: Cause,
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub before: Option<serde_json::Value>,
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub after: Option<serde_json::Value>,
     pub request_id: Option<String>,
 }

@@ -160,6 +160,7 @@ pub fn router(app: App, settings: &WebSettings) -> Router {
     let openapi = api::openapi();
     Router::new()
         .merge(api)
+        .merge(api::docs_router())
         .route(
             "/api/v1/openapi.json",
             axum::routing::get(move || async move { axum::Json(openapi) }),

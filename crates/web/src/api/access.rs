@@ -5,14 +5,16 @@ use clientele_app::access::{AccessAnswer, ClientAccess, CountedPage};
 use clientele_domain::entities::Client;
 use clientele_domain::{ClientId, StaffId};
 
+use super::PROBLEM_JSON;
 use crate::api::clients::ClientQuery;
+use crate::error::Problem;
 use crate::extract::{Auth, Json, P, Q};
 use crate::{ApiError, AppState};
 
 /// "My group clients" (seed 003): the clients of every group the caller is assigned to, through
 /// any nesting, filtered before paging, with the exact total. Admins see every client.
-#[utoipa::path(get, path = "/api/v1/me/clients", tag = "access", params(ClientQuery),
-    responses((status = 200, body = CountedPage<Client>), (status = 422, body = crate::error::Problem)))]
+#[utoipa::path(get, path = "/api/v1/me/clients", tag = "access", operation_id = "listMyClients", params(ClientQuery),
+    responses((status = 200, description = "A page of the clients you see, with the total.", body = CountedPage<Client>)))]
 pub async fn my_clients(
     State(s): State<AppState>,
     Auth(actor): Auth,
@@ -25,8 +27,13 @@ pub async fn my_clients(
 }
 
 /// What a staff member sees (admins; staff may ask about themselves).
-#[utoipa::path(get, path = "/api/v1/staff/{id}/clients", tag = "access", params(("id" = i64, Path), ClientQuery),
-    responses((status = 200, body = CountedPage<Client>), (status = 403, body = crate::error::Problem)))]
+#[utoipa::path(get, path = "/api/v1/staff/{id}/clients", tag = "access", operation_id = "listStaffClients",
+    params(("id" = i64, Path, description = "The staff member's id."), ClientQuery),
+    responses(
+        (status = 200, description = "A page of the clients they see, with the total.", body = CountedPage<Client>),
+        (status = 403, description = "`forbidden`: only admins may ask about other staff.", body = Problem, content_type = PROBLEM_JSON),
+        (status = 404, description = "`not_found`: no such staff member.", body = Problem, content_type = PROBLEM_JSON),
+    ))]
 pub async fn staff_clients(
     State(s): State<AppState>,
     Auth(actor): Auth,
@@ -42,14 +49,21 @@ pub async fn staff_clients(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams, utoipa::ToSchema)]
+#[into_params(parameter_in = Query)]
 pub struct CheckQuery {
+    /// The staff member asked about.
     pub staff: StaffId,
+    /// The client asked about.
     pub client: ClientId,
 }
 
 /// May this staff member see this client? With the role and the paths that grant it.
-#[utoipa::path(get, path = "/api/v1/access/check", tag = "access", params(CheckQuery),
-    responses((status = 200, body = AccessAnswer), (status = 403, body = crate::error::Problem)))]
+#[utoipa::path(get, path = "/api/v1/access/check", tag = "access", operation_id = "checkAccess", params(CheckQuery),
+    responses(
+        (status = 200, description = "The answer, with the role and the paths that grant it.", body = AccessAnswer),
+        (status = 403, description = "`forbidden`: only admins may ask about other staff.", body = Problem, content_type = PROBLEM_JSON),
+        (status = 404, description = "`not_found`: no such staff member in the organisation.", body = Problem, content_type = PROBLEM_JSON),
+    ))]
 pub async fn check(
     State(s): State<AppState>,
     Auth(actor): Auth,
@@ -71,8 +85,13 @@ pub struct CheckResults {
 }
 
 /// Many checks in one call, answered in order.
-#[utoipa::path(post, path = "/api/v1/access/check", tag = "access", request_body = CheckBatch,
-    responses((status = 200, body = CheckResults), (status = 403, body = crate::error::Problem)))]
+#[utoipa::path(post, path = "/api/v1/access/check", tag = "access", operation_id = "checkAccessBatch",
+    request_body = CheckBatch,
+    responses(
+        (status = 200, description = "One answer per check, in order.", body = CheckResults),
+        (status = 403, description = "`forbidden`: only admins may ask about other staff.", body = Problem, content_type = PROBLEM_JSON),
+        (status = 404, description = "`not_found`: a staff member the checks name is not in the organisation.", body = Problem, content_type = PROBLEM_JSON),
+    ))]
 pub async fn check_batch(
     State(s): State<AppState>,
     Auth(actor): Auth,
@@ -85,8 +104,13 @@ pub async fn check_batch(
 }
 
 /// Who can see this client, and why (admins).
-#[utoipa::path(get, path = "/api/v1/clients/{id}/access", tag = "access", params(("id" = i64, Path)),
-    responses((status = 200, body = ClientAccess), (status = 404, body = crate::error::Problem)))]
+#[utoipa::path(get, path = "/api/v1/clients/{id}/access", tag = "access", operation_id = "getClientAccess",
+    params(("id" = i64, Path, description = "The client's id.")),
+    responses(
+        (status = 200, description = "Everyone who can see the client, with their roles and paths.", body = ClientAccess),
+        (status = 403, description = "`forbidden`: only admins ask who can see a client.", body = Problem, content_type = PROBLEM_JSON),
+        (status = 404, description = "`not_found`: no such client.", body = Problem, content_type = PROBLEM_JSON),
+    ))]
 pub async fn client_access(
     State(s): State<AppState>,
     Auth(actor): Auth,

@@ -6,6 +6,8 @@ use clientele_access::AccessRole;
 use clientele_app::assignments::Assignment;
 use clientele_domain::{GroupId, StaffId};
 
+use super::PROBLEM_JSON;
+use crate::error::Problem;
 use crate::extract::{Auth, Json, P};
 use crate::{ApiError, AppState};
 
@@ -20,8 +22,12 @@ pub struct AssignmentBody {
 }
 
 /// The staff assigned to the group and their roles (seed 003's "Account managers in group").
-#[utoipa::path(get, path = "/api/v1/groups/{id}/staff", tag = "assignments", params(("id" = i64, Path)),
-    responses((status = 200, body = Vec<Assignment>), (status = 404, body = crate::error::Problem)))]
+#[utoipa::path(get, path = "/api/v1/groups/{id}/staff", tag = "assignments", operation_id = "listGroupStaff",
+    params(("id" = i64, Path, description = "The group's id.")),
+    responses(
+        (status = 200, description = "The group's assignments.", body = Vec<Assignment>),
+        (status = 404, description = "`not_found`: no such group, or not one you may see.", body = Problem, content_type = PROBLEM_JSON),
+    ))]
 pub async fn group_staff(
     State(s): State<AppState>,
     Auth(actor): Auth,
@@ -31,9 +37,14 @@ pub async fn group_staff(
 }
 
 /// Assigns a staff member to the group, or changes their role or validity (admins).
-#[utoipa::path(put, path = "/api/v1/groups/{id}/staff/{staff_id}", tag = "assignments",
-    params(("id" = i64, Path), ("staff_id" = i64, Path)), request_body = AssignmentBody,
-    responses((status = 200, body = Assignment), (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+#[utoipa::path(put, path = "/api/v1/groups/{id}/staff/{staff_id}", tag = "assignments", operation_id = "assignStaff",
+    params(("id" = i64, Path, description = "The group's id."), ("staff_id" = i64, Path, description = "The staff member's id.")), request_body = AssignmentBody,
+    responses(
+        (status = 200, description = "The assignment as it now is.", body = Assignment),
+        (status = 403, description = "`forbidden`: only admins assign staff.", body = Problem, content_type = PROBLEM_JSON),
+        (status = 404, description = "`not_found`: no such group or staff member.", body = Problem, content_type = PROBLEM_JSON),
+        (status = 409, description = "`conflict`: the staff member is an admin, who sees every client already.", body = Problem, content_type = PROBLEM_JSON),
+    ))]
 pub async fn assign(
     State(s): State<AppState>,
     Auth(actor): Auth,
@@ -47,9 +58,13 @@ pub async fn assign(
 }
 
 /// Ends a staff member's assignment to the group (admins).
-#[utoipa::path(delete, path = "/api/v1/groups/{id}/staff/{staff_id}", tag = "assignments",
-    params(("id" = i64, Path), ("staff_id" = i64, Path)),
-    responses((status = 204), (status = 404, body = crate::error::Problem)))]
+#[utoipa::path(delete, path = "/api/v1/groups/{id}/staff/{staff_id}", tag = "assignments", operation_id = "unassignStaff",
+    params(("id" = i64, Path, description = "The group's id."), ("staff_id" = i64, Path, description = "The staff member's id.")),
+    responses(
+        (status = 204, description = "The assignment has ended."),
+        (status = 403, description = "`forbidden`: only admins unassign staff.", body = Problem, content_type = PROBLEM_JSON),
+        (status = 404, description = "`not_found`: no such group, staff member or assignment.", body = Problem, content_type = PROBLEM_JSON),
+    ))]
 pub async fn unassign(
     State(s): State<AppState>,
     Auth(actor): Auth,
@@ -60,8 +75,13 @@ pub async fn unassign(
 }
 
 /// The groups a staff member is assigned to (admins; staff may ask about themselves).
-#[utoipa::path(get, path = "/api/v1/staff/{id}/assignments", tag = "assignments", params(("id" = i64, Path)),
-    responses((status = 200, body = Vec<Assignment>), (status = 403, body = crate::error::Problem)))]
+#[utoipa::path(get, path = "/api/v1/staff/{id}/assignments", tag = "assignments", operation_id = "listStaffAssignments",
+    params(("id" = i64, Path, description = "The staff member's id.")),
+    responses(
+        (status = 200, description = "The staff member's assignments.", body = Vec<Assignment>),
+        (status = 403, description = "`forbidden`: only admins may ask about other staff.", body = Problem, content_type = PROBLEM_JSON),
+        (status = 404, description = "`not_found`: no such staff member.", body = Problem, content_type = PROBLEM_JSON),
+    ))]
 pub async fn staff_assignments(
     State(s): State<AppState>,
     Auth(actor): Auth,

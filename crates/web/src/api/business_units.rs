@@ -7,7 +7,8 @@ use clientele_app::Page;
 use clientele_domain::BusinessUnitId;
 use clientele_domain::entities::BusinessUnit;
 
-use super::PageParams;
+use super::{IfMatchHeader, PROBLEM_JSON, PageParams};
+use crate::error::Problem;
 use crate::extract::{Auth, IfMatch, Json, P, Q, tagged};
 use crate::{ApiError, AppState};
 
@@ -18,8 +19,8 @@ pub struct BusinessUnitInput {
 }
 
 /// Business units (offices, locations, brands), by name.
-#[utoipa::path(get, path = "/api/v1/business-units", tag = "business-units", params(PageParams),
-    responses((status = 200, body = Page<BusinessUnit>)))]
+#[utoipa::path(get, path = "/api/v1/business-units", tag = "business-units", operation_id = "listBusinessUnits",
+    params(PageParams), responses((status = 200, description = "A page of business units.", body = Page<BusinessUnit>)))]
 pub async fn list(
     State(s): State<AppState>,
     Auth(actor): Auth,
@@ -30,8 +31,15 @@ pub async fn list(
     ))
 }
 
-#[utoipa::path(post, path = "/api/v1/business-units", tag = "business-units", request_body = BusinessUnitInput,
-    responses((status = 201, body = BusinessUnit), (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+/// Creates a business unit (admins only).
+#[utoipa::path(post, path = "/api/v1/business-units", tag = "business-units", operation_id = "createBusinessUnit",
+    request_body = BusinessUnitInput,
+    responses(
+        (status = 201, description = "The business unit, created; `ETag` is its version.", body = BusinessUnit),
+        (status = 403, description = "`forbidden`: only admins create business units.", body = Problem, content_type = PROBLEM_JSON),
+        (status = 409, description = "`name_taken`: another business unit has this name; or the `Idempotency-Key` names \
+            a request still running.", body = Problem, content_type = PROBLEM_JSON),
+    ))]
 pub async fn create(
     State(s): State<AppState>,
     Auth(actor): Auth,
@@ -41,8 +49,13 @@ pub async fn create(
     Ok((StatusCode::CREATED, tagged(unit.version, unit)).into_response())
 }
 
-#[utoipa::path(get, path = "/api/v1/business-units/{id}", tag = "business-units", params(("id" = i64, Path)),
-    responses((status = 200, body = BusinessUnit), (status = 404, body = crate::error::Problem)))]
+/// One business unit.
+#[utoipa::path(get, path = "/api/v1/business-units/{id}", tag = "business-units", operation_id = "getBusinessUnit",
+    params(("id" = i64, Path, description = "The business unit's id.")),
+    responses(
+        (status = 200, description = "The business unit; `ETag` is its version.", body = BusinessUnit),
+        (status = 404, description = "`not_found`: no such business unit.", body = Problem, content_type = PROBLEM_JSON),
+    ))]
 pub async fn get_one(
     State(s): State<AppState>,
     Auth(actor): Auth,
@@ -52,8 +65,16 @@ pub async fn get_one(
     Ok(tagged(unit.version, unit))
 }
 
-#[utoipa::path(patch, path = "/api/v1/business-units/{id}", tag = "business-units", params(("id" = i64, Path)), request_body = BusinessUnitInput,
-    responses((status = 200, body = BusinessUnit), (status = 409, body = crate::error::Problem), (status = 412, body = crate::error::Problem)))]
+/// Renames a business unit (admins only).
+#[utoipa::path(patch, path = "/api/v1/business-units/{id}", tag = "business-units", operation_id = "renameBusinessUnit",
+    params(("id" = i64, Path, description = "The business unit's id."), IfMatchHeader), request_body = BusinessUnitInput,
+    responses(
+        (status = 200, description = "The business unit, renamed; `ETag` is its new version.", body = BusinessUnit),
+        (status = 403, description = "`forbidden`: only admins rename business units.", body = Problem, content_type = PROBLEM_JSON),
+        (status = 404, description = "`not_found`: no such business unit.", body = Problem, content_type = PROBLEM_JSON),
+        (status = 409, description = "`name_taken`: another business unit has this name.", body = Problem, content_type = PROBLEM_JSON),
+        (status = 412, description = "`precondition_failed`: `If-Match` names an older version.", body = Problem, content_type = PROBLEM_JSON),
+    ))]
 pub async fn rename(
     State(s): State<AppState>,
     Auth(actor): Auth,
@@ -66,8 +87,15 @@ pub async fn rename(
 }
 
 /// Deletes a business unit that no group or client uses.
-#[utoipa::path(delete, path = "/api/v1/business-units/{id}", tag = "business-units", params(("id" = i64, Path)),
-    responses((status = 204), (status = 409, body = crate::error::Problem)))]
+#[utoipa::path(delete, path = "/api/v1/business-units/{id}", tag = "business-units", operation_id = "deleteBusinessUnit",
+    params(("id" = i64, Path, description = "The business unit's id."), IfMatchHeader),
+    responses(
+        (status = 204, description = "The business unit is deleted."),
+        (status = 403, description = "`forbidden`: only admins delete business units.", body = Problem, content_type = PROBLEM_JSON),
+        (status = 404, description = "`not_found`: no such business unit.", body = Problem, content_type = PROBLEM_JSON),
+        (status = 409, description = "`conflict`: a group or a client still uses it.", body = Problem, content_type = PROBLEM_JSON),
+        (status = 412, description = "`precondition_failed`: `If-Match` names an older version.", body = Problem, content_type = PROBLEM_JSON),
+    ))]
 pub async fn delete(
     State(s): State<AppState>,
     Auth(actor): Auth,

@@ -10,6 +10,8 @@ use clientele_domain::entities::{Client, GroupRef};
 use clientele_domain::{BusinessUnitId, ClientId, Error, GroupId, to_millis};
 use clientele_store::clients::ClientFilter;
 
+use super::{IfMatchHeader, PROBLEM_JSON};
+use crate::error::Problem;
 use crate::extract::{Auth, IfMatch, Json, P, Q, tagged};
 use crate::{ApiError, AppState};
 
@@ -70,6 +72,7 @@ impl ClientBody {
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ClientQuery {
     /// Part of the name (case ignored), or a client's exact external reference or e-mail.
     pub q: Option<String>,
@@ -80,8 +83,11 @@ pub struct ClientQuery {
     pub include_inactive: bool,
     /// Only clients in this group, directly or through the groups nested in it.
     pub group: Option<GroupId>,
+    /// Only clients of this business unit.
     pub business_unit: Option<BusinessUnitId>,
+    /// `next_cursor` from the previous page.
     pub cursor: Option<String>,
+    /// Page size, 1 to 500 (default 50).
     pub limit: Option<i64>,
 }
 
@@ -117,8 +123,8 @@ impl ClientQuery {
 }
 
 /// Clients by name, filtered by text, status, group and business unit before paging.
-#[utoipa::path(get, path = "/api/v1/clients", tag = "clients", params(ClientQuery),
-    responses((status = 200, body = Page<Client>), (status = 422, body = crate::error::Problem)))]
+#[utoipa::path(get, path = "/api/v1/clients", tag = "clients", operation_id = "listClients", params(ClientQuery),
+    responses((status = 200, description = "A page of clients.", body = Page<Client>)))]
 pub async fn list(
     State(s): State<AppState>,
     Auth(actor): Auth,
@@ -130,8 +136,14 @@ pub async fn list(
     ))
 }
 
-#[utoipa::path(post, path = "/api/v1/clients", tag = "clients", request_body = ClientBody,
-    responses((status = 201, body = Client), (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+/// Creates a client (admins only).
+#[utoipa::path(post, path = "/api/v1/clients", tag = "clients", operation_id = "createClient", request_body = ClientBody,
+    responses(
+        (status = 201, description = "The client, created; `ETag` is its version.", body = Client),
+        (status = 403, description = "`forbidden`: only admins create clients.", body = Problem, content_type = PROBLEM_JSON),
+        (status = 409, description = "`already_exists`: another client has this external reference; or the \
+            `Idempotency-Key` names a request still running.", body = Problem, content_type = PROBLEM_JSON),
+    ))]
 pub async fn create(
     State(s): State<AppState>,
     Auth(actor): Auth,
@@ -141,8 +153,13 @@ pub async fn create(
     Ok((StatusCode::CREATED, tagged(client.version, client)).into_response())
 }
 
-#[utoipa::path(get, path = "/api/v1/clients/{id}", tag = "clients", params(("id" = i64, Path)),
-    responses((status = 200, body = Client), (status = 404, body = crate::error::Problem)))]
+/// One client.
+#[utoipa::path(get, path = "/api/v1/clients/{id}", tag = "clients", operation_id = "getClient",
+    params(("id" = i64, Path, description = "The client's id.")),
+    responses(
+        (status = 200, description = "The client; `ETag` is its version.", body = Client),
+        (status = 404, description = "`not_found`: no such client, or not one you may see.", body = Problem, content_type = PROBLEM_JSON),
+    ))]
 pub async fn get_one(State(s): State<AppState>, Auth(actor): Auth, P(id): P<ClientId>) -> Result<Response, ApiError> {
     let client = s.app.client(&actor, id).await?;
     Ok(tagged(client.version, client))
@@ -150,8 +167,15 @@ pub async fn get_one(State(s): State<AppState>, Auth(actor): Auth, P(id): P<Clie
 
 /// Changes a client. Setting the relationship to `expired` (or an expiry date in the past) takes
 /// the client out of every group when the organisation requires active relationships.
-#[utoipa::path(patch, path = "/api/v1/clients/{id}", tag = "clients", params(("id" = i64, Path)), request_body = ClientBody,
-    responses((status = 200, body = Client), (status = 409, body = crate::error::Problem), (status = 412, body = crate::error::Problem)))]
+#[utoipa::path(patch, path = "/api/v1/clients/{id}", tag = "clients", operation_id = "updateClient",
+    params(("id" = i64, Path, description = "The client's id."), IfMatchHeader), request_body = ClientBody,
+    responses(
+        (status = 200, description = "The client, changed; `ETag` is its new version.", body = Client),
+        (status = 403, description = "`forbidden`: you may see this client but not edit it.", body = Problem, content_type = PROBLEM_JSON),
+        (status = 404, description = "`not_found`: no such client, or not one you may see.", body = Problem, content_type = PROBLEM_JSON),
+        (status = 409, description = "`already_exists`: another client has this external reference.", body = Problem, content_type = PROBLEM_JSON),
+        (status = 412, description = "`precondition_failed`: `If-Match` names an older version.", body = Problem, content_type = PROBLEM_JSON),
+    ))]
 pub async fn update(
     State(s): State<AppState>,
     Auth(actor): Auth,
@@ -164,8 +188,12 @@ pub async fn update(
 }
 
 /// The groups the client is in.
-#[utoipa::path(get, path = "/api/v1/clients/{id}/groups", tag = "clients", params(("id" = i64, Path)),
-    responses((status = 200, body = Vec<GroupRef>), (status = 404, body = crate::error::Problem)))]
+#[utoipa::path(get, path = "/api/v1/clients/{id}/groups", tag = "clients", operation_id = "listClientGroups",
+    params(("id" = i64, Path, description = "The client's id.")),
+    responses(
+        (status = 200, description = "The groups you may see that the client is in.", body = Vec<GroupRef>),
+        (status = 404, description = "`not_found`: no such client, or not one you may see.", body = Problem, content_type = PROBLEM_JSON),
+    ))]
 pub async fn groups_of_client(
     State(s): State<AppState>,
     Auth(actor): Auth,

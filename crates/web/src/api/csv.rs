@@ -15,10 +15,13 @@ use clientele_app::App;
 use clientele_app::bulk::{Format, ImportAnswer, Mode, SMALL};
 use clientele_domain::{Error, ErrorCode};
 
+use super::{Binary, PROBLEM_JSON};
+use crate::error::Problem;
 use crate::extract::{Auth, P, Q};
 use crate::{ApiError, AppState};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ImportQuery {
     /// `validate` (a dry run: nothing changes, every row gets the outcome it would have) or `apply`.
     pub mode: Mode,
@@ -119,12 +122,18 @@ fn csv_response(filename: &str, body: Body) -> Response {
 /// rows run before the answer (200, with every row's outcome); larger ones answer 202 at once and
 /// run in the background (follow them under `/api/v1/process-requests`). A file that cannot be read
 /// at all (not UTF-8: the byte offset is named; an unknown column) is refused with 422.
-#[utoipa::path(post, path = "/api/v1/csv/{format}/import", tag = "csv",
-    params(("format" = Format, Path), ImportQuery),
-    request_body(content = String, content_type = "text/csv"),
-    responses((status = 200, body = ImportAnswer), (status = 202, body = ImportAnswer),
-        (status = 403, body = crate::error::Problem), (status = 413, body = crate::error::Problem),
-        (status = 422, body = crate::error::Problem)))]
+#[utoipa::path(post, path = "/api/v1/csv/{format}/import", tag = "csv", operation_id = "importCsv",
+    params(("format" = Format, Path, description = "What one row describes."), ImportQuery),
+    request_body(content = inline(Binary), content_type = "text/csv", description = "The CSV file, UTF-8, in the \
+        columns of the format's guide."),
+    responses(
+        (status = 200, description = "Done (at most 1000 rows): the request with every row's outcome.", body = ImportAnswer),
+        (status = 202, description = "Queued (more than 1000 rows): follow the process request.", body = ImportAnswer),
+        (status = 403, description = "`forbidden`: only admins import.", body = Problem, content_type = PROBLEM_JSON),
+        (status = 413, description = "`payload_too_large`: the file is larger than the upload limit.", body = Problem, content_type = PROBLEM_JSON),
+        (status = 422, description = "`invalid_input`: the file cannot be read at all (not UTF-8, an unknown column), \
+            or a parameter is invalid; `field` names it.", body = Problem, content_type = PROBLEM_JSON),
+    ))]
 pub async fn import(
     State(s): State<AppState>,
     Auth(actor): Auth,
@@ -174,8 +183,12 @@ pub async fn import(
 
 /// Downloads every client, group or membership of the organisation as CSV (admins), in the columns
 /// the import reads: the file uploads back unchanged. Streamed page by page.
-#[utoipa::path(get, path = "/api/v1/csv/{format}/export", tag = "csv", params(("format" = Format, Path)),
-    responses((status = 200, content_type = "text/csv", body = String), (status = 403, body = crate::error::Problem)))]
+#[utoipa::path(get, path = "/api/v1/csv/{format}/export", tag = "csv", operation_id = "exportCsv",
+    params(("format" = Format, Path, description = "What one row describes.")),
+    responses(
+        (status = 200, description = "The CSV file (UTF-8), as an attachment.", body = inline(Binary), content_type = "text/csv"),
+        (status = 403, description = "`forbidden`: only admins export.", body = Problem, content_type = PROBLEM_JSON),
+    ))]
 pub async fn export(State(s): State<AppState>, Auth(actor): Auth, P(format): P<Format>) -> Result<Response, ApiError> {
     let body = export_body(&s.app, actor, format).await?;
     Ok(csv_response(&format!("{}.csv", format.as_str()), body))
@@ -214,8 +227,9 @@ pub(crate) async fn export_body(
 /// The guide of a format: a CSV file whose `#` lines before the header explain every column and
 /// rule, then the header, then one example row per case. It uploads as it is (the `#` lines are
 /// skipped), so `mode=validate` shows what its examples would do.
-#[utoipa::path(get, path = "/api/v1/csv/{format}/guide", tag = "csv", params(("format" = Format, Path)),
-    responses((status = 200, content_type = "text/csv", body = String)))]
+#[utoipa::path(get, path = "/api/v1/csv/{format}/guide", tag = "csv", operation_id = "getCsvGuide",
+    params(("format" = Format, Path, description = "What one row describes.")),
+    responses((status = 200, description = "The guide, a CSV file (UTF-8), as an attachment.", body = inline(Binary), content_type = "text/csv")))]
 pub async fn guide(Auth(_actor): Auth, P(format): P<Format>) -> Response {
     csv_response(
         &format!("{}-guide.csv", format.as_str()),

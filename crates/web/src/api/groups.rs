@@ -14,6 +14,8 @@ use clientele_domain::logo::LogoVariant;
 use clientele_domain::{BusinessUnitId, ClientId, GroupId};
 use clientele_store::groups::GroupFilter;
 
+use super::{Binary, IfMatchHeader, PROBLEM_JSON};
+use crate::error::Problem;
 use crate::extract::{Auth, IfMatch, Json, P, Q, tagged};
 use crate::{ApiError, AppState};
 
@@ -49,18 +51,23 @@ pub struct GroupPatchBody {
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct GroupQuery {
+    /// Only groups of this kind.
     pub kind: Option<GroupKind>,
+    /// Only groups of this business unit.
     pub business_unit: Option<BusinessUnitId>,
     /// Text in the name or CRM id.
     pub q: Option<String>,
+    /// `next_cursor` from the previous page.
     pub cursor: Option<String>,
+    /// Page size, 1 to 500 (default 50).
     pub limit: Option<i64>,
 }
 
 /// Client groups by name, with their member counts.
-#[utoipa::path(get, path = "/api/v1/groups", tag = "groups", params(GroupQuery),
-    responses((status = 200, body = Page<ClientGroup>)))]
+#[utoipa::path(get, path = "/api/v1/groups", tag = "groups", operation_id = "listGroups", params(GroupQuery),
+    responses((status = 200, description = "A page of groups.", body = Page<ClientGroup>)))]
 pub async fn list(
     State(s): State<AppState>,
     Auth(actor): Auth,
@@ -77,8 +84,14 @@ pub async fn list(
 }
 
 /// Creates a group (admins only), optionally with its first members.
-#[utoipa::path(post, path = "/api/v1/groups", tag = "groups", request_body = NewGroupBody,
-    responses((status = 201, body = GroupDetail), (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+#[utoipa::path(post, path = "/api/v1/groups", tag = "groups", operation_id = "createGroup", request_body = NewGroupBody,
+    responses(
+        (status = 201, description = "The group, created; `ETag` is its version.", body = GroupDetail),
+        (status = 403, description = "`forbidden`: only admins create groups.", body = Problem, content_type = PROBLEM_JSON),
+        (status = 409, description = "`name_taken` or `name_reserved`, or a member that cannot join \
+            (`client_in_another_group`, `relationship_not_active`, `nesting_cycle`, `nesting_too_deep`); or the \
+            `Idempotency-Key` names a request still running.", body = Problem, content_type = PROBLEM_JSON),
+    ))]
 pub async fn create(
     State(s): State<AppState>,
     Auth(actor): Auth,
@@ -104,15 +117,27 @@ pub async fn create(
 }
 
 /// A group, its parents, and whether it can be deleted (`deletable`, `delete_blockers`).
-#[utoipa::path(get, path = "/api/v1/groups/{id}", tag = "groups", params(("id" = i64, Path)),
-    responses((status = 200, body = GroupDetail), (status = 404, body = crate::error::Problem)))]
+#[utoipa::path(get, path = "/api/v1/groups/{id}", tag = "groups", operation_id = "getGroup",
+    params(("id" = i64, Path, description = "The group's id.")),
+    responses(
+        (status = 200, description = "The group; `ETag` is its version.", body = GroupDetail),
+        (status = 404, description = "`not_found`: no such group, or not one you may see.", body = Problem, content_type = PROBLEM_JSON),
+    ))]
 pub async fn get_one(State(s): State<AppState>, Auth(actor): Auth, P(id): P<GroupId>) -> Result<Response, ApiError> {
     let group = s.app.group(&actor, id).await?;
     Ok(tagged(group.group.version, group))
 }
 
-#[utoipa::path(patch, path = "/api/v1/groups/{id}", tag = "groups", params(("id" = i64, Path)), request_body = GroupPatchBody,
-    responses((status = 200, body = GroupDetail), (status = 409, body = crate::error::Problem), (status = 412, body = crate::error::Problem)))]
+/// Changes a group's settings (admins only).
+#[utoipa::path(patch, path = "/api/v1/groups/{id}", tag = "groups", operation_id = "updateGroup",
+    params(("id" = i64, Path, description = "The group's id."), IfMatchHeader), request_body = GroupPatchBody,
+    responses(
+        (status = 200, description = "The group, changed; `ETag` is its new version.", body = GroupDetail),
+        (status = 403, description = "`forbidden`: only admins change groups.", body = Problem, content_type = PROBLEM_JSON),
+        (status = 404, description = "`not_found`: no such group.", body = Problem, content_type = PROBLEM_JSON),
+        (status = 409, description = "`name_taken` or `name_reserved`: the name cannot be used.", body = Problem, content_type = PROBLEM_JSON),
+        (status = 412, description = "`precondition_failed`: `If-Match` names an older version.", body = Problem, content_type = PROBLEM_JSON),
+    ))]
 pub async fn update(
     State(s): State<AppState>,
     Auth(actor): Auth,
@@ -135,9 +160,16 @@ pub async fn update(
 /// blockers otherwise). Clients are never deleted with a group. A group with more than 1000
 /// members to detach (policy `detach_members`) is deleted by a `delete_group` process request:
 /// 202 with the request, which detaches the members in batches and then deletes the group.
-#[utoipa::path(delete, path = "/api/v1/groups/{id}", tag = "groups", params(("id" = i64, Path)),
-    responses((status = 204), (status = 202, body = clientele_app::bulk::ProcessRequest),
-        (status = 409, body = crate::error::Problem), (status = 412, body = crate::error::Problem)))]
+#[utoipa::path(delete, path = "/api/v1/groups/{id}", tag = "groups", operation_id = "deleteGroup",
+    params(("id" = i64, Path, description = "The group's id."), IfMatchHeader),
+    responses(
+        (status = 204, description = "The group is deleted."),
+        (status = 202, description = "A `delete_group` process request will delete it.", body = clientele_app::bulk::ProcessRequest),
+        (status = 403, description = "`forbidden`: only admins delete groups.", body = Problem, content_type = PROBLEM_JSON),
+        (status = 404, description = "`not_found`: no such group.", body = Problem, content_type = PROBLEM_JSON),
+        (status = 409, description = "`not_deletable`: the policies forbid it; `delete_blockers` says why.", body = Problem, content_type = PROBLEM_JSON),
+        (status = 412, description = "`precondition_failed`: `If-Match` names an older version.", body = Problem, content_type = PROBLEM_JSON),
+    ))]
 pub async fn delete(
     State(s): State<AppState>,
     Auth(actor): Auth,
@@ -151,9 +183,12 @@ pub async fn delete(
 }
 
 /// The group's light or dark PNG logo.
-#[utoipa::path(get, path = "/api/v1/groups/{id}/logos/{variant}", tag = "groups",
-    params(("id" = i64, Path), ("variant" = LogoVariant, Path)),
-    responses((status = 200, content_type = "image/png", body = Vec<u8>), (status = 404, body = crate::error::Problem)))]
+#[utoipa::path(get, path = "/api/v1/groups/{id}/logos/{variant}", tag = "groups", operation_id = "getGroupLogo",
+    params(("id" = i64, Path, description = "The group's id."), ("variant" = LogoVariant, Path, description = "`light` or `dark`.")),
+    responses(
+        (status = 200, description = "The PNG; `ETag` changes when it is replaced.", body = inline(Binary), content_type = "image/png"),
+        (status = 404, description = "`not_found`: no such group, or it has no logo of this variant.", body = Problem, content_type = PROBLEM_JSON),
+    ))]
 pub async fn get_logo(
     State(s): State<AppState>,
     Auth(actor): Auth,
@@ -172,10 +207,16 @@ pub async fn get_logo(
 }
 
 /// Uploads a logo: the body is the PNG itself (at most 1 MiB and 2048x2048, checked by decoding).
-#[utoipa::path(put, path = "/api/v1/groups/{id}/logos/{variant}", tag = "groups",
-    params(("id" = i64, Path), ("variant" = LogoVariant, Path)),
-    request_body(content = Vec<u8>, content_type = "image/png"),
-    responses((status = 200, body = GroupDetail), (status = 413, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+#[utoipa::path(put, path = "/api/v1/groups/{id}/logos/{variant}", tag = "groups", operation_id = "putGroupLogo",
+    params(("id" = i64, Path, description = "The group's id."), ("variant" = LogoVariant, Path, description = "`light` or `dark`.")),
+    request_body(content = inline(Binary), content_type = "image/png", description = "The PNG, at most 1 MiB and 2048x2048."),
+    responses(
+        (status = 200, description = "The group with its new logo; `ETag` is its version.", body = GroupDetail),
+        (status = 403, description = "`forbidden`: only admins change logos.", body = Problem, content_type = PROBLEM_JSON),
+        (status = 404, description = "`not_found`: no such group.", body = Problem, content_type = PROBLEM_JSON),
+        (status = 413, description = "`payload_too_large`: the PNG is larger than 1 MiB.", body = Problem, content_type = PROBLEM_JSON),
+        (status = 422, description = "`invalid_input`: not a PNG that decodes, or larger than 2048x2048.", body = Problem, content_type = PROBLEM_JSON),
+    ))]
 pub async fn put_logo(
     State(s): State<AppState>,
     Auth(actor): Auth,
@@ -186,8 +227,14 @@ pub async fn put_logo(
     Ok(tagged(group.group.version, group))
 }
 
-#[utoipa::path(delete, path = "/api/v1/groups/{id}/logos/{variant}", tag = "groups",
-    params(("id" = i64, Path), ("variant" = LogoVariant, Path)), responses((status = 204)))]
+/// Removes one of the group's logos (admins only).
+#[utoipa::path(delete, path = "/api/v1/groups/{id}/logos/{variant}", tag = "groups", operation_id = "deleteGroupLogo",
+    params(("id" = i64, Path, description = "The group's id."), ("variant" = LogoVariant, Path, description = "`light` or `dark`.")),
+    responses(
+        (status = 204, description = "The logo is gone."),
+        (status = 403, description = "`forbidden`: only admins change logos.", body = Problem, content_type = PROBLEM_JSON),
+        (status = 404, description = "`not_found`: no such group.", body = Problem, content_type = PROBLEM_JSON),
+    ))]
 pub async fn delete_logo(
     State(s): State<AppState>,
     Auth(actor): Auth,

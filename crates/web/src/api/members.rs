@@ -7,7 +7,8 @@ use clientele_domain::audit::Cause;
 use clientele_domain::entities::Member;
 use clientele_domain::{ClientId, GroupId};
 
-use super::PageParams;
+use super::{IfMatchHeader, PROBLEM_JSON, PageParams};
+use crate::error::Problem;
 use crate::extract::{Auth, IfMatch, Json, P, Q};
 use crate::{ApiError, AppState};
 
@@ -42,8 +43,12 @@ pub struct MemberResults {
 }
 
 /// A group's direct members (clients, or nested groups) by name.
-#[utoipa::path(get, path = "/api/v1/groups/{id}/members", tag = "members", params(("id" = i64, Path), PageParams),
-    responses((status = 200, body = Page<Member>), (status = 404, body = crate::error::Problem)))]
+#[utoipa::path(get, path = "/api/v1/groups/{id}/members", tag = "members", operation_id = "listGroupMembers",
+    params(("id" = i64, Path, description = "The group's id."), PageParams),
+    responses(
+        (status = 200, description = "A page of the group's direct members.", body = Page<Member>),
+        (status = 404, description = "`not_found`: no such group, or not one you may see.", body = Problem, content_type = PROBLEM_JSON),
+    ))]
 pub async fn list(
     State(s): State<AppState>,
     Auth(actor): Auth,
@@ -56,8 +61,14 @@ pub async fn list(
 }
 
 /// Adds clients or groups; each item gets its own outcome, and one refusal never stops the rest.
-#[utoipa::path(post, path = "/api/v1/groups/{id}/members", tag = "members", params(("id" = i64, Path)), request_body = MembersBody,
-    responses((status = 200, body = MemberResults), (status = 404, body = crate::error::Problem), (status = 412, body = crate::error::Problem)))]
+#[utoipa::path(post, path = "/api/v1/groups/{id}/members", tag = "members", operation_id = "addGroupMembers",
+    params(("id" = i64, Path, description = "The group's id."), IfMatchHeader), request_body = MembersBody,
+    responses(
+        (status = 200, description = "One outcome per item, in order.", body = MemberResults),
+        (status = 403, description = "`forbidden`: you may see this group but not change its members.", body = Problem, content_type = PROBLEM_JSON),
+        (status = 404, description = "`not_found`: no such group, or not one you may see.", body = Problem, content_type = PROBLEM_JSON),
+        (status = 412, description = "`precondition_failed`: `If-Match` names an older version of the group.", body = Problem, content_type = PROBLEM_JSON),
+    ))]
 pub async fn add(
     State(s): State<AppState>,
     Auth(actor): Auth,
@@ -79,8 +90,14 @@ pub async fn add(
 }
 
 /// Removes clients or groups from the group (never deletes them); one outcome per item.
-#[utoipa::path(post, path = "/api/v1/groups/{id}/members/remove", tag = "members", params(("id" = i64, Path)), request_body = MembersBody,
-    responses((status = 200, body = MemberResults), (status = 404, body = crate::error::Problem)))]
+#[utoipa::path(post, path = "/api/v1/groups/{id}/members/remove", tag = "members", operation_id = "removeGroupMembers",
+    params(("id" = i64, Path, description = "The group's id."), IfMatchHeader), request_body = MembersBody,
+    responses(
+        (status = 200, description = "One outcome per item, in order.", body = MemberResults),
+        (status = 403, description = "`forbidden`: you may see this group but not change its members.", body = Problem, content_type = PROBLEM_JSON),
+        (status = 404, description = "`not_found`: no such group, or not one you may see.", body = Problem, content_type = PROBLEM_JSON),
+        (status = 412, description = "`precondition_failed`: `If-Match` names an older version of the group.", body = Problem, content_type = PROBLEM_JSON),
+    ))]
 pub async fn remove(
     State(s): State<AppState>,
     Auth(actor): Auth,
@@ -133,9 +150,16 @@ pub struct BulkBody {
 /// Adds or removes many members: up to 1000 answer at once (200, one outcome per item, like the
 /// plain add and remove); more become a process request (202, admins only) applied in batches in
 /// the background.
-#[utoipa::path(post, path = "/api/v1/groups/{id}/members/bulk", tag = "members", params(("id" = i64, Path)), request_body = BulkBody,
-    responses((status = 200, body = clientele_app::bulk::BulkAnswer), (status = 202, body = clientele_app::bulk::BulkAnswer),
-        (status = 403, body = crate::error::Problem), (status = 404, body = crate::error::Problem)))]
+#[utoipa::path(post, path = "/api/v1/groups/{id}/members/bulk", tag = "members", operation_id = "bulkGroupMembers",
+    params(("id" = i64, Path, description = "The group's id."), IfMatchHeader), request_body = BulkBody,
+    responses(
+        (status = 200, description = "Done: one outcome per item.", body = clientele_app::bulk::BulkAnswer),
+        (status = 202, description = "Queued as a process request, applied in the background.", body = clientele_app::bulk::BulkAnswer),
+        (status = 403, description = "`forbidden`: a `filter` or more than 1000 items need an admin, or you may not change \
+            this group's members.", body = Problem, content_type = PROBLEM_JSON),
+        (status = 404, description = "`not_found`: no such group, or not one you may see.", body = Problem, content_type = PROBLEM_JSON),
+        (status = 412, description = "`precondition_failed`: `If-Match` names an older version of the group.", body = Problem, content_type = PROBLEM_JSON),
+    ))]
 pub async fn bulk(
     State(s): State<AppState>,
     Auth(actor): Auth,

@@ -12,10 +12,13 @@ use clientele_app::Page;
 use clientele_app::bulk::{ProcessRequest, ProcessRequestFilter};
 use clientele_domain::{GroupId, StaffId};
 
+use super::{Binary, PROBLEM_JSON};
+use crate::error::Problem;
 use crate::extract::{Auth, P, Q};
 use crate::{ApiError, AppState};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct RequestQuery {
     /// `receiving`, `pending`, `running`, `completed`, `failed` or `cancelled`.
     pub status: Option<String>,
@@ -27,13 +30,19 @@ pub struct RequestQuery {
     pub group: Option<GroupId>,
     /// Requests this staff member started.
     pub initiator: Option<StaffId>,
+    /// `next_cursor` from the previous page.
     pub cursor: Option<String>,
+    /// Page size, 1 to 500 (default 50).
     pub limit: Option<i64>,
 }
 
 /// The organisation's process requests, newest first.
-#[utoipa::path(get, path = "/api/v1/process-requests", tag = "process-requests", params(RequestQuery),
-    responses((status = 200, body = Page<ProcessRequest>), (status = 403, body = crate::error::Problem)))]
+#[utoipa::path(get, path = "/api/v1/process-requests", tag = "process-requests", operation_id = "listProcessRequests",
+    params(RequestQuery),
+    responses(
+        (status = 200, description = "A page of process requests.", body = Page<ProcessRequest>),
+        (status = 403, description = "`forbidden`: process requests are for admins only.", body = Problem, content_type = PROBLEM_JSON),
+    ))]
 pub async fn list(
     State(s): State<AppState>,
     Auth(actor): Auth,
@@ -53,8 +62,13 @@ pub async fn list(
 }
 
 /// One process request: status, counts, progress, lease.
-#[utoipa::path(get, path = "/api/v1/process-requests/{id}", tag = "process-requests", params(("id" = i64, Path)),
-    responses((status = 200, body = ProcessRequest), (status = 404, body = crate::error::Problem)))]
+#[utoipa::path(get, path = "/api/v1/process-requests/{id}", tag = "process-requests", operation_id = "getProcessRequest",
+    params(("id" = i64, Path, description = "The process request's id.")),
+    responses(
+        (status = 200, description = "The process request.", body = ProcessRequest),
+        (status = 403, description = "`forbidden`: process requests are for admins only.", body = Problem, content_type = PROBLEM_JSON),
+        (status = 404, description = "`not_found`: no such process request.", body = Problem, content_type = PROBLEM_JSON),
+    ))]
 pub async fn get_one(
     State(s): State<AppState>,
     Auth(actor): Auth,
@@ -64,8 +78,13 @@ pub async fn get_one(
 }
 
 /// Every processed row as CSV: `row,line,outcome,reason`, then the row as it was uploaded.
-#[utoipa::path(get, path = "/api/v1/process-requests/{id}/report.csv", tag = "process-requests", params(("id" = i64, Path)),
-    responses((status = 200, content_type = "text/csv", body = String), (status = 404, body = crate::error::Problem)))]
+#[utoipa::path(get, path = "/api/v1/process-requests/{id}/report.csv", tag = "process-requests",
+    operation_id = "getProcessRequestReport", params(("id" = i64, Path, description = "The process request's id.")),
+    responses(
+        (status = 200, description = "The report, a CSV file (UTF-8), as an attachment.", body = inline(Binary), content_type = "text/csv"),
+        (status = 403, description = "`forbidden`: process requests are for admins only.", body = Problem, content_type = PROBLEM_JSON),
+        (status = 404, description = "`not_found`: no such process request.", body = Problem, content_type = PROBLEM_JSON),
+    ))]
 pub async fn report(State(s): State<AppState>, Auth(actor): Auth, P(id): P<i64>) -> Result<Response, ApiError> {
     let (first, next) = s.app.report_csv_page(&actor, id, 0).await?;
     let app = s.app.clone();
@@ -96,8 +115,15 @@ pub async fn report(State(s): State<AppState>, Auth(actor): Auth, P(id): P<i64>)
 }
 
 /// Cancels a pending or running request; rows already applied stay applied.
-#[utoipa::path(post, path = "/api/v1/process-requests/{id}/cancel", tag = "process-requests", params(("id" = i64, Path)),
-    responses((status = 200, body = ProcessRequest), (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
+#[utoipa::path(post, path = "/api/v1/process-requests/{id}/cancel", tag = "process-requests",
+    operation_id = "cancelProcessRequest", params(("id" = i64, Path, description = "The process request's id.")),
+    responses(
+        (status = 200, description = "The process request, cancelled.", body = ProcessRequest),
+        (status = 403, description = "`forbidden`: process requests are for admins only.", body = Problem, content_type = PROBLEM_JSON),
+        (status = 404, description = "`not_found`: no such process request.", body = Problem, content_type = PROBLEM_JSON),
+        (status = 409, description = "`conflict`: the request has already ended; or the `Idempotency-Key` names a \
+            request still running.", body = Problem, content_type = PROBLEM_JSON),
+    ))]
 pub async fn cancel(
     State(s): State<AppState>,
     Auth(actor): Auth,
@@ -107,8 +133,15 @@ pub async fn cancel(
 }
 
 /// Starts a new request over the rejected rows of an ended one (after fixing what they needed).
-#[utoipa::path(post, path = "/api/v1/process-requests/{id}/retry", tag = "process-requests", params(("id" = i64, Path)),
-    responses((status = 202, body = ProcessRequest), (status = 404, body = crate::error::Problem), (status = 409, body = crate::error::Problem)))]
+#[utoipa::path(post, path = "/api/v1/process-requests/{id}/retry", tag = "process-requests",
+    operation_id = "retryProcessRequest", params(("id" = i64, Path, description = "The process request's id.")),
+    responses(
+        (status = 202, description = "The new process request over the rejected rows.", body = ProcessRequest),
+        (status = 403, description = "`forbidden`: process requests are for admins only.", body = Problem, content_type = PROBLEM_JSON),
+        (status = 404, description = "`not_found`: no such process request.", body = Problem, content_type = PROBLEM_JSON),
+        (status = 409, description = "`conflict`: the request has not ended or has no rejected rows; or the \
+            `Idempotency-Key` names a request still running.", body = Problem, content_type = PROBLEM_JSON),
+    ))]
 pub async fn retry(
     State(s): State<AppState>,
     Auth(actor): Auth,

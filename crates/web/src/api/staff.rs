@@ -9,7 +9,8 @@ use clientele_domain::StaffId;
 use clientele_domain::entities::Staff;
 use clientele_domain::staff::StaffRole;
 
-use super::PageParams;
+use super::{IfMatchHeader, PROBLEM_JSON, PageParams};
+use crate::error::Problem;
 use crate::extract::{Auth, IfMatch, Json, P, Q, tagged};
 use crate::{ApiError, AppState};
 
@@ -32,7 +33,8 @@ pub struct StaffPatchInput {
 }
 
 /// Staff of the organisation, by e-mail.
-#[utoipa::path(get, path = "/api/v1/staff", tag = "staff", params(PageParams), responses((status = 200, body = Page<Staff>)))]
+#[utoipa::path(get, path = "/api/v1/staff", tag = "staff", operation_id = "listStaff", params(PageParams),
+    responses((status = 200, description = "A page of staff members.", body = Page<Staff>)))]
 pub async fn list(
     State(s): State<AppState>,
     Auth(actor): Auth,
@@ -43,8 +45,14 @@ pub async fn list(
     ))
 }
 
-#[utoipa::path(post, path = "/api/v1/staff", tag = "staff", request_body = StaffInput,
-    responses((status = 201, body = Staff), (status = 409, body = crate::error::Problem), (status = 422, body = crate::error::Problem)))]
+/// Adds a staff member (admins only).
+#[utoipa::path(post, path = "/api/v1/staff", tag = "staff", operation_id = "createStaff", request_body = StaffInput,
+    responses(
+        (status = 201, description = "The staff member, created; `ETag` is its version.", body = Staff),
+        (status = 403, description = "`forbidden`: only admins add staff.", body = Problem, content_type = PROBLEM_JSON),
+        (status = 409, description = "`already_exists`: a staff member has this e-mail; or the `Idempotency-Key` names \
+            a request still running.", body = Problem, content_type = PROBLEM_JSON),
+    ))]
 pub async fn create(
     State(s): State<AppState>,
     Auth(actor): Auth,
@@ -65,16 +73,28 @@ pub async fn create(
     Ok((StatusCode::CREATED, tagged(staff.version, staff)).into_response())
 }
 
-#[utoipa::path(get, path = "/api/v1/staff/{id}", tag = "staff", params(("id" = i64, Path)),
-    responses((status = 200, body = Staff), (status = 404, body = crate::error::Problem)))]
+/// One staff member.
+#[utoipa::path(get, path = "/api/v1/staff/{id}", tag = "staff", operation_id = "getStaff",
+    params(("id" = i64, Path, description = "The staff member's id.")),
+    responses(
+        (status = 200, description = "The staff member; `ETag` is its version.", body = Staff),
+        (status = 404, description = "`not_found`: no such staff member.", body = Problem, content_type = PROBLEM_JSON),
+    ))]
 pub async fn get_one(State(s): State<AppState>, Auth(actor): Auth, P(id): P<StaffId>) -> Result<Response, ApiError> {
     let staff = s.app.staff(&actor, id).await?;
     Ok(tagged(staff.version, staff))
 }
 
 /// Renames, changes the role of, or (de)activates a staff member; the last active admin stays.
-#[utoipa::path(patch, path = "/api/v1/staff/{id}", tag = "staff", params(("id" = i64, Path)), request_body = StaffPatchInput,
-    responses((status = 200, body = Staff), (status = 409, body = crate::error::Problem), (status = 412, body = crate::error::Problem)))]
+#[utoipa::path(patch, path = "/api/v1/staff/{id}", tag = "staff", operation_id = "updateStaff",
+    params(("id" = i64, Path, description = "The staff member's id."), IfMatchHeader), request_body = StaffPatchInput,
+    responses(
+        (status = 200, description = "The staff member, changed; `ETag` is its new version.", body = Staff),
+        (status = 403, description = "`forbidden`: only admins change staff.", body = Problem, content_type = PROBLEM_JSON),
+        (status = 404, description = "`not_found`: no such staff member.", body = Problem, content_type = PROBLEM_JSON),
+        (status = 409, description = "`conflict`: this is the last active admin.", body = Problem, content_type = PROBLEM_JSON),
+        (status = 412, description = "`precondition_failed`: `If-Match` names an older version.", body = Problem, content_type = PROBLEM_JSON),
+    ))]
 pub async fn update(
     State(s): State<AppState>,
     Auth(actor): Auth,
