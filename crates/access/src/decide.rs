@@ -2,7 +2,7 @@
 //! get either the permission or the error to answer with: `not_found` for what the viewer may not
 //! see (so existence does not leak), `forbidden` for what they may see but not change.
 
-use clientele_domain::{ClientId, Error, GroupId, Millis, Result, StaffId};
+use clientele_domain::{ClientId, Error, GroupId, Millis, OrganizationId, Result, StaffId};
 
 use crate::{AccessIndex, AccessRole};
 
@@ -89,6 +89,67 @@ pub fn manage_members(index: &AccessIndex, viewer: Viewer, group: GroupId, now: 
         "client group",
         "only managers of this group (or of a group it is nested in) and admins can change its members",
     )
+}
+
+/// Rights flow only from the people allowed to grant them (issue 17): no action of a non-admin
+/// may give anyone a role on a client or group higher than the actor already holds there. Adding
+/// a member to a group the actor manages hands every role assigned on that group (the actor's own
+/// manager role among them) down to the member, so the member must be one the actor already
+/// manages; the one exception is a client that no group holds at all (seed 004's "available"
+/// clients), which only admins could see before and which is how a manager's group grows.
+pub fn add_client(
+    index: &AccessIndex,
+    viewer: Viewer,
+    org: OrganizationId,
+    group: GroupId,
+    client: ClientId,
+    now: Millis,
+) -> Result<Permission> {
+    manage_members(index, viewer, group, now)?;
+    if viewer.admin || index.is_ungrouped(org, client, now) {
+        return Ok(Permission::Manage);
+    }
+    require(
+        client_permission(index, viewer, client, now),
+        Permission::Manage,
+        "client",
+        "you can add only clients you manage (through a group you manage) or clients in no group; \
+         an admin can add this one",
+    )
+}
+
+/// Nesting `child` into `group`: the actor must manage both (see [`add_client`]).
+pub fn nest(index: &AccessIndex, viewer: Viewer, group: GroupId, child: GroupId, now: Millis) -> Result<Permission> {
+    manage_members(index, viewer, group, now)?;
+    require(
+        group_permission(index, viewer, child, now),
+        Permission::Manage,
+        "client group",
+        "you can nest only groups you manage; an admin can nest this one",
+    )
+}
+
+/// Changing what decides a client's memberships (its relationship, which ends them when the
+/// organisation requires an active one, or its status): it reaches every group the client is in,
+/// so a non-admin must manage each of them.
+pub fn change_memberships_of(index: &AccessIndex, viewer: Viewer, client: ClientId, now: Millis) -> Result<Permission> {
+    let have = edit_client(index, viewer, client, now)?;
+    if viewer.admin {
+        return Ok(have);
+    }
+    let unmanaged = index
+        .groups_holding(client, now)
+        .into_iter()
+        .filter(|&g| group_permission(index, viewer, g, now) < Permission::Manage)
+        .count();
+    if unmanaged > 0 {
+        return Err(Error::forbidden(format!(
+            "this client is in {unmanaged} group(s) you do not manage, and changing its relationship or status \
+             would change them; only an admin can"
+        ))
+        .with_field("relationship"));
+    }
+    Ok(have)
 }
 
 /// Group settings, creation and deletion, assignments, policies: admins only.

@@ -153,7 +153,15 @@ impl App {
         let mut tx = self.begin().await?;
         let org = st(clientele_store::organizations::get_locked(&mut tx.conn(), actor.organization_id, false).await)?;
         let mut changes = Vec::new();
-        let (_, after) = update_in(&mut tx, &org, actor, id, input, if_match, Cause::Manual, &mut changes).await?;
+        let (before, after) = update_in(&mut tx, &org, actor, id, input, if_match, Cause::Manual, &mut changes).await?;
+        let reaches_memberships = before.status != after.status
+            || before.relationship != after.relationship
+            || before.relationship_expires_at != after.relationship_expires_at;
+        if reaches_memberships {
+            // Checked against the index as it stood before this change; refused, the transaction
+            // rolls back with everything `update_in` wrote.
+            decide::change_memberships_of(&self.access, actor.viewer(), id, now_millis())?;
+        }
         access::record(&mut tx.conn(), &changes).await?;
         self.commit(tx).await?;
         Ok(after)

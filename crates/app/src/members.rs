@@ -119,9 +119,12 @@ impl App {
         let mut results = Vec::with_capacity(items.len());
         let mut changes = Vec::new();
         for (index, item) in in_lock_order(items) {
+            // The actor must already manage what they add (or the client is in no group).
             let visible = match item {
-                MemberRef::Client(c) => decide::view_client(&self.access, actor.viewer(), c, now).map(|_| ()),
-                MemberRef::Group(g) => decide::view_group(&self.access, actor.viewer(), g, now).map(|_| ()),
+                MemberRef::Client(c) => {
+                    decide::add_client(&self.access, actor.viewer(), org.id, group, c, now).map(|_| ())
+                }
+                MemberRef::Group(g) => decide::nest(&self.access, actor.viewer(), group, g, now).map(|_| ()),
             };
             let outcome = match visible {
                 Ok(()) => {

@@ -93,6 +93,10 @@ struct State {
     /// instant of each (group, client) so a later change can replace it.
     lapsing: BTreeSet<(Millis, u32, u32)>,
     lapses_at: HashMap<(u32, u32), Millis>,
+    /// How many groups hold each client directly (by client id), and the clients held by at
+    /// least one: "in no group at all" (seed 004's available clients) is a bitmap difference.
+    memberships: Vec<u32>,
+    grouped: RoaringBitmap,
 }
 
 fn status_slot(s: ClientStatus) -> usize {
@@ -110,6 +114,9 @@ pub enum Seeing {
     Staff(StaffId),
     /// Everything in the organisation (admins).
     All(OrganizationId),
+    /// The organisation's clients that no group holds (seed 004's "available" clients): what a
+    /// group's manager may add to it besides the clients they already manage.
+    Ungrouped(OrganizationId),
 }
 
 #[derive(Debug, Clone, Default)]
@@ -316,6 +323,28 @@ impl AccessIndex {
         let s = self.read();
         let slot = s.clients.get(usize::try_from(client.0).ok()?)?.as_ref()?;
         Some(OrganizationId(slot.org as i64))
+    }
+
+    /// Whether the client belongs to `org` and no group holds it (at `now`: memberships whose
+    /// validity ended no longer count).
+    pub fn is_ungrouped(&self, org: OrganizationId, client: ClientId, now: Millis) -> bool {
+        let s = self.read_at(now);
+        let c = small(client.0);
+        s.by_org.get(&small(org.0)).is_some_and(|clients| clients.contains(c)) && !s.grouped.contains(c)
+    }
+
+    /// The groups that hold the client directly.
+    pub fn groups_holding(&self, client: ClientId, now: Millis) -> Vec<GroupId> {
+        let s = self.read_at(now);
+        let c = small(client.0);
+        if !s.grouped.contains(c) {
+            return Vec::new();
+        }
+        s.groups
+            .iter()
+            .filter(|(_, node)| node.direct.contains(c))
+            .map(|(g, _)| GroupId(g as i64))
+            .collect()
     }
 
     /// The staff member's strongest role on the client, if any path grants one.
@@ -587,7 +616,7 @@ impl AccessIndex {
         let org_clients = match seeing {
             Seeing::All(org) => s.by_org.get(&small(org.0)).map_or(0, RoaringBitmap::len),
             // A staff member's view is never "everyone" for this purpose: always ask.
-            Seeing::Staff(_) => u64::MAX,
+            Seeing::Staff(_) | Seeing::Ungrouped(_) => u64::MAX,
         };
         let group_ids: Vec<u32> = match seeing {
             Seeing::Staff(staff) => {
@@ -595,6 +624,8 @@ impl AccessIndex {
                 let visible = self.visible_groups(staff, now);
                 return self.finish_report_view(clients, visible.iter().collect(), org_clients);
             }
+            // No group holds these clients: a report over them has no group rows.
+            Seeing::Ungrouped(_) => Vec::new(),
             Seeing::All(org) => {
                 let org = small(org.0);
                 s.groups.iter().filter(|(_, n)| n.org == org).map(|(g, _)| g).collect()
@@ -732,6 +763,31 @@ impl State {
                 out
             }
             Seeing::All(org) => self.by_org.get(&small(org.0)).cloned().unwrap_or_default(),
+            Seeing::Ungrouped(org) => {
+                let mut all = self.by_org.get(&small(org.0)).cloned().unwrap_or_default();
+                all -= &self.grouped;
+                all
+            }
+        }
+    }
+
+    /// One more group holds client `c` directly.
+    fn joined(&mut self, c: u32) {
+        let i = c as usize;
+        if self.memberships.len() <= i {
+            self.memberships.resize(i + 1, 0);
+        }
+        self.memberships[i] += 1;
+        self.grouped.insert(c);
+    }
+
+    /// One group fewer holds client `c` directly.
+    fn left(&mut self, c: u32) {
+        if let Some(n) = self.memberships.get_mut(c as usize) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                self.grouped.remove(c);
+            }
         }
     }
 
@@ -873,7 +929,10 @@ impl State {
     fn apply_raw(&mut self, change: &Change) {
         match change {
             Change::ClientAdded { group, client, .. } => {
-                self.node(small(group.0)).direct.insert(small(client.0));
+                let c = small(client.0);
+                if self.node(small(group.0)).direct.insert(c) {
+                    self.joined(c);
+                }
             }
             Change::ChildAdded { parent, child, .. } => {
                 let (p, c) = (small(parent.0), small(child.0));
@@ -938,6 +997,9 @@ impl State {
             Change::GroupDeleted { group, .. } => {
                 let g = small(group.0);
                 let Some(node) = self.groups.remove(&g) else { return };
+                for c in &node.direct {
+                    self.left(c);
+                }
                 for p in &node.parents {
                     if let Some(parent) = self.groups.get_mut(p) {
                         parent.children.retain(|&c| c != g);
@@ -980,7 +1042,9 @@ impl State {
                 if let Some(at) = self.lapses_at.remove(&(g, c)) {
                     self.lapsing.remove(&(at, g, c));
                 }
-                self.node(g).direct.insert(c);
+                if self.node(g).direct.insert(c) {
+                    self.joined(c);
+                }
                 for a in self.up_closure(g) {
                     if let Some(node) = self.groups.get_mut(&a) {
                         node.reach.insert(c);
@@ -989,7 +1053,9 @@ impl State {
             }
             Change::ClientRemoved { group, client, .. } => {
                 let (g, c) = (small(group.0), small(client.0));
-                self.node(g).direct.remove(c);
+                if self.node(g).direct.remove(c) {
+                    self.left(c);
+                }
                 for a in self.bottom_up(g) {
                     let still = {
                         let Some(node) = self.groups.get(&a) else { continue };
