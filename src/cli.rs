@@ -119,9 +119,22 @@ pub enum TokenCommand {
     Create {
         #[arg(long)]
         email: String,
-        /// A label to recognise the token by.
-        #[arg(long, default_value = "cli")]
+        /// A name to recognise the token by.
+        #[arg(long, alias = "name", default_value = "cli")]
         label: String,
+        /// Days until it stops working (default: until revoked).
+        #[arg(long)]
+        expires_in_days: Option<u32>,
+    },
+    /// List a staff member's tokens: id, name, created, last used, expires, status.
+    List {
+        #[arg(long)]
+        email: String,
+    },
+    /// Revoke a token by its id (from `token list`), on every server at once.
+    Revoke {
+        #[arg(long)]
+        id: i64,
     },
 }
 

@@ -242,6 +242,7 @@ async fn the_openapi_document_describes_every_route() {
         "DELETE /api/v1/groups/{id}/staff/{staff_id}",
         "DELETE /api/v1/saved-reports/{id}",
         "DELETE /api/v1/time-entries/{id}",
+        "DELETE /api/v1/tokens/{id}",
         "GET /api/v1/access/check",
         "GET /api/v1/audit",
         "GET /api/v1/business-units",
@@ -250,6 +251,7 @@ async fn the_openapi_document_describes_every_route() {
         "GET /api/v1/clients/{id}",
         "GET /api/v1/clients/{id}/access",
         "GET /api/v1/clients/{id}/groups",
+        "GET /api/v1/colleagues",
         "GET /api/v1/csv/{format}/export",
         "GET /api/v1/csv/{format}/guide",
         "GET /api/v1/groups",
@@ -273,6 +275,7 @@ async fn the_openapi_document_describes_every_route() {
         "GET /api/v1/staff/{id}/clients",
         "GET /api/v1/time-entries",
         "GET /api/v1/time-entries/{id}",
+        "GET /api/v1/tokens",
         "PATCH /api/v1/business-units/{id}",
         "PATCH /api/v1/clients/{id}",
         "PATCH /api/v1/groups/{id}",
@@ -285,11 +288,15 @@ async fn the_openapi_document_describes_every_route() {
         "POST /api/v1/groups/{id}/members",
         "POST /api/v1/groups/{id}/members/bulk",
         "POST /api/v1/groups/{id}/members/remove",
+        "POST /api/v1/me/password",
+        "POST /api/v1/password-resets",
         "POST /api/v1/process-requests/{id}/cancel",
         "POST /api/v1/process-requests/{id}/retry",
         "POST /api/v1/saved-reports",
         "POST /api/v1/staff",
+        "POST /api/v1/staff/{id}/password-reset",
         "POST /api/v1/time-entries",
+        "POST /api/v1/tokens",
         "PUT /api/v1/groups/{id}/logos/{variant}",
         "PUT /api/v1/groups/{id}/staff/{staff_id}",
         "PUT /api/v1/organization/policies",
@@ -305,8 +312,14 @@ async fn the_openapi_document_describes_every_route() {
             .replace("{format}", "clients")
             .replace("{variant}", "light");
         let r = t.call_as("", method.parse().unwrap(), &concrete, None, &[]).await;
-        // Unauthenticated requests reach the handler's extractor: 401, never a router 404/405.
-        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{op} is documented but not routed");
+        // Unauthenticated requests reach the handler's extractor: 401, never a router 404/405
+        // (redeeming a password reset needs no token: its missing body is the refusal).
+        let expected = if op == "POST /api/v1/password-resets" {
+            StatusCode::UNPROCESSABLE_ENTITY
+        } else {
+            StatusCode::UNAUTHORIZED
+        };
+        assert_eq!(r.status, expected, "{op} is documented but not routed");
     }
     assert!(doc.body["components"]["schemas"]["Problem"].is_object());
 }

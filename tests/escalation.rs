@@ -388,7 +388,58 @@ async fn no_sequence_of_requests_by_staff_escalates_anyone(t: TestApp) {
     }
 }
 
+async fn managers_list_available_clients_and_readers_cannot(t: TestApp) {
+    let available = t.client("Available Ltd").await;
+    let taken = t.client("Taken Ltd").await;
+    let theirs = t.group("Program accounts", &[taken]).await;
+    let manager = person(&t, "manager@firm.example").await;
+    let reader = person(&t, "reader@firm.example").await;
+    assign(&t, theirs, &manager, "manager").await;
+    assign(&t, theirs, &reader, "reader").await;
+    let listed = t
+        .call_as(&manager.token, Method::GET, "/api/v1/clients?available=true", None, &[])
+        .await
+        .expect(StatusCode::OK);
+    let ids: Vec<i64> = listed.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, [available], "only the client in no group");
+    t.call_as(&reader.token, Method::GET, "/api/v1/clients?available=true", None, &[])
+        .await
+        .expect(StatusCode::FORBIDDEN);
+    let admin_view = t.get("/api/v1/clients?available=true").await.expect(StatusCode::OK);
+    assert_eq!(admin_view.body["items"].as_array().unwrap().len(), 1);
+}
+
+async fn an_admin_assigned_to_a_group_has_its_clients_as_their_group_clients(t: TestApp) {
+    let theirs = t.client("Senior's client").await;
+    t.client("Someone else's client").await;
+    let group = t.group("Senior's group", &[theirs]).await;
+    let me = t.get("/api/v1/staff?limit=10").await.body["items"][0]["id"]
+        .as_i64()
+        .unwrap();
+    t.put(
+        &format!("/api/v1/groups/{group}/staff/{me}"),
+        json!({ "role": "manager" }),
+    )
+    .await
+    .expect(StatusCode::OK);
+    let mine = t.get("/api/v1/me/clients").await.expect(StatusCode::OK);
+    assert_eq!(mine.body["total"], 1, "{}", mine.body);
+    let all = t.get("/api/v1/clients").await.expect(StatusCode::OK);
+    assert_eq!(
+        all.body["items"].as_array().unwrap().len(),
+        2,
+        "Clients still shows everything"
+    );
+}
+
 on_both_backends!(
+    managers_list_available_clients_and_readers_cannot,
+    an_admin_assigned_to_a_group_has_its_clients_as_their_group_clients,
     a_manager_cannot_nest_a_group_they_only_read,
     a_manager_cannot_add_a_client_they_only_read,
     an_editor_cannot_end_a_relationship_that_reaches_groups_they_do_not_manage,

@@ -56,6 +56,17 @@ async fn request_status(app: &App, id: i64) -> clientele_app::bulk::ProcessReque
     }
 }
 
+/// How many clients the database holds (these stories run on PostgreSQL).
+async fn client_count(t: &TestApp) -> i64 {
+    let Db::Postgres(pool) = &t.app.db else {
+        unreachable!("a PostgreSQL story")
+    };
+    sqlx::query_scalar("SELECT COUNT(*) FROM clients")
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
 /// Ends every other connection to the test's database, as a failover or a network cut would.
 async fn cut_connections(admin_url: &str, database: &str) {
     if let Ok(mut conn) = <sqlx::PgConnection as sqlx::Connection>::connect(admin_url).await {
@@ -154,8 +165,7 @@ async fn an_import_survives_a_flaky_database_without_using_its_attempts() {
     assert_eq!(done.status, "completed", "{done:?}");
     assert_eq!((done.done, done.failed), (12_000, 0));
     assert_eq!(done.attempts, 1, "outages must not use up attempts");
-    let listed = t.get("/api/v1/me/clients?limit=1").await.expect(StatusCode::OK);
-    assert_eq!(listed.body["total"], 12_000, "every row applied exactly once");
+    assert_eq!(client_count(&t).await, 12_000, "every row applied exactly once");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -172,8 +182,7 @@ async fn a_retry_runs_the_rows_a_request_never_reached() {
         .expect(StatusCode::ACCEPTED);
     assert_eq!(retry.body["total"], 1_500, "{}", retry.body);
     while t.app.work_once("test-worker", 30_000).await.unwrap() {}
-    let listed = t.get("/api/v1/me/clients?limit=1").await.expect(StatusCode::OK);
-    assert_eq!(listed.body["total"], 1_500);
+    assert_eq!(client_count(&t).await, 1_500);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -213,8 +222,7 @@ async fn a_stopping_worker_hands_its_request_back_at_once() {
         (done.status.as_str(), done.done, done.attempts),
         ("completed", 30_000, 1)
     );
-    let listed = t.get("/api/v1/me/clients?limit=1").await.expect(StatusCode::OK);
-    assert_eq!(listed.body["total"], 30_000);
+    assert_eq!(client_count(&t).await, 30_000);
 }
 
 /// A TCP relay to the PostgreSQL server that the story can cut off (as a network outage would:

@@ -27,12 +27,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("migrations applied to {url}");
             Ok(())
         }
-        Command::Token(TokenCommand::Create { email, label }) => {
-            let app = open(&url).await?;
-            let token = app.create_token(&email, &label).await?;
-            println!("{token}");
-            Ok(())
-        }
+        Command::Token(command) => tokens(&open(&url).await?, command).await,
         Command::Admin(AdminCommand::Create {
             email,
             name,
@@ -114,4 +109,51 @@ pub async fn stop_worker(worker: tokio::task::JoinHandle<()>, stop: &tokio_util:
         tracing::warn!("the worker did not stop in time; its request resumes when its lease runs out");
         abort.abort();
     }
+}
+
+/// `clientele token create|list|revoke`, acting as the organisation's first admin (the operator
+/// at the console is trusted like one).
+async fn tokens(app: &App, command: TokenCommand) -> anyhow::Result<()> {
+    let admin = app.cli_admin(None).await?;
+    match command {
+        TokenCommand::Create {
+            email,
+            label,
+            expires_in_days,
+        } => {
+            let staff = app.staff_by_email(admin.admin()?, "email", &email).await?;
+            let expires_at =
+                expires_in_days.map(|days| clientele_domain::now_millis() + i64::from(days) * 24 * 60 * 60 * 1000);
+            let token = app.create_api_token(&admin, Some(staff.id), &label, expires_at).await?;
+            println!("{}", token.token);
+        }
+        TokenCommand::List { email } => {
+            let staff = app.staff_by_email(admin.admin()?, "email", &email).await?;
+            let at = |ms: Option<i64>| {
+                ms.map(|ms| clientele_domain::from_millis(ms).date().to_string())
+                    .unwrap_or_else(|| "-".to_string())
+            };
+            println!("id\tname\tcreated\tlast used\texpires\tstatus");
+            for t in app.api_tokens(&admin, Some(staff.id)).await? {
+                let status = match (t.revoked_at, t.live) {
+                    (Some(_), _) => "revoked",
+                    (None, true) => "live",
+                    (None, false) => "expired",
+                };
+                println!(
+                    "{}\t{}\t{}\t{}\t{}\t{status}",
+                    t.id,
+                    t.name,
+                    at(Some(t.created_at)),
+                    at(t.last_used_at),
+                    at(t.expires_at)
+                );
+            }
+        }
+        TokenCommand::Revoke { id } => {
+            let t = app.revoke_api_token(&admin, id).await?;
+            println!("revoked token {} ({})", t.id, t.name);
+        }
+    }
+    Ok(())
 }

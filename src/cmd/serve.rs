@@ -68,7 +68,7 @@ pub async fn run(url: &DatabaseUrl, args: ServeArgs) -> anyhow::Result<()> {
     });
     let lifecycle = Lifecycle::default();
     // `/metrics` on its own address when one is given (open there: the operator chose who can
-    // reach it), else on the main listener behind a token, else not at all.
+    // reach it), and on the main listener behind a token when one is given; otherwise nowhere.
     let metrics_server = match &args.metrics_listen {
         Some(address) => {
             let listener = tokio::net::TcpListener::bind(address)
@@ -84,10 +84,7 @@ pub async fn run(url: &DatabaseUrl, args: ServeArgs) -> anyhow::Result<()> {
         }
         None => None,
     };
-    let metrics_access = match (&args.metrics_listen, &args.metrics_token) {
-        (None, Some(token)) => Some(Some(token.clone())),
-        _ => None,
-    };
+    let metrics_access = args.metrics_token.clone().map(Some);
     let settings = WebSettings {
         csv_max_bytes: args.csv_max_mb.saturating_mul(1024 * 1024),
         lifecycle: lifecycle.clone(),

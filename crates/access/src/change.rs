@@ -45,6 +45,14 @@ pub enum Change {
         client: ClientId,
         valid_until: Option<Millis>,
     },
+    /// The client may be in groups only until `until` (its business relationship expires then and
+    /// the organisation requires an active one; seed 004): at that instant it leaves every group,
+    /// for every answer, before any sweep deletes the rows. `None` lifts the limit.
+    ClientEligibility {
+        org: OrganizationId,
+        client: ClientId,
+        until: Option<Millis>,
+    },
     ChildAdded {
         org: OrganizationId,
         parent: GroupId,
@@ -141,6 +149,9 @@ impl Change {
                 client,
                 valid_until,
             } => row("membership_validity", *org, group.0, client.0, *valid_until, None),
+            Change::ClientEligibility { org, client, until } => {
+                row("client_eligibility", *org, client.0, 0, *until, None)
+            }
             Change::ChildAdded { org, parent, child } => row("child_added", *org, parent.0, child.0, None, None),
             Change::ChildRemoved { org, parent, child } => row("child_removed", *org, parent.0, child.0, None, None),
             Change::Assigned {
@@ -296,6 +307,11 @@ impl Change {
                 client: ClientId(r.b),
                 valid_until: r.c,
             },
+            "client_eligibility" => Change::ClientEligibility {
+                org,
+                client: ClientId(r.a),
+                until: r.c,
+            },
             "child_added" => Change::ChildAdded {
                 org,
                 parent: GroupId(r.a),
@@ -437,6 +453,16 @@ mod tests {
                 group: GroupId(4),
                 client: ClientId(1),
                 valid_until: None,
+            },
+            Change::ClientEligibility {
+                org,
+                client: ClientId(1),
+                until: Some(12),
+            },
+            Change::ClientEligibility {
+                org,
+                client: ClientId(1),
+                until: None,
             },
             Change::ChildAdded {
                 org,

@@ -174,6 +174,13 @@ impl App {
                 valid_until: Some(until),
             });
         }
+        for (org, client, until) in st(changes::all_client_eligibility(&mut c).await)? {
+            state.push(Change::ClientEligibility {
+                org: OrganizationId(org),
+                client: ClientId(client),
+                until: Some(until),
+            });
+        }
         for (org, parent, child) in st(changes::all_group_children(&mut c).await)? {
             state.push(Change::ChildAdded {
                 org: OrganizationId(org),
@@ -335,7 +342,9 @@ impl App {
     }
 
     /// "My group clients" (seed 003): the clients of the groups the actor is assigned to, through
-    /// any nesting; admins see every client. Filtered before paging, with the exact total.
+    /// any nesting. Admins may be assigned to groups too ("both seniors and non-seniors", seed
+    /// 003): theirs are their groups' clients, though they see every client under Clients.
+    /// Filtered before paging, with the exact total.
     pub async fn my_clients(
         &self,
         actor: &Actor,
@@ -343,13 +352,14 @@ impl App {
         cursor: Option<&str>,
         limit: Option<i64>,
     ) -> Result<CountedPage<Client>> {
-        let seeing = if actor.viewer().admin {
-            Seeing::All(actor.organization_id)
-        } else {
-            Seeing::Staff(actor.staff_id)
-        };
-        self.list_seen(actor.organization_id, seeing, filter, cursor, limit)
-            .await
+        self.list_seen(
+            actor.organization_id,
+            Seeing::Staff(actor.staff_id),
+            filter,
+            cursor,
+            limit,
+        )
+        .await
     }
 
     /// What a given staff member sees (admins, or the staff member themself).
@@ -364,17 +374,13 @@ impl App {
         if staff != actor.staff_id {
             actor.admin()?;
         }
-        let subject = self.staff_by_id(actor.organization_id, staff).await?;
-        let seeing = if subject.role == StaffRole::Admin {
-            Seeing::All(actor.organization_id)
-        } else {
-            Seeing::Staff(staff)
-        };
-        self.list_seen(actor.organization_id, seeing, filter, cursor, limit)
+        // Their group clients, admins included (see `my_clients`).
+        self.staff_by_id(actor.organization_id, staff).await?;
+        self.list_seen(actor.organization_id, Seeing::Staff(staff), filter, cursor, limit)
             .await
     }
 
-    async fn list_seen(
+    pub(crate) async fn list_seen(
         &self,
         org: OrganizationId,
         seeing: Seeing,

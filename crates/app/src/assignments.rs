@@ -4,7 +4,6 @@
 use clientele_access::{AccessRole, Change, decide};
 use clientele_domain::audit::Cause;
 use clientele_domain::entities::rfc3339_millis;
-use clientele_domain::staff::StaffRole;
 use clientele_domain::{Error, ErrorCode, GroupId, Millis, OrganizationId, Result, StaffId, now_millis};
 use clientele_store::{assignments as store, groups, staff as staff_store};
 use serde::Serialize;
@@ -79,16 +78,6 @@ impl App {
         // A deactivation at the same moment waits for this, or this sees it.
         st(tx.conn().lock(clientele_store::Locked::Staff, staff.0).await)?;
         let person = st(staff_store::get(&mut tx.conn(), org, staff).await)?;
-        if person.role == StaffRole::Admin {
-            return Err(Error::new(
-                ErrorCode::Conflict,
-                format!(
-                    "{} is an admin and already sees every client; only staff are assigned to groups",
-                    person.email
-                ),
-            )
-            .with_field("staff_id"));
-        }
         if !person.active {
             return Err(
                 Error::new(ErrorCode::Conflict, format!("{} is deactivated", person.email)).with_field("staff_id"),

@@ -69,9 +69,21 @@ impl App {
         let before = if cursor.id == 0 { i64::MAX } else { cursor.id };
         let mut conn = st(self.db.read().await)?;
         let rows = st(store::list(&mut conn.conn(), actor.organization_id, filter, before, limit + 1).await)?;
-        Ok(paging::page(rows, limit, |e| Cursor {
+        let mut page = paging::page(rows, limit, |e| Cursor {
             key: String::new(),
             id: e.id.0,
-        }))
+        });
+        if !actor.viewer().admin {
+            // A client's timeline tells staff nothing about groups they cannot see: not that the
+            // client joined or left one, not its id. (The page may come out shorter; its cursor
+            // still leads on.)
+            let now = clientele_domain::now_millis();
+            page.items.retain(|e| {
+                e.group_id.is_none_or(|g| {
+                    decide::view_group(&self.access, actor.viewer(), clientele_domain::GroupId(g), now).is_ok()
+                })
+            });
+        }
+        Ok(page)
     }
 }

@@ -13,7 +13,7 @@ use clientele_store::staff as store;
 use crate::{App, st};
 
 /// Prefix that makes a leaked token easy to recognise (secret scanners, logs).
-const TOKEN_PREFIX: &str = "clt_";
+pub(crate) const TOKEN_PREFIX: &str = "clt_";
 
 pub fn hash_token(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
@@ -26,8 +26,11 @@ pub fn new_secret() -> String {
 }
 
 pub fn hash_password(password: &str) -> Result<String> {
-    if password.chars().count() < 10 {
-        return Err(Error::invalid("password", "must be at least 10 characters"));
+    if password.chars().count() < crate::passwords::MIN_PASSWORD_CHARS {
+        return Err(Error::invalid(
+            "password",
+            format!("must be at least {} characters", crate::passwords::MIN_PASSWORD_CHARS),
+        ));
     }
     Argon2::default()
         .hash_password(password.as_bytes())
@@ -61,7 +64,28 @@ impl App {
             ));
         }
         let token = format!("{TOKEN_PREFIX}{}", new_secret());
-        st(store::insert_token(&mut tx.conn(), staff.id, &hash_token(&token), label, now_millis()).await)?;
+        let row = st(clientele_store::credentials::insert_token(
+            &mut tx.conn(),
+            staff.id,
+            &hash_token(&token),
+            label,
+            now_millis(),
+            None,
+        )
+        .await)?;
+        crate::audit::record(
+            &mut tx.conn(),
+            staff.organization_id,
+            None,
+            "token.created",
+            ("api_token", row.id),
+            None,
+            None,
+            clientele_domain::audit::Cause::Setup,
+            None,
+            Some(serde_json::json!({ "staff_id": staff.id, "name": label })),
+        )
+        .await?;
         st(tx.commit().await)?;
         Ok(token)
     }
@@ -87,7 +111,7 @@ mod tests {
         let hash = hash_password("correct horse battery").unwrap();
         assert!(verify_password("correct horse battery", &hash));
         assert!(!verify_password("wrong horse battery", &hash));
-        assert!(hash_password("short").is_err());
+        assert!(hash_password("eleven char").is_err());
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Clients.
 
-use clientele_access::{Change, decide};
+use clientele_access::{Change, Seeing, decide};
 use clientele_domain::audit::Cause;
 use clientele_domain::client::{ClientStatus, Relationship, relationship_is_active};
 use clientele_domain::entities::{Client, GroupRef};
@@ -83,10 +83,26 @@ impl App {
         limit: Option<i64>,
     ) -> Result<Page<Client>> {
         // Everyone's list comes from the access index, filtered before paging (staff: their
-        // group clients; admins: the organisation), then loaded by id: one way of filtering for
-        // all, a group meaning the clients reached through it, and a search that never scans the
-        // table.
-        let page = self.my_clients(actor, &access_filter(filter), cursor, limit).await?;
+        // group clients; admins: the organisation; "available": the clients in no group), then
+        // loaded by id: one way of filtering for all, a group meaning the clients reached through
+        // it, and a search that never scans the table.
+        let org = actor.organization_id;
+        let seeing = if filter.available {
+            if !actor.viewer().admin && !self.access.manages_any(actor.staff_id, now_millis()) {
+                return Err(Error::forbidden(
+                    "only admins and managers of a group can list the clients that are in no group",
+                )
+                .with_field("available"));
+            }
+            Seeing::Ungrouped(org)
+        } else if actor.viewer().admin {
+            Seeing::All(org)
+        } else {
+            Seeing::Staff(actor.staff_id)
+        };
+        let page = self
+            .list_seen(org, seeing, &access_filter(filter), cursor, limit)
+            .await?;
         Ok(Page {
             items: page.items,
             next_cursor: page.next_cursor,
@@ -194,6 +210,10 @@ pub(crate) async fn create_in(
     )
     .await?;
     changes.push(client_change(actor, &client));
+    if has_eligibility_limit(&client) {
+        let org = st(clientele_store::organizations::get(&mut tx.conn(), actor.organization_id).await)?;
+        changes.push(eligibility_change(org.id, &org.policies, &client, now_millis()));
+    }
     Ok(client)
 }
 
@@ -242,6 +262,25 @@ pub(crate) async fn update_in(
     )
     .await?;
     if org.policies.require_active_relationship
+        && !relationship_is_active(before.relationship, before.relationship_expires_at, now)
+        && relationship_is_active(after.relationship, after.relationship_expires_at, now)
+    {
+        // Renewed after it had expired: the client left its groups at the expiry (every answer
+        // since said so), whether or not the sweep has deleted the rows yet; it does not slip
+        // back into them.
+        crate::members::remove_from_all_groups(
+            &mut tx.conn(),
+            actor.organization_id,
+            id,
+            Some(actor),
+            Cause::RelationshipExpired,
+        )
+        .await?;
+    }
+    if before.relationship != after.relationship || before.relationship_expires_at != after.relationship_expires_at {
+        changes.push(eligibility_change(org.id, &org.policies, &after, now));
+    }
+    if org.policies.require_active_relationship
         && !relationship_is_active(after.relationship, after.relationship_expires_at, now)
     {
         crate::members::remove_from_all_groups(
@@ -275,16 +314,47 @@ async fn check_client_fields(
         && let Some(other) = st(store::find_by_external_ref(&mut tx.conn(), actor.organization_id, reference).await)?
         && Some(other.id) != this
     {
-        return Err(Error::new(
-            ErrorCode::AlreadyExists,
+        // Only admins, who see every client, are told which one: staff must not learn the name
+        // of a client they cannot see.
+        let detail = if actor.viewer().admin {
             format!(
                 "client \"{}\" already has the external reference {reference}",
                 other.name
-            ),
-        )
-        .with_field("external_ref"));
+            )
+        } else {
+            format!("another client already has the external reference {reference}")
+        };
+        return Err(Error::new(ErrorCode::AlreadyExists, detail).with_field("external_ref"));
     }
     Ok(())
+}
+
+/// Until when the client may be in groups, as the access index keeps it: under a policy that
+/// requires an active relationship, until its relationship expires (at once when it has);
+/// otherwise for as long as it is a member.
+pub(crate) fn eligibility_change(
+    org: clientele_domain::OrganizationId,
+    policies: &clientele_domain::policy::Policies,
+    client: &Client,
+    now: Millis,
+) -> Change {
+    let until = if !policies.require_active_relationship {
+        None
+    } else if client.relationship != clientele_domain::client::Relationship::Active {
+        Some(now)
+    } else {
+        client.relationship_expires_at
+    };
+    Change::ClientEligibility {
+        org,
+        client: client.id,
+        until,
+    }
+}
+
+/// Whether the client's relationship limits how long it may be in groups.
+pub(crate) fn has_eligibility_limit(client: &Client) -> bool {
+    client.relationship != clientele_domain::client::Relationship::Active || client.relationship_expires_at.is_some()
 }
 
 /// The client as the access index keeps it.

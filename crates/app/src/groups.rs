@@ -92,7 +92,34 @@ impl App {
         let mut conn = st(self.db.read().await)?;
         let org = st(organizations::get(&mut conn.conn(), actor.organization_id).await)?;
         let group = st(store::get(&mut conn.conn(), actor.organization_id, id).await)?;
-        detail(&mut conn.conn(), &org.policies, group).await
+        let detail = detail(&mut conn.conn(), &org.policies, group).await?;
+        Ok(self.as_seen_by(actor, detail))
+    }
+
+    /// What of a group's detail the actor may see: parents they cannot see are left out (they
+    /// are counted, not named, in the deletion blockers), so a group page never names them.
+    fn as_seen_by(&self, actor: &Actor, mut detail: GroupDetail) -> GroupDetail {
+        if actor.viewer().admin {
+            return detail;
+        }
+        let now = now_millis();
+        let (shown, hidden): (Vec<_>, Vec<_>) = std::mem::take(&mut detail.parents)
+            .into_iter()
+            .partition(|p| decide::view_group(&self.access, actor.viewer(), p.id, now).is_ok());
+        if !hidden.is_empty() {
+            for blocker in &mut detail.delete_blockers {
+                if blocker.code == "nested_in_groups" {
+                    let mut names: Vec<String> = shown.iter().map(|p| format!("\"{}\"", p.name)).collect();
+                    names.push(format!("{} group(s) you cannot see", hidden.len()));
+                    blocker.message = format!(
+                        "This group is a member of other groups of client groups ({}); it must be removed from them first.",
+                        names.join(", ")
+                    );
+                }
+            }
+        }
+        detail.parents = shown;
+        detail
     }
 
     /// [`App::group`] for a page of a list (whether each can be deleted, and why not), in a few
@@ -120,7 +147,7 @@ impl App {
             .map(|group| {
                 let parents = parents.remove(&group.id).unwrap_or_default();
                 let being_deleted_by = deleting.get(&group.id.0).copied();
-                assemble(&org.policies, group, parents, being_deleted_by)
+                self.as_seen_by(actor, assemble(&org.policies, group, parents, being_deleted_by))
             })
             .collect())
     }

@@ -25,10 +25,12 @@ pub mod idempotency;
 pub mod members;
 pub mod organizations;
 pub mod paging;
+pub mod passwords;
 pub mod reports;
 pub mod sessions;
 pub mod setup;
 pub mod staff;
+pub mod tokens;
 
 pub use paging::{Cursor, Page};
 
@@ -46,8 +48,9 @@ pub struct App {
     pub reports: std::sync::Arc<reports::Reports>,
     /// Set when catching up after a commit failed; the next request catches up first.
     catch_up_owed: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    /// How many password checks run at once.
+    /// How many password checks run at once, and where.
     hashing: std::sync::Arc<sessions::HashingGate>,
+    hashing_threads: std::sync::Arc<sessions::HashingThreads>,
 }
 
 impl App {
@@ -61,6 +64,7 @@ impl App {
             reports: Default::default(),
             catch_up_owed: Default::default(),
             hashing: Default::default(),
+            hashing_threads: Default::default(),
         };
         app.reload_access().await?;
         Ok(app)

@@ -157,6 +157,7 @@ impl App {
                 match outcome {
                     Ok(o) => MemberOutcome::ok(item, o),
                     Err(e) if e.code == ErrorCode::Internal || e.is_transient() => return Err(e),
+                    Err(e) if !actor.viewer().admin => MemberOutcome::rejected(item, without_hidden_groups(e)),
                     Err(e) => MemberOutcome::rejected(item, e),
                 },
             ));
@@ -223,6 +224,31 @@ impl App {
             Member::Client { id, .. } => id.0,
             Member::Group { id, .. } => id.0,
         }))
+    }
+}
+
+/// A nesting refusal as staff may read it: its chain of groups runs through groups above the
+/// target that the actor may not see, so it names none of them (admins get the chain).
+fn without_hidden_groups(e: Error) -> Error {
+    match e.code {
+        ErrorCode::NestingCycle => Error::new(
+            e.code,
+            "nesting this group here would make a group contain itself, through groups above this one; ask an admin",
+        ),
+        ErrorCode::NestingTooDeep => {
+            let max = e
+                .extra
+                .as_ref()
+                .and_then(|x| x["max_depth"].as_i64())
+                .unwrap_or_default();
+            Error::new(
+                e.code,
+                format!(
+                    "nesting this group here would make groups nested deeper than this organisation allows ({max} levels)"
+                ),
+            )
+        }
+        _ => e,
     }
 }
 

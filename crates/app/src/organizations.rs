@@ -55,7 +55,24 @@ impl App {
             )
             .await)?;
         }
-        let after = st(store::update_policies(&mut tx.conn(), actor.organization_id, &policies, now_millis()).await)?;
+        let now = now_millis();
+        let after = st(store::update_policies(&mut tx.conn(), actor.organization_id, &policies, now).await)?;
+        let mut changes = Vec::new();
+        if before.policies.require_active_relationship != policies.require_active_relationship {
+            // Whether a relationship's expiry takes clients out of their groups changed: every
+            // client with one is told anew (the sweep deletes the memberships of expired ones).
+            for client in
+                st(clientele_store::clients::with_relationship_limit(&mut tx.conn(), actor.organization_id).await)?
+            {
+                changes.push(crate::clients::eligibility_change(
+                    after.id,
+                    &after.policies,
+                    &client,
+                    now,
+                ));
+            }
+        }
+        crate::access::record(&mut tx.conn(), &changes).await?;
         audit::record(
             &mut tx.conn(),
             actor.organization_id,
@@ -69,7 +86,7 @@ impl App {
             serde_json::to_value(&after.policies).ok(),
         )
         .await?;
-        st(tx.commit().await)?;
+        self.commit(tx).await?;
         Ok(after)
     }
 }

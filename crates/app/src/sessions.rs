@@ -27,6 +27,59 @@ pub const FAILURE_WINDOW_MS: Millis = 15 * 60 * 1000;
 /// How long a sign-in waits for its turn to hash before it is told to try again.
 const HASHING_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
+/// The threads password hashing runs on: a few of its own, one per core. Not tokio's blocking
+/// pool: each of its many threads gets a malloc arena of its own, and an arena keeps the 19 MiB an
+/// argon2 check used after it is freed, so a flood of sign-ins spread over dozens of blocking
+/// threads kept hundreds of megabytes. Two threads keep two arenas.
+#[derive(Debug)]
+pub(crate) struct HashingThreads {
+    jobs: std::sync::Mutex<std::sync::mpsc::Sender<Box<dyn FnOnce() + Send>>>,
+}
+
+impl Default for HashingThreads {
+    fn default() -> Self {
+        let (jobs, queue) = std::sync::mpsc::channel::<Box<dyn FnOnce() + Send>>();
+        let queue = std::sync::Arc::new(std::sync::Mutex::new(queue));
+        for i in 0..std::thread::available_parallelism().map_or(2, usize::from) {
+            let queue = queue.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("password-{i}"))
+                .spawn(move || {
+                    loop {
+                        let job = queue.lock().unwrap_or_else(std::sync::PoisonError::into_inner).recv();
+                        match job {
+                            Ok(job) => job(),
+                            Err(_) => return,
+                        }
+                    }
+                });
+            if let Err(e) = spawned {
+                tracing::error!(error = %e, "could not start a password hashing thread");
+            }
+        }
+        HashingThreads {
+            jobs: std::sync::Mutex::new(jobs),
+        }
+    }
+}
+
+impl HashingThreads {
+    /// Runs `work` (argon2) on a hashing thread and waits for it without blocking the runtime.
+    pub(crate) async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        self.jobs
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .send(Box::new(move || {
+                let _ = answer.send(work());
+            }))
+            .map_err(|_| Error::internal("the password hashing threads stopped"))?;
+        answered
+            .await
+            .map_err(|_| Error::internal("a password check was dropped"))
+    }
+}
+
 /// Bounds the password hashing that runs at once. Argon2 takes 19 MiB and tens of milliseconds
 /// per check by design; unbounded, a flood of sign-ins (with any e-mail) exhausts memory and
 /// starves everyone else. At most one check per core runs, and at most one per client address,
@@ -55,7 +108,7 @@ pub(crate) struct HashingTurn {
 
 impl HashingGate {
     /// Waits up to [`HASHING_WAIT`] for a turn; `None` when the server is too busy hashing.
-    async fn turn(&self, address: &str) -> Option<HashingTurn> {
+    pub(crate) async fn turn(&self, address: &str) -> Option<HashingTurn> {
         let line = {
             let mut lines = self
                 .per_address
@@ -139,6 +192,7 @@ impl App {
         }
         if let Some(retry_after_secs) = retry_after {
             tracing::warn!(client_address, "sign-in refused: too many attempts");
+            self.audit_refused_sign_in(&email, client_address).await;
             return Ok(SignIn::TooManyAttempts { retry_after_secs });
         }
         let candidates = {
@@ -150,18 +204,19 @@ impl App {
         };
         // Argon2 is deliberately slow: keep it off the async workers.
         let password = password.to_string();
-        let matched = tokio::task::spawn_blocking(move || {
-            let _turn = turn;
-            if candidates.is_empty() {
-                verify_password(&password, DECOY_HASH);
-                return None;
-            }
-            candidates
-                .into_iter()
-                .find(|c| verify_password(&password, &c.password_hash))
-        })
-        .await
-        .map_err(Error::internal)?;
+        let matched = self
+            .hashing_threads
+            .run(move || {
+                let _turn = turn;
+                if candidates.is_empty() {
+                    verify_password(&password, DECOY_HASH);
+                    return None;
+                }
+                candidates
+                    .into_iter()
+                    .find(|c| verify_password(&password, &c.password_hash))
+            })
+            .await?;
         let Some(found) = matched else {
             return Ok(SignIn::WrongCredentials);
         };
@@ -181,6 +236,40 @@ impl App {
             staff,
             expires_at,
         }))
+    }
+
+    /// A refusal for too many attempts is in the audit trail of the account it was for (an
+    /// unknown e-mail has no organisation to write it to: the log has it).
+    async fn audit_refused_sign_in(&self, email: &str, client_address: &str) {
+        let recorded = async {
+            let accounts = {
+                let mut conn = st(self.db.read().await)?;
+                st(store::credentials(&mut conn.conn(), email).await)?
+            };
+            if accounts.is_empty() {
+                return Ok(());
+            }
+            let mut tx = st(self.db.begin().await)?;
+            for account in accounts {
+                crate::audit::record(
+                    &mut tx.conn(),
+                    account.organization_id,
+                    None,
+                    "sign_in.refused",
+                    ("staff", account.staff_id.0),
+                    None,
+                    None,
+                    clientele_domain::audit::Cause::Manual,
+                    None,
+                    Some(serde_json::json!({ "reason": "too many attempts", "client_address": client_address })),
+                )
+                .await?;
+            }
+            st(tx.commit().await)
+        };
+        if let Err(e) = recorded.await {
+            tracing::warn!(error = %e, "could not record a refused sign-in");
+        }
     }
 
     /// The actor behind a session cookie, if the session is live and its staff member active.

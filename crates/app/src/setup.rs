@@ -42,7 +42,10 @@ impl App {
             role: StaffRole::Admin,
             password_hash: Some(&hash),
         };
-        let admin = st(staff::insert(&mut tx.conn(), org.id, &new, now).await)?;
+        let mut admin = st(staff::insert(&mut tx.conn(), org.id, &new, now).await)?;
+        // Printed on a terminal: it must be replaced at the first sign-in.
+        st(clientele_store::credentials::set_password(&mut tx.conn(), admin.id, &hash, true, now).await)?;
+        admin.must_change_password = true;
         audit::record(
             &mut tx.conn(),
             org.id,
@@ -75,7 +78,10 @@ impl App {
     ) -> Result<Staff> {
         let email = Email::parse("email", email)?;
         let name = Name::parse("name", name)?;
-        let hash = password.map(hash_password).transpose()?;
+        let hash = match password {
+            Some(p) => Some(self.hash_new_password(p, email.as_str()).await?),
+            None => None,
+        };
         let mut tx = self.begin().await?;
         let org = st(organizations::first(&mut tx.conn()).await)?.ok_or_else(|| {
             Error::invalid(

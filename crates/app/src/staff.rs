@@ -1,14 +1,13 @@
 //! Staff management.
 
 use clientele_domain::audit::Cause;
-use clientele_domain::entities::Staff;
+use clientele_domain::entities::{Colleague, Staff};
 use clientele_domain::names::{Email, Name};
 use clientele_domain::staff::StaffRole;
 use clientele_domain::{Error, ErrorCode, Result, StaffId, now_millis};
 use clientele_store::Locked;
 use clientele_store::staff as store;
 
-use crate::auth::hash_password;
 use crate::paging::{self, Cursor, Page};
 use crate::{Actor, Admin, App, audit, check_version, st};
 
@@ -27,8 +26,14 @@ pub struct StaffPatch {
     pub active: Option<bool>,
 }
 
+fn colleague(s: Staff) -> Colleague {
+    Colleague { id: s.id, name: s.name }
+}
+
 impl App {
+    /// Every staff member with their e-mail, role and status (admins).
     pub async fn staff_list(&self, actor: &Actor, cursor: Option<&str>, limit: Option<i64>) -> Result<Page<Staff>> {
+        actor.admin()?;
         let limit = paging::limit(limit)?;
         let cursor = Cursor::decode(cursor)?;
         let mut conn = st(self.db.read().await)?;
@@ -39,9 +44,37 @@ impl App {
         }))
     }
 
+    /// A staff member's record (admins, or the staff member themself).
     pub async fn staff(&self, actor: &Actor, id: StaffId) -> Result<Staff> {
+        if id != actor.staff_id {
+            actor.admin()?;
+        }
         let mut conn = st(self.db.read().await)?;
         st(store::get(&mut conn.conn(), actor.organization_id, id).await)
+    }
+
+    /// The colleague directory every staff member may read: names, by name.
+    pub async fn colleagues(&self, actor: &Actor, cursor: Option<&str>, limit: Option<i64>) -> Result<Page<Colleague>> {
+        let page = {
+            let limit = paging::limit(limit)?;
+            let cursor = Cursor::decode(cursor)?;
+            let mut conn = st(self.db.read().await)?;
+            let rows = st(store::list(&mut conn.conn(), actor.organization_id, cursor.as_after(), limit + 1).await)?;
+            paging::page(rows, limit, |s| Cursor {
+                key: s.email.clone(),
+                id: s.id.0,
+            })
+        };
+        Ok(Page {
+            items: page.items.into_iter().filter(|s| s.active).map(colleague).collect(),
+            next_cursor: page.next_cursor,
+        })
+    }
+
+    /// One colleague, by id (names in histories and lists).
+    pub async fn colleague(&self, actor: &Actor, id: StaffId) -> Result<Colleague> {
+        let mut conn = st(self.db.read().await)?;
+        st(store::get(&mut conn.conn(), actor.organization_id, id).await).map(colleague)
     }
 
     /// The organisation's staff member with this e-mail (admins: "whose time" on the Log time form).
@@ -63,7 +96,10 @@ impl App {
         let actor = admin.actor();
         let email = Email::parse("email", &new.email)?;
         let name = Name::parse("name", &new.name)?;
-        let hash = new.password.as_deref().map(hash_password).transpose()?;
+        let hash = match new.password.as_deref() {
+            Some(p) => Some(self.hash_new_password(p, email.as_str()).await?),
+            None => None,
+        };
         let mut tx = self.begin().await?;
         let record = store::NewStaff {
             email: email.as_str(),
@@ -118,16 +154,27 @@ impl App {
             )
             .with_field("role"));
         }
-        let after = st(store::update(
-            &mut tx.conn(),
-            actor.organization_id,
-            id,
-            &name,
-            role,
-            active,
-            now_millis(),
-        )
-        .await)?;
+        let now = now_millis();
+        let after = st(store::update(&mut tx.conn(), actor.organization_id, id, &name, role, active, now).await)?;
+        if before.active && !active {
+            // Deactivation ends every way in, for good: reactivating does not bring back old
+            // sessions or tokens.
+            let sessions = st(clientele_store::credentials::end_sessions(&mut tx.conn(), id, None).await)?;
+            let tokens = st(clientele_store::credentials::revoke_tokens_of(&mut tx.conn(), id, now).await)?;
+            audit::record(
+                &mut tx.conn(),
+                actor.organization_id,
+                Some(actor),
+                "staff.credentials_ended",
+                ("staff", id.0),
+                None,
+                None,
+                Cause::Manual,
+                None,
+                Some(serde_json::json!({ "sessions_ended": sessions, "tokens_revoked": tokens })),
+            )
+            .await?;
+        }
         audit::record(
             &mut tx.conn(),
             actor.organization_id,

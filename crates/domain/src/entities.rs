@@ -62,6 +62,17 @@ pub struct Staff {
     #[serde(with = "rfc3339_millis")]
     #[schema(value_type = String, format = DateTime)]
     pub created_at: Millis,
+    /// The password was set by someone else (the first start, a reset) and must be changed at the
+    /// next sign-in.
+    pub must_change_password: bool,
+}
+
+/// A colleague as every staff member may see them: who they are, not their credentials, role or
+/// status (those are for admins: `Staff`).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Colleague {
+    pub id: StaffId,
+    pub name: String,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]

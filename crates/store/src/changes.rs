@@ -151,6 +151,17 @@ pub async fn all_membership_validity(c: &mut Conn<'_>) -> Result<Vec<(i64, i64, 
         .fetch_all(&mut **c).await)?)
 }
 
+/// Until when each client whose organisation requires an active relationship may be in groups:
+/// (organization, client, instant): its relationship's expiry, or 0 for a relationship already
+/// expired (its memberships end at once, before the sweep deletes them).
+pub async fn all_client_eligibility(c: &mut Conn<'_>) -> Result<Vec<(i64, i64, i64)>> {
+    Ok(on!(c, c => sqlx::query_as(
+        "SELECT c.organization_id, c.id, CASE WHEN c.relationship = 'expired' THEN 0 ELSE c.relationship_expires_at END
+         FROM clients c JOIN organizations o ON o.id = c.organization_id
+         WHERE o.require_active_relationship AND (c.relationship = 'expired' OR c.relationship_expires_at IS NOT NULL)")
+        .fetch_all(&mut **c).await)?)
+}
+
 /// Every membership of a client in a group: (organization, group, client).
 pub async fn all_group_clients(c: &mut Conn<'_>) -> Result<Vec<(i64, i64, i64)>> {
     const SQL: &str = "SELECT organization_id, group_id, client_id FROM group_clients";

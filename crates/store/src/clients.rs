@@ -168,6 +168,18 @@ pub async fn get(c: &mut Conn<'_>, org: OrganizationId, id: ClientId) -> Result<
     row.ok_or_else(|| Error::not_found("client"))?.into_entity()
 }
 
+/// The organisation's clients whose relationship limits how long they may be in groups: an
+/// expired one, or one with an expiry date.
+pub async fn with_relationship_limit(c: &mut Conn<'_>, org: OrganizationId) -> Result<Vec<Client>> {
+    let rows = on!(c, c => sqlx::query_as::<_, Row>(
+        "SELECT id, name, name_key, external_ref, email, phone, status, relationship, relationship_expires_at,
+            business_unit_id, notes, version, created_at, updated_at
+         FROM clients WHERE organization_id = $1 AND (relationship = 'expired' OR relationship_expires_at IS NOT NULL)")
+        .bind(org.0)
+        .fetch_all(&mut **c).await)?;
+    rows.into_iter().map(Row::into_entity).collect()
+}
+
 pub async fn find_by_external_ref(c: &mut Conn<'_>, org: OrganizationId, external_ref: &str) -> Result<Option<Client>> {
     let row = on!(c, c => sqlx::query_as::<_, Row>(
         "SELECT id, name, name_key, external_ref, email, phone, status, relationship, relationship_expires_at,
@@ -187,6 +199,9 @@ pub struct ClientFilter {
     /// Only clients in this group, directly or through groups nested in it.
     pub group: Option<GroupId>,
     pub business_unit: Option<BusinessUnitId>,
+    /// Only clients that no group holds (seed 004's "available" clients): what a group's
+    /// manager may add besides the clients they manage.
+    pub available: bool,
 }
 
 /// Clients whose external reference is exactly `text`, or whose e-mail is `text` (case ignored):

@@ -28,6 +28,7 @@ pub mod bulk;
 pub mod business_units;
 pub mod changes;
 pub mod clients;
+pub mod credentials;
 pub mod groups;
 pub mod idempotency;
 pub mod labels;

@@ -446,11 +446,15 @@ pub async fn list(
                 cause: String,
                 valid_until: Option<i64>,
             }
-            // A membership past its validity is over even before the sweep deletes it.
+            // A membership past its validity, or of a client whose required relationship ended,
+            // is over even before the sweep deletes it.
             let rows = on!(c, c => sqlx::query_as::<_, Row>(
                 "SELECT cl.id, cl.name, cl.name_key, cl.external_ref, cl.status, gc.added_by, gc.added_at, gc.cause, gc.valid_until
                  FROM group_clients gc JOIN clients cl ON cl.id = gc.client_id
+                 JOIN organizations o ON o.id = gc.organization_id
                  WHERE gc.group_id = $1 AND (gc.valid_until IS NULL OR gc.valid_until > $5)
+                   AND NOT (o.require_active_relationship
+                            AND (cl.relationship = 'expired' OR cl.relationship_expires_at <= $5))
                    AND (cl.name_key > $2 OR (cl.name_key = $2 AND cl.id > $3))
                  ORDER BY cl.name_key, cl.id LIMIT $4")
                 .bind(group.0).bind(after.0).bind(after.1).bind(limit).bind(now_millis())

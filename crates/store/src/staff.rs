@@ -16,6 +16,7 @@ struct Row {
     active: bool,
     version: i64,
     created_at: i64,
+    must_change_password: bool,
 }
 
 impl Row {
@@ -29,6 +30,7 @@ impl Row {
             active: self.active,
             version: self.version,
             created_at: self.created_at,
+            must_change_password: self.must_change_password,
         })
     }
 }
@@ -44,15 +46,24 @@ pub async fn insert(c: &mut Conn<'_>, org: OrganizationId, s: &NewStaff<'_>, now
     let row = on!(c, c => sqlx::query_as::<_, Row>(
         "INSERT INTO staff (organization_id, email, name, role, password_hash, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $6)
-         RETURNING id, organization_id, email, name, role, active, version, created_at")
+         RETURNING id, organization_id, email, name, role, active, version, created_at, must_change_password")
         .bind(org.0).bind(s.email).bind(s.name).bind(s.role.as_str()).bind(s.password_hash).bind(now)
         .fetch_one(&mut **c).await)?;
     row.into_entity()
 }
 
+/// A staff member of any organisation (a reset code names the person, not the organisation).
+pub async fn get_any(c: &mut Conn<'_>, id: StaffId) -> Result<Staff> {
+    let row = on!(c, c => sqlx::query_as::<_, Row>(
+        "SELECT id, organization_id, email, name, role, active, version, created_at, must_change_password FROM staff WHERE id = $1")
+        .bind(id.0)
+        .fetch_optional(&mut **c).await)?;
+    row.ok_or_else(|| Error::not_found("staff member"))?.into_entity()
+}
+
 pub async fn get(c: &mut Conn<'_>, org: OrganizationId, id: StaffId) -> Result<Staff> {
     let row = on!(c, c => sqlx::query_as::<_, Row>(
-        "SELECT id, organization_id, email, name, role, active, version, created_at FROM staff WHERE organization_id = $1 AND id = $2")
+        "SELECT id, organization_id, email, name, role, active, version, created_at, must_change_password FROM staff WHERE organization_id = $1 AND id = $2")
         .bind(org.0).bind(id.0)
         .fetch_optional(&mut **c).await)?;
     row.ok_or_else(|| Error::not_found("staff member"))?.into_entity()
@@ -62,7 +73,7 @@ pub async fn get(c: &mut Conn<'_>, org: OrganizationId, id: StaffId) -> Result<S
 /// first match by id; e-mails are unique per organisation.
 pub async fn find_by_email(c: &mut Conn<'_>, email: &str) -> Result<Option<Staff>> {
     let row = on!(c, c => sqlx::query_as::<_, Row>(
-        "SELECT id, organization_id, email, name, role, active, version, created_at FROM staff WHERE email = $1 ORDER BY id LIMIT 1")
+        "SELECT id, organization_id, email, name, role, active, version, created_at, must_change_password FROM staff WHERE email = $1 ORDER BY id LIMIT 1")
         .bind(email)
         .fetch_optional(&mut **c).await)?;
     row.map(Row::into_entity).transpose()
@@ -70,7 +81,7 @@ pub async fn find_by_email(c: &mut Conn<'_>, email: &str) -> Result<Option<Staff
 
 pub async fn list(c: &mut Conn<'_>, org: OrganizationId, after: (&str, i64), limit: i64) -> Result<Vec<Staff>> {
     let rows = on!(c, c => sqlx::query_as::<_, Row>(
-        "SELECT id, organization_id, email, name, role, active, version, created_at FROM staff
+        "SELECT id, organization_id, email, name, role, active, version, created_at, must_change_password FROM staff
          WHERE organization_id = $1 AND (email > $2 OR (email = $2 AND id > $3))
          ORDER BY email, id LIMIT $4")
         .bind(org.0).bind(after.0).bind(after.1).bind(limit)
@@ -90,7 +101,7 @@ pub async fn update(
     let row = on!(c, c => sqlx::query_as::<_, Row>(
         "UPDATE staff SET name = $3, role = $4, active = $5, version = version + 1, updated_at = $6
          WHERE organization_id = $1 AND id = $2
-         RETURNING id, organization_id, email, name, role, active, version, created_at")
+         RETURNING id, organization_id, email, name, role, active, version, created_at, must_change_password")
         .bind(org.0).bind(id.0).bind(name).bind(role.as_str()).bind(active).bind(now)
         .fetch_optional(&mut **c).await)?;
     row.ok_or_else(|| Error::not_found("staff member"))?.into_entity()
@@ -103,22 +114,41 @@ pub async fn count_active_admins(c: &mut Conn<'_>, org: OrganizationId) -> Resul
     )
 }
 
-pub async fn insert_token(c: &mut Conn<'_>, staff: StaffId, token_hash: &str, label: &str, now: Millis) -> Result<()> {
-    on!(c, c => sqlx::query("INSERT INTO api_tokens (staff_id, token_hash, label, created_at) VALUES ($1, $2, $3, $4)")
-        .bind(staff.0).bind(token_hash).bind(label).bind(now)
-        .execute(&mut **c).await.map(|r| r.rows_affected()))?;
-    Ok(())
+/// The token a hash belongs to and its owner, when the token is live: not revoked, not expired,
+/// and its owner active.
+pub struct TokenOwner {
+    pub staff: Staff,
+    pub token_id: i64,
+    pub expires_at: Option<Millis>,
+    pub last_used_at: Option<Millis>,
 }
 
-/// The active staff member a token hash belongs to, if any.
-pub async fn by_token_hash(c: &mut Conn<'_>, token_hash: &str) -> Result<Option<Staff>> {
-    let row = on!(c, c => sqlx::query_as::<_, Row>(
-        "SELECT s.id, s.organization_id, s.email, s.name, s.role, s.active, s.version, s.created_at
+#[derive(sqlx::FromRow)]
+struct TokenOwnerRow {
+    #[sqlx(flatten)]
+    staff: Row,
+    token_id: i64,
+    expires_at: Option<i64>,
+    last_used_at: Option<i64>,
+}
+
+pub async fn by_token_hash(c: &mut Conn<'_>, token_hash: &str, now: Millis) -> Result<Option<TokenOwner>> {
+    let row = on!(c, c => sqlx::query_as::<_, TokenOwnerRow>(
+        "SELECT s.id, s.organization_id, s.email, s.name, s.role, s.active, s.version, s.created_at, s.must_change_password,
+                t.id AS token_id, t.expires_at, t.last_used_at
          FROM api_tokens t JOIN staff s ON s.id = t.staff_id
-         WHERE t.token_hash = $1 AND s.active")
-        .bind(token_hash)
+         WHERE t.token_hash = $1 AND s.active AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > $2)")
+        .bind(token_hash).bind(now)
         .fetch_optional(&mut **c).await)?;
-    row.map(Row::into_entity).transpose()
+    row.map(|r| {
+        Ok(TokenOwner {
+            staff: r.staff.into_entity()?,
+            token_id: r.token_id,
+            expires_at: r.expires_at,
+            last_used_at: r.last_used_at,
+        })
+    })
+    .transpose()
 }
 
 /// The active admins of the organisation.

@@ -97,6 +97,13 @@ struct State {
     /// least one: "in no group at all" (seed 004's available clients) is a bitmap difference.
     memberships: Vec<u32>,
     grouped: RoaringBitmap,
+    /// Clients that may be in groups only until an instant (their relationship expires), soonest
+    /// first, and the instant of each.
+    leaving: BTreeSet<(Millis, u32)>,
+    leaves_at: HashMap<u32, Millis>,
+    /// The latest instant lapses were applied for: a client whose relationship ended by then is
+    /// added to no group.
+    lapsed_through: Millis,
 }
 
 fn status_slot(s: ClientStatus) -> usize {
@@ -243,8 +250,9 @@ impl AccessIndex {
     }
 
     fn publish_next_lapse(&self, s: &State) {
-        let next = s.lapsing.first().map_or(i64::MAX, |&(at, _, _)| at);
-        self.next_lapse.store(next, AtomicOrdering::Release);
+        let membership = s.lapsing.first().map_or(i64::MAX, |&(at, _, _)| at);
+        let client = s.leaving.first().map_or(i64::MAX, |&(at, _)| at);
+        self.next_lapse.store(membership.min(client), AtomicOrdering::Release);
     }
 
     fn write(&self) -> RwLockWriteGuard<'_, State> {
@@ -323,6 +331,37 @@ impl AccessIndex {
         let s = self.read();
         let slot = s.clients.get(usize::try_from(client.0).ok()?)?.as_ref()?;
         Some(OrganizationId(slot.org as i64))
+    }
+
+    /// Until when what `seeing` sees stays as it is at `now` unless a change arrives through the
+    /// log: the soonest instant a membership or one of the staff member's assignments runs out.
+    /// A view computed now (a report's) may be kept until then, never past it.
+    pub fn unchanged_until(&self, seeing: Seeing, now: Millis) -> Millis {
+        let s = self.read_at(now);
+        let lapse = self.next_lapse.load(AtomicOrdering::Acquire);
+        let grants = match seeing {
+            Seeing::Staff(staff) => s
+                .grants
+                .get(&small(staff.0))
+                .map(Vec::as_slice)
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|g| g.valid_until)
+                .filter(|&until| until > now)
+                .min()
+                .unwrap_or(i64::MAX),
+            Seeing::All(_) | Seeing::Ungrouped(_) => i64::MAX,
+        };
+        lapse.min(grants)
+    }
+
+    /// Whether the staff member manages at least one group (and so may list the clients in no
+    /// group, to add them).
+    pub fn manages_any(&self, staff: StaffId, now: Millis) -> bool {
+        self.read()
+            .grants
+            .get(&small(staff.0))
+            .is_some_and(|grants| grants.iter().any(|g| g.valid_at(now) && g.role == AccessRole::Manager))
     }
 
     /// Whether the client belongs to `org` and no group holds it (at `now`: memberships whose
@@ -900,6 +939,14 @@ impl State {
 
     /// Ends every membership whose validity ran out by `now`, as if it had been removed.
     fn end_lapsed(&mut self, now: Millis) {
+        // Clients whose relationship ended leave every group that holds them.
+        self.lapsed_through = self.lapsed_through.max(now);
+        while let Some(&(at, c)) = self.leaving.first()
+            && at <= now
+        {
+            self.leaving.pop_first();
+            self.leave_all_groups(c);
+        }
         while let Some(&(at, g, c)) = self.lapsing.first()
             && at <= now
         {
@@ -918,6 +965,30 @@ impl State {
                 false,
             );
         }
+    }
+
+    fn leave_all_groups(&mut self, c: u32) {
+        let holding: Vec<u32> = self
+            .groups
+            .iter()
+            .filter(|(_, n)| n.direct.contains(c))
+            .map(|(g, _)| g)
+            .collect();
+        for g in holding {
+            self.apply_one(
+                &Change::ClientRemoved {
+                    org: OrganizationId(self.groups.get(&g).map_or(0, |n| n.org as i64)),
+                    group: GroupId(g as i64),
+                    client: ClientId(c as i64),
+                },
+                false,
+            );
+        }
+    }
+
+    /// Whether the client's relationship ended by the last instant lapses were applied for.
+    fn has_left(&self, c: u32) -> bool {
+        self.leaves_at.get(&c).is_some_and(|&at| at <= self.lapsed_through)
     }
 
     fn node(&mut self, g: u32) -> &mut GroupNode {
@@ -1035,6 +1106,24 @@ impl State {
                     self.lapses_at.insert(key, at);
                     self.lapsing.insert((at, key.0, key.1));
                 }
+            }
+            Change::ClientEligibility { client, until, .. } => {
+                let c = small(client.0);
+                if let Some(at) = self.leaves_at.remove(&c) {
+                    self.leaving.remove(&(at, c));
+                }
+                if let Some(at) = *until {
+                    self.leaves_at.insert(c, at);
+                    if at <= self.lapsed_through {
+                        self.leave_all_groups(c);
+                    } else {
+                        self.leaving.insert((at, c));
+                    }
+                }
+            }
+            Change::ClientAdded { group, client, .. } if self.has_left(small(client.0)) => {
+                // Its relationship has ended: it may be in no group (a late change that raced it).
+                let _ = group;
             }
             Change::ClientAdded { group, client, .. } => {
                 let (g, c) = (small(group.0), small(client.0));

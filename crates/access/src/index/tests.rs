@@ -78,6 +78,8 @@ impl Reference {
                 self.grants.remove(&(staff.0, group.0));
             }
             Change::Staff { .. } => {}
+            // Not generated here: its effect depends on when it is read (a story of its own).
+            Change::ClientEligibility { .. } => {}
         }
     }
 

@@ -206,6 +206,9 @@ async fn write_new(
             after_json: serde_json::to_string(client).ok(),
         });
         changes.push(client_change(ctx.actor, client));
+        if crate::clients::has_eligibility_limit(client) {
+            changes.push(crate::clients::eligibility_change(org, &ctx.org.policies, client, now));
+        }
         outcomes[index].1 = RowOutcome {
             outcome: "created",
             client_id: Some(client.id.0),

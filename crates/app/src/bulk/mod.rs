@@ -749,6 +749,14 @@ impl App {
                 format!("process request {id} is {}; retry it once it has ended", req.status),
             ));
         }
+        if req.input_purged_at.is_some() {
+            return Err(Error::new(
+                ErrorCode::Conflict,
+                format!(
+                    "the uploaded rows of process request {id} were purged after the retention period; upload the file again"
+                ),
+            ));
+        }
         let new = NewRequest {
             organization_id: actor.organization_id,
             operation: &req.operation,
@@ -918,6 +926,20 @@ impl App {
         let id = req.id;
         let attempts = req.attempts;
         if let Err(e) = self.run(owner, req, lease_ms, stop).await {
+            if e.is_transient() {
+                // The database failed before a batch could start (loading the job, handing it
+                // back): not the request's fault, and no attempt of it. Back to the queue.
+                tracing::warn!(process_request = id, error = %e, "the database failed a process request; handing it back");
+                let back = async {
+                    let mut tx = st(self.db.begin().await)?;
+                    st(store::hand_back(&mut tx.conn(), id, owner).await)?;
+                    st(tx.commit().await)
+                };
+                if let Err(e) = back.await {
+                    tracing::warn!(process_request = id, error = %e, "could not hand the request back; its lease runs out instead");
+                }
+                return;
+            }
             tracing::warn!(process_request = id, error = %e, "process request failed");
             let end = async {
                 let mut tx = self.begin().await?;

@@ -3,7 +3,7 @@
 //! the access index says who reaches which client through which groups, and the [`engine`] adds
 //! up. Every report covers only the clients its reader may see.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use clientele_access::{Seeing, decide};
 use clientele_domain::audit::Cause;
@@ -32,7 +32,9 @@ use engine::Key;
 #[derive(Debug, Default)]
 pub struct Reports {
     pub ledger: ledger::Ledger,
-    view: Mutex<Option<(ViewKey, Arc<engine::Prepared>)>>,
+    /// The view, its key, and the instant it stops being true by itself (an assignment or a
+    /// membership running out, with no change in the log to say so).
+    view: Mutex<Option<(ViewKey, clientele_domain::Millis, Arc<engine::Prepared>)>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -407,8 +409,10 @@ impl App {
             unit,
             applied: self.access.applied(),
         };
-        if let Some((k, view)) = &*self.reports.view.lock().expect("report view lock")
+        let now = now_millis();
+        if let Some((k, valid_until, view)) = &*self.reports.view.lock().unwrap_or_else(PoisonError::into_inner)
             && *k == key
+            && now < *valid_until
         {
             return view.clone();
         }
@@ -417,13 +421,11 @@ impl App {
         } else {
             Seeing::Staff(actor.staff_id)
         };
-        let view = Arc::new(engine::Prepared::new(self.access.report_view(
-            seeing,
-            statuses,
-            unit,
-            now_millis(),
-        )));
-        *self.reports.view.lock().expect("report view lock") = Some((key, view.clone()));
+        let valid_until = self.access.unchanged_until(seeing, now);
+        let view = Arc::new(engine::Prepared::new(
+            self.access.report_view(seeing, statuses, unit, now),
+        ));
+        *self.reports.view.lock().unwrap_or_else(PoisonError::into_inner) = Some((key, valid_until, view.clone()));
         view
     }
 

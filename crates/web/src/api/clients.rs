@@ -85,6 +85,10 @@ pub struct ClientQuery {
     pub group: Option<GroupId>,
     /// Only clients of this business unit.
     pub business_unit: Option<BusinessUnitId>,
+    /// Only "available" clients (seed 004): those in no group at all. Admins and staff who
+    /// manage a group may list them (a manager may add them to the groups they manage).
+    #[serde(default)]
+    pub available: bool,
     /// `next_cursor` from the previous page.
     pub cursor: Option<String>,
     /// Page size, 1 to 500 (default 50).
@@ -106,6 +110,7 @@ impl ClientQuery {
             statuses,
             group: self.group,
             business_unit: self.business_unit,
+            available: self.available,
         })
     }
 

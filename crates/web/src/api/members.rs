@@ -190,6 +190,7 @@ pub async fn bulk(
             statuses,
             group: f.group,
             business_unit: f.business_unit,
+            available: false,
         };
         let matching = s.app.clients_matching(actor.admin()?, &filter).await?;
         items.extend(matching.into_iter().map(MemberRef::Client));

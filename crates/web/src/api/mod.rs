@@ -23,6 +23,7 @@ mod assignments;
 mod audit;
 mod business_units;
 mod clients;
+mod credentials;
 mod csv;
 pub(crate) use csv::export_body;
 mod groups;
@@ -198,6 +199,12 @@ pub fn router() -> OpenApiRouter<AppState> {
             business_units::delete
         ))
         .routes(routes!(staff::list, staff::create))
+        .routes(routes!(staff::colleagues))
+        .routes(routes!(credentials::change_password))
+        .routes(routes!(credentials::list_tokens, credentials::create_token))
+        .routes(routes!(credentials::revoke_token))
+        .routes(routes!(credentials::issue_reset))
+        .routes(routes!(credentials::redeem_reset))
         .routes(routes!(staff::get_one, staff::update))
         .routes(routes!(clients::list, clients::create))
         .routes(routes!(clients::get_one, clients::update))

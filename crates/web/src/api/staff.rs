@@ -6,7 +6,7 @@ use serde::Deserialize;
 use clientele_app::Page;
 use clientele_app::staff::{NewStaff, StaffPatch};
 use clientele_domain::StaffId;
-use clientele_domain::entities::Staff;
+use clientele_domain::entities::{Colleague, Staff};
 use clientele_domain::staff::StaffRole;
 
 use super::{IfMatchHeader, PROBLEM_JSON, PageParams};
@@ -32,9 +32,13 @@ pub struct StaffPatchInput {
     pub active: Option<bool>,
 }
 
-/// Staff of the organisation, by e-mail.
+/// Staff of the organisation with their e-mail, role and status, by e-mail (admins; staff read
+/// `/api/v1/colleagues`).
 #[utoipa::path(get, path = "/api/v1/staff", tag = "staff", operation_id = "listStaff", params(PageParams),
-    responses((status = 200, description = "A page of staff members.", body = Page<Staff>)))]
+    responses(
+        (status = 200, description = "A page of staff members.", body = Page<Staff>),
+        (status = 403, description = "`forbidden`: only admins list staff with their details.", body = Problem, content_type = PROBLEM_JSON),
+    ))]
 pub async fn list(
     State(s): State<AppState>,
     Auth(actor): Auth,
@@ -42,6 +46,19 @@ pub async fn list(
 ) -> Result<axum::Json<Page<Staff>>, ApiError> {
     Ok(axum::Json(
         s.app.staff_list(&actor, p.cursor.as_deref(), p.limit).await?,
+    ))
+}
+
+/// The colleague directory: every active staff member's name, for everyone.
+#[utoipa::path(get, path = "/api/v1/colleagues", tag = "staff", operation_id = "listColleagues", params(PageParams),
+    responses((status = 200, description = "A page of colleagues.", body = Page<Colleague>)))]
+pub async fn colleagues(
+    State(s): State<AppState>,
+    Auth(actor): Auth,
+    Q(p): Q<PageParams>,
+) -> Result<axum::Json<Page<Colleague>>, ApiError> {
+    Ok(axum::Json(
+        s.app.colleagues(&actor, p.cursor.as_deref(), p.limit).await?,
     ))
 }
 
@@ -78,6 +95,7 @@ pub async fn create(
     params(("id" = i64, Path, description = "The staff member's id.")),
     responses(
         (status = 200, description = "The staff member; `ETag` is its version.", body = Staff),
+        (status = 403, description = "`forbidden`: staff read only their own record; admins read anyone's.", body = Problem, content_type = PROBLEM_JSON),
         (status = 404, description = "`not_found`: no such staff member.", body = Problem, content_type = PROBLEM_JSON),
     ))]
 pub async fn get_one(State(s): State<AppState>, Auth(actor): Auth, P(id): P<StaffId>) -> Result<Response, ApiError> {

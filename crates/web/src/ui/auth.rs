@@ -26,10 +26,19 @@ pub struct LoginQuery {
 }
 
 /// Only paths of this site, so a crafted link cannot bounce a fresh session elsewhere.
+/// Where to go after signing in: only a path on this site. Browsers drop tabs and line breaks
+/// from URLs and read `\\` as `/`, so `/%09/evil.example` would leave the site: any control
+/// character, whitespace or backslash refuses the path, and so does a second leading slash.
 fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") => n.to_string(),
-        _ => "/groups".to_string(),
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n.chars().any(|c| c.is_control() || c.is_whitespace() || c == '\\') =>
+        {
+            n.to_string()
+        }
+        _ => "/".to_string(),
     }
 }
 
@@ -80,7 +89,12 @@ pub async fn login(State(s): State<AppState>, request: Request) -> Response {
                 .same_site(SameSite::Lax)
                 .max_age(time::Duration::milliseconds(SESSION_LIFETIME_MS))
                 .build();
-            (CookieJar::new().add(cookie), see_other(&next)).into_response()
+            let to = if session.staff.must_change_password {
+                "/account"
+            } else {
+                next.as_str()
+            };
+            (CookieJar::new().add(cookie), see_other(to)).into_response()
         }
         Ok(SignIn::WrongCredentials) => again(
             StatusCode::UNAUTHORIZED,
@@ -127,9 +141,17 @@ mod tests {
     #[test]
     fn sign_in_only_returns_to_paths_of_this_site() {
         assert_eq!(safe_next(Some("/groups/7?q=a")), "/groups/7?q=a");
-        for bad in ["https://evil.example/", "//evil.example", "/\\evil.example", "groups"] {
-            assert_eq!(safe_next(Some(bad)), "/groups", "{bad}");
+        for bad in [
+            "https://evil.example/",
+            "//evil.example",
+            "/\\evil.example",
+            "groups",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/ /evil.example",
+        ] {
+            assert_eq!(safe_next(Some(bad)), "/", "{bad:?}");
         }
-        assert_eq!(safe_next(None), "/groups");
+        assert_eq!(safe_next(None), "/");
     }
 }

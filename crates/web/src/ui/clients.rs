@@ -96,6 +96,7 @@ async fn list_page(
         },
         group: q.group.parse().ok().map(GroupId),
         business_unit: None,
+        available: false,
     };
     let page = s
         .app

@@ -274,9 +274,9 @@ async fn timeline(s: &AppState, session: &Session, events: &[AuditEvent]) -> Vec
                 None => {
                     let name = s
                         .app
-                        .staff(&session.actor, id)
+                        .colleague(&session.actor, id)
                         .await
-                        .map(|s| s.name)
+                        .map(|c| c.name)
                         .unwrap_or_default();
                     staff.insert(id, name.clone());
                     name

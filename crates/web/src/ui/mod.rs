@@ -29,6 +29,7 @@ use clientele_domain::{ClientId, Error, ErrorCode, GroupId};
 
 use crate::{AppState, REQUEST_ID};
 
+mod account;
 mod auth;
 mod client_form;
 mod clients;
@@ -116,6 +117,12 @@ pub fn router() -> Router<AppState> {
         .route("/process-requests/{id}/cancel", post(process_requests::cancel))
         .route("/process-requests/{id}/retry", post(process_requests::retry))
         .route("/process-requests/{id}/apply", post(process_requests::apply))
+        .route("/account", get(account::page))
+        .route("/account/password", post(account::change_password))
+        .route("/account/tokens", post(account::create_token))
+        .route("/account/tokens/{id}/revoke", post(account::revoke_token))
+        .route("/reset-password", get(account::reset_page).post(account::reset))
+        .route("/settings/staff/{id}/reset", post(account::issue_reset))
         .route("/settings", get(settings::page))
         .route("/settings/policies", post(settings::policies))
         .route("/settings/business-units", post(settings::create_unit))
@@ -177,11 +184,12 @@ fn is_cross_site(request: &Request) -> bool {
     {
         return true;
     }
-    // The host the browser named (behind a trusted proxy, the one it forwarded).
-    let host = request
-        .extensions()
-        .get::<crate::proxy::Client>()
-        .and_then(|c| c.host.as_deref());
+    // The host the browser named (behind a trusted proxy, the one it forwarded; `edge` puts it
+    // on every request, and `Host` is its fallback for a request that did not pass there).
+    let host = match request.extensions().get::<crate::proxy::Client>() {
+        Some(client) => client.host.as_deref(),
+        None => headers.get(header::HOST).and_then(|v| v.to_str().ok()),
+    };
     match headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
         None => false,
         Some(origin) => {
@@ -262,6 +270,12 @@ pub const NAV: &[NavItem] = &[
         admin_only: false,
     },
     NavItem {
+        href: "/account",
+        label: "Your account",
+        section: "account",
+        admin_only: false,
+    },
+    NavItem {
         href: "/settings",
         label: "Settings",
         section: "settings",
@@ -270,6 +284,11 @@ pub const NAV: &[NavItem] = &[
 ];
 
 impl Session {
+    /// The session's own token (to keep this session when the password changes).
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
     /// What the layout needs.
     pub fn layout(&self, section: &'static str) -> Layout {
         Layout {
@@ -310,6 +329,8 @@ impl Layout {
 /// Why a request did not get a session.
 pub enum NoSession {
     SignIn(String),
+    /// Signed in with a password that must be changed first.
+    ChangePassword,
     Failed(UiError),
 }
 
@@ -320,6 +341,7 @@ impl IntoResponse for NoSession {
                 let target = serde_urlencoded::to_string([("next", next.as_str())]).unwrap_or_default();
                 Redirect::to(&format!("/login?{target}")).into_response()
             }
+            NoSession::ChangePassword => Redirect::to("/account").into_response(),
             NoSession::Failed(e) => e.into_response(),
         }
     }
@@ -336,7 +358,7 @@ impl FromRequestParts<AppState> for Session {
                 .map(|p| p.as_str().to_string())
                 .unwrap_or_default()
         } else {
-            "/groups".to_string()
+            "/".to_string()
         };
         let jar = CookieJar::from_headers(&parts.headers);
         let Some(token) = jar.get(SESSION_COOKIE).map(|c| c.value().to_string()) else {
@@ -348,6 +370,15 @@ impl FromRequestParts<AppState> for Session {
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
         match state.app.session_actor(&token, request_id).await {
+            // A password someone else set (the first start, a reset by an admin... no: a reset is
+            // chosen by its owner) must be replaced before anything else.
+            Ok(Some((_, staff)))
+                if staff.must_change_password
+                    && !parts.uri.path().starts_with("/account")
+                    && parts.uri.path() != "/logout" =>
+            {
+                Err(NoSession::ChangePassword)
+            }
             Ok(Some((actor, staff))) => Ok(Session {
                 actor,
                 staff,

@@ -123,7 +123,7 @@ impl Names {
         if let Some(n) = self.staff.get(&id) {
             return n.clone();
         }
-        let name = match s.app.staff(&session.actor, id).await {
+        let name = match s.app.colleague(&session.actor, id).await {
             Ok(m) => m.name,
             Err(_) => format!("staff {id}"),
         };
