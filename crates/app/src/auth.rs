@@ -2,7 +2,7 @@
 //! so a copy of the database does not let anyone sign in. Passwords use argon2.
 
 use argon2::Argon2;
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use argon2::password_hash::PasswordHasher;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
@@ -38,11 +38,45 @@ pub fn hash_password(password: &str) -> Result<String> {
         .map_err(|e| Error::internal(format!("password hashing failed: {e}")))
 }
 
+thread_local! {
+    /// Argon2's working memory (19 MiB at the default cost), kept by each thread that checks
+    /// passwords and used again for the next check. Allocated afresh per check, it landed in the
+    /// malloc arena of whichever thread ran it, and glibc keeps a freed block that large in the
+    /// arena: a flood of sign-ins grew the server by hundreds of megabytes it never gave back.
+    static BLOCKS: std::cell::RefCell<Vec<argon2::Block>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Whether `password` matches a PHC-format argon2 hash. The hash is recomputed with the stored
+/// algorithm, version, cost and salt into this thread's reused working memory, and the outputs
+/// are compared in constant time.
 pub fn verify_password(password: &str, hash: &str) -> bool {
-    match argon2::password_hash::phc::PasswordHash::new(hash) {
-        Ok(parsed) => Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok(),
-        Err(_) => false,
-    }
+    use argon2::{Algorithm, Params, Version};
+    let Ok(parsed) = argon2::password_hash::phc::PasswordHash::new(hash) else {
+        return false;
+    };
+    let (Some(salt), Some(expected)) = (&parsed.salt, &parsed.hash) else {
+        return false;
+    };
+    let (Ok(params), Ok(algorithm)) = (Params::try_from(&parsed), Algorithm::try_from(parsed.algorithm.as_str())) else {
+        return false;
+    };
+    let version = match parsed.version.map(Version::try_from).transpose() {
+        Ok(version) => version.unwrap_or_default(),
+        Err(_) => return false,
+    };
+    let blocks_needed = params.block_count();
+    let argon2 = Argon2::new(algorithm, version, params);
+    let mut computed = vec![0u8; expected.as_bytes().len()];
+    let hashed = BLOCKS.with(|blocks| {
+        let mut blocks = blocks.borrow_mut();
+        if blocks.len() < blocks_needed {
+            blocks.resize(blocks_needed, argon2::Block::default());
+        }
+        argon2
+            .hash_password_into_with_memory(password.as_bytes(), salt.as_ref(), &mut computed, &mut blocks[..blocks_needed])
+            .is_ok()
+    });
+    hashed && subtle::ConstantTimeEq::ct_eq(computed.as_slice(), expected.as_bytes()).into()
 }
 
 impl App {
