@@ -57,7 +57,10 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
     let (Some(salt), Some(expected)) = (&parsed.salt, &parsed.hash) else {
         return false;
     };
-    let (Ok(params), Ok(algorithm)) = (Params::try_from(&parsed), Algorithm::try_from(parsed.algorithm.as_str())) else {
+    let (Ok(params), Ok(algorithm)) = (
+        Params::try_from(&parsed),
+        Algorithm::try_from(parsed.algorithm.as_str()),
+    ) else {
         return false;
     };
     let version = match parsed.version.map(Version::try_from).transpose() {
@@ -73,7 +76,12 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
             blocks.resize(blocks_needed, argon2::Block::default());
         }
         argon2
-            .hash_password_into_with_memory(password.as_bytes(), salt.as_ref(), &mut computed, &mut blocks[..blocks_needed])
+            .hash_password_into_with_memory(
+                password.as_bytes(),
+                salt.as_ref(),
+                &mut computed,
+                &mut blocks[..blocks_needed],
+            )
             .is_ok()
     });
     hashed && subtle::ConstantTimeEq::ct_eq(computed.as_slice(), expected.as_bytes()).into()
