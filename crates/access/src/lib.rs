@@ -15,8 +15,10 @@ pub mod decide;
 mod index;
 
 pub use change::{Change, ChangeRow};
+pub use clientele_domain::client::{ClientOrder, ClientSort};
 pub use index::{
-    AccessIndex, ClientFilter, ClientPage, GrantPath, ListClients, ListGroups, ReportGroup, ReportView, Seeing,
+    AccessIndex, ClientFilter, ClientPage, GrantPath, GroupPage, ListClients, ListGroups, ReportGroup, ReportView,
+    Seeing,
 };
 
 use serde::{Deserialize, Serialize};

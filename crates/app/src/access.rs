@@ -17,7 +17,7 @@ use clientele_domain::{BusinessUnitId, ClientId, Error, GroupId, OrganizationId,
 use clientele_store::{Conn, Tx, changes, clients, staff as staff_store};
 use serde::Serialize;
 
-use crate::paging::{self, Cursor};
+use crate::paging::{self, Position};
 use crate::{Actor, App, st};
 
 /// How many log rows one catch-up step reads.
@@ -62,8 +62,20 @@ pub(crate) async fn record(c: &mut Conn<'_>, changes_made: &[Change]) -> Result<
 pub struct CountedPage<T> {
     pub items: Vec<T>,
     pub next_cursor: Option<String>,
+    /// The page before this one; `None` on the first page.
+    pub prev_cursor: Option<String>,
     /// How many rows match in all (not just this page).
     pub total: u64,
+}
+
+impl<T> From<CountedPage<T>> for paging::Page<T> {
+    fn from(page: CountedPage<T>) -> Self {
+        paging::Page {
+            items: page.items,
+            next_cursor: page.next_cursor,
+            prev_cursor: page.prev_cursor,
+        }
+    }
 }
 
 /// The answer to "may this staff member see this client, and why".
@@ -389,31 +401,23 @@ impl App {
         limit: Option<i64>,
     ) -> Result<CountedPage<Client>> {
         let limit = paging::limit(limit)?;
-        let cursor = Cursor::decode(cursor)?;
+        let position = Position::decode(cursor)?;
         let filter = &self.with_references(org, filter).await?;
         let page = self.access.list_clients(&ListClients {
             seeing,
             filter,
-            after: cursor.as_after(),
+            after: position.after(),
+            backward: position.backward,
             limit: limit as usize,
             now: now_millis(),
         });
         let mut conn = st(self.db.read().await)?;
         let items = st(clients::by_ids(&mut conn.conn(), org, &page.ids).await)?;
-        let next_cursor = if page.more {
-            page.keys.last().map(|(key, id)| {
-                Cursor {
-                    key: key.clone(),
-                    id: *id,
-                }
-                .encode()
-            })
-        } else {
-            None
-        };
+        let (next_cursor, prev_cursor) = paging::index_cursors(&page.keys, page.more, &position);
         Ok(CountedPage {
             items,
             next_cursor,
+            prev_cursor,
             total: page.total,
         })
     }
@@ -449,6 +453,7 @@ impl App {
                 seeing,
                 filter,
                 after: (&after.0, after.1),
+                backward: false,
                 limit: PAGE,
                 now: now_millis(),
             });

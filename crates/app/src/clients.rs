@@ -9,8 +9,9 @@ use clientele_domain::{BusinessUnitId, ClientId, Error, ErrorCode, Millis, Resul
 use clientele_store::clients::{self as store, ClientFields, ClientFilter};
 use clientele_store::{Locked, business_units, members};
 
-use crate::paging::Page;
+use crate::access::CountedPage;
 use crate::{Actor, Admin, App, access, audit, check_version, st};
+use clientele_domain::policy::MembershipMode;
 
 /// Input for creating a client, and (every field optional) for changing one. For optional text
 /// fields an empty string clears the value.
@@ -81,14 +82,47 @@ impl App {
         filter: &ClientFilter,
         cursor: Option<&str>,
         limit: Option<i64>,
-    ) -> Result<Page<Client>> {
+    ) -> Result<CountedPage<Client>> {
         // Everyone's list comes from the access index, filtered before paging (staff: their
         // group clients; admins: the organisation; "available": the clients in no group), then
         // loaded by id: one way of filtering for all, a group meaning the clients reached through
         // it, and a search that never scans the table.
+        let seeing = self.seeing_for(actor, filter).await?;
+        self.list_seen(actor.organization_id, seeing, &access_filter(filter), cursor, limit)
+            .await
+    }
+
+    /// Every client of the list `filter` describes, in its order, without loading them: what
+    /// "select all N matching this filter" selects, the N the list showed.
+    pub async fn clients_matching(&self, actor: &Actor, filter: &ClientFilter) -> Result<Vec<ClientId>> {
+        let seeing = self.seeing_for(actor, filter).await?;
+        self.matching_ids(actor.organization_id, seeing, &access_filter(filter))
+            .await
+    }
+
+    /// Whose clients a list starts from.
+    async fn seeing_for(&self, actor: &Actor, filter: &ClientFilter) -> Result<Seeing> {
         let org = actor.organization_id;
-        let seeing = if filter.available {
-            if !actor.viewer().admin && !self.access.manages_any(actor.staff_id, now_millis()) {
+        let now = now_millis();
+        Ok(if let Some(group) = filter.addable_to {
+            // The same decision as the change itself (`add_members` asks `add_client` per
+            // client): admins may add anyone, a manager the clients they manage and those in no
+            // group; under exclusive membership only clients in no group can join at all.
+            decide::manage_members(&self.access, actor.viewer(), group, now)?;
+            let exclusive = {
+                let mut conn = st(self.db.read().await)?;
+                let org = st(clientele_store::organizations::get(&mut conn.conn(), org).await)?;
+                org.policies.membership_mode == MembershipMode::Exclusive
+            };
+            if exclusive {
+                Seeing::Ungrouped(org)
+            } else if actor.viewer().admin {
+                Seeing::All(org)
+            } else {
+                Seeing::Addable(actor.staff_id, org)
+            }
+        } else if filter.available {
+            if !actor.viewer().admin && !self.access.manages_any(actor.staff_id, now) {
                 return Err(Error::forbidden(
                     "only admins and managers of a group can list the clients that are in no group",
                 )
@@ -99,13 +133,6 @@ impl App {
             Seeing::All(org)
         } else {
             Seeing::Staff(actor.staff_id)
-        };
-        let page = self
-            .list_seen(org, seeing, &access_filter(filter), cursor, limit)
-            .await?;
-        Ok(Page {
-            items: page.items,
-            next_cursor: page.next_cursor,
         })
     }
 
@@ -127,6 +154,30 @@ impl App {
             .into_iter()
             .filter(|g| decide::view_group(&self.access, actor.viewer(), g.id, now).is_ok())
             .collect())
+    }
+
+    /// The groups each of these clients is directly in, as the actor may see them (a list's
+    /// group badges): one statement for the page.
+    pub async fn groups_of_clients(
+        &self,
+        actor: &Actor,
+        ids: &[ClientId],
+    ) -> Result<std::collections::HashMap<ClientId, Vec<GroupRef>>> {
+        let now = now_millis();
+        for &id in ids {
+            decide::view_client(&self.access, actor.viewer(), id, now)?;
+        }
+        let rows = {
+            let mut conn = st(self.db.read().await)?;
+            st(members::groups_of_clients(&mut conn.conn(), ids, now).await)?
+        };
+        let mut out: std::collections::HashMap<ClientId, Vec<GroupRef>> = std::collections::HashMap::new();
+        for (client, group) in rows {
+            if decide::view_group(&self.access, actor.viewer(), group.id, now).is_ok() {
+                out.entry(client).or_default().push(group);
+            }
+        }
+        Ok(out)
     }
 
     /// Whether the actor may change this client, answered by the same decision `update_client`
@@ -376,7 +427,9 @@ pub(crate) fn access_filter(filter: &ClientFilter) -> clientele_access::ClientFi
         text: filter.text.clone(),
         also: Vec::new(),
         statuses: filter.statuses.clone(),
-        group: filter.group,
+        groups: filter.groups.clone(),
+        not_in: filter.addable_to,
         unit: filter.business_unit,
+        order: filter.order,
     }
 }

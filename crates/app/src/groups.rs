@@ -11,8 +11,9 @@ use clientele_domain::{BusinessUnitId, Error, ErrorCode, GroupId, OrganizationId
 use clientele_store::groups::{self as store, GroupFields, GroupFilter};
 use clientele_store::{Conn, Locked, Tx, assignments, business_units, members as member_store, organizations};
 
+use crate::access::CountedPage;
 use crate::members::{MemberRef, add_one};
-use crate::paging::{self, Cursor, Page};
+use crate::paging::{self, Cursor, Position};
 use crate::{Actor, Admin, App, access, audit, bulk, check_version, st};
 
 #[derive(Debug, Clone)]
@@ -38,6 +39,19 @@ pub struct GroupPatch {
     pub protected: Option<bool>,
 }
 
+/// What a viewer may do with a group (see [`App::group_actions`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct GroupActions {
+    /// Add and remove members: admins, and managers of the group or of a group above it.
+    pub manage_members: bool,
+    /// Change its settings and logos, assign staff: admins.
+    pub administer: bool,
+    /// Delete it: admins, when nothing blocks the deletion.
+    pub delete: bool,
+    /// Lift its protection from deletion: admins, on a protected group.
+    pub lift_protection: bool,
+}
+
 impl App {
     pub async fn groups(
         &self,
@@ -45,45 +59,54 @@ impl App {
         filter: &GroupFilter,
         cursor: Option<&str>,
         limit: Option<i64>,
-    ) -> Result<Page<ClientGroup>> {
+    ) -> Result<CountedPage<ClientGroup>> {
         let limit = paging::limit(limit)?;
-        let cursor = Cursor::decode(cursor)?;
+        let position = Position::decode(cursor)?;
         let mut conn = st(self.db.read().await)?;
         if !actor.viewer().admin {
             // Staff see the groups they are assigned to and those nested below: filtered by
             // access in the index, paged there, then loaded.
-            let (ids, keys, more) = self.access.list_groups(&ListGroups {
+            let page = self.access.list_groups(&ListGroups {
                 staff: actor.staff_id,
                 kind: filter.kind,
                 unit: filter.business_unit,
                 text: filter.text.as_deref(),
-                after: cursor.as_after(),
+                within: filter.within,
+                order: filter.order,
+                after: position.after(),
+                backward: position.backward,
                 limit: limit as usize,
                 now: now_millis(),
             });
-            let items = st(store::by_ids(&mut conn.conn(), actor.organization_id, &ids).await)?;
-            let next_cursor = if more {
-                keys.last().map(|(key, id)| {
-                    Cursor {
-                        key: key.clone(),
-                        id: *id,
-                    }
-                    .encode()
-                })
-            } else {
-                None
-            };
-            return Ok(Page { items, next_cursor });
+            let items = st(store::by_ids(&mut conn.conn(), actor.organization_id, &page.ids).await)?;
+            let (next_cursor, prev_cursor) = paging::index_cursors(&page.keys, page.more, &position);
+            return Ok(CountedPage {
+                items,
+                next_cursor,
+                prev_cursor,
+                total: page.total,
+            });
         }
         let rows = st(store::list(
             &mut conn.conn(),
             actor.organization_id,
             filter,
-            cursor.as_after(),
+            position.after(),
+            position.backward,
             limit + 1,
         )
         .await)?;
-        Ok(paging::keyed_page(rows, limit, |g| g.id.0))
+        let total = st(store::count(&mut conn.conn(), actor.organization_id, filter).await)?;
+        let page = paging::directed_page(rows, limit, &position, |(g, key)| Cursor {
+            key: key.clone(),
+            id: g.id.0,
+        });
+        Ok(CountedPage {
+            items: page.items.into_iter().map(|(g, _)| g).collect(),
+            next_cursor: page.next_cursor,
+            prev_cursor: page.prev_cursor,
+            total: total as u64,
+        })
     }
 
     /// A group with its parents and whether (and why not) it can be deleted.
@@ -94,6 +117,20 @@ impl App {
         let group = st(store::get(&mut conn.conn(), actor.organization_id, id).await)?;
         let detail = detail(&mut conn.conn(), &org.policies, group).await?;
         Ok(self.as_seen_by(actor, detail))
+    }
+
+    /// What the actor may do with this group: the very decisions the use cases take, so a screen
+    /// offers exactly the actions that would be accepted.
+    pub fn group_actions(&self, actor: &Actor, group: &GroupDetail) -> GroupActions {
+        let now = now_millis();
+        let id = group.group.id;
+        let administer = decide::administer_group(&self.access, actor.viewer(), id, now).is_ok();
+        GroupActions {
+            manage_members: decide::manage_members(&self.access, actor.viewer(), id, now).is_ok(),
+            administer,
+            delete: administer && group.deletable,
+            lift_protection: administer && group.group.protected,
+        }
     }
 
     /// What of a group's detail the actor may see: parents they cannot see are left out (they

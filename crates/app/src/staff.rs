@@ -68,6 +68,7 @@ impl App {
         Ok(Page {
             items: page.items.into_iter().filter(|s| s.active).map(colleague).collect(),
             next_cursor: page.next_cursor,
+            prev_cursor: page.prev_cursor,
         })
     }
 

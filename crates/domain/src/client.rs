@@ -72,3 +72,45 @@ mod tests {
         assert!(!relationship_is_active(Relationship::Expired, None, 100));
     }
 }
+
+/// What a client list is sorted by.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ClientSort {
+    /// By name (case and accents folded), then id.
+    #[default]
+    Name,
+    /// By status (active, inactive, closed), then name.
+    Status,
+}
+
+/// The order of a client list: a column and a direction. Written `name`, `-name`, `status`,
+/// `-status` in query strings.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ClientOrder {
+    pub by: ClientSort,
+    pub descending: bool,
+}
+
+impl ClientOrder {
+    pub fn parse(text: &str) -> Option<ClientOrder> {
+        let (descending, column) = match text.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, text),
+        };
+        let by = match column {
+            "name" => ClientSort::Name,
+            "status" => ClientSort::Status,
+            _ => return None,
+        };
+        Some(ClientOrder { by, descending })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match (self.by, self.descending) {
+            (ClientSort::Name, false) => "name",
+            (ClientSort::Name, true) => "-name",
+            (ClientSort::Status, false) => "status",
+            (ClientSort::Status, true) => "-status",
+        }
+    }
+}

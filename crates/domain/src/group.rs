@@ -101,6 +101,67 @@ fn quoted_list(names: &[String]) -> String {
     names.iter().map(|n| format!("\"{n}\"")).collect::<Vec<_>>().join(", ")
 }
 
+/// What a group list is sorted by.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum GroupSort {
+    /// By name (case and accents folded), then id.
+    #[default]
+    Name,
+    /// By how many members the group holds directly, then name.
+    Members,
+}
+
+/// The order of a group list. Written `name`, `-name`, `members`, `-members` in query strings.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct GroupOrder {
+    pub by: GroupSort,
+    pub descending: bool,
+}
+
+impl GroupOrder {
+    pub fn parse(text: &str) -> Option<GroupOrder> {
+        let (descending, column) = match text.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, text),
+        };
+        let by = match column {
+            "name" => GroupSort::Name,
+            "members" => GroupSort::Members,
+            _ => return None,
+        };
+        Some(GroupOrder { by, descending })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match (self.by, self.descending) {
+            (GroupSort::Name, false) => "name",
+            (GroupSort::Name, true) => "-name",
+            (GroupSort::Members, false) => "members",
+            (GroupSort::Members, true) => "-members",
+        }
+    }
+
+    /// A cursor key for a group in this order: its name key, preceded by its member count
+    /// (zero-padded, so keys compare like the counts) when sorting by members.
+    pub fn key(self, member_count: i64, name_key: &str) -> String {
+        match self.by {
+            GroupSort::Name => name_key.to_string(),
+            GroupSort::Members => format!("{member_count:020}|{name_key}"),
+        }
+    }
+
+    /// A cursor key read back: the member count (0 when sorting by name) and the name key.
+    pub fn split_key(self, key: &str) -> (i64, &str) {
+        match self.by {
+            GroupSort::Name => (0, key),
+            GroupSort::Members => match key.split_once('|') {
+                Some((count, name)) => (count.parse().unwrap_or(0), name),
+                None => (0, key),
+            },
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -196,12 +196,17 @@ pub struct ClientFilter {
     pub text: Option<String>,
     /// Empty means every status.
     pub statuses: Vec<ClientStatus>,
-    /// Only clients in this group, directly or through groups nested in it.
-    pub group: Option<GroupId>,
+    /// Only clients in at least one of these groups, directly or through groups nested in
+    /// them (none: no such filter).
+    pub groups: Vec<GroupId>,
     pub business_unit: Option<BusinessUnitId>,
     /// Only clients that no group holds (seed 004's "available" clients): what a group's
     /// manager may add besides the clients they manage.
     pub available: bool,
+    /// Only the clients the caller could add to this group now (its "add clients" picker): not
+    /// in it already, and under exclusive membership in no group at all.
+    pub addable_to: Option<GroupId>,
+    pub order: clientele_domain::client::ClientOrder,
 }
 
 /// Clients whose external reference is exactly `text`, or whose e-mail is `text` (case ignored):

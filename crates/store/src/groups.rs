@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use clientele_domain::entities::{ClientGroup, GroupRef};
-use clientele_domain::group::GroupKind;
+use clientele_domain::group::{GroupKind, GroupOrder, GroupSort};
 use clientele_domain::logo::{Logo, LogoVariant};
 use clientele_domain::nesting::Neighbourhood;
 use clientele_domain::{BusinessUnitId, Error, GroupId, Millis, OrganizationId, StaffId};
@@ -155,24 +155,15 @@ pub struct GroupFilter {
     pub kind: Option<GroupKind>,
     pub business_unit: Option<BusinessUnitId>,
     pub text: Option<String>,
+    /// Only the groups nested directly in this one (a group of client groups' members).
+    pub within: Option<GroupId>,
+    /// The order of the list (not a filter, but every list that filters also sorts).
+    pub order: GroupOrder,
 }
 
-pub async fn list(
-    c: &mut Conn<'_>,
-    org: OrganizationId,
-    filter: &GroupFilter,
-    after: (&str, i64),
-    limit: i64,
-) -> Result<Vec<(ClientGroup, String)>> {
-    let mut sql = Sql::new(select_group!("WHERE g.deleted_at IS NULL AND g.organization_id = "));
+/// The organisation's live groups that pass `filter`.
+fn filtered(sql: &mut Sql, org: OrganizationId, filter: &GroupFilter) {
     sql.bind(org.0);
-    sql.push(" AND (g.name_key > ")
-        .bind(after.0)
-        .push(" OR (g.name_key = ")
-        .bind(after.0)
-        .push(" AND g.id > ")
-        .bind(after.1)
-        .push("))");
     if let Some(kind) = filter.kind {
         sql.push(" AND g.kind = ").bind(kind.as_str());
     }
@@ -187,15 +178,88 @@ pub async fn list(
             .bind(pattern)
             .push(" ESCAPE '\\')");
     }
-    sql.push(" ORDER BY g.name_key, g.id LIMIT ").bind(limit);
+    if let Some(parent) = filter.within {
+        sql.push(" AND g.id IN (SELECT child_id FROM group_children WHERE parent_id = ")
+            .bind(parent.0)
+            .push(")");
+    }
+}
+
+/// A page of groups in `filter.order`, after the cursor `after` (`("", 0)`: from the start), or
+/// with `backward` the rows just before it, nearest first. Each comes with its cursor key
+/// ([`GroupOrder::key`]).
+pub async fn list(
+    c: &mut Conn<'_>,
+    org: OrganizationId,
+    filter: &GroupFilter,
+    after: (&str, i64),
+    backward: bool,
+    limit: i64,
+) -> Result<Vec<(ClientGroup, String)>> {
+    let order = filter.order;
+    let mut sql = Sql::new(select_group!("WHERE g.deleted_at IS NULL AND g.organization_id = "));
+    filtered(&mut sql, org, filter);
+    // Read in reverse for a descending list, and again for a backward page.
+    let reverse = order.descending != backward;
+    let started = !after.0.is_empty() || after.1 != 0;
+    match order.by {
+        GroupSort::Name => {
+            if started {
+                sql.push(if reverse {
+                    " AND (g.name_key, g.id) < ("
+                } else {
+                    " AND (g.name_key, g.id) > ("
+                })
+                .bind(after.0)
+                .push(", ")
+                .bind(after.1)
+                .push(")");
+            }
+            sql.push(if reverse {
+                " ORDER BY g.name_key DESC, g.id DESC LIMIT "
+            } else {
+                " ORDER BY g.name_key, g.id LIMIT "
+            });
+        }
+        GroupSort::Members => {
+            if started {
+                let (count, name) = order.split_key(after.0);
+                sql.push(if reverse {
+                    " AND (g.member_count, g.name_key, g.id) < ("
+                } else {
+                    " AND (g.member_count, g.name_key, g.id) > ("
+                })
+                .bind(count)
+                .push(", ")
+                .bind(name.to_string())
+                .push(", ")
+                .bind(after.1)
+                .push(")");
+            }
+            sql.push(if reverse {
+                " ORDER BY g.member_count DESC, g.name_key DESC, g.id DESC LIMIT "
+            } else {
+                " ORDER BY g.member_count, g.name_key, g.id LIMIT "
+            });
+        }
+    }
+    sql.bind(limit);
     let (text, params) = sql.into_parts();
     let rows = on!(c, c => bind_params!(sqlx::query_as::<_, Row>(text), params).fetch_all(&mut **c).await)?;
     rows.into_iter()
         .map(|r| {
-            let key = r.name_key.clone();
+            let key = order.key(r.member_count, &r.name_key);
             r.into_entity().map(|g| (g, key))
         })
         .collect()
+}
+
+/// How many of the organisation's live groups pass `filter` (the lists' totals).
+pub async fn count(c: &mut Conn<'_>, org: OrganizationId, filter: &GroupFilter) -> Result<i64> {
+    let mut sql = Sql::new("SELECT COUNT(*) FROM client_groups g WHERE g.deleted_at IS NULL AND g.organization_id = ");
+    filtered(&mut sql, org, filter);
+    let (text, params) = sql.into_parts();
+    Ok(on!(c, c => bind_params!(sqlx::query_scalar::<_, i64>(text), params).fetch_one(&mut **c).await)?)
 }
 
 /// Soft-deletes the group: it disappears from every list, its row stays for the audit trail and,

@@ -424,6 +424,43 @@ pub async fn groups_of_client(c: &mut Conn<'_>, client: ClientId) -> Result<Vec<
         .collect())
 }
 
+/// The groups holding each of these clients directly (memberships whose validity has not run
+/// out), by group name: a list page's group badges in one statement.
+pub async fn groups_of_clients(
+    c: &mut Conn<'_>,
+    clients: &[ClientId],
+    now: Millis,
+) -> Result<Vec<(ClientId, GroupRef)>> {
+    if clients.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut sql = Sql::for_backend(
+        c.backend(),
+        "SELECT gc.client_id, g.id, g.name FROM group_clients gc JOIN client_groups g ON g.id = gc.group_id
+         WHERE (gc.valid_until IS NULL OR gc.valid_until > ",
+    );
+    sql.bind(now)
+        .push(") AND gc.client_id IN ")
+        .bind_list(clients.iter().map(|c| c.0))
+        .push(" ORDER BY g.name_key, g.id");
+    let (text, params) = sql.into_parts();
+    let rows: Vec<(i64, i64, String)> =
+        on!(c, c => bind_params!(sqlx::query_as::<_, (i64, i64, String)>(text), params).fetch_all(&mut **c).await)?;
+    Ok(rows
+        .into_iter()
+        .map(|(client, id, name)| {
+            (
+                ClientId(client),
+                GroupRef {
+                    id: GroupId(id),
+                    name,
+                    kind: GroupKind::Clients,
+                },
+            )
+        })
+        .collect())
+}
+
 /// A page of a group's members ordered by name; `after` is the previous page's last (name_key, id).
 pub async fn list(
     c: &mut Conn<'_>,

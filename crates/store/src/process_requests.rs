@@ -289,18 +289,8 @@ pub struct RequestFilter {
     pub initiator: Option<i64>,
 }
 
-/// Newest first; `before` is the id of the previous page's last request.
-pub async fn list(
-    c: &mut Conn<'_>,
-    org: OrganizationId,
-    filter: &RequestFilter,
-    before: i64,
-    limit: i64,
-) -> Result<Vec<Request>> {
-    let mut sql = Sql::new("SELECT ");
-    sql.push(COLUMNS)
-        .push(" FROM process_requests WHERE organization_id = ");
-    sql.bind(org.0).push(" AND id < ").bind(before);
+fn filtered(sql: &mut Sql, org: OrganizationId, filter: &RequestFilter) {
+    sql.bind(org.0);
     if let Some(status) = &filter.status {
         sql.push(" AND status = ").bind(status.clone());
     }
@@ -313,9 +303,42 @@ pub async fn list(
     if let Some(initiator) = filter.initiator {
         sql.push(" AND initiator_id = ").bind(initiator);
     }
-    sql.push(" ORDER BY id DESC LIMIT ").bind(limit);
+}
+
+/// Requests in id order (which is the order they were made in): oldest first when
+/// `ascending`, else newest first, after the request `after` (none: from the start).
+pub async fn list(
+    c: &mut Conn<'_>,
+    org: OrganizationId,
+    filter: &RequestFilter,
+    after: Option<i64>,
+    ascending: bool,
+    limit: i64,
+) -> Result<Vec<Request>> {
+    let mut sql = Sql::new("SELECT ");
+    sql.push(COLUMNS)
+        .push(" FROM process_requests WHERE organization_id = ");
+    filtered(&mut sql, org, filter);
+    if let Some(after) = after {
+        sql.push(if ascending { " AND id > " } else { " AND id < " })
+            .bind(after);
+    }
+    sql.push(if ascending {
+        " ORDER BY id LIMIT "
+    } else {
+        " ORDER BY id DESC LIMIT "
+    })
+    .bind(limit);
     let (text, params) = sql.into_parts();
     Ok(on!(c, c => bind_params!(sqlx::query_as::<_, Request>(text), params).fetch_all(&mut **c).await)?)
+}
+
+/// How many requests pass `filter`.
+pub async fn count(c: &mut Conn<'_>, org: OrganizationId, filter: &RequestFilter) -> Result<i64> {
+    let mut sql = Sql::new("SELECT COUNT(*) FROM process_requests WHERE organization_id = ");
+    filtered(&mut sql, org, filter);
+    let (text, params) = sql.into_parts();
+    Ok(on!(c, c => bind_params!(sqlx::query_scalar::<_, i64>(text), params).fetch_one(&mut **c).await)?)
 }
 
 /// A stored row with its outcome, once it has one.

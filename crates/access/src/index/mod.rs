@@ -7,8 +7,8 @@ use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use roaring::RoaringBitmap;
 
-use clientele_domain::client::ClientStatus;
-use clientele_domain::group::GroupKind;
+use clientele_domain::client::{ClientOrder, ClientSort, ClientStatus};
+use clientele_domain::group::{GroupKind, GroupOrder, GroupSort};
 use clientele_domain::{BusinessUnitId, ClientId, GroupId, Millis, OrganizationId, StaffId};
 
 use crate::{AccessRole, Change};
@@ -124,6 +124,9 @@ pub enum Seeing {
     /// The organisation's clients that no group holds (seed 004's "available" clients): what a
     /// group's manager may add to it besides the clients they already manage.
     Ungrouped(OrganizationId),
+    /// What a staff member may add to a group they manage (`decide::add_client`): the clients of
+    /// the groups they manage, and the organisation's clients that no group holds.
+    Addable(StaffId, OrganizationId),
 }
 
 #[derive(Debug, Clone, Default)]
@@ -135,9 +138,13 @@ pub struct ClientFilter {
     pub also: Vec<ClientId>,
     /// Empty means every status.
     pub statuses: Vec<ClientStatus>,
-    /// Only clients reachable through this group.
-    pub group: Option<GroupId>,
+    /// Only clients reachable through at least one of these groups (none: no such filter).
+    pub groups: Vec<GroupId>,
+    /// Leave out the clients this group holds directly (a group's "add clients" candidates).
+    pub not_in: Option<GroupId>,
     pub unit: Option<BusinessUnitId>,
+    /// The order of the list (not a filter, but every list that filters also sorts).
+    pub order: ClientOrder,
 }
 
 /// A request for one page of clients.
@@ -145,8 +152,11 @@ pub struct ClientFilter {
 pub struct ListClients<'a> {
     pub seeing: Seeing,
     pub filter: &'a ClientFilter,
-    /// (name_key, id) of the last client of the previous page.
+    /// The key (see [`ClientPage::keys`]) and id of the client the page starts after; `("", 0)`
+    /// for the first page.
     pub after: (&'a str, i64),
+    /// The page that ends just before `after` instead ("previous page"), still in `order`.
+    pub backward: bool,
     pub limit: usize,
     pub now: Millis,
 }
@@ -158,19 +168,73 @@ pub struct ListGroups<'a> {
     pub kind: Option<GroupKind>,
     pub unit: Option<BusinessUnitId>,
     pub text: Option<&'a str>,
+    /// Only the groups nested directly in this one.
+    pub within: Option<GroupId>,
+    pub order: GroupOrder,
+    /// The key (see [`GroupOrder::key`]) and id of the group the page starts after; `("", 0)`
+    /// for the first page.
     pub after: (&'a str, i64),
+    /// The page that ends just before `after` instead, still in `order`.
+    pub backward: bool,
     pub limit: usize,
     pub now: Millis,
 }
 
-/// One page of clients, in name order, and how many match in all.
+/// One page of groups and how many match in all (see [`ClientPage`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ClientPage {
-    pub ids: Vec<ClientId>,
-    /// (name_key, id) of each returned client, for cursors.
+pub struct GroupPage {
+    pub ids: Vec<GroupId>,
     pub keys: Vec<(String, i64)>,
     pub total: u64,
     pub more: bool,
+}
+
+/// One page of clients, in the order asked for, and how many match in all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientPage {
+    pub ids: Vec<ClientId>,
+    /// The sort key and id of each returned client, for cursors: the name key when sorting by
+    /// name, `"<status>|<name key>"` when sorting by status.
+    pub keys: Vec<(String, i64)>,
+    pub total: u64,
+    /// There are more clients past this page in the direction it was read (after it, or for a
+    /// backward page, before it).
+    pub more: bool,
+}
+
+/// How a page is read: the order (reversed for descending lists and for backward pages) and
+/// the cursor it starts after.
+struct Walk<'a> {
+    by: ClientSort,
+    reverse: bool,
+    after: Option<SortKey<'a>>,
+}
+
+/// A cursor's key, read back: the status rank when sorting by status, the name key, the id.
+struct SortKey<'a> {
+    status: u8,
+    name: &'a str,
+    id: i64,
+}
+
+impl<'a> SortKey<'a> {
+    fn parse(by: ClientSort, (key, id): (&'a str, i64)) -> SortKey<'a> {
+        match by {
+            ClientSort::Name => SortKey {
+                status: 0,
+                name: key,
+                id,
+            },
+            ClientSort::Status => {
+                let (status, name) = key.split_once('|').unwrap_or(("0", key));
+                SortKey {
+                    status: status.parse().unwrap_or(0),
+                    name,
+                    id,
+                }
+            }
+        }
+    }
 }
 
 /// Why a staff member can see a client: the assignment's group and role, and the chain of nested
@@ -340,7 +404,7 @@ impl AccessIndex {
         let s = self.read_at(now);
         let lapse = self.next_lapse.load(AtomicOrdering::Acquire);
         let grants = match seeing {
-            Seeing::Staff(staff) => s
+            Seeing::Staff(staff) | Seeing::Addable(staff, _) => s
                 .grants
                 .get(&small(staff.0))
                 .map(Vec::as_slice)
@@ -505,25 +569,58 @@ impl AccessIndex {
 
     /// One page of the groups a staff member can see (assigned, and nested below those), in name
     /// order: `(ids, (name_key, id) keys, more)`.
-    pub fn list_groups(&self, q: &ListGroups<'_>) -> (Vec<GroupId>, Vec<(String, i64)>, bool) {
+    pub fn list_groups(&self, q: &ListGroups<'_>) -> GroupPage {
         let visible = self.visible_groups(q.staff, q.now);
         let s = self.read();
         let text = q.text.map(str::to_lowercase);
-        let mut rows: Vec<(&str, u32)> = visible
+        let within = q.within.map(|g| small(g.0));
+        // A staff member sees tens of groups, not thousands: sorting them all is cheap. The
+        // member count is the index's own (direct clients and nested groups), so the cursor
+        // keys agree with the order they page through.
+        let mut rows: Vec<(i64, &str, u32)> = visible
             .iter()
             .filter_map(|g| s.groups.get(&g).map(|n| (g, n)))
             .filter(|(_, n)| q.kind.is_none_or(|k| n.kind == k))
             .filter(|(_, n)| q.unit.is_none_or(|u| n.unit as i64 == u.0))
             .filter(|(_, n)| text.as_deref().is_none_or(|t| n.name_key.contains(t)))
-            .map(|(g, n)| (&*n.name_key, g))
-            .filter(|&(name, g)| (name, g as i64) > q.after)
+            .filter(|(_, n)| within.is_none_or(|p| n.parents.contains(&p)))
+            .map(|(g, n)| {
+                let count = match q.order.by {
+                    GroupSort::Name => 0,
+                    GroupSort::Members => (n.direct.len() + n.children.len() as u64) as i64,
+                };
+                (count, &*n.name_key, g)
+            })
             .collect();
+        let total = rows.len() as u64;
+        let reverse = q.order.descending != q.backward;
+        let started = !q.after.0.is_empty() || q.after.1 != 0;
+        if started {
+            let (count, name) = q.order.split_key(q.after.0);
+            let cursor = (count, name, q.after.1);
+            rows.retain(|&(c, n, g)| {
+                let here = (c, n, g as i64);
+                if reverse { here < cursor } else { here > cursor }
+            });
+        }
         rows.sort_unstable();
+        if reverse {
+            rows.reverse();
+        }
         let more = rows.len() > q.limit;
         rows.truncate(q.limit);
-        let ids = rows.iter().map(|&(_, g)| GroupId(g as i64)).collect();
-        let keys = rows.into_iter().map(|(name, g)| (name.to_string(), g as i64)).collect();
-        (ids, keys, more)
+        if q.backward {
+            rows.reverse();
+        }
+        GroupPage {
+            ids: rows.iter().map(|&(_, _, g)| GroupId(g as i64)).collect(),
+            keys: rows
+                .into_iter()
+                .map(|(count, name, g)| (q.order.key(count, name), g as i64))
+                .collect(),
+            total,
+            more,
+        }
     }
 
     /// How many clients the staff member can see (for reports and the UI's counts).
@@ -532,15 +629,26 @@ impl AccessIndex {
         s.visible(Seeing::Staff(staff), now).len()
     }
 
-    /// One page of the clients `seeing` may see, filtered before paging, in name order.
+    /// One page of the clients `seeing` may see, filtered before paging, in the order asked for.
     pub fn list_clients(&self, q: &ListClients<'_>) -> ClientPage {
         let s = self.read_at(q.now);
         let mut candidates = s.visible(q.seeing, q.now);
-        if let Some(group) = q.filter.group {
-            match u32::try_from(group.0).ok().and_then(|g| s.groups.get(&g)) {
-                Some(node) => candidates &= &node.reach,
-                None => candidates.clear(),
+        if !q.filter.groups.is_empty() {
+            let mut reached = RoaringBitmap::new();
+            for group in &q.filter.groups {
+                if let Some(node) = u32::try_from(group.0).ok().and_then(|g| s.groups.get(&g)) {
+                    reached |= &node.reach;
+                }
             }
+            candidates &= reached;
+        }
+        if let Some(node) = q
+            .filter
+            .not_in
+            .and_then(|g| u32::try_from(g.0).ok())
+            .and_then(|g| s.groups.get(&g))
+        {
+            candidates -= &node.direct;
         }
         // Only clients that exist (a status set holds every live client), of the statuses asked for.
         let statuses: &[ClientStatus] = if q.filter.statuses.is_empty() {
@@ -568,55 +676,42 @@ impl AccessIndex {
                 None => false,
             }
         };
+        // A backward page is read in the opposite order from the cursor, then turned round.
+        let walk = Walk {
+            by: q.filter.order.by,
+            reverse: q.filter.order.descending != q.backward,
+            after: (!q.after.0.is_empty() || q.after.1 != 0).then(|| SortKey::parse(q.filter.order.by, q.after)),
+        };
+        let limit = q.limit;
         if per_row {
             // Filtered by the row: one pass finds every match (the exact total), and the page is
-            // the first of them after the cursor, without walking the name order a second time.
-            let mut rows: Vec<u32> = candidates.iter().filter(|&id| matches(id)).collect();
+            // the first of them after the cursor, without walking the sorted list a second time.
+            let rows: Vec<u32> = candidates.iter().filter(|&id| matches(id)).collect();
             let total = rows.len() as u64;
-            rows.retain(|&id| s.key_cmp(id, q.after) == Ordering::Greater);
-            let order = |a: &u32, b: &u32| s.order(*a, *b);
-            if rows.len() > q.limit + 1 {
-                rows.select_nth_unstable_by(q.limit, order);
-                rows.truncate(q.limit + 1);
-            }
-            rows.sort_unstable_by(order);
-            return s.page_of(rows, q.limit, total);
+            let picked = s.first_past(rows, &walk, limit);
+            return s.page_of(picked, limit, total, q.filter.order.by, q.backward);
         }
         let total = candidates.len();
-
-        let limit = q.limit;
-        let after = (q.after.0, q.after.1);
         let visible = candidates.len() as usize;
-        let mut picked: Vec<u32> = Vec::with_capacity(limit + 1);
-        // Walking the name-ordered list costs about limit * all / visible steps; sorting the
-        // candidates costs visible * log(visible). Take the cheaper.
+        // Walking the name-ordered list costs about limit * all / visible steps (once per status
+        // when sorting by status); sorting the candidates costs visible * log(visible). Take
+        // the cheaper.
+        let segments = match walk.by {
+            ClientSort::Name => 1,
+            ClientSort::Status => 3,
+        };
         let walk_cost = limit
             .saturating_mul(s.sorted.len())
+            .saturating_mul(segments)
             .checked_div(visible)
             .unwrap_or(usize::MAX);
         let sort_cost = visible.saturating_mul((usize::BITS - visible.leading_zeros()) as usize);
-        if walk_cost <= sort_cost {
-            let start = s
-                .sorted
-                .partition_point(|&id| s.key_cmp(id, after) != Ordering::Greater);
-            for &id in &s.sorted[start..] {
-                if candidates.contains(id) {
-                    picked.push(id);
-                    if picked.len() > limit {
-                        break;
-                    }
-                }
-            }
+        let picked = if walk_cost <= sort_cost {
+            s.walk_sorted(&candidates, &walk, limit)
         } else {
-            let mut rows: Vec<u32> = candidates
-                .iter()
-                .filter(|&id| s.key_cmp(id, after) == Ordering::Greater)
-                .collect();
-            rows.sort_unstable_by(|&a, &b| s.order(a, b));
-            rows.truncate(limit + 1);
-            picked = rows;
-        }
-        s.page_of(picked, limit, total)
+            s.first_past(candidates.iter().collect(), &walk, limit)
+        };
+        s.page_of(picked, limit, total, q.filter.order.by, q.backward)
     }
 
     /// What a report needs from the index: the clients `seeing` may see (of the statuses and
@@ -655,10 +750,10 @@ impl AccessIndex {
         let org_clients = match seeing {
             Seeing::All(org) => s.by_org.get(&small(org.0)).map_or(0, RoaringBitmap::len),
             // A staff member's view is never "everyone" for this purpose: always ask.
-            Seeing::Staff(_) | Seeing::Ungrouped(_) => u64::MAX,
+            Seeing::Staff(_) | Seeing::Ungrouped(_) | Seeing::Addable(..) => u64::MAX,
         };
         let group_ids: Vec<u32> = match seeing {
-            Seeing::Staff(staff) => {
+            Seeing::Staff(staff) | Seeing::Addable(staff, _) => {
                 drop(s);
                 let visible = self.visible_groups(staff, now);
                 return self.finish_report_view(clients, visible.iter().collect(), org_clients);
@@ -731,20 +826,23 @@ impl AccessIndex {
 }
 
 impl State {
-    /// A page from up to `limit + 1` clients in name order (the extra one says there is more).
-    fn page_of(&self, mut picked: Vec<u32>, limit: usize, total: u64) -> ClientPage {
+    /// A page from up to `limit + 1` clients in walking order (the extra one says there is
+    /// more); a backward page is turned round into the list's order.
+    fn page_of(&self, mut picked: Vec<u32>, limit: usize, total: u64, by: ClientSort, backward: bool) -> ClientPage {
         let more = picked.len() > limit;
         picked.truncate(limit);
+        if backward {
+            picked.reverse();
+        }
         let keys = picked
             .iter()
             .map(|&id| {
-                (
-                    self.clients[id as usize]
-                        .as_ref()
-                        .map(|c| c.name_key.to_string())
-                        .unwrap_or_default(),
-                    id as i64,
-                )
+                let name = self.name_key(id);
+                let key = match by {
+                    ClientSort::Name => name.to_string(),
+                    ClientSort::Status => format!("{}|{name}", self.status_rank(id)),
+                };
+                (key, id as i64)
             })
             .collect();
         ClientPage {
@@ -755,14 +853,114 @@ impl State {
         }
     }
 
-    fn key_cmp(&self, id: u32, key: (&str, i64)) -> Ordering {
-        let name = self
-            .clients
+    fn name_key(&self, id: u32) -> &str {
+        self.clients
             .get(id as usize)
             .and_then(Option::as_ref)
             .map(|c| &*c.name_key)
-            .unwrap_or("");
-        name.cmp(key.0).then((id as i64).cmp(&key.1))
+            .unwrap_or("")
+    }
+
+    /// 0 active, 1 inactive, 2 closed (3 for no client).
+    fn status_rank(&self, id: u32) -> u8 {
+        (0..3u8)
+            .find(|&slot| self.by_status[slot as usize].contains(id))
+            .unwrap_or(3)
+    }
+
+    /// Where a client stands in a walk's order: compared with another client.
+    fn walk_cmp(&self, a: u32, b: u32, walk: &Walk<'_>) -> Ordering {
+        let primary = match walk.by {
+            ClientSort::Name => Ordering::Equal,
+            ClientSort::Status => self.status_rank(a).cmp(&self.status_rank(b)),
+        };
+        let ordering = primary.then_with(|| self.order(a, b));
+        if walk.reverse { ordering.reverse() } else { ordering }
+    }
+
+    /// Whether a client comes after the walk's cursor (every client does without one).
+    fn past_cursor(&self, id: u32, walk: &Walk<'_>) -> bool {
+        let Some(key) = &walk.after else { return true };
+        let primary = match walk.by {
+            ClientSort::Name => Ordering::Equal,
+            ClientSort::Status => self.status_rank(id).cmp(&key.status),
+        };
+        let ordering = primary
+            .then_with(|| self.name_key(id).cmp(key.name))
+            .then((id as i64).cmp(&key.id));
+        let ordering = if walk.reverse { ordering.reverse() } else { ordering };
+        ordering == Ordering::Greater
+    }
+
+    /// The first `limit + 1` of `rows` past the cursor, in walking order.
+    fn first_past(&self, mut rows: Vec<u32>, walk: &Walk<'_>, limit: usize) -> Vec<u32> {
+        rows.retain(|&id| self.past_cursor(id, walk));
+        let order = |a: &u32, b: &u32| self.walk_cmp(*a, *b, walk);
+        if rows.len() > limit + 1 {
+            rows.select_nth_unstable_by(limit, order);
+            rows.truncate(limit + 1);
+        }
+        rows.sort_unstable_by(order);
+        rows
+    }
+
+    /// The first `limit + 1` candidates past the cursor, walking the name-ordered list (once
+    /// per status, in the walk's order of statuses, when sorting by status).
+    fn walk_sorted(&self, candidates: &RoaringBitmap, walk: &Walk<'_>, limit: usize) -> Vec<u32> {
+        let mut picked: Vec<u32> = Vec::with_capacity(limit + 1);
+        let segments: Vec<Option<u8>> = match (walk.by, walk.reverse) {
+            (ClientSort::Name, _) => vec![None],
+            (ClientSort::Status, false) => vec![Some(0), Some(1), Some(2)],
+            (ClientSort::Status, true) => vec![Some(2), Some(1), Some(0)],
+        };
+        for segment in segments {
+            let in_segment;
+            let wanted = match segment {
+                Some(slot) => {
+                    in_segment = candidates & &self.by_status[slot as usize];
+                    &in_segment
+                }
+                None => candidates,
+            };
+            // The cursor's name bounds the walk only within its own status; statuses before it
+            // are skipped whole, and those after it are walked from their start.
+            let mut bound = walk.after.as_ref().map(|k| (k.name, k.id));
+            if let (Some(slot), Some(key)) = (segment, &walk.after) {
+                let before = if walk.reverse {
+                    slot > key.status
+                } else {
+                    slot < key.status
+                };
+                if before {
+                    continue;
+                }
+                if slot != key.status {
+                    bound = None;
+                }
+            }
+            let cmp = |id: u32, (name, key_id): (&str, i64)| self.name_key(id).cmp(name).then((id as i64).cmp(&key_id));
+            let ids: Box<dyn Iterator<Item = &u32>> = match (walk.reverse, bound) {
+                (false, None) => Box::new(self.sorted.iter()),
+                (false, Some(b)) => {
+                    let start = self.sorted.partition_point(|&id| cmp(id, b) != Ordering::Greater);
+                    Box::new(self.sorted[start..].iter())
+                }
+                (true, None) => Box::new(self.sorted.iter().rev()),
+                (true, Some(b)) => {
+                    let end = self.sorted.partition_point(|&id| cmp(id, b) == Ordering::Less);
+                    Box::new(self.sorted[..end].iter().rev())
+                }
+            };
+            for &id in ids {
+                if wanted.contains(id) {
+                    picked.push(id);
+                    if picked.len() > limit {
+                        return picked;
+                    }
+                }
+            }
+        }
+        picked
     }
 
     fn order(&self, a: u32, b: u32) -> Ordering {
@@ -805,9 +1003,32 @@ impl State {
             Seeing::Ungrouped(org) => {
                 let mut all = self.by_org.get(&small(org.0)).cloned().unwrap_or_default();
                 all -= &self.grouped;
+                all -= &self.departed();
                 all
             }
+            Seeing::Addable(staff, org) => {
+                let mut out = self.visible(Seeing::Ungrouped(org), now);
+                for grant in self.grants.get(&small(staff.0)).map(Vec::as_slice).unwrap_or_default() {
+                    if grant.valid_at(now)
+                        && grant.role == AccessRole::Manager
+                        && let Some(node) = self.groups.get(&grant.group)
+                    {
+                        out |= &node.reach;
+                    }
+                }
+                out -= &self.departed();
+                out
+            }
         }
+    }
+
+    /// Clients whose relationship has ended: no group may take them any more.
+    fn departed(&self) -> RoaringBitmap {
+        self.leaves_at
+            .iter()
+            .filter(|&(_, &at)| at <= self.lapsed_through)
+            .map(|(&c, _)| c)
+            .collect()
     }
 
     /// One more group holds client `c` directly.

@@ -25,7 +25,7 @@ use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
 use crate::members::{MemberOutcome, MemberRef, Outcome};
-use crate::paging::{Cursor, Page};
+use crate::paging::Cursor;
 use crate::{Actor, Admin, App, access, audit, st};
 
 mod batch;
@@ -314,6 +314,8 @@ pub struct ProcessRequestFilter {
     pub operation: Option<String>,
     pub group: Option<GroupId>,
     pub initiator: Option<StaffId>,
+    /// Oldest first instead of newest first.
+    pub oldest_first: bool,
 }
 
 /// A request as the worker runs it: who for, how, and how its rows read.
@@ -643,19 +645,6 @@ impl App {
         self.queue(actor, id, items.len() as i64).await
     }
 
-    /// Every client matching a search (admins: for "add all clients matching this search"): the
-    /// very filter of the client list, so "all N matching" is the N the list showed.
-    pub async fn clients_matching(
-        &self,
-        admin: Admin<'_>,
-        filter: &client_store::ClientFilter,
-    ) -> Result<Vec<ClientId>> {
-        let org = admin.actor().organization_id;
-        let filter = crate::clients::access_filter(filter);
-        self.matching_ids(org, clientele_access::Seeing::All(org), &filter)
-            .await
-    }
-
     pub async fn process_request(&self, actor: &Actor, id: i64) -> Result<ProcessRequest> {
         actor.admin()?;
         let mut conn = st(self.db.read().await)?;
@@ -664,31 +653,45 @@ impl App {
             .ok_or_else(|| Error::not_found("process request"))
     }
 
-    /// The organisation's process requests, newest first.
+    /// The organisation's process requests, newest first (or oldest first), with the total.
     pub async fn process_requests(
         &self,
         actor: &Actor,
         filter: &ProcessRequestFilter,
         cursor: Option<&str>,
         limit: Option<i64>,
-    ) -> Result<Page<ProcessRequest>> {
+    ) -> Result<crate::access::CountedPage<ProcessRequest>> {
         actor.admin()?;
         let limit = crate::paging::limit(limit)?;
-        let cursor = Cursor::decode(cursor)?;
-        let before = if cursor.id == 0 { i64::MAX } else { cursor.id };
-        let filter = RequestFilter {
+        let position = crate::paging::Position::decode(cursor)?;
+        let store_filter = RequestFilter {
             status: filter.status.clone(),
             operation: filter.operation.clone(),
             group: filter.group.map(|g| g.0),
             initiator: filter.initiator.map(|s| s.0),
         };
         let mut conn = st(self.db.read().await)?;
-        let rows = st(store::list(&mut conn.conn(), actor.organization_id, &filter, before, limit + 1).await)?;
+        let rows = st(store::list(
+            &mut conn.conn(),
+            actor.organization_id,
+            &store_filter,
+            position.cursor.as_ref().map(|c| c.id),
+            filter.oldest_first != position.backward,
+            limit + 1,
+        )
+        .await)?;
+        let total = st(store::count(&mut conn.conn(), actor.organization_id, &store_filter).await)?;
         let items: Vec<ProcessRequest> = rows.into_iter().map(ProcessRequest::from).collect();
-        Ok(crate::paging::page(items, limit, |r| Cursor {
+        let page = crate::paging::directed_page(items, limit, &position, |r| Cursor {
             key: String::new(),
             id: r.id,
-        }))
+        });
+        Ok(crate::access::CountedPage {
+            items: page.items,
+            next_cursor: page.next_cursor,
+            prev_cursor: page.prev_cursor,
+            total: total as u64,
+        })
     }
 
     /// Empties the uploaded rows of requests that ended more than `retention` ago, one request per

@@ -351,6 +351,7 @@ impl App {
         Ok(Page {
             items: self.lines(actor, page.items).await?,
             next_cursor: page.next_cursor,
+            prev_cursor: page.prev_cursor,
         })
     }
 

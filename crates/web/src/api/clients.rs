@@ -5,7 +5,7 @@ use serde::{Deserialize, Deserializer};
 
 use clientele_app::Page;
 use clientele_app::clients::ClientInput;
-use clientele_domain::client::{ClientStatus, Relationship};
+use clientele_domain::client::{ClientOrder, ClientStatus, Relationship};
 use clientele_domain::entities::{Client, GroupRef};
 use clientele_domain::{BusinessUnitId, ClientId, Error, GroupId, to_millis};
 use clientele_store::clients::ClientFilter;
@@ -85,11 +85,14 @@ pub struct ClientQuery {
     pub group: Option<GroupId>,
     /// Only clients of this business unit.
     pub business_unit: Option<BusinessUnitId>,
+    /// The order: `name` (the default), `-name`, `status` or `-status` (active, inactive,
+    /// closed; then by name).
+    pub sort: Option<String>,
     /// Only "available" clients (seed 004): those in no group at all. Admins and staff who
     /// manage a group may list them (a manager may add them to the groups they manage).
     #[serde(default)]
     pub available: bool,
-    /// `next_cursor` from the previous page.
+    /// `next_cursor` or `prev_cursor` from another page.
     pub cursor: Option<String>,
     /// Page size, 1 to 500 (default 50).
     pub limit: Option<i64>,
@@ -105,12 +108,19 @@ impl ClientQuery {
             (None, true) => Vec::new(),
             (None, false) => vec![ClientStatus::Active],
         };
+        let order = match self.sort.as_deref() {
+            None => ClientOrder::default(),
+            Some(text) => ClientOrder::parse(text)
+                .ok_or_else(|| Error::invalid("sort", "must be name, -name, status or -status"))?,
+        };
         Ok(ClientFilter {
             text: self.q.clone().filter(|q| !q.trim().is_empty()),
             statuses,
-            group: self.group,
+            groups: self.group.into_iter().collect(),
             business_unit: self.business_unit,
             available: self.available,
+            addable_to: None,
+            order,
         })
     }
 
@@ -121,8 +131,10 @@ impl ClientQuery {
             also: Vec::new(),
             text: f.text,
             statuses: f.statuses,
-            group: f.group,
+            groups: f.groups,
+            not_in: None,
             unit: f.business_unit,
+            order: f.order,
         })
     }
 }
@@ -137,7 +149,10 @@ pub async fn list(
 ) -> Result<axum::Json<Page<Client>>, ApiError> {
     let filter = q.filter()?;
     Ok(axum::Json(
-        s.app.clients(&actor, &filter, q.cursor.as_deref(), q.limit).await?,
+        s.app
+            .clients(&actor, &filter, q.cursor.as_deref(), q.limit)
+            .await?
+            .into(),
     ))
 }
 

@@ -9,9 +9,9 @@ use clientele_app::Page;
 use clientele_app::groups::{GroupPatch, NewGroup};
 use clientele_app::members::MemberRef;
 use clientele_domain::entities::{ClientGroup, GroupDetail};
-use clientele_domain::group::GroupKind;
+use clientele_domain::group::{GroupKind, GroupOrder};
 use clientele_domain::logo::LogoVariant;
-use clientele_domain::{BusinessUnitId, ClientId, GroupId};
+use clientele_domain::{BusinessUnitId, ClientId, Error, GroupId};
 use clientele_store::groups::GroupFilter;
 
 use super::{Binary, IfMatchHeader, PROBLEM_JSON};
@@ -59,7 +59,10 @@ pub struct GroupQuery {
     pub business_unit: Option<BusinessUnitId>,
     /// Text in the name or CRM id.
     pub q: Option<String>,
-    /// `next_cursor` from the previous page.
+    /// The order: `name` (the default), `-name`, `members` or `-members` (by how many members
+    /// each holds directly).
+    pub sort: Option<String>,
+    /// `next_cursor` or `prev_cursor` from another page.
     pub cursor: Option<String>,
     /// Page size, 1 to 500 (default 50).
     pub limit: Option<i64>,
@@ -73,13 +76,24 @@ pub async fn list(
     Auth(actor): Auth,
     Q(q): Q<GroupQuery>,
 ) -> Result<axum::Json<Page<ClientGroup>>, ApiError> {
+    let order = match q.sort.as_deref() {
+        None => GroupOrder::default(),
+        Some(text) => {
+            GroupOrder::parse(text).ok_or_else(|| Error::invalid("sort", "must be name, -name, members or -members"))?
+        }
+    };
     let filter = GroupFilter {
         kind: q.kind,
         business_unit: q.business_unit,
         text: q.q.filter(|t| !t.trim().is_empty()),
+        within: None,
+        order,
     };
     Ok(axum::Json(
-        s.app.groups(&actor, &filter, q.cursor.as_deref(), q.limit).await?,
+        s.app
+            .groups(&actor, &filter, q.cursor.as_deref(), q.limit)
+            .await?
+            .into(),
     ))
 }
 

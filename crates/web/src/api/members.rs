@@ -188,11 +188,12 @@ pub async fn bulk(
         let filter = clientele_store::clients::ClientFilter {
             text: f.q.clone().filter(|q| !q.trim().is_empty()),
             statuses,
-            group: f.group,
+            groups: f.group.into_iter().collect(),
             business_unit: f.business_unit,
-            available: false,
+            ..Default::default()
         };
-        let matching = s.app.clients_matching(actor.admin()?, &filter).await?;
+        actor.admin()?;
+        let matching = s.app.clients_matching(&actor, &filter).await?;
         items.extend(matching.into_iter().map(MemberRef::Client));
     }
     let add = matches!(b.action, BulkAction::Add);

@@ -30,7 +30,9 @@ pub struct RequestQuery {
     pub group: Option<GroupId>,
     /// Requests this staff member started.
     pub initiator: Option<StaffId>,
-    /// `next_cursor` from the previous page.
+    /// `-created` (newest first, the default) or `created` (oldest first).
+    pub sort: Option<String>,
+    /// `next_cursor` or `prev_cursor` from another page.
     pub cursor: Option<String>,
     /// Page size, 1 to 500 (default 50).
     pub limit: Option<i64>,
@@ -48,16 +50,25 @@ pub async fn list(
     Auth(actor): Auth,
     Q(q): Q<RequestQuery>,
 ) -> Result<axum::Json<Page<ProcessRequest>>, ApiError> {
+    let oldest_first = match q.sort.as_deref() {
+        None | Some("-created") => false,
+        Some("created") => true,
+        Some(_) => {
+            return Err(clientele_domain::Error::invalid("sort", "must be created or -created").into());
+        }
+    };
     let filter = ProcessRequestFilter {
         status: q.status,
         operation: q.operation,
         group: q.group,
         initiator: q.initiator,
+        oldest_first,
     };
     Ok(axum::Json(
         s.app
             .process_requests(&actor, &filter, q.cursor.as_deref(), q.limit)
-            .await?,
+            .await?
+            .into(),
     ))
 }
 
