@@ -497,9 +497,38 @@ async fn seed_000_create_groups_nest_them_and_delete_with_typed_delete() {
 
     // The list: Bakeries cannot be deleted, and says why.
     b.go("/groups").await;
-    let row = b.text("tr[data-group='Bakeries']").await;
+    // The reasons are the greyed icon's tooltip, shown on hover and on keyboard focus.
+    let row = b
+        .css("tr[data-group='Bakeries'] .tip")
+        .await
+        .prop("textContent")
+        .await
+        .unwrap()
+        .unwrap_or_default();
     assert!(row.contains("only empty groups can be deleted"), "{row}");
     assert!(row.contains("All food clients"), "{row}");
+    b.click("tr[data-group='Bakeries'] [aria-label='Cannot delete Bakeries']")
+        .await;
+    assert!(
+        b.css("tr[data-group='Bakeries'] .tip")
+            .await
+            .is_displayed()
+            .await
+            .unwrap()
+    );
+    // Escape puts it away (it may cover what is below it).
+    b.css("tr[data-group='Bakeries'] [aria-label='Cannot delete Bakeries']")
+        .await
+        .send_keys("\u{e00c}")
+        .await
+        .unwrap();
+    assert!(
+        !b.css("tr[data-group='Bakeries'] .tip")
+            .await
+            .is_displayed()
+            .await
+            .unwrap()
+    );
     b.css("tr[data-group='Bakeries'] [aria-label='Cannot delete Bakeries'][aria-disabled=true]")
         .await;
     b.shot("000-groups-list").await;
@@ -566,7 +595,7 @@ async fn clients_story(postgres: bool) {
     b.go("/clients").await;
     b.click("input[aria-label=\"Select Ann's Annual Reports\"]").await;
     b.click("input[aria-label=\"Select Bob's Bookkeeping\"]").await;
-    b.select("#bulk-group", "VIP").await;
+    b.select("#group_id", "VIP").await;
     b.press("Add to group…").await;
     assert!(b.text("#touches").await.contains("This touches 2 clients"));
     b.shot("002-bulk-confirm").await;
@@ -581,7 +610,7 @@ async fn clients_story(postgres: bool) {
     assert!(vip.contains("Ann's Annual Reports") && vip.contains("Bob's Bookkeeping"));
     // Bulk remove from the filtered list.
     b.click("#clients input[data-select-all]").await;
-    b.select("#bulk-group", "VIP").await;
+    b.select("#group_id", "VIP").await;
     b.press("Remove from group…").await;
     assert!(b.text("#touches").await.contains("This touches 2 clients"));
     b.type_in("#confirm", "CONFIRM").await;
@@ -641,7 +670,7 @@ async fn seeds_003_004_group_page_members_and_settings() {
     assert_eq!(b.text("#member-count").await, "1");
     let history = b.text("#timeline").await;
     assert!(
-        history.contains("removed client “Gamma Imports”") && history.contains("created the group"),
+        history.contains("removed the client Gamma Imports") && history.contains("created the group"),
         "{history}"
     );
 
@@ -1362,4 +1391,158 @@ async fn staff_change_their_password_and_an_admin_issues_a_reset_that_works_once
     sign_in_as_staff(&phone, "ann@firm.example", "third secret phrase").await;
     laptop.close().await;
     phone.close().await;
+}
+
+/// Whether the page is wider than the window (a sideways scroll at phone width).
+async fn scrolls_sideways(b: &Browser) -> bool {
+    let widths = b
+        .client
+        .execute(
+            "return [document.documentElement.scrollWidth, window.innerWidth];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    widths[0].as_i64().unwrap() > widths[1].as_i64().unwrap()
+}
+
+/// Issue 18: staff sign in to a page they may see; what they may not do is neither offered nor
+/// a dead end; errors keep the navigation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_land_on_their_clients_see_only_what_they_may_do_and_errors_keep_the_navigation() {
+    let s = Server::start(false).await;
+    let mine = s.client("Mine Bakery", ClientStatus::Active).await;
+    let group = s
+        .group("Bakeries", GroupKind::Clients, vec![MemberRef::Client(mine)])
+        .await;
+    s.group("Elsewhere", GroupKind::Clients, vec![]).await;
+    let editor = s
+        .app
+        .create_staff_cli(
+            "eddie@firm.example",
+            "Eddie Editor",
+            StaffRole::Staff,
+            Some("editor secret phrase"),
+        )
+        .await
+        .unwrap();
+    s.app
+        .assign(
+            s.admin.admin().unwrap(),
+            group,
+            editor.id,
+            clientele_access::AccessRole::Editor,
+            None,
+        )
+        .await
+        .unwrap();
+
+    let b = Browser::open(&s.base, 390, 844).await;
+    // A link an admin shared: staff signing in through it land on their own start page.
+    b.go("/groups/new").await;
+    b.type_in("#email", "eddie@firm.example").await;
+    b.type_in("#password", "editor secret phrase").await;
+    b.press("Sign in").await;
+    assert_eq!(b.path().await, "/my-group-clients");
+    assert!(b.text("#my-clients").await.contains("Mine Bakery"));
+    assert!(b.text("#my-clients").await.contains("Bakeries"), "the group badge");
+    assert!(!scrolls_sideways(&b).await);
+    b.shot("018-staff-my-clients-phone").await;
+
+    // Their groups, and no admin action on them.
+    b.follow("nav a[href='/groups']").await;
+    let groups = b.text("#groups").await;
+    assert!(groups.contains("Bakeries") && !groups.contains("Elsewhere"), "{groups}");
+    assert!(b.client.find(Locator::Css("a[href='/groups/new']")).await.is_err());
+    b.follow(&format!("#groups a[href='/groups/{group}']")).await;
+    assert!(b.text("#members").await.contains("Mine Bakery"));
+    let offered = b
+        .client
+        .execute(
+            "return Array.from(document.querySelectorAll('main form[method=post] button, main input[name=ids], main a.icon-button, main a[href$=\\'/edit\\']')).map(e => e.outerHTML);",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(offered, json!([]), "an editor is offered no member or group action");
+
+    // Refused and unknown pages: a page in words, with the navigation to go on.
+    b.go("/groups/new").await;
+    assert!(b.text("main").await.contains("Only admins"));
+    b.follow("nav a[href='/my-group-clients']").await;
+    b.go("/no/such/page").await;
+    assert!(b.text("h1").await.contains("not found") || b.text("h1").await.contains("Not found"));
+    b.css("nav a[href='/groups']").await;
+    b.close().await;
+}
+
+/// Issue 18: an admin selects every client matching a filter, across pages, and adds them all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn all_clients_matching_a_filter_are_added_across_three_pages() {
+    let s = Server::start(true).await;
+    for n in 1..=60 {
+        s.client(&format!("Bulk client {n:02}"), ClientStatus::Active).await;
+    }
+    s.client("Other client", ClientStatus::Active).await;
+    let target = s.group("Target", GroupKind::Clients, vec![]).await;
+
+    let b = Browser::open(&s.base, 1280, 900).await;
+    b.sign_in(&s.email, &s.password).await;
+    b.go("/clients?q=Bulk&per_page=25").await;
+    assert_eq!(b.text("#total").await, "60 clients");
+    // Sorting by name the other way round, then back.
+    b.follow("th a.sort[href*='sort=-name']").await;
+    assert!(b.text("#clients tbody tr").await.contains("Bulk client 60"));
+    b.follow("a[rel=next]").await;
+    b.follow("a[rel=prev]").await;
+    assert!(b.text("#clients tbody tr").await.contains("Bulk client 60"));
+    b.click("input[data-select-matching]").await;
+    b.select("#group_id", "Target").await;
+    b.press("Add to group…").await;
+    assert!(b.text("#touches").await.contains("60"), "{}", b.text("#touches").await);
+    b.type_in("#confirm", "CONFIRM").await;
+    b.press("Save changes").await;
+    // Large changes run as a process request.
+    while s.app.work_once("browser-test-worker", 30_000).await.unwrap() {}
+    let members = s.app.group(&s.admin, target).await.unwrap().group.member_count;
+    assert_eq!(members, 60, "every match, not just the page shown");
+    b.close().await;
+}
+
+/// Issue 18: a long name does not push a phone-width page sideways; a refused form puts the
+/// focus on its first field in error, with every problem listed above it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn long_names_fit_a_phone_and_a_refused_form_focuses_its_first_error() {
+    let s = Server::start(false).await;
+    let long = "Northwest regional wholesale and retail bakeries, patisseries and confectioners ".repeat(3);
+    let long = long.trim().chars().take(200).collect::<String>();
+    let c = s.client(&long, ClientStatus::Active).await;
+    let g = s.group(&long, GroupKind::Clients, vec![MemberRef::Client(c)]).await;
+    let b = Browser::open(&s.base, 390, 844).await;
+    b.sign_in(&s.email, &s.password).await;
+    for page in [
+        "/groups".to_string(),
+        format!("/groups/{g}"),
+        "/clients".into(),
+        format!("/clients/{c}"),
+    ] {
+        b.go(&page).await;
+        assert!(!scrolls_sideways(&b).await, "{page} scrolls sideways at 390 px");
+    }
+    b.shot("018-long-name-phone").await;
+
+    b.go("/groups/new").await;
+    b.press("Save").await;
+    let focused = b
+        .client
+        .execute(
+            "var first = document.querySelector('main [aria-invalid=true]'); return [first && first.id, document.activeElement.id];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(focused[0], focused[1], "the first field in error has the focus");
+    assert!(!focused[0].is_null());
+    assert!(b.text(".error-summary").await.contains("Enter a name"));
+    b.close().await;
 }

@@ -166,7 +166,7 @@ pub fn router(app: App, settings: &WebSettings) -> Router {
             axum::routing::get(move || async move { axum::Json(openapi) }),
         )
         .merge(ops::router())
-        .merge(ui::router())
+        .merge(ui::router(&state))
         // Inside `edge`, so a handler that panics still answers: 500 problem+json with the
         // request id, the panic message in the log once.
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(panicked))

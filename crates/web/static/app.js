@@ -4,7 +4,32 @@
   function ready(fn) {
     if (document.readyState !== "loading") fn(); else document.addEventListener("DOMContentLoaded", fn);
   }
+  document.documentElement.classList.add("js");
   ready(function () {
+    // A refused form: the first field in error takes the focus (the summary above lists them all).
+    var invalid = document.querySelector("main [aria-invalid=true]");
+    if (invalid && typeof invalid.focus === "function") invalid.focus();
+    // A tooltip (the reasons a delete is blocked) goes away with Escape, as well as on leaving.
+    document.addEventListener("keydown", function (e) {
+      if (e.key !== "Escape") return;
+      var blocked = document.activeElement && document.activeElement.closest(".blocked");
+      if (blocked) blocked.classList.add("tip-dismissed");
+    });
+    document.querySelectorAll(".blocked").forEach(function (b) {
+      b.addEventListener("focusout", function () { b.classList.remove("tip-dismissed"); });
+      b.addEventListener("mouseenter", function () { b.classList.remove("tip-dismissed"); });
+    });
+    // Page size: changing it shows the list at once (the "Show" button is for no script).
+    document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
+      select.addEventListener("change", function () { select.form.submit(); });
+    });
+    // "Select all N matching": ticks this page's boxes too, so what is chosen can be seen.
+    document.querySelectorAll("input[data-select-matching]").forEach(function (all) {
+      all.addEventListener("change", function () {
+        if (!all.checked) return;
+        all.form.querySelectorAll("input[type=checkbox][name=ids]").forEach(function (c) { c.checked = true; });
+      });
+    });
     // Tabs on the group form: show one panel at a time, keyboard with the arrow keys.
     document.querySelectorAll("form[data-tab]").forEach(function (form) {
       var tabs = Array.prototype.slice.call(form.querySelectorAll("[role=tab]"));

@@ -59,6 +59,19 @@ pub async fn login_page(State(s): State<AppState>, jar: CookieJar, Query(q): Que
     )
 }
 
+/// Pages only admins may open, whatever the groups: staff signing in are not sent there.
+fn only_for_admins(path: &str) -> bool {
+    let path = path.split(['?', '#']).next().unwrap_or(path);
+    const PREFIXES: [&str; 4] = ["/process-requests", "/transfers", "/settings", "/clients/new"];
+    path == "/clients"
+        || path == "/groups/new"
+        || path.ends_with("/edit") && path.starts_with("/groups/")
+        || path.ends_with("/delete") && path.starts_with("/groups/")
+        || PREFIXES
+            .iter()
+            .any(|p| path == *p || path.starts_with(&format!("{p}/")))
+}
+
 pub async fn login(State(s): State<AppState>, request: Request) -> Response {
     let address = request
         .extensions()
@@ -89,8 +102,13 @@ pub async fn login(State(s): State<AppState>, request: Request) -> Response {
                 .same_site(SameSite::Lax)
                 .max_age(time::Duration::milliseconds(SESSION_LIFETIME_MS))
                 .build();
+            let admin = session.staff.role == clientele_domain::staff::StaffRole::Admin;
             let to = if session.staff.must_change_password {
                 "/account"
+            } else if !admin && only_for_admins(&next) {
+                // A link an admin shared (or the last page before the session ended) would
+                // only answer "Forbidden": start where staff start instead.
+                "/"
             } else {
                 next.as_str()
             };
@@ -136,7 +154,34 @@ pub async fn logout(State(s): State<AppState>, SignedForm { session, .. }: Signe
 
 #[cfg(test)]
 mod tests {
-    use super::safe_next;
+    use super::{only_for_admins, safe_next};
+
+    #[test]
+    fn staff_are_not_sent_to_admin_pages_after_signing_in() {
+        for admin_only in [
+            "/groups/new",
+            "/groups/7/edit",
+            "/groups/7/delete",
+            "/transfers",
+            "/settings/staff",
+            "/process-requests?status=failed",
+            "/clients",
+        ] {
+            assert!(only_for_admins(admin_only), "{admin_only}");
+        }
+        for anyone in [
+            "/",
+            "/groups",
+            "/groups/7",
+            "/clients/3",
+            "/my-group-clients?q=a",
+            "/reports",
+            "/account",
+            "/time/4/edit",
+        ] {
+            assert!(!only_for_admins(anyone), "{anyone}");
+        }
+    }
 
     #[test]
     fn sign_in_only_returns_to_paths_of_this_site() {

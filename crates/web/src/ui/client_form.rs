@@ -9,9 +9,14 @@ use axum::http::StatusCode;
 use axum::response::Response;
 
 use clientele_app::clients::ClientInput;
+use clientele_app::members::{MemberRef, Outcome};
+use clientele_domain::audit::Cause;
 use clientele_domain::client::{ClientStatus, Relationship};
-use clientele_domain::entities::{BusinessUnit, Client};
-use clientele_domain::{BusinessUnitId, ClientId, Error};
+use clientele_domain::entities::{BusinessUnit, Client, ClientGroup};
+use clientele_domain::group::GroupKind;
+use clientele_domain::policy::MembershipMode;
+use clientele_domain::{BusinessUnitId, ClientId, Error, GroupId};
+use clientele_store::groups::GroupFilter;
 
 use super::{FieldErrors, FormData, Layout, Session, SignedForm, UiError, query, render, render_status, see_other};
 use crate::AppState;
@@ -34,12 +39,12 @@ struct Values {
 }
 
 /// An instant's date, as a date input shows it (UTC, like every instant here).
-fn date_of(ms: i64) -> String {
+pub(super) fn date_of(ms: i64) -> String {
     let d = clientele_domain::from_millis(ms).date();
     format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
 }
 
-fn parse_date(s: &str) -> Option<time::Date> {
+pub(super) fn parse_date(s: &str) -> Option<time::Date> {
     time::Date::parse(s, time::macros::format_description!("[year]-[month]-[day]")).ok()
 }
 
@@ -117,7 +122,16 @@ struct FormPage {
     version: i64,
     v: Values,
     units: Vec<BusinessUnit>,
+    /// On "New client": the groups of clients it can be put in at once, and those ticked.
+    groups: Vec<ClientGroup>,
+    picked: Vec<GroupId>,
     errors: FieldErrors,
+}
+
+impl FormPage {
+    fn is_picked(&self, id: &GroupId) -> bool {
+        self.picked.contains(id)
+    }
 }
 
 async fn form_page(
@@ -126,11 +140,25 @@ async fn form_page(
     id: Option<ClientId>,
     version: i64,
     v: Values,
+    picked: Vec<GroupId>,
     errors: FieldErrors,
 ) -> Result<FormPage, UiError> {
+    let groups = if id.is_none() {
+        let filter = GroupFilter {
+            kind: Some(GroupKind::Clients),
+            ..GroupFilter::default()
+        };
+        s.app.groups(&session.actor, &filter, None, Some(500)).await?.items
+    } else {
+        // A client's groups change on its profile ("Add to group", "x"), where each change is
+        // checked and recorded on its own.
+        Vec::new()
+    };
     Ok(FormPage {
         l: session.layout("clients"),
         units: super::groups::units(s, session).await?,
+        groups,
+        picked,
         id,
         version,
         v,
@@ -145,7 +173,7 @@ pub async fn new_page(State(s): State<AppState>, session: Session) -> Result<Res
         relationship: "active".into(),
         ..Values::default()
     };
-    let page = form_page(&s, &session, None, 0, v, FieldErrors::default()).await?;
+    let page = form_page(&s, &session, None, 0, v, Vec::new(), FieldErrors::default()).await?;
     Ok(render(&page))
 }
 
@@ -154,21 +182,69 @@ pub async fn create(State(s): State<AppState>, f: SignedForm) -> Result<Response
     // Refused before the input is even read: only admins create clients.
     let admin = session.actor.admin()?;
     let v = Values::typed(&form);
-    let result = match v.input() {
-        Ok(input) => s.app.create_client(admin, input).await,
-        Err(e) => Err(e),
+    let mut picked: Vec<GroupId> = form
+        .all("groups")
+        .iter()
+        .filter_map(|g| g.parse().ok())
+        .map(GroupId)
+        .collect();
+    picked.dedup();
+    let exclusive = s.app.organization(&session.actor).await?.policies.membership_mode == MembershipMode::Exclusive;
+    let result = if exclusive && picked.len() > 1 {
+        // Checked before anything is saved: a client in one group only, by this firm's policy.
+        Err(Error::invalid(
+            "groups",
+            "choose one group only: in this firm a client is in one group at a time",
+        ))
+    } else {
+        match v.input() {
+            Ok(input) => s.app.create_client(admin, input).await,
+            Err(e) => Err(e),
+        }
     };
-    match result {
-        Ok(c) => Ok(see_other(&format!(
-            "/clients/{}?{}",
-            c.id,
-            query(&[("done", "created")])
-        ))),
+    let c = match result {
+        Ok(c) => c,
         Err(e) => {
-            let page = form_page(&s, &session, None, 0, v, FieldErrors::from_error(&e, "form")).await?;
-            Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
+            let page = form_page(&s, &session, None, 0, v, picked, FieldErrors::from_error(&e, "form")).await?;
+            return Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page));
+        }
+    };
+    // The client is saved; each group is a change of its own, and one refused (a policy, a
+    // group deleted meanwhile) leaves the client and the other groups as they are.
+    let mut refusals = FieldErrors::default();
+    for group in picked {
+        let refusal = match s
+            .app
+            .add_members(&session.actor, group, &[MemberRef::Client(c.id)], Cause::Manual, None)
+            .await
+        {
+            Ok(out) => out
+                .into_iter()
+                .find(|o| o.outcome == Outcome::Rejected)
+                .map(|o| o.detail.unwrap_or_default()),
+            Err(e) => Some(e.detail),
+        };
+        if let Some(why) = refusal {
+            let name = s
+                .app
+                .group(&session.actor, group)
+                .await
+                .map_or_else(|_| format!("group {group}"), |g| g.group.name);
+            refusals
+                .0
+                .push(("group_id".into(), format!("Created, but not added to {name}: {why}")));
         }
     }
+    if refusals.any() {
+        let page =
+            super::clients::profile_page(&s, &session, c.id, String::new(), refusals, "created".into(), None).await?;
+        return Ok(render(&page));
+    }
+    Ok(see_other(&format!(
+        "/clients/{}?{}",
+        c.id,
+        query(&[("done", "created")])
+    )))
 }
 
 pub async fn edit_page(
@@ -184,6 +260,7 @@ pub async fn edit_page(
         Some(id),
         c.version,
         Values::of(&c),
+        Vec::new(),
         FieldErrors::default(),
     )
     .await?;
@@ -216,6 +293,7 @@ pub async fn update(State(s): State<AppState>, Path(id): Path<ClientId>, f: Sign
                 Some(id),
                 version.unwrap_or_default(),
                 v,
+                Vec::new(),
                 FieldErrors::from_error(&e, "form"),
             )
             .await?;

@@ -18,6 +18,8 @@ use clientele_domain::client::ClientStatus;
 use clientele_domain::entities::{BusinessUnit, GroupDetail, Member};
 use clientele_domain::group::GroupKind;
 use clientele_domain::logo::{Logo, LogoVariant};
+use clientele_domain::names::{Name, optional_reference, optional_text};
+use clientele_domain::policy::MembershipMode;
 use clientele_domain::{BusinessUnitId, Error, GroupId};
 use clientele_store::clients::ClientFilter;
 use clientele_store::groups::GroupFilter;
@@ -59,6 +61,7 @@ struct FormPage {
     unit: String,
     crm_id: String,
     description: String,
+    protected: bool,
     units: Vec<BusinessUnit>,
     clients: Vec<Chip>,
     groups: Vec<Chip>,
@@ -91,6 +94,7 @@ struct State_ {
     unit: String,
     crm_id: String,
     description: String,
+    protected: bool,
     version: i64,
     add: Vec<MemberRef>,
     remove: Vec<MemberRef>,
@@ -112,6 +116,7 @@ impl State_ {
             unit: g.group.business_unit_id.to_string(),
             crm_id: g.group.crm_id.clone().unwrap_or_default(),
             description: g.group.description.clone().unwrap_or_default(),
+            protected: g.group.protected,
             version: g.group.version,
             ..State_::default()
         }
@@ -145,6 +150,7 @@ impl State_ {
             unit: f.text("business_unit_id"),
             crm_id: f.text("crm_id"),
             description: f.text("description"),
+            protected: f.has("protected"),
             version: f.i64("version").unwrap_or(0),
             add: members("add"),
             remove: members("remove"),
@@ -176,6 +182,7 @@ impl State_ {
 }
 
 pub async fn new_page(State(s): State<AppState>, session: Session) -> Result<Response, UiError> {
+    session.actor.admin()?;
     let st = State_ {
         kind: "clients".into(),
         ..State_::default()
@@ -188,6 +195,7 @@ pub async fn edit_page(
     session: Session,
     Path(id): Path<GroupId>,
 ) -> Result<Response, UiError> {
+    session.actor.admin()?;
     let g = s.app.group(&session.actor, id).await?;
     let st = State_::from_group(&g);
     show(&s, &session, Some(&g), st, None, FieldErrors::default(), StatusCode::OK).await
@@ -203,32 +211,19 @@ pub async fn create(State(s): State<AppState>, f: SignedForm) -> Result<Response
         let status = status_for(&errors);
         return show(&s, &session, None, st, search, errors, status).await;
     }
-    let kind = match GroupKind::parse(&st.kind) {
-        Ok(k) => k,
-        Err(e) => {
-            return show(
-                &s,
-                &session,
-                None,
-                st,
-                None,
-                FieldErrors::from_error(&e, "kind"),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await;
-        }
-    };
-    let Some(unit) = st.unit.parse().ok().map(BusinessUnitId) else {
-        let e = FieldErrors::one("business_unit_id", "Choose a business unit.");
-        return show(&s, &session, None, st, None, e, StatusCode::UNPROCESSABLE_ENTITY).await;
-    };
+    let errors = field_errors(&st, true);
+    if errors.any() {
+        return show(&s, &session, None, st, None, errors, StatusCode::UNPROCESSABLE_ENTITY).await;
+    }
+    let kind = GroupKind::parse(&st.kind)?;
+    let unit = BusinessUnitId(st.unit.parse().unwrap_or_default());
     let new = NewGroup {
         name: st.name.clone(),
         kind,
         business_unit_id: unit,
         description: Some(st.description.clone()),
         crm_id: Some(st.crm_id.clone()),
-        protected: false,
+        protected: st.protected,
         members: st.add.clone(),
     };
     let created = match s.app.create_group(session.actor.admin()?, new).await {
@@ -259,16 +254,26 @@ pub async fn update(State(s): State<AppState>, Path(id): Path<GroupId>, f: Signe
         let e = FieldErrors::one("confirm", "Type CONFIRM, in capitals, to save these member changes.");
         return show(&s, &session, Some(&g), st, None, e, StatusCode::UNPROCESSABLE_ENTITY).await;
     }
-    let Some(unit) = st.unit.parse().ok().map(BusinessUnitId) else {
-        let e = FieldErrors::one("business_unit_id", "Choose a business unit.");
-        return show(&s, &session, Some(&g), st, None, e, StatusCode::UNPROCESSABLE_ENTITY).await;
-    };
+    let errors = field_errors(&st, false);
+    if errors.any() {
+        return show(
+            &s,
+            &session,
+            Some(&g),
+            st,
+            None,
+            errors,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    }
+    let unit = BusinessUnitId(st.unit.parse().unwrap_or_default());
     let patch = GroupPatch {
         name: Some(st.name.clone()),
         business_unit_id: Some(unit),
         description: Some(st.description.clone()),
         crm_id: Some(st.crm_id.clone()),
-        protected: None,
+        protected: Some(st.protected),
     };
     if let Err(e) = s
         .app
@@ -313,6 +318,33 @@ pub async fn update(State(s): State<AppState>, Path(id): Path<GroupId>, f: Signe
         rows,
         "/groups".into(),
     )))
+}
+
+/// Every field's problem at once, by the same rules the use case applies (it checks them again),
+/// so one submit shows all that needs fixing.
+fn field_errors(st: &State_, new: bool) -> FieldErrors {
+    let mut errors = FieldErrors::default();
+    if let Err(e) = Name::parse("name", &st.name) {
+        errors.push(&e, "name");
+    }
+    if new && GroupKind::parse(&st.kind).is_err() {
+        errors.0.push((
+            "kind".into(),
+            "Choose what the group holds: clients or client groups".into(),
+        ));
+    }
+    if st.unit.parse::<i64>().is_err() {
+        errors
+            .0
+            .push(("business_unit_id".into(), "Choose a business unit".into()));
+    }
+    if let Err(e) = optional_reference("crm_id", Some(&st.crm_id)) {
+        errors.push(&e, "crm_id");
+    }
+    if let Err(e) = optional_text("description", Some(&st.description), 2000) {
+        errors.push(&e, "description");
+    }
+    errors
 }
 
 fn status_for(errors: &FieldErrors) -> StatusCode {
@@ -432,6 +464,9 @@ async fn show(
         }
     }
     let client_results = if search == Some(GroupKind::Clients) {
+        // Only clients that could join: not in this group already, and under exclusive
+        // membership in no group at all.
+        let exclusive = s.app.organization(actor).await?.policies.membership_mode == MembershipMode::Exclusive;
         let filter = ClientFilter {
             text: Some(st.client_q.trim().to_string()).filter(|t| !t.is_empty()),
             statuses: if st.include_inactive {
@@ -439,6 +474,8 @@ async fn show(
             } else {
                 vec![ClientStatus::Active]
             },
+            addable_to: group.map(|g| g.group.id),
+            available: group.is_none() && exclusive,
             ..ClientFilter::default()
         };
         let page = s.app.clients(actor, &filter, None, Some(25)).await?;
@@ -498,6 +535,7 @@ async fn show(
         unit: st.unit,
         crm_id: st.crm_id,
         description: st.description,
+        protected: st.protected,
         units,
         clients,
         groups,

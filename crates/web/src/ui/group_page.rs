@@ -10,17 +10,20 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 
+use clientele_app::groups::GroupActions;
 use clientele_app::members::{MemberOutcome, MemberRef, Outcome};
 use clientele_domain::audit::{AuditEvent, Cause};
-use clientele_domain::client::ClientStatus;
-use clientele_domain::entities::{GroupDetail, GroupRef, Member};
-use clientele_domain::group::GroupKind;
+use clientele_domain::client::{ClientOrder, ClientStatus};
+use clientele_domain::entities::{GroupDetail, GroupRef};
+use clientele_domain::group::{GroupKind, GroupOrder};
 use clientele_domain::{ClientId, GroupId, StaffId};
 use clientele_store::audit::AuditFilter;
 use clientele_store::clients::ClientFilter;
 use clientele_store::groups::GroupFilter;
 
+use super::clients::rows_with_groups;
 use super::groups::kind_label;
+use super::list::{Controls, ListView, Matching};
 use super::{
     FieldErrors, FormData, Layout, Session, SignedForm, UiError, member_key, parse_member, query, render,
     render_status, typed, when,
@@ -54,14 +57,21 @@ pub struct TimelineEntry {
 struct GroupPage {
     l: Layout,
     g: GroupDetail,
+    /// What the viewer may do here: every control on the page is drawn from this.
+    can: GroupActions,
     kind: &'static str,
     unit: String,
     members: Vec<MemberRow>,
-    next_members: Option<String>,
+    list: ListView,
+    /// "All members matching the search", for removing them all.
+    members_matching: String,
     q: String,
     add_q: String,
     include_inactive: bool,
     candidates: Option<Vec<Candidate>>,
+    /// How many candidates match in all (the picker shows the first page).
+    candidates_total: u64,
+    candidates_matching: String,
     timeline: Vec<TimelineEntry>,
     next_audit: Option<String>,
     saved: bool,
@@ -70,6 +80,14 @@ struct GroupPage {
     staff: Vec<clientele_app::assignments::Assignment>,
     /// Staff an admin may assign (admins see everything already, so only staff).
     staff_choices: Vec<clientele_domain::entities::Staff>,
+    /// The group's version, for the "lift protection" form.
+    version: i64,
+}
+
+impl GroupPage {
+    fn is_clients(&self) -> bool {
+        self.g.group.kind == GroupKind::Clients
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -80,11 +98,17 @@ pub struct GroupQuery {
     add_q: String,
     add: Option<String>,
     include_inactive: Option<String>,
+    #[serde(default)]
+    sort: String,
+    per_page: Option<String>,
     cursor: Option<String>,
     audit_cursor: Option<String>,
     saved: Option<String>,
     created: Option<String>,
 }
+
+/// How many candidates the "add" picker shows; "select all N matching" takes the rest.
+const CANDIDATES_SHOWN: i64 = 25;
 
 pub async fn show(
     State(s): State<AppState>,
@@ -94,6 +118,7 @@ pub async fn show(
 ) -> Result<Response, UiError> {
     let actor = &session.actor;
     let g = s.app.group(actor, id).await?;
+    let can = s.app.group_actions(actor, &g);
     let unit = s
         .app
         .business_unit(actor, g.group.business_unit_id)
@@ -101,63 +126,96 @@ pub async fn show(
         .map(|u| u.name)
         .unwrap_or_default();
     let include_inactive = q.include_inactive.is_some();
+    let controls = Controls {
+        sort: q.sort.clone(),
+        per_page: q.per_page.clone(),
+        cursor: q.cursor.clone(),
+    };
     let mut members = Vec::new();
-    let next_cursor;
-    match g.group.kind {
+    let members_matching = Matching {
+        q: q.q.clone(),
+        groups: id.to_string(),
+        include_inactive: true,
+        addable_to: None,
+    };
+    let (total, next_cursor, prev_cursor, default_sort, noun) = match g.group.kind {
         GroupKind::Clients => {
             let filter = ClientFilter {
-                text: Some(q.q.trim().to_string()).filter(|t| !t.is_empty()),
-                group: Some(id),
-                ..ClientFilter::default()
+                order: ClientOrder::parse(&controls.sort).unwrap_or_default(),
+                ..members_matching.client_filter()
             };
-            let page = s.app.clients(actor, &filter, q.cursor.as_deref(), Some(50)).await?;
-            next_cursor = page.next_cursor;
-            for c in page.items {
-                let also_in = s
-                    .app
-                    .groups_of_client(actor, c.id)
-                    .await?
-                    .into_iter()
-                    .filter(|o| o.id != id)
-                    .collect();
+            let page = s
+                .app
+                .clients(actor, &filter, controls.cursor(), Some(controls.per_page()))
+                .await?;
+            for row in rows_with_groups(&s, &session, page.items).await? {
                 members.push(MemberRow {
-                    key: member_key(MemberRef::Client(c.id)),
-                    href: format!("/clients/{}", c.id),
-                    detail: client_detail(c.external_ref.as_deref(), c.status),
-                    name: c.name,
-                    also_in,
+                    key: member_key(MemberRef::Client(row.c.id)),
+                    href: format!("/clients/{}", row.c.id),
+                    detail: client_detail(row.c.external_ref.as_deref(), row.c.status),
+                    name: row.c.name,
+                    also_in: row.groups.into_iter().filter(|o| o.id != id).collect(),
                 });
             }
+            (
+                page.total,
+                page.next_cursor,
+                page.prev_cursor,
+                "name",
+                ("client", "clients"),
+            )
         }
         GroupKind::Groups => {
-            let page = s.app.group_members(actor, id, q.cursor.as_deref(), Some(50)).await?;
-            next_cursor = page.next_cursor;
-            let needle = q.q.trim().to_lowercase();
-            for m in page.items {
-                let Member::Group {
-                    id: child, name, kind, ..
-                } = m
-                else {
-                    continue;
-                };
-                if !needle.is_empty() && !name.to_lowercase().contains(&needle) {
-                    continue;
-                }
-                let detail = s.app.group(actor, child).await?;
+            let filter = GroupFilter {
+                text: Some(q.q.trim().to_string()).filter(|t| !t.is_empty()),
+                within: Some(id),
+                order: GroupOrder::parse(&controls.sort).unwrap_or_default(),
+                ..GroupFilter::default()
+            };
+            let page = s
+                .app
+                .groups(actor, &filter, controls.cursor(), Some(controls.per_page()))
+                .await?;
+            for detail in s.app.group_details(actor, page.items).await? {
+                let child = detail.group;
                 members.push(MemberRow {
-                    key: member_key(MemberRef::Group(child)),
-                    href: format!("/groups/{child}"),
-                    detail: format!("{} · {} members", kind_label(kind), detail.group.member_count),
-                    name,
+                    key: member_key(MemberRef::Group(child.id)),
+                    href: format!("/groups/{}", child.id),
+                    detail: format!("{} · {}", kind_label(child.kind), plural(child.member_count, "member")),
+                    name: child.name,
                     also_in: detail.parents.into_iter().filter(|p| p.id != id).collect(),
                 });
             }
+            (
+                page.total,
+                page.next_cursor,
+                page.prev_cursor,
+                "name",
+                ("client group", "client groups"),
+            )
         }
-    }
-    let candidates = if q.add.is_some() || !q.add_q.is_empty() {
-        Some(candidates(&s, &session, &g, &q.add_q, include_inactive).await?)
+    };
+    let list = ListView::new(
+        format!("/groups/{id}"),
+        &[("q", &q.q)],
+        &controls,
+        default_sort,
+        total,
+        next_cursor,
+        prev_cursor,
+        noun,
+    );
+    let candidates_matching = Matching {
+        q: q.add_q.clone(),
+        groups: String::new(),
+        include_inactive,
+        addable_to: Some(id.0),
+    };
+    let (candidates, candidates_total) = if can.manage_members && (q.add.is_some() || !q.add_q.is_empty()) {
+        let (shown, total) = candidates(&s, &session, &g, &candidates_matching).await?;
+        (Some(shown), total)
     } else {
-        None
+        (None, 0)
     };
     let audit = s
         .app
@@ -172,13 +230,12 @@ pub async fn show(
         )
         .await?;
     let timeline = timeline(&s, &session, &audit.items).await;
-    let next_members = next_cursor.map(|c| query(&[("q", &q.q), ("cursor", &c)]));
     let next_audit = audit.next_cursor.map(|c| query(&[("audit_cursor", &c)]));
     let staff = s.app.group_staff(actor, id).await?;
-    let staff_choices = if actor.admin().is_ok() {
+    let staff_choices = if can.administer {
         let all = s.app.staff_list(actor, None, Some(500)).await?.items;
         all.into_iter()
-            .filter(|p| p.active && p.role == clientele_domain::staff::StaffRole::Staff)
+            .filter(|p| p.active)
             .filter(|p| !staff.iter().any(|a| a.staff_id == p.id))
             .collect()
     } else {
@@ -189,19 +246,33 @@ pub async fn show(
         staff_choices,
         l: session.layout("groups"),
         kind: kind_label(g.group.kind),
+        version: g.group.version,
+        can,
         g,
         unit,
         members,
-        next_members,
+        list,
+        members_matching: members_matching.encode(),
         q: q.q,
         add_q: q.add_q,
         include_inactive,
         candidates,
+        candidates_total,
+        candidates_matching: candidates_matching.encode(),
         timeline,
         next_audit,
         saved: q.saved.is_some(),
         created: q.created.is_some(),
     }))
+}
+
+/// "1 member", "12 members".
+pub fn plural(n: i64, word: &str) -> String {
+    format!(
+        "{} {word}{}",
+        super::list::thousands(n.max(0) as u64),
+        if n == 1 { "" } else { "s" }
+    )
 }
 
 fn client_detail(external_ref: Option<&str>, status: ClientStatus) -> String {
@@ -211,28 +282,22 @@ fn client_detail(external_ref: Option<&str>, status: ClientStatus) -> String {
     }
 }
 
+/// The first candidates of the "add" picker and how many match in all: for a group of clients,
+/// the clients this viewer could add now (not in it yet; under exclusive membership, in no
+/// group at all); for a group of groups, the other groups.
 async fn candidates(
     s: &AppState,
     session: &Session,
     g: &GroupDetail,
-    text: &str,
-    include_inactive: bool,
-) -> Result<Vec<Candidate>, UiError> {
-    let text = Some(text.trim().to_string()).filter(|t| !t.is_empty());
+    matching: &Matching,
+) -> Result<(Vec<Candidate>, u64), UiError> {
     Ok(match g.group.kind {
         GroupKind::Clients => {
-            let filter = ClientFilter {
-                text,
-                statuses: if include_inactive {
-                    vec![]
-                } else {
-                    vec![ClientStatus::Active]
-                },
-                ..ClientFilter::default()
-            };
-            s.app
-                .clients(&session.actor, &filter, None, Some(25))
-                .await?
+            let page = s
+                .app
+                .clients(&session.actor, &matching.client_filter(), None, Some(CANDIDATES_SHOWN))
+                .await?;
+            let shown = page
                 .items
                 .into_iter()
                 .map(|c| Candidate {
@@ -240,71 +305,69 @@ async fn candidates(
                     detail: client_detail(c.external_ref.as_deref(), c.status),
                     name: c.name,
                 })
-                .collect()
+                .collect();
+            (shown, page.total)
         }
         GroupKind::Groups => {
             let filter = GroupFilter {
-                text,
+                text: Some(matching.q.trim().to_string()).filter(|t| !t.is_empty()),
                 ..GroupFilter::default()
             };
-            s.app
-                .groups(&session.actor, &filter, None, Some(25))
-                .await?
+            let page = s
+                .app
+                .groups(&session.actor, &filter, None, Some(CANDIDATES_SHOWN))
+                .await?;
+            let shown: Vec<Candidate> = page
                 .items
                 .into_iter()
-                .filter(|c| c.id != g.group.id)
+                .filter(|c| c.id != g.group.id && !g.parents.iter().any(|p| p.id == c.id))
                 .map(|c| Candidate {
                     key: member_key(MemberRef::Group(c.id)),
-                    detail: format!("{} · {} members", kind_label(c.kind), c.member_count),
+                    detail: format!("{} · {}", kind_label(c.kind), plural(c.member_count, "member")),
                     name: c.name,
                 })
-                .collect()
+                .collect();
+            let total = shown.len() as u64;
+            (shown, total)
         }
     })
 }
 
-/// Audit events in words: who, what, why.
+/// Audit events in words: who, what, why ("Ana assigned Ben as reader").
 async fn timeline(s: &AppState, session: &Session, events: &[AuditEvent]) -> Vec<TimelineEntry> {
     let mut staff: HashMap<StaffId, String> = HashMap::new();
     let mut out = Vec::with_capacity(events.len());
     for e in events {
         let who = match e.actor {
-            Some(id) => match staff.get(&id) {
-                Some(name) => name.clone(),
-                None => {
-                    let name = s
-                        .app
-                        .colleague(&session.actor, id)
-                        .await
-                        .map(|c| c.name)
-                        .unwrap_or_default();
-                    staff.insert(id, name.clone());
-                    name
-                }
-            },
+            Some(id) => staff_name(s, session, &mut staff, id).await,
             None => "Clientele".to_string(),
         };
-        let member = e
-            .after
-            .as_ref()
-            .or(e.before.as_ref())
-            .and_then(|v| serde_json::from_value::<MemberRef>(v.get("member")?.clone()).ok());
+        let value = e.after.as_ref().or(e.before.as_ref());
+        let member = value.and_then(|v| serde_json::from_value::<MemberRef>(v.get("member")?.clone()).ok());
         let member_name = match member {
             Some(MemberRef::Client(id)) => s
                 .app
                 .client(&session.actor, id)
                 .await
-                .map(|c| format!("client “{}”", c.name))
+                .map(|c| format!("the client {}", c.name))
                 .ok(),
             Some(MemberRef::Group(id)) => s
                 .app
                 .group(&session.actor, id)
                 .await
-                .map(|g| format!("group “{}”", g.group.name))
+                .map(|g| format!("the group {}", g.group.name))
                 .ok(),
             None => None,
         }
         .unwrap_or_else(|| "a member".to_string());
+        let role_of = |v: Option<&serde_json::Value>| {
+            v.and_then(|v| v.get("role")?.as_str().map(str::to_string))
+                .unwrap_or_default()
+        };
+        let assigned = match value.and_then(|v| v.get("staff_id")?.as_i64()) {
+            Some(id) => staff_name(s, session, &mut staff, StaffId(id)).await,
+            None => "a staff member".to_string(),
+        };
         let what = match e.action.as_str() {
             "group.created" => "created the group".to_string(),
             "group.updated" => "changed the settings".to_string(),
@@ -313,7 +376,19 @@ async fn timeline(s: &AppState, session: &Session, events: &[AuditEvent]) -> Vec
             "group.logo_removed" => "removed a logo".to_string(),
             "membership.added" => format!("added {member_name}"),
             "membership.removed" => format!("removed {member_name}"),
-            other => other.to_string(),
+            "membership.validity_set" => format!("set an end date on the membership of {member_name}"),
+            "assignment.created" => format!("assigned {assigned} as {}", role_of(e.after.as_ref())),
+            "assignment.changed" => format!(
+                "changed the role of {assigned} from {} to {}",
+                role_of(e.before.as_ref()),
+                role_of(e.after.as_ref())
+            ),
+            "assignment.removed" => format!("removed {assigned} from the group"),
+            "process_request.created" => "started a process request".to_string(),
+            "process_request.completed" => "a process request completed".to_string(),
+            "process_request.failed" => "a process request failed".to_string(),
+            "process_request.cancelled" => "cancelled a process request".to_string(),
+            other => other.replace(['.', '_'], " "),
         };
         out.push(TimelineEntry {
             at: when(clientele_domain::to_millis(e.at)),
@@ -333,12 +408,35 @@ async fn timeline(s: &AppState, session: &Session, events: &[AuditEvent]) -> Vec
     out
 }
 
+async fn staff_name(s: &AppState, session: &Session, cache: &mut HashMap<StaffId, String>, id: StaffId) -> String {
+    if let Some(name) = cache.get(&id) {
+        return name.clone();
+    }
+    let name = s
+        .app
+        .colleague(&session.actor, id)
+        .await
+        .map(|c| c.name)
+        .unwrap_or_else(|_| "a former colleague".to_string());
+    cache.insert(id, name.clone());
+    name
+}
+
 // ---------------------------------------------------------------------------------------------
 // Reviewing and applying member changes
+
+/// What a member change applies to: members picked one by one, or every client matching a
+/// list's filters (found again when the change is confirmed).
+pub enum Selection {
+    Items(Vec<MemberRef>),
+    Matching(Matching),
+}
 
 pub struct ConfirmItem {
     pub key: String,
     pub name: String,
+    /// What tells two members of the same name apart: the reference, the e-mail, or the id.
+    pub detail: String,
 }
 
 #[derive(Template)]
@@ -348,42 +446,64 @@ pub struct ConfirmPage {
     g: GroupDetail,
     op: String,
     items: Vec<ConfirmItem>,
+    /// With "all matching": how many the review does not list.
+    more: u64,
+    /// "All matching", carried to the confirmation.
+    matching: Option<String>,
     touches: String,
     back: String,
     bulk: bool,
     errors: FieldErrors,
 }
 
+/// How many members a review lists by name.
+const REVIEW_LISTED: usize = 50;
+
 /// Builds the review of a change: names, and how many clients it touches.
 #[expect(
     clippy::too_many_arguments,
-    reason = "the review page's inputs, each named at the two call sites"
+    reason = "the review page's inputs, each named at the call sites"
 )]
 pub async fn confirm_page(
     s: &AppState,
     session: &Session,
     group: GroupId,
     op: &str,
-    members: &[MemberRef],
+    selection: Selection,
     back: String,
     bulk: bool,
     errors: FieldErrors,
 ) -> Result<ConfirmPage, UiError> {
     let actor = &session.actor;
     let g = s.app.group(actor, group).await?;
-    let mut items = Vec::with_capacity(members.len());
+    let (members, matching) = match selection {
+        Selection::Items(items) => (items, None),
+        Selection::Matching(m) => {
+            let ids = s.app.clients_matching(actor, &m.client_filter()).await?;
+            (ids.into_iter().map(MemberRef::Client).collect(), Some(m.encode()))
+        }
+    };
+    let mut items = Vec::with_capacity(members.len().min(REVIEW_LISTED));
     let mut clients = 0i64;
     let mut groups = 0i64;
     let mut nested_clients = 0i64;
-    for &m in members {
+    for &m in &members {
         match m {
             MemberRef::Client(id) => {
-                let c = s.app.client(actor, id).await?;
                 clients += 1;
-                items.push(ConfirmItem {
-                    key: member_key(m),
-                    name: c.name,
-                });
+                if items.len() < REVIEW_LISTED {
+                    let c = s.app.client(actor, id).await?;
+                    let detail = c
+                        .external_ref
+                        .clone()
+                        .or(c.email.clone())
+                        .unwrap_or_else(|| format!("client #{id}"));
+                    items.push(ConfirmItem {
+                        key: member_key(m),
+                        name: c.name,
+                        detail,
+                    });
+                }
             }
             MemberRef::Group(id) => {
                 let child = s.app.group(actor, id).await?;
@@ -393,33 +513,38 @@ pub async fn confirm_page(
                 }
                 items.push(ConfirmItem {
                     key: member_key(m),
+                    detail: child.group.crm_id.clone().unwrap_or_else(|| format!("group #{id}")),
                     name: child.group.name,
                 });
             }
         }
     }
     let verb = if op == "remove" { "removes" } else { "adds" };
-    let plural = |n: i64, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
-    let touches = if groups > 0 {
+    let to_from = if op == "remove" { "from" } else { "to" };
+    let mut touches = if groups > 0 {
         format!(
-            "This {verb} {} {} “{}”, reaching {} in them.",
+            "This {verb} {} {to_from} “{}”, reaching {} in them.",
             plural(groups, "client group"),
-            if op == "remove" { "from" } else { "to" },
             g.group.name,
             plural(nested_clients, "client")
         )
     } else {
         format!(
-            "This touches {}: it {verb} them {} “{}”.",
+            "This touches {}: it {verb} them {to_from} “{}”.",
             plural(clients, "client"),
-            if op == "remove" { "from" } else { "to" },
             g.group.name
         )
     };
+    if members.len() as i64 > clientele_app::bulk::SMALL {
+        touches
+            .push_str(" So many run as a process request in the background; you can follow it under Process requests.");
+    }
     Ok(ConfirmPage {
         l: session.layout(if bulk { "clients" } else { "groups" }),
         g,
         op: op.to_string(),
+        more: (members.len() - items.len()) as u64,
+        matching,
         items,
         touches,
         back,
@@ -438,6 +563,18 @@ fn members_of(form: &FormData) -> Vec<MemberRef> {
     out
 }
 
+/// The form's selection: "all matching" when ticked, else the ticked members.
+fn selection_of(form: &FormData) -> Selection {
+    match form
+        .has("all_matching")
+        .then(|| form.get("matching").and_then(Matching::decode))
+        .flatten()
+    {
+        Some(m) => Selection::Matching(m),
+        None => Selection::Items(members_of(form)),
+    }
+}
+
 fn op_of(form: &FormData) -> String {
     if form.get("op") == Some("remove") {
         "remove"
@@ -450,49 +587,84 @@ fn op_of(form: &FormData) -> String {
 /// "Next": shows what the change will do and asks for CONFIRM.
 pub async fn review(State(s): State<AppState>, Path(id): Path<GroupId>, f: SignedForm) -> Result<Response, UiError> {
     let SignedForm { session, form } = f;
-    let members = members_of(&form);
+    let selection = selection_of(&form);
     let back = format!("/groups/{id}");
-    let errors = if members.is_empty() {
-        FieldErrors::one("ids", "Select at least one member first.")
-    } else {
-        FieldErrors::default()
-    };
-    let status = if members.is_empty() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
-    let page = confirm_page(&s, &session, id, &op_of(&form), &members, back, false, errors).await?;
-    Ok(render_status(status, &page))
+    let nothing = matches!(&selection, Selection::Items(items) if items.is_empty());
+    if nothing {
+        let errors = FieldErrors::one("ids", "Select at least one member first.");
+        let page = confirm_page(&s, &session, id, &op_of(&form), selection, back, false, errors).await?;
+        return Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page));
+    }
+    let page = confirm_page(
+        &s,
+        &session,
+        id,
+        &op_of(&form),
+        selection,
+        back,
+        false,
+        FieldErrors::default(),
+    )
+    .await?;
+    Ok(render(&page))
 }
 
-/// "Save changes": only with CONFIRM typed; then each member gets its own outcome.
+/// "Save changes": only with CONFIRM typed; then each member gets its own outcome (or, for more
+/// than a thousand, a process request does the work).
 pub async fn apply(State(s): State<AppState>, Path(id): Path<GroupId>, f: SignedForm) -> Result<Response, UiError> {
     let SignedForm { session, form } = f;
-    let members = members_of(&form);
     let op = op_of(&form);
     let bulk = form.has("bulk");
     let back = safe_back(form.get("back"), id);
-    if members.is_empty() || !typed(&form, "CONFIRM") {
-        let errors = if members.is_empty() {
+    let selection = selection_of(&form);
+    let nothing = matches!(&selection, Selection::Items(items) if items.is_empty());
+    if nothing || !typed(&form, "CONFIRM") {
+        let errors = if nothing {
             FieldErrors::one("ids", "Select at least one member first.")
         } else {
             FieldErrors::one("confirm", "Type CONFIRM, in capitals, to save these changes.")
         };
-        let page = confirm_page(&s, &session, id, &op, &members, back, bulk, errors).await?;
+        let page = confirm_page(&s, &session, id, &op, selection, back, bulk, errors).await?;
         return Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page));
     }
-    let cause = if bulk { Cause::Bulk } else { Cause::Manual };
-    // The use case decides who may change members (admins, and the group's managers).
-    let outcomes = if op == "remove" {
-        s.app.remove_members(&session.actor, id, &members, cause, None).await?
-    } else {
-        s.app.add_members(&session.actor, id, &members, cause, None).await?
+    // The use cases decide who may change members (admins, and the group's managers).
+    let outcomes = match selection {
+        Selection::Matching(m) => {
+            let ids = s.app.clients_matching(&session.actor, &m.client_filter()).await?;
+            let items: Vec<MemberRef> = ids.into_iter().map(MemberRef::Client).collect();
+            let answer = s
+                .app
+                .bulk_members(&session.actor, id, op != "remove", &items, None)
+                .await?;
+            match (answer.results, answer.request) {
+                (_, Some(request)) => {
+                    return Ok(super::see_other(&format!(
+                        "/process-requests/{}?done=queued",
+                        request.id
+                    )));
+                }
+                (Some(results), None) => results,
+                (None, None) => Vec::new(),
+            }
+        }
+        Selection::Items(members) => {
+            let cause = if bulk { Cause::Bulk } else { Cause::Manual };
+            if op == "remove" {
+                s.app.remove_members(&session.actor, id, &members, cause, None).await?
+            } else {
+                s.app.add_members(&session.actor, id, &members, cause, None).await?
+            }
+        }
     };
     let rows = describe_outcomes(&s, &session, &outcomes).await?;
     let g = s.app.group(&session.actor, id).await?;
     let layout = session.layout(if bulk { "clients" } else { "groups" });
-    Ok(render(&ResultsPage::new(layout, g, rows, back)))
+    let status = if rows.iter().any(|r| r.rejected) && rows.iter().all(|r| r.rejected) {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    Ok(render_status(status, &ResultsPage::new(layout, g, rows, back)))
 }
 
 fn safe_back(back: Option<&str>, id: GroupId) -> String {
@@ -515,7 +687,10 @@ pub struct ResultsPage {
     l: Layout,
     g: GroupDetail,
     rows: Vec<ResultRow>,
-    summary: String,
+    /// "3 added, 1 already in the group": what was done (empty when nothing was).
+    done: String,
+    /// "2 refused": shown as a refusal, never as "saved".
+    refused: String,
     back: String,
 }
 
@@ -528,17 +703,25 @@ impl ResultsPage {
             (Outcome::AlreadyMember, "already in the group"),
             (Outcome::Removed, "removed"),
             (Outcome::NotMember, "were not in the group"),
-            (Outcome::Rejected, "refused"),
         ] {
             let n = count(o);
             if n > 0 {
                 parts.push(format!("{n} {word}"));
             }
         }
+        let refused = count(Outcome::Rejected);
         ResultsPage {
             l,
             g,
-            summary: format!("Saved: {}.", parts.join(", ")),
+            done: parts.join(", "),
+            refused: if refused == 0 {
+                String::new()
+            } else {
+                format!(
+                    "{refused} {} refused; the reasons are below.",
+                    if refused == 1 { "change was" } else { "changes were" }
+                )
+            },
             rows,
             back,
         }
@@ -567,7 +750,11 @@ pub async fn describe_outcomes(
             Outcome::AlreadyMember => "was already in the group".to_string(),
             Outcome::Removed => "removed".to_string(),
             Outcome::NotMember => "was not in the group".to_string(),
-            Outcome::Rejected => o.detail.clone().unwrap_or_else(|| "refused".to_string()),
+            Outcome::Rejected => o
+                .detail
+                .as_deref()
+                .map(super::capitalised)
+                .unwrap_or_else(|| "Refused".to_string()),
         };
         rows.push(ResultRow {
             name,
@@ -604,5 +791,32 @@ pub async fn unassign(
     f: SignedForm,
 ) -> Result<Response, UiError> {
     s.app.unassign(f.session.actor.admin()?, id, staff).await?;
+    // From the staff member's page, back there; otherwise to the group.
+    let back = format!("/staff/{staff}");
+    if f.form.get("back") == Some(back.as_str()) {
+        return Ok(super::see_other(&back));
+    }
     Ok(super::see_other(&format!("/groups/{id}?saved=1")))
+}
+
+/// Lifts the group's protection from deletion (admins), from the blocker that names it.
+pub async fn lift_protection(
+    State(s): State<AppState>,
+    Path(id): Path<GroupId>,
+    f: SignedForm,
+) -> Result<Response, UiError> {
+    let SignedForm { session, form } = f;
+    let patch = clientele_app::groups::GroupPatch {
+        protected: Some(false),
+        ..Default::default()
+    };
+    s.app
+        .update_group(session.actor.admin()?, id, patch, form.i64("version"))
+        .await?;
+    let to = if form.get("then") == Some("delete") {
+        format!("/groups/{id}/delete")
+    } else {
+        format!("/groups/{id}?saved=1")
+    };
+    Ok(super::see_other(&to))
 }

@@ -1,6 +1,6 @@
 //! The Client Groups list (seed 000) and deleting a group with a typed DELETE (seed 004).
 
-use clientele_app::groups::Deletion;
+use clientele_app::groups::{Deletion, GroupActions};
 use std::collections::HashMap;
 
 use askama::Template;
@@ -10,14 +10,15 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use clientele_domain::entities::{BusinessUnit, GroupDetail};
-use clientele_domain::group::GroupKind;
+use clientele_domain::group::{GroupKind, GroupOrder};
 use clientele_domain::{BusinessUnitId, GroupId};
 use clientele_store::groups::GroupFilter;
 
+use super::list::{Controls, ListView};
 use super::{FieldErrors, Layout, Session, SignedForm, UiError, query, render, render_status, see_other, typed};
 use crate::AppState;
 
-/// A row of the list, with what its delete icon needs.
+/// A row of the list, with what its action icons need.
 pub struct GroupRow {
     pub id: GroupId,
     pub name: String,
@@ -25,8 +26,10 @@ pub struct GroupRow {
     pub unit: String,
     pub member_count: i64,
     pub crm_id: String,
-    pub deletable: bool,
-    pub blockers: Vec<String>,
+    /// What the viewer may do with it (from the decisions the use cases take).
+    pub can: GroupActions,
+    /// Why it cannot be deleted, for the blocked icon's tooltip (and the delete page).
+    pub blockers: String,
 }
 
 pub fn kind_label(kind: GroupKind) -> &'static str {
@@ -46,11 +49,11 @@ pub async fn units(s: &AppState, session: &Session) -> Result<Vec<BusinessUnit>,
 struct ListPage {
     l: Layout,
     rows: Vec<GroupRow>,
+    list: ListView,
     units: Vec<BusinessUnit>,
     q: String,
     kind: String,
     unit: String,
-    next: Option<String>,
     /// The name of the group just deleted, for the confirmation (seed 004).
     deleted: String,
 }
@@ -65,53 +68,75 @@ pub struct ListQuery {
     unit: String,
     #[serde(default)]
     deleted: String,
+    #[serde(default)]
+    sort: String,
+    per_page: Option<String>,
     cursor: Option<String>,
 }
 
+/// The groups the viewer sees: every group for admins ("Manage my client groups", seed 004),
+/// the groups they are assigned to and those nested below for other staff.
 pub async fn list(
     State(s): State<AppState>,
     session: Session,
     Query(q): Query<ListQuery>,
 ) -> Result<Response, UiError> {
-    // "Manage my client groups" is the admins' screen (seed 004); staff reach their clients
-    // through their group assignments instead.
-    session.actor.admin()?;
     let units = units(&s, &session).await?;
     let unit_names: HashMap<BusinessUnitId, String> = units.iter().map(|u| (u.id, u.name.clone())).collect();
+    let controls = Controls {
+        sort: q.sort.clone(),
+        per_page: q.per_page.clone(),
+        cursor: q.cursor.clone(),
+    };
     let filter = GroupFilter {
         kind: GroupKind::parse(&q.kind).ok(),
         business_unit: q.unit.parse().ok().map(BusinessUnitId),
         text: Some(q.q.trim().to_string()).filter(|t| !t.is_empty()),
+        within: None,
+        order: GroupOrder::parse(&controls.sort).unwrap_or_default(),
     };
     let page = s
         .app
-        .groups(&session.actor, &filter, q.cursor.as_deref(), Some(50))
+        .groups(&session.actor, &filter, controls.cursor(), Some(controls.per_page()))
         .await?;
     let mut rows = Vec::with_capacity(page.items.len());
     for detail in s.app.group_details(&session.actor, page.items).await? {
-        let g = detail.group.clone();
+        let can = s.app.group_actions(&session.actor, &detail);
+        let g = detail.group;
         rows.push(GroupRow {
             id: g.id,
             kind: kind_label(g.kind),
             unit: unit_names.get(&g.business_unit_id).cloned().unwrap_or_default(),
             member_count: g.member_count,
             crm_id: g.crm_id.clone().unwrap_or_default(),
-            deletable: detail.deletable,
-            blockers: detail.delete_blockers.iter().map(|b| b.message.clone()).collect(),
+            can,
+            blockers: detail
+                .delete_blockers
+                .iter()
+                .map(|b| b.message.as_str())
+                .collect::<Vec<_>>()
+                .join(" "),
             name: g.name,
         });
     }
-    let next = page
-        .next_cursor
-        .map(|c| query(&[("q", &q.q), ("kind", &q.kind), ("unit", &q.unit), ("cursor", &c)]));
+    let list = ListView::new(
+        "/groups",
+        &[("q", &q.q), ("kind", &q.kind), ("unit", &q.unit)],
+        &controls,
+        "name",
+        page.total,
+        page.next_cursor,
+        page.prev_cursor,
+        ("client group", "client groups"),
+    );
     Ok(render(&ListPage {
         l: session.layout("groups"),
         rows,
+        list,
         units,
         q: q.q,
         kind: q.kind,
         unit: q.unit,
-        next,
         deleted: q.deleted,
     }))
 }
@@ -121,6 +146,7 @@ pub async fn list(
 struct DeletePage {
     l: Layout,
     g: GroupDetail,
+    can: GroupActions,
     touches: String,
     errors: FieldErrors,
 }
@@ -146,10 +172,12 @@ pub async fn delete_page(
     session: Session,
     Path(id): Path<GroupId>,
 ) -> Result<Response, UiError> {
+    session.actor.admin()?;
     let g = s.app.group(&session.actor, id).await?;
     Ok(render(&DeletePage {
         l: session.layout("groups"),
         touches: touches(&g),
+        can: s.app.group_actions(&session.actor, &g),
         g,
         errors: FieldErrors::default(),
     }))
@@ -164,6 +192,7 @@ pub async fn delete(State(s): State<AppState>, Path(id): Path<GroupId>, f: Signe
             &DeletePage {
                 l: session.layout("groups"),
                 touches: touches(&g),
+                can: s.app.group_actions(&session.actor, &g),
                 g,
                 errors,
             },

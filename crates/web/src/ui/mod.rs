@@ -36,10 +36,12 @@ mod clients;
 mod group_form;
 mod group_page;
 mod groups;
+mod list;
 mod my_clients;
 mod process_requests;
 mod reports;
 mod settings;
+mod staff;
 mod time;
 mod transfers;
 
@@ -48,6 +50,7 @@ pub const SESSION_COOKIE: &str = "clientele_session";
 
 const STYLESHEET: &str = include_str!("../../static/app.css");
 const SCRIPT: &str = include_str!("../../static/app.js");
+const FAVICON: &str = include_str!("../../static/favicon.svg");
 
 /// What every UI page's CSP allows: our own stylesheet and script, logos as `data:`/`blob:`
 /// previews, no framing, forms posting only to us.
@@ -63,7 +66,7 @@ async fn home(session: Session) -> Redirect {
     }
 }
 
-pub fn router() -> Router<AppState> {
+pub fn router(state: &AppState) -> Router<AppState> {
     Router::new()
         .route("/", get(home))
         .route("/my-group-clients", get(my_clients::list))
@@ -78,6 +81,11 @@ pub fn router() -> Router<AppState> {
         .route("/groups/{id}/members/review", post(group_page::review))
         .route("/groups/{id}/members", post(group_page::apply))
         .route("/groups/{id}/staff", post(group_page::assign))
+        .route("/staff", get(staff::list))
+        .route("/staff/review", post(staff::review))
+        .route("/staff/assign", post(staff::assign))
+        .route("/staff/{id}", get(staff::show))
+        .route("/groups/{id}/protection", post(group_page::lift_protection))
         .route("/groups/{id}/staff/{staff_id}/remove", post(group_page::unassign))
         .route("/clients", get(clients::list))
         .route("/clients/new", get(client_form::new_page).post(client_form::create))
@@ -137,6 +145,10 @@ pub fn router() -> Router<AppState> {
             "/static/app.js",
             get(|| async { asset("text/javascript; charset=utf-8", SCRIPT) }),
         )
+        .route("/favicon.ico", get(|| async { asset("image/svg+xml", FAVICON) }))
+        .route("/static/favicon.svg", get(|| async { asset("image/svg+xml", FAVICON) }))
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), with_navigation))
         .layer(axum::middleware::from_fn(refuse_cross_site))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
@@ -200,6 +212,69 @@ fn is_cross_site(request: &Request) -> bool {
     }
 }
 
+/// A UI address that matches no page: an HTML page with the navigation. Under `/api/` (and for
+/// the operations routes' neighbours) the answer stays empty, so `edge` renders it as the API's
+/// problem document.
+async fn not_found(uri: axum::http::Uri) -> Response {
+    if uri.path().starts_with("/api/") {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    UiError(Error::new(
+        ErrorCode::NotFound,
+        "There is no page at this address. The link may be mistyped, or what it showed may have been deleted.",
+    ))
+    .into_response()
+}
+
+/// The session a handler's [`Session`] extractor found, kept for [`with_navigation`].
+#[derive(Clone, Default)]
+struct SessionSeen(std::sync::Arc<std::sync::OnceLock<Session>>);
+
+/// Draws an error page again inside the signed-in frame (the navigation, the sign-out button),
+/// so that no error is a dead end: a handler's error knows nothing of the page around it.
+async fn with_navigation(
+    axum::extract::State(s): axum::extract::State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let seen = SessionSeen::default();
+    request.extensions_mut().insert(seen.clone());
+    let token = CookieJar::from_headers(request.headers())
+        .get(SESSION_COOKIE)
+        .map(|c| c.value().to_string());
+    let mut response = next.run(request).await;
+    let Some(shown) = response.extensions_mut().remove::<ErrorShown>() else {
+        return response;
+    };
+    let session = match (seen.0.get(), token) {
+        (Some(session), _) => Some(session.clone()),
+        // The error came before any handler looked (a page that does not exist).
+        (None, Some(token)) => match s.app.session_actor(&token, None).await {
+            Ok(Some((actor, staff))) => Some(Session {
+                actor,
+                staff,
+                csrf: clientele_app::sessions::csrf_token(&token),
+                token,
+            }),
+            _ => None,
+        },
+        (None, None) => None,
+    };
+    let Some(session) = session else {
+        return response;
+    };
+    let page = SignedInErrorPage {
+        l: session.layout(""),
+        title: shown.title,
+        message: shown.message,
+    };
+    if let Ok(html) = page.render() {
+        response.headers_mut().remove(header::CONTENT_LENGTH);
+        *response.body_mut() = axum::body::Body::from(html);
+    }
+    response
+}
+
 // ---------------------------------------------------------------------------------------------
 // Sessions
 
@@ -243,12 +318,18 @@ pub const NAV: &[NavItem] = &[
         href: "/groups",
         label: "Client Groups",
         section: "groups",
-        admin_only: true,
+        admin_only: false,
     },
     NavItem {
         href: "/clients",
         label: "Clients",
         section: "clients",
+        admin_only: true,
+    },
+    NavItem {
+        href: "/staff",
+        label: "Employees",
+        section: "staff",
         admin_only: true,
     },
     NavItem {
@@ -379,12 +460,18 @@ impl FromRequestParts<AppState> for Session {
             {
                 Err(NoSession::ChangePassword)
             }
-            Ok(Some((actor, staff))) => Ok(Session {
-                actor,
-                staff,
-                csrf: clientele_app::sessions::csrf_token(&token),
-                token,
-            }),
+            Ok(Some((actor, staff))) => {
+                let session = Session {
+                    actor,
+                    staff,
+                    csrf: clientele_app::sessions::csrf_token(&token),
+                    token,
+                };
+                if let Some(seen) = parts.extensions.get::<SessionSeen>() {
+                    let _ = seen.0.set(session.clone());
+                }
+                Ok(session)
+            }
             Ok(None) => Err(NoSession::SignIn(next)),
             Err(e) => Err(NoSession::Failed(UiError(e))),
         }
@@ -566,6 +653,7 @@ impl From<Error> for UiError {
     }
 }
 
+/// An error page for someone not signed in (or whose session could not be read).
 #[derive(Template)]
 #[template(path = "error.html")]
 struct ErrorPage {
@@ -573,33 +661,116 @@ struct ErrorPage {
     message: String,
 }
 
+/// The same page inside the signed-in frame (see [`with_navigation`]).
+#[derive(Template)]
+#[template(path = "error_signed_in.html")]
+struct SignedInErrorPage {
+    l: Layout,
+    title: String,
+    message: String,
+}
+
+/// What an error page says, left on its response for [`with_navigation`].
+#[derive(Clone)]
+struct ErrorShown {
+    title: String,
+    message: String,
+}
+
+/// An error page: drawn bare here, and again with the navigation by [`with_navigation`] when
+/// the viewer is signed in.
+fn error_page(status: StatusCode, title: &str, message: String) -> Response {
+    let page = ErrorPage {
+        title: title.to_string(),
+        message: message.clone(),
+    };
+    let mut response = match page.render() {
+        Ok(html) => (status, [(header::CACHE_CONTROL, "no-store")], Html(html)).into_response(),
+        Err(_) => status.into_response(),
+    };
+    response.extensions_mut().insert(ErrorShown {
+        title: title.to_string(),
+        message,
+    });
+    response
+}
+
 impl IntoResponse for UiError {
     fn into_response(self) -> Response {
         let status = crate::error::status_of(self.0.code);
-        let message = if self.0.code == ErrorCode::Internal {
-            tracing::error!(detail = %self.0.detail, "UI request failed");
-            "Something went wrong on our side. Try again; if it persists, tell your administrator the time it happened."
-                .to_string()
-        } else {
-            self.0.detail
+        let (title, message) = match self.0.code {
+            ErrorCode::Internal => {
+                tracing::error!(detail = %self.0.detail, "UI request failed");
+                (
+                    "Something went wrong",
+                    "Something went wrong on our side. Try again; if it persists, tell your administrator the time it happened."
+                        .to_string(),
+                )
+            }
+            ErrorCode::NotFound => ("Page not found", self.0.detail),
+            ErrorCode::Forbidden => ("You cannot do this", for_people(&self.0)),
+            _ => (status.canonical_reason().unwrap_or("Error"), for_people(&self.0)),
         };
-        let page = ErrorPage {
-            title: status.canonical_reason().unwrap_or("Error").to_string(),
-            message,
-        };
-        match page.render() {
-            Ok(html) => (status, Html(html)).into_response(),
-            Err(_) => status.into_response(),
-        }
+        error_page(status, title, message)
     }
 }
 
 pub fn forbidden_page(message: &str) -> Response {
-    let page = ErrorPage {
-        title: "Forbidden".into(),
-        message: message.into(),
+    error_page(StatusCode::FORBIDDEN, "You cannot do this", message.to_string())
+}
+
+/// A domain error's message for people: "Enter a name" rather than "name: must not be empty".
+pub fn for_people(e: &Error) -> String {
+    let Some(field) = e.field.as_deref() else {
+        return capitalised(&e.detail);
     };
-    render_status(StatusCode::FORBIDDEN, &page)
+    let field = field.split('[').next().unwrap_or(field);
+    let rule = e.detail.strip_prefix(&format!("{field}: ")).unwrap_or(&e.detail);
+    let label = match field {
+        "name" => "name",
+        "email" | "staff" => "e-mail address",
+        "external_ref" => "reference",
+        "crm_id" => "CRM ID",
+        "business_unit_id" => "business unit",
+        "description" => "description",
+        "phone" => "phone number",
+        "notes" | "note" => "notes",
+        "relationship_expires_at" => "end date of the relationship",
+        "password" | "new_password" => "new password",
+        "current_password" => "current password",
+        "duration" => "time",
+        "date" => "date",
+        "service" => "service",
+        "groups" => "groups",
+        // A field the form may not show: keep its name so that the message still says where.
+        _ => return capitalised(&e.detail),
+    };
+    match rule {
+        "must not be empty" | "is required" => {
+            let article = if label.starts_with(['a', 'e', 'i', 'o', 'u']) {
+                "an"
+            } else {
+                "a"
+            };
+            match label {
+                "notes" => "Enter notes".to_string(),
+                "time" => "Enter the time spent, like 1:30".to_string(),
+                _ => format!("Enter {article} {label}"),
+            }
+        }
+        _ if rule.starts_with("must ") || rule.starts_with("is ") || rule.starts_with("mixes ") => {
+            format!("The {label} {rule}")
+        }
+        _ => capitalised(rule),
+    }
+}
+
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
 }
 
 /// Field errors for a re-rendered form: the domain error's `field`, or `form` when it names none.
@@ -608,12 +779,22 @@ pub struct FieldErrors(pub Vec<(String, String)>);
 
 impl FieldErrors {
     pub fn from_error(e: &Error, default_field: &str) -> FieldErrors {
+        let mut errors = FieldErrors::default();
+        errors.push(e, default_field);
+        errors
+    }
+    /// Adds a domain error under its field (or `default_field`), in words for people.
+    pub fn push(&mut self, e: &Error, default_field: &str) {
         let field = e
             .field
             .as_deref()
             .map(|f| f.split('[').next().unwrap_or(f).to_string())
             .unwrap_or_else(|| default_field.to_string());
-        FieldErrors(vec![(field, e.detail.clone())])
+        self.0.push((field, for_people(e)));
+    }
+    /// Every error of a form, for the summary at its top: (the field's id, the message).
+    pub fn summary(&self) -> &[(String, String)] {
+        &self.0
     }
     pub fn one(field: &str, message: impl Into<String>) -> FieldErrors {
         FieldErrors(vec![(field.to_string(), message.into())])
@@ -703,7 +884,9 @@ mod tests {
         let e = Error::invalid("members[2]", "kind mismatch");
         assert_eq!(FieldErrors::from_error(&e, "name").0[0].0, "members");
         let e = Error::new(ErrorCode::Conflict, "no field");
-        assert_eq!(FieldErrors::from_error(&e, "name").of("name"), Some("no field"));
+        assert_eq!(FieldErrors::from_error(&e, "name").of("name"), Some("No field"));
+        let e = Error::invalid("name", "must not be empty");
+        assert_eq!(FieldErrors::from_error(&e, "form").of("name"), Some("Enter a name"));
     }
 
     #[test]

@@ -17,6 +17,7 @@ use serde::Deserialize;
 use clientele_app::bulk::{ProcessRequest, ProcessRequestFilter, ReportRow, SMALL};
 use clientele_domain::{Error, GroupId, StaffId};
 
+use super::list::{Controls, ListView};
 use super::{Layout, Session, SignedForm, UiError, query, render, render_status, see_other, when};
 use crate::AppState;
 
@@ -76,6 +77,8 @@ pub struct RequestView {
     pub replace: bool,
     pub group_id: Option<GroupId>,
     pub group: String,
+    /// The group was deleted since: its name is not a link.
+    pub group_gone: bool,
     pub initiator: String,
     pub status: String,
     pub status_label: String,
@@ -101,22 +104,23 @@ pub struct RequestView {
 /// Names of groups and staff, looked up once per page.
 #[derive(Default)]
 struct Names {
-    groups: HashMap<GroupId, String>,
+    /// A group's name, and whether it is gone (deleted since, or never visible).
+    groups: HashMap<GroupId, (String, bool)>,
     staff: HashMap<StaffId, String>,
 }
 
 impl Names {
-    async fn group(&mut self, s: &AppState, session: &Session, id: GroupId) -> String {
+    async fn group(&mut self, s: &AppState, session: &Session, id: GroupId) -> (String, bool) {
         if let Some(n) = self.groups.get(&id) {
             return n.clone();
         }
-        let name = match s.app.group(&session.actor, id).await {
-            Ok(g) => g.group.name,
+        let named = match s.app.group(&session.actor, id).await {
+            Ok(g) => (g.group.name, false),
             // Deleted since (or never visible): the id still tells support which one.
-            Err(_) => format!("group {id} (deleted)"),
+            Err(_) => (format!("Group {id} (deleted)"), true),
         };
-        self.groups.insert(id, name.clone());
-        name
+        self.groups.insert(id, named.clone());
+        named
     }
 
     async fn staff(&mut self, s: &AppState, session: &Session, id: StaffId) -> String {
@@ -132,9 +136,9 @@ impl Names {
     }
 
     async fn view(&mut self, s: &AppState, session: &Session, r: ProcessRequest) -> RequestView {
-        let group = match r.group_id {
+        let (group, group_gone) = match r.group_id {
             Some(g) => self.group(s, session, g).await,
-            None => String::new(),
+            None => (String::new(), false),
         };
         let initiator = match r.initiator {
             Some(m) => self.staff(s, session, m).await,
@@ -150,6 +154,7 @@ impl Names {
             replace: r.replace,
             group_id: r.group_id,
             group,
+            group_gone,
             initiator,
             status_label: label(STATUSES, &r.status),
             created: at(r.created_at),
@@ -190,7 +195,7 @@ struct ListPage {
     operation: String,
     statuses: &'static [(&'static str, &'static str)],
     operations: &'static [(&'static str, &'static str)],
-    next: Option<String>,
+    list: ListView,
     /// Some request on this page is still moving: keep refreshing.
     live: bool,
     done: String,
@@ -204,6 +209,9 @@ pub struct ListQuery {
     operation: String,
     #[serde(default)]
     done: String,
+    #[serde(default)]
+    sort: String,
+    per_page: Option<String>,
     cursor: Option<String>,
 }
 
@@ -215,24 +223,42 @@ pub async fn list(
     session.actor.admin()?;
     // Only known values filter; anything else shows everything rather than an empty table.
     let known = |table: &[(&str, &str)], v: &str| table.iter().any(|(k, _)| *k == v).then(|| v.to_string());
+    let controls = Controls {
+        // Newest first unless asked otherwise; anything unknown is the default.
+        sort: if q.sort == "created" {
+            q.sort.clone()
+        } else {
+            String::new()
+        },
+        per_page: q.per_page.clone(),
+        cursor: q.cursor.clone(),
+    };
     let filter = ProcessRequestFilter {
         status: known(STATUSES, &q.status),
         operation: known(OPERATIONS, &q.operation),
         group: None,
         initiator: None,
+        oldest_first: controls.sort == "created",
     };
     let page = s
         .app
-        .process_requests(&session.actor, &filter, q.cursor.as_deref(), Some(50))
+        .process_requests(&session.actor, &filter, controls.cursor(), Some(controls.per_page()))
         .await?;
     let mut names = Names::default();
     let mut rows = Vec::with_capacity(page.items.len());
     for r in page.items {
         rows.push(names.view(&s, &session, r).await);
     }
-    let next = page
-        .next_cursor
-        .map(|c| query(&[("status", &q.status), ("operation", &q.operation), ("cursor", &c)]));
+    let list = ListView::new(
+        "/process-requests",
+        &[("status", &q.status), ("operation", &q.operation)],
+        &controls,
+        "-created",
+        page.total,
+        page.next_cursor,
+        page.prev_cursor,
+        ("request", "requests"),
+    );
     Ok(render(&ListPage {
         l: session.layout("process-requests"),
         live: rows.iter().any(|r| r.active),
@@ -241,7 +267,7 @@ pub async fn list(
         operation: q.operation,
         statuses: STATUSES,
         operations: OPERATIONS,
-        next,
+        list,
         done: q.done,
     }))
 }

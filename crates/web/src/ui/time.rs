@@ -459,7 +459,7 @@ mod tests {
     #[test]
     fn errors_without_a_field_of_the_form_go_above_it() {
         let e = Error::invalid("duration", "bad");
-        assert_eq!(field_errors(&e).of("duration"), Some("duration: bad"));
+        assert_eq!(field_errors(&e).of("duration"), Some("Bad"));
         let e = Error::invalid("staff_id", "no");
         assert_eq!(field_errors(&e).of("form"), Some("staff_id: no"));
     }
