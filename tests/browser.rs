@@ -1239,10 +1239,10 @@ async fn time_and_reports_story(postgres: bool) {
     b.press("Show report").await;
     let total = b.text("#report-total").await;
     // Bakery 1:30 (Ann's) and Florist 1:00 (the admin's); the garage is not in the segment.
-    assert!(total.starts_with("2.5 h in 2 entries for 2 clients"), "{total}");
+    assert!(total.starts_with("2:30 in 2 entries for 2 clients"), "{total}");
     let rows = b.text("#report-rows tbody").await;
     assert!(
-        rows.contains("Bakery Ltd") && rows.contains("1.5 h") && rows.contains("Florist & Co"),
+        rows.contains("Bakery Ltd") && rows.contains("1:30") && rows.contains("Florist & Co"),
         "{rows}"
     );
     assert!(!rows.contains("Garage"), "{rows}");
@@ -1285,7 +1285,7 @@ async fn time_and_reports_story(postgres: bool) {
     // Without the segment filter the admin sees all of the office's time.
     b.go("/reports").await;
     assert!(
-        b.text("#report-total").await.starts_with("4.5 h in 3 entries"),
+        b.text("#report-total").await.starts_with("4:30 in 3 entries"),
         "{}",
         b.text("#report-total").await
     );
@@ -1544,5 +1544,124 @@ async fn long_names_fit_a_phone_and_a_refused_form_focuses_its_first_error() {
     assert_eq!(focused[0], focused[1], "the first field in error has the focus");
     assert!(!focused[0].is_null());
     assert!(b.text(".error-summary").await.contains("Enter a name"));
+    b.close().await;
+}
+
+/// Issue 18, seeds 001, 002 and 004: an admin gives several employees access to a group after an
+/// access summary, sees a staff member's page, chooses a new client's groups on its own form,
+/// finds only available clients under exclusive membership, and lifts a group's protection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn employees_are_assigned_after_an_access_summary_and_groups_are_chosen_on_the_client_form() {
+    let s = Server::start(true).await;
+    let a = s.client("Alpha Bakery", ClientStatus::Active).await;
+    let b2 = s.client("Beta Bakery", ClientStatus::Active).await;
+    let bakeries = s
+        .group(
+            "Bakeries",
+            GroupKind::Clients,
+            vec![MemberRef::Client(a), MemberRef::Client(b2)],
+        )
+        .await;
+    let mut staff = Vec::new();
+    for (email, name) in [
+        ("ann@firm.example", "Ann Agent"),
+        ("ben@firm.example", "Ben Bookkeeper"),
+    ] {
+        let person = s
+            .app
+            .create_staff_cli(email, name, StaffRole::Staff, Some("staff secret phrase"))
+            .await
+            .unwrap();
+        staff.push(person.id);
+    }
+
+    let b = Browser::open(&s.base, 1280, 900).await;
+    b.sign_in(&s.email, &s.password).await;
+    b.follow("nav a[href='/staff']").await;
+    b.click("input[data-select-all=ids]").await;
+    b.select("#group_id", "Bakeries").await;
+    b.select("#role", "Editor: also edits those clients and logs time")
+        .await;
+    b.press("Next: review access").await;
+    let summary = b.text("#access-summary").await;
+    assert!(
+        summary.contains("Ann Agent") && summary.contains("Ben Bookkeeper"),
+        "{summary}"
+    );
+    assert_eq!(
+        summary.matches("Not assigned").count(),
+        2,
+        "neither is in the group yet: {summary}"
+    );
+    let gained = b
+        .client
+        .execute(
+            "return Array.from(document.querySelectorAll('#access-summary td.num')).map(td => td.textContent.trim());",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(gained, json!(["2", "2"]), "each gains the group's two clients");
+    b.shot("018-access-summary").await;
+    b.press("Save changes").await;
+    assert!(b.text(".flash").await.contains("Access saved for 2 employees"));
+    let assigned = s.app.group_staff(&s.admin, bakeries).await.unwrap();
+    assert_eq!(assigned.len(), 2);
+    assert!(assigned.iter().all(|x| x.role == clientele_access::AccessRole::Editor));
+    // A staff member's page: their groups, and the clients they see through them.
+    b.follow(&format!("#staff-list a[href='/staff/{}']", staff[0])).await;
+    let person = b.text("main").await;
+    assert!(person.contains("Bakeries") && person.contains("Editor"), "{person}");
+    assert!(b.text("#staff-clients").await.contains("Beta Bakery"));
+    assert_eq!(b.text("#total").await, "2 clients");
+
+    // A new client, put in a group from its own form.
+    b.go("/clients/new").await;
+    b.type_in("#name", "Gamma Bakery").await;
+    b.click("#groups input[name=groups]").await;
+    b.press("Create client").await;
+    assert!(b.text("main").await.contains("Bakeries"), "the profile shows the group");
+    let gamma_groups = s.app.group(&s.admin, bakeries).await.unwrap().group.member_count;
+    assert_eq!(gamma_groups, 3);
+
+    // Under one group per client, a group's candidates are only clients in no group.
+    let mut policies = s.app.organization(&s.admin).await.unwrap().policies;
+    policies.membership_mode = clientele_domain::policy::MembershipMode::Exclusive;
+    s.app
+        .update_policies(s.admin.admin().unwrap(), policies, None)
+        .await
+        .unwrap();
+    s.client("Delta Free", ClientStatus::Active).await;
+    let other = s.group("Florists", GroupKind::Clients, vec![]).await;
+    b.go(&format!("/groups/{other}?add=1")).await;
+    let candidates = b.text("#add-form").await;
+    assert!(
+        candidates.contains("Delta Free") && !candidates.contains("Alpha Bakery"),
+        "{candidates}"
+    );
+
+    // A protected group says why it cannot be deleted, and the admin lifts the protection there.
+    let new = NewGroup {
+        name: "Head office".into(),
+        kind: GroupKind::Clients,
+        business_unit_id: s.unit,
+        description: None,
+        crm_id: None,
+        protected: true,
+        members: vec![],
+    };
+    let kept = s
+        .app
+        .create_group(s.admin.admin().unwrap(), new)
+        .await
+        .unwrap()
+        .group
+        .id;
+    b.go(&format!("/groups/{kept}")).await;
+    assert!(b.text("#why-not-deletable").await.contains("protected"));
+    b.press("Lift the protection").await;
+    assert!(b.client.find(Locator::Id("why-not-deletable")).await.is_err());
+    b.follow(&format!("a[href='/groups/{kept}/delete']")).await;
+    b.css("#confirm").await;
     b.close().await;
 }

@@ -401,9 +401,14 @@ both_backends! {
         let west = units.as_array().unwrap().iter().find(|u| u["name"] == "West office").unwrap()["id"].to_string();
         b.post(&format!("/settings/business-units/{west}"), &[("name", "North office"), ("action", "rename")]).await.expect(StatusCode::SEE_OTHER);
         let main = t.unit.to_string();
-        let refused = b.post(&format!("/settings/business-units/{main}"), &[("action", "delete")]).await.expect(StatusCode::UNPROCESSABLE_ENTITY);
+        let refused = b.post(&format!("/settings/business-units/{main}"), &[("action", "delete"), ("confirm", "DELETE")]).await.expect(StatusCode::UNPROCESSABLE_ENTITY);
         assert!(html(&refused).contains("still has 1 group(s)"), "{}", html(&refused));
-        b.post(&format!("/settings/business-units/{west}"), &[("action", "delete")]).await.expect(StatusCode::SEE_OTHER);
+        // The Delete button asks for the typed word first; a wrong word deletes nothing.
+        let asked = html(&b.post(&format!("/settings/business-units/{west}"), &[("action", "delete")]).await.expect(StatusCode::OK));
+        assert!(asked.contains("Type DELETE to confirm") && asked.contains("North office"), "{asked}");
+        b.post(&format!("/settings/business-units/{west}"), &[("action", "delete"), ("confirm", "delete")]).await.expect(StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(t.get("/api/v1/business-units").await.body["items"].as_array().unwrap().len(), 2);
+        b.post(&format!("/settings/business-units/{west}"), &[("action", "delete"), ("confirm", "DELETE")]).await.expect(StatusCode::SEE_OTHER);
         let names: Vec<String> = t.get("/api/v1/business-units").await.body["items"].as_array().unwrap().iter().map(|u| u["name"].as_str().unwrap().to_string()).collect();
         assert_eq!(names, ["Main office"]);
     }
@@ -451,16 +456,16 @@ both_backends! {
         let page = html(&b.get("/reports?from=2026-11-01&to=2026-11-30").await.expect(StatusCode::OK));
         assert!(page.contains("Annual &lt;script&gt;x&lt;/script&gt;") || page.contains("Annual &#60;script&#62;"), "names are escaped");
         assert!(!page.contains("<script>x</script>"));
-        assert!(page.contains("id=\"report-total\"><strong>2.0 h</strong>"), "{page}");
+        assert!(page.contains("id=\"report-total\"><strong>2:00</strong>"), "{page}");
         assert!(page.contains("src=\"/reports/chart.svg?from=2026-11-01"), "{page}");
 
         let filtered = html(&b.get(&format!("/reports?from=2026-11-01&to=2026-11-30&groups={annual}&by=client")).await.expect(StatusCode::OK));
-        assert!(filtered.contains("<strong>1.5 h</strong>") && filtered.contains(">Bakery</a>"), "{filtered}");
+        assert!(filtered.contains("<strong>1:30</strong>") && filtered.contains(">Bakery</a>"), "{filtered}");
         assert!(!filtered.contains(">Garage"));
 
         let svg = b.get(&format!("/reports/chart.svg?from=2026-11-01&to=2026-11-30&groups={annual}")).await.expect(StatusCode::OK);
         assert_eq!(svg.headers["content-type"], "image/svg+xml");
-        assert!(html(&svg).contains("1.5 h"));
+        assert!(html(&svg).contains(">1:30<"));
         let csv = b.get("/reports/time.csv?from=2026-11-01&to=2026-11-30&by=client").await.expect(StatusCode::OK);
         assert!(html(&csv).contains("client,") && html(&csv).contains("Garage <b>&</b>,0.50,30"), "{}", html(&csv));
 
@@ -474,7 +479,7 @@ both_backends! {
         let at = saved.headers["location"].to_str().unwrap().to_string();
         let opened = html(&b.get(&at).await.expect(StatusCode::OK));
         assert!(opened.contains("<h1>Annual November</h1>") && opened.contains("for the entire office"));
-        assert!(opened.contains("<strong>1.5 h</strong>"), "the saved filters apply");
+        assert!(opened.contains("<strong>1:30</strong>"), "the saved filters apply");
         let again = b.post("/reports/saved", &[("qs", &qs), ("name", "annual november")]).await.expect(StatusCode::OK);
         assert!(html(&again).contains("id=\"save-error\""), "a taken name is refused by the save form");
         let list = t.get("/api/v1/saved-reports").await.body;

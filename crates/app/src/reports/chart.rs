@@ -31,14 +31,10 @@ fn shorten(name: &str, max: usize) -> String {
     }
 }
 
-/// Hours as people read them: `12.5 h`.
+/// Time as people read it everywhere in the product (My time, reports, the chart): `12:30`,
+/// hours and minutes.
 pub fn hours(minutes: u64) -> String {
-    let h = minutes as f64 / 60.0;
-    if h >= 100.0 {
-        format!("{h:.0} h")
-    } else {
-        format!("{h:.1} h")
-    }
+    format!("{}:{:02}", minutes / 60, minutes % 60)
 }
 
 pub fn bar_chart(report: &TimeReport) -> String {
@@ -136,7 +132,7 @@ mod tests {
         let svg = bar_chart(&report(&[("<script>alert(1)</script>", 600), ("Small", 60)]));
         assert!(!svg.contains("<script>"), "{svg}");
         assert!(svg.contains("&lt;script&gt;"));
-        assert!(svg.contains("10.0 h") && svg.contains("1.0 h"));
+        assert!(svg.contains(">10:00<") && svg.contains(">1:00<"), "{svg}");
         // The largest bar spans the whole width; the other a tenth of it.
         assert!(svg.contains("width=\"420.0\""), "{svg}");
         assert!(svg.contains("width=\"42.0\""), "{svg}");

@@ -122,7 +122,7 @@ struct FormPage {
     version: i64,
     v: Values,
     units: Vec<BusinessUnit>,
-    /// On "New client": the groups of clients it can be put in at once, and those ticked.
+    /// For admins: the groups of clients it can be in, and those ticked.
     groups: Vec<ClientGroup>,
     picked: Vec<GroupId>,
     errors: FieldErrors,
@@ -143,15 +143,11 @@ async fn form_page(
     picked: Vec<GroupId>,
     errors: FieldErrors,
 ) -> Result<FormPage, UiError> {
-    let groups = if id.is_none() {
-        let filter = GroupFilter {
-            kind: Some(GroupKind::Clients),
-            ..GroupFilter::default()
-        };
-        s.app.groups(&session.actor, &filter, None, Some(500)).await?.items
+    // Admins choose the groups on the form; staff who may edit a client change its groups on
+    // the group side, where the manager role is checked for each group.
+    let groups = if session.actor.admin().is_ok() {
+        client_groups(s, session).await?
     } else {
-        // A client's groups change on its profile ("Add to group", "x"), where each change is
-        // checked and recorded on its own.
         Vec::new()
     };
     Ok(FormPage {
@@ -164,6 +160,89 @@ async fn form_page(
         v,
         errors,
     })
+}
+
+/// Groups of clients, the kind a client can be put in.
+async fn client_groups(s: &AppState, session: &Session) -> Result<Vec<ClientGroup>, UiError> {
+    let filter = GroupFilter {
+        kind: Some(GroupKind::Clients),
+        ..GroupFilter::default()
+    };
+    Ok(s.app.groups(&session.actor, &filter, None, Some(500)).await?.items)
+}
+
+/// The groups ticked on the form, when it showed them (an untouched form without the section
+/// changes no membership).
+fn ticked_groups(form: &FormData) -> Option<Vec<GroupId>> {
+    if !form.has("groups_shown") {
+        return None;
+    }
+    let mut picked: Vec<GroupId> = form
+        .all("groups")
+        .iter()
+        .filter_map(|g| g.parse().ok())
+        .map(GroupId)
+        .collect();
+    picked.sort_by_key(|g| g.0);
+    picked.dedup();
+    Some(picked)
+}
+
+/// Refuses, before anything is saved, a choice the firm's policy forbids.
+async fn check_groups(s: &AppState, session: &Session, picked: &[GroupId]) -> Result<(), Error> {
+    let exclusive = s.app.organization(&session.actor).await?.policies.membership_mode == MembershipMode::Exclusive;
+    if exclusive && picked.len() > 1 {
+        return Err(Error::invalid(
+            "groups",
+            "choose one group only: in this firm a client is in one group at a time",
+        ));
+    }
+    Ok(())
+}
+
+/// Puts a saved client in `add` and takes it out of `remove`. Each group is a change of its own
+/// (checked, recorded and audited like one made on the group's page): one refused (a policy, a
+/// group deleted meanwhile) leaves the client and the other groups as they are, and is reported.
+async fn change_groups(
+    s: &AppState,
+    session: &Session,
+    client: ClientId,
+    add: &[GroupId],
+    remove: &[GroupId],
+    saved: &str,
+) -> FieldErrors {
+    let mut refusals = FieldErrors::default();
+    let me = [MemberRef::Client(client)];
+    for (group, adding) in add.iter().map(|g| (g, true)).chain(remove.iter().map(|g| (g, false))) {
+        let result = if adding {
+            s.app
+                .add_members(&session.actor, *group, &me, Cause::Manual, None)
+                .await
+        } else {
+            s.app
+                .remove_members(&session.actor, *group, &me, Cause::Manual, None)
+                .await
+        };
+        let refusal = match result {
+            Ok(out) => out
+                .into_iter()
+                .find(|o| o.outcome == Outcome::Rejected)
+                .map(|o| o.detail.unwrap_or_default()),
+            Err(e) => Some(super::for_people(&e)),
+        };
+        if let Some(why) = refusal {
+            let name = s
+                .app
+                .group(&session.actor, *group)
+                .await
+                .map_or_else(|_| format!("group {group}"), |g| g.group.name);
+            let what = if adding { "not added to" } else { "not taken out of" };
+            refusals
+                .0
+                .push(("group_id".into(), format!("{saved}, but {what} {name}: {why}")));
+        }
+    }
+    refusals
 }
 
 pub async fn new_page(State(s): State<AppState>, session: Session) -> Result<Response, UiError> {
@@ -182,25 +261,13 @@ pub async fn create(State(s): State<AppState>, f: SignedForm) -> Result<Response
     // Refused before the input is even read: only admins create clients.
     let admin = session.actor.admin()?;
     let v = Values::typed(&form);
-    let mut picked: Vec<GroupId> = form
-        .all("groups")
-        .iter()
-        .filter_map(|g| g.parse().ok())
-        .map(GroupId)
-        .collect();
-    picked.dedup();
-    let exclusive = s.app.organization(&session.actor).await?.policies.membership_mode == MembershipMode::Exclusive;
-    let result = if exclusive && picked.len() > 1 {
-        // Checked before anything is saved: a client in one group only, by this firm's policy.
-        Err(Error::invalid(
-            "groups",
-            "choose one group only: in this firm a client is in one group at a time",
-        ))
-    } else {
-        match v.input() {
+    let picked = ticked_groups(&form).unwrap_or_default();
+    let result = match check_groups(&s, &session, &picked).await {
+        Ok(()) => match v.input() {
             Ok(input) => s.app.create_client(admin, input).await,
             Err(e) => Err(e),
-        }
+        },
+        Err(e) => Err(e),
     };
     let c = match result {
         Ok(c) => c,
@@ -209,32 +276,7 @@ pub async fn create(State(s): State<AppState>, f: SignedForm) -> Result<Response
             return Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page));
         }
     };
-    // The client is saved; each group is a change of its own, and one refused (a policy, a
-    // group deleted meanwhile) leaves the client and the other groups as they are.
-    let mut refusals = FieldErrors::default();
-    for group in picked {
-        let refusal = match s
-            .app
-            .add_members(&session.actor, group, &[MemberRef::Client(c.id)], Cause::Manual, None)
-            .await
-        {
-            Ok(out) => out
-                .into_iter()
-                .find(|o| o.outcome == Outcome::Rejected)
-                .map(|o| o.detail.unwrap_or_default()),
-            Err(e) => Some(e.detail),
-        };
-        if let Some(why) = refusal {
-            let name = s
-                .app
-                .group(&session.actor, group)
-                .await
-                .map_or_else(|_| format!("group {group}"), |g| g.group.name);
-            refusals
-                .0
-                .push(("group_id".into(), format!("Created, but not added to {name}: {why}")));
-        }
-    }
+    let refusals = change_groups(&s, &session, c.id, &picked, &[], "Created").await;
     if refusals.any() {
         let page =
             super::clients::profile_page(&s, &session, c.id, String::new(), refusals, "created".into(), None).await?;
@@ -247,6 +289,17 @@ pub async fn create(State(s): State<AppState>, f: SignedForm) -> Result<Response
     )))
 }
 
+/// The client's groups of clients, as the form's boxes start.
+async fn current_groups(s: &AppState, session: &Session, id: ClientId) -> Result<Vec<GroupId>, UiError> {
+    Ok(s.app
+        .groups_of_client(&session.actor, id)
+        .await?
+        .into_iter()
+        .filter(|g| g.kind == GroupKind::Clients)
+        .map(|g| g.id)
+        .collect())
+}
+
 pub async fn edit_page(
     State(s): State<AppState>,
     session: Session,
@@ -254,13 +307,14 @@ pub async fn edit_page(
 ) -> Result<Response, UiError> {
     let c = s.app.client(&session.actor, id).await?;
     s.app.may_edit_client(&session.actor, id)?;
+    let picked = current_groups(&s, &session, id).await?;
     let page = form_page(
         &s,
         &session,
         Some(id),
         c.version,
         Values::of(&c),
-        Vec::new(),
+        picked,
         FieldErrors::default(),
     )
     .await?;
@@ -271,12 +325,32 @@ pub async fn update(State(s): State<AppState>, Path(id): Path<ClientId>, f: Sign
     let SignedForm { session, form } = f;
     let v = Values::typed(&form);
     let version = form.i64("version");
-    let result = match v.input() {
+    // Only an admin's form shows the groups (see `form_page`).
+    let ticked = ticked_groups(&form).filter(|_| session.actor.admin().is_ok());
+    let checked = match &ticked {
+        Some(picked) => check_groups(&s, &session, picked).await,
+        None => Ok(()),
+    };
+    let result = match checked.and_then(|()| v.input()) {
         Ok(input) => s.app.update_client(&session.actor, id, input, version).await,
         Err(e) => Err(e),
     };
     match result {
-        Ok(_) => Ok(see_other(&format!("/clients/{id}?{}", query(&[("done", "saved")])))),
+        Ok(_) => {
+            if let Some(picked) = ticked {
+                let before = current_groups(&s, &session, id).await?;
+                let add: Vec<GroupId> = picked.iter().filter(|g| !before.contains(g)).copied().collect();
+                let remove: Vec<GroupId> = before.iter().filter(|g| !picked.contains(g)).copied().collect();
+                let refusals = change_groups(&s, &session, id, &add, &remove, "Saved").await;
+                if refusals.any() {
+                    let page =
+                        super::clients::profile_page(&s, &session, id, String::new(), refusals, "saved".into(), None)
+                            .await?;
+                    return Ok(render(&page));
+                }
+            }
+            Ok(see_other(&format!("/clients/{id}?{}", query(&[("done", "saved")]))))
+        }
         // Not theirs to see or change: the error page, not a form they cannot use.
         Err(e)
             if matches!(
@@ -293,7 +367,7 @@ pub async fn update(State(s): State<AppState>, Path(id): Path<ClientId>, f: Sign
                 Some(id),
                 version.unwrap_or_default(),
                 v,
-                Vec::new(),
+                ticked.unwrap_or_default(),
                 FieldErrors::from_error(&e, "form"),
             )
             .await?;

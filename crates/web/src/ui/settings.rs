@@ -161,8 +161,16 @@ pub async fn create_unit(State(s): State<AppState>, f: SignedForm) -> Result<Res
     }
 }
 
-/// Renames a business unit, or deletes it when the Delete button was pressed (refused while groups
-/// or clients still use it, with the counts).
+#[derive(Template)]
+#[template(path = "unit_delete.html")]
+struct UnitDeletePage {
+    l: Layout,
+    unit: BusinessUnit,
+    errors: FieldErrors,
+}
+
+/// Renames a business unit, or deletes it once DELETE is typed on the confirmation page (refused
+/// while groups or clients still use it, with the counts).
 pub async fn change_unit(
     State(s): State<AppState>,
     Path(id): Path<BusinessUnitId>,
@@ -170,7 +178,36 @@ pub async fn change_unit(
 ) -> Result<Response, UiError> {
     let SignedForm { session, form } = f;
     let version = form.i64("version");
-    let result = if form.get("action") == Some("delete") {
+    let deleting = form.get("action") == Some("delete");
+    if deleting && form.text("confirm").trim() != "DELETE" {
+        // A delete is typed, not clicked: the confirmation first (again, if the word was wrong).
+        session.actor.admin()?;
+        let unit = s
+            .app
+            .business_units(&session.actor, None, Some(500))
+            .await?
+            .items
+            .into_iter()
+            .find(|u| u.id == id)
+            .ok_or_else(|| Error::not_found("business unit"))?;
+        let errors = if form.has("confirm") {
+            FieldErrors::one("confirm", "Type DELETE in capital letters to delete the business unit.")
+        } else {
+            FieldErrors::default()
+        };
+        let status = if errors.any() {
+            StatusCode::UNPROCESSABLE_ENTITY
+        } else {
+            StatusCode::OK
+        };
+        let page = UnitDeletePage {
+            l: session.layout("settings"),
+            unit,
+            errors,
+        };
+        return Ok(render_status(status, &page));
+    }
+    let result = if deleting {
         s.app.delete_business_unit(session.actor.admin()?, id, version).await
     } else {
         s.app

@@ -47,7 +47,7 @@ fn role_label(role: AccessRole) -> &'static str {
 /// serves more).
 async fn all_groups(s: &AppState, session: &Session) -> Result<Vec<ClientGroup>, UiError> {
     Ok(s.app
-        .groups(&session.actor, &GroupFilter::default(), None, Some(1000))
+        .groups(&session.actor, &GroupFilter::default(), None, Some(500))
         .await?
         .items)
 }
