@@ -52,7 +52,7 @@ async fn set_password(app: &App, staff: StaffId) -> anyhow::Result<String> {
     let mut tx = app.db.begin().await?;
     let email: String = {
         let mut c = tx.conn();
-        on!(&mut c, c => sqlx::query_scalar("UPDATE staff SET password_hash = $1 WHERE id = $2 RETURNING email")
+        on!(&mut c, c => sqlx::query_scalar("UPDATE staff SET password_hash = $1, must_change_password = FALSE WHERE id = $2 RETURNING email")
             .bind(&hash).bind(staff.0).fetch_one(&mut **c).await)?
     };
     tx.commit().await?;
@@ -120,13 +120,27 @@ pub async fn pages(app: &App, ds: &Dataset) -> anyhow::Result<Report> {
         ("admin: group page, group of groups", &admin, format!("/groups/{top}")),
         ("admin: edit group", &admin, format!("/groups/{leaf}/edit")),
         ("admin: delete group", &admin, format!("/groups/{leaf}/delete")),
+        ("admin: Client Groups, by member count", &admin, "/groups?sort=-members".into()),
         ("admin: Clients", &admin, "/clients".into()),
+        (
+            "admin: Clients, by status, 200 a page",
+            &admin,
+            "/clients?sort=-status&per_page=200".into(),
+        ),
+        ("admin: Clients, by name backwards", &admin, "/clients?sort=-name".into()),
         ("admin: Clients, by group", &admin, format!("/clients?group={top}")),
         ("admin: Clients, search", &admin, format!("/clients?q={word}")),
         ("admin: client profile", &admin, format!("/clients/{client}")),
         ("admin: new client", &admin, "/clients/new".into()),
         ("admin: Upload/Download", &admin, "/transfers".into()),
         ("admin: Process requests", &admin, "/process-requests".into()),
+        (
+            "admin: Process requests, oldest first",
+            &admin,
+            "/process-requests?sort=created".into(),
+        ),
+        ("admin: Employees", &admin, "/staff".into()),
+        ("admin: a staff member's page", &admin, format!("/staff/{wide}")),
         ("admin: Reports, default", &admin, "/reports".into()),
         ("admin: Reports, a year by group", &admin, format!("/reports?{year}")),
         (
@@ -138,7 +152,12 @@ pub async fn pages(app: &App, ds: &Dataset) -> anyhow::Result<Report> {
         ("admin: Settings", &admin, "/settings".into()),
         ("staff: My group clients", &staff, "/my-group-clients".into()),
         ("staff: client profile", &staff, format!("/clients/{visible}")),
-        ("staff: Clients", &staff, "/clients".into()),
+        (
+            "staff: My group clients, by status",
+            &staff,
+            "/my-group-clients?sort=-status&per_page=200".into(),
+        ),
+        ("staff: Client Groups", &staff, "/groups".into()),
         ("staff: Reports, a year by group", &staff, format!("/reports?{year}")),
         ("staff: My time", &staff, "/time".into()),
     ];
