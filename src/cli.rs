@@ -194,6 +194,25 @@ pub struct ExportArgs {
     /// Act as this admin (default: the first active admin).
     #[arg(long = "as")]
     pub as_admin: Option<String>,
+    /// Only what matches this search (clients: name, exact reference or e-mail; groups: name
+    /// or CRM ID). With no filter, everything.
+    #[arg(long)]
+    pub search: Option<String>,
+    /// Clients: comma-separated statuses (active,inactive,closed).
+    #[arg(long)]
+    pub status: Option<String>,
+    /// Clients: only those in one of these groups (comma-separated ids), through any nesting.
+    #[arg(long)]
+    pub group: Option<String>,
+    /// Only clients, or groups and their memberships, of this business unit (its id).
+    #[arg(long)]
+    pub business_unit: Option<i64>,
+    /// Clients: only those that could join a group now.
+    #[arg(long)]
+    pub available: bool,
+    /// Groups and memberships: clients or groups.
+    #[arg(long)]
+    pub kind: Option<String>,
 }
 
 #[derive(Debug, Args)]

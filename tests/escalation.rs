@@ -389,29 +389,65 @@ async fn no_sequence_of_requests_by_staff_escalates_anyone(t: TestApp) {
 }
 
 async fn managers_list_available_clients_and_readers_cannot(t: TestApp) {
+    // A CARM-like firm: only clients in an active relationship may be in groups.
+    t.policies(|p| p.require_active_relationship = true).await;
     let available = t.client("Available Ltd").await;
     let taken = t.client("Taken Ltd").await;
+    let hidden = t.client("Someone else's Ltd").await;
     let theirs = t.group("Program accounts", &[taken]).await;
+    t.group("Another team", &[hidden]).await;
+    let gone = t
+        .post(
+            "/api/v1/clients",
+            json!({ "name": "Departed Ltd", "relationship": "expired" }),
+        )
+        .await
+        .expect(StatusCode::CREATED)
+        .body["id"]
+        .as_i64()
+        .unwrap();
     let manager = person(&t, "manager@firm.example").await;
     let reader = person(&t, "reader@firm.example").await;
     assign(&t, theirs, &manager, "manager").await;
     assign(&t, theirs, &reader, "reader").await;
-    let listed = t
-        .call_as(&manager.token, Method::GET, "/api/v1/clients?available=true", None, &[])
-        .await
-        .expect(StatusCode::OK);
-    let ids: Vec<i64> = listed.body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["id"].as_i64().unwrap())
-        .collect();
-    assert_eq!(ids, [available], "only the client in no group");
+    let available_to = |token: Option<String>| {
+        let t = &t;
+        async move {
+            let listed = match token {
+                Some(token) => {
+                    t.call_as(&token, Method::GET, "/api/v1/clients?available=true", None, &[])
+                        .await
+                }
+                None => t.get("/api/v1/clients?available=true").await,
+            }
+            .expect(StatusCode::OK);
+            let mut ids: Vec<i64> = listed.body["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["id"].as_i64().unwrap())
+                .collect();
+            ids.sort_unstable();
+            ids
+        }
+    };
+    // Several groups per client: "available" is any client that may join a group (here: in an
+    // active relationship); a manager
+    // sees those they could add (theirs, and the clients in no group), never a departed one.
+    assert_eq!(available_to(Some(manager.token.clone())).await, [available, taken]);
+    assert_eq!(available_to(None).await, [available, taken, hidden]);
+    assert!(!available_to(None).await.contains(&gone));
     t.call_as(&reader.token, Method::GET, "/api/v1/clients?available=true", None, &[])
         .await
         .expect(StatusCode::FORBIDDEN);
-    let admin_view = t.get("/api/v1/clients?available=true").await.expect(StatusCode::OK);
-    assert_eq!(admin_view.body["items"].as_array().unwrap().len(), 1);
+    // One group per client: only the clients in no group.
+    t.policies(|p| {
+        p.require_active_relationship = true;
+        p.membership_mode = clientele_domain::policy::MembershipMode::Exclusive;
+    })
+    .await;
+    assert_eq!(available_to(Some(manager.token.clone())).await, [available]);
+    assert_eq!(available_to(None).await, [available]);
 }
 
 async fn an_admin_assigned_to_a_group_has_its_clients_as_their_group_clients(t: TestApp) {

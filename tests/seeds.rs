@@ -239,4 +239,47 @@ both_backends! {
         t.call_as(&staff, http::Method::DELETE, &format!("/api/v1/groups/{g}"), None, &[]).await.expect(StatusCode::FORBIDDEN);
         assert_eq!(t.get(&format!("/api/v1/groups/{g}")).await.body["name"], "Managed");
     }
+
+    // Seed 000, "export your business unit": an export takes the filters of its list, in the
+    // API as in the UI's download icons, and what it downloads uploads back unchanged.
+    async fn seed_000_exports_take_the_filters_of_their_list(t: TestApp) {
+        let west = t.post("/api/v1/business-units", json!({ "name": "West office" })).await.expect(StatusCode::CREATED).body["id"].as_i64().unwrap();
+        let here = t.post("/api/v1/clients", json!({ "name": "Main office client" })).await.expect(StatusCode::CREATED).body["id"].as_i64().unwrap();
+        let there = t.post("/api/v1/clients", json!({ "name": "West office client", "business_unit_id": west })).await.expect(StatusCode::CREATED).body["id"].as_i64().unwrap();
+        t.post("/api/v1/groups", json!({ "name": "Main group", "kind": "clients", "business_unit_id": t.unit, "client_ids": [here] })).await.expect(StatusCode::CREATED);
+        t.post("/api/v1/groups", json!({ "name": "West group", "kind": "clients", "business_unit_id": west, "client_ids": [there] })).await.expect(StatusCode::CREATED);
+        let text = |r: common::Resp| String::from_utf8(r.bytes).unwrap();
+        let clients = text(t.get(&format!("/api/v1/csv/clients/export?business_unit={west}")).await.expect(StatusCode::OK));
+        assert!(clients.contains("West office client") && !clients.contains("Main office client"), "{clients}");
+        let groups = text(t.get(&format!("/api/v1/csv/groups/export?business_unit={west}")).await.expect(StatusCode::OK));
+        assert_eq!(groups.lines().count(), 2, "the header and the West group: {groups}");
+        assert!(groups.contains("West group"));
+        let members = text(t.get(&format!("/api/v1/csv/memberships/export?business_unit={west}")).await.expect(StatusCode::OK));
+        assert!(members.contains("West group") && !members.contains("Main group"), "{members}");
+        let searched = text(t.get("/api/v1/csv/clients/export?q=main").await.expect(StatusCode::OK));
+        assert!(searched.contains("Main office client") && !searched.contains("West"), "{searched}");
+        // Everything without a filter; a filter that is not understood is named.
+        let all = text(t.get("/api/v1/csv/clients/export").await.expect(StatusCode::OK));
+        assert!(all.contains("Main office client") && all.contains("West office client"));
+        let bad = t.get("/api/v1/csv/clients/export?status=sleeping").await.expect(StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(bad.body["field"], "status");
+        // The filtered file uploads back unchanged.
+        let req = http::Request::builder().method(http::Method::POST).uri("/api/v1/csv/clients/import?mode=validate")
+            .header("authorization", format!("Bearer {}", t.token)).header("content-type", "text/csv")
+            .body(axum::body::Body::from(clients)).unwrap();
+        let checked = t.send(req).await.expect(StatusCode::OK);
+        assert!(checked.body["rows"].as_array().unwrap().iter().all(|r| r["outcome"] == "unchanged"), "{}", checked.body);
+    }
+
+    // Issue 19: a group created by name alone is answered in words, not in the parser's.
+    async fn a_group_needs_its_kind_and_takes_the_only_business_unit(t: TestApp) {
+        let missing = t.post("/api/v1/groups", json!({ "name": "Alliance" })).await.expect(StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(missing.body["field"], "kind");
+        assert!(missing.body["detail"].as_str().unwrap().contains("is required: clients"), "{}", missing.body);
+        let made = t.post("/api/v1/groups", json!({ "name": "Alliance", "kind": "clients" })).await.expect(StatusCode::CREATED);
+        assert_eq!(made.body["business_unit_id"], t.unit, "the organisation's only unit");
+        t.post("/api/v1/business-units", json!({ "name": "Second office" })).await.expect(StatusCode::CREATED);
+        let ambiguous = t.post("/api/v1/groups", json!({ "name": "Beta", "kind": "clients" })).await.expect(StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(ambiguous.body["field"], "business_unit_id");
+    }
 }

@@ -1,5 +1,6 @@
-//! `clientele export FORMAT [--output FILE]`: every client, group or membership as CSV, in the
-//! columns `clientele import` reads; written page by page, so any size streams.
+//! `clientele export FORMAT [--output FILE] [--business-unit ID ...]`: clients, groups or
+//! memberships as CSV (everything, or what the filters select), in the columns `clientele
+//! import` reads; written page by page, so any size streams.
 
 use std::io::Write;
 
@@ -18,9 +19,18 @@ pub async fn run(app: &App, args: &ExportArgs) -> anyhow::Result<()> {
         )),
         None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
     };
+    let filter = clientele_app::bulk::export::ExportQuery {
+        q: args.search.clone(),
+        status: args.status.clone(),
+        group: args.group.clone(),
+        business_unit: args.business_unit.map(clientele_domain::BusinessUnitId),
+        available: args.available,
+        kind: args.kind.clone(),
+    }
+    .filter(format)?;
     let mut after = Some(0);
     while let Some(from) = after {
-        let (bytes, next) = app.export_page(actor.admin()?, format, from).await?;
+        let (bytes, next) = app.export_filtered_page(actor.admin()?, format, &filter, from).await?;
         out.write_all(&bytes)?;
         after = next;
     }

@@ -122,13 +122,26 @@ impl App {
                 Seeing::Addable(actor.staff_id, org)
             }
         } else if filter.available {
-            if !actor.viewer().admin && !self.access.manages_any(actor.staff_id, now) {
+            // Seed 004's "available" clients: those that could join a group now. An active
+            // relationship always; under exclusive membership also in no group. A manager sees
+            // the ones they could add (their own group clients, and those in no group).
+            let admin = actor.viewer().admin;
+            if !admin && !self.access.manages_any(actor.staff_id, now) {
                 return Err(Error::forbidden(
-                    "only admins and managers of a group can list the clients that are in no group",
+                    "only admins and managers of a group can list the clients available to groups",
                 )
                 .with_field("available"));
             }
-            Seeing::Ungrouped(org)
+            let exclusive = {
+                let mut conn = st(self.db.read().await)?;
+                let org = st(clientele_store::organizations::get(&mut conn.conn(), org).await)?;
+                org.policies.membership_mode == MembershipMode::Exclusive
+            };
+            match (exclusive, admin) {
+                (true, _) => Seeing::Ungrouped(org),
+                (false, true) => Seeing::Eligible(org),
+                (false, false) => Seeing::Addable(actor.staff_id, org),
+            }
         } else if actor.viewer().admin {
             Seeing::All(org)
         } else {

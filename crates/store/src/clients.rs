@@ -200,8 +200,8 @@ pub struct ClientFilter {
     /// them (none: no such filter).
     pub groups: Vec<GroupId>,
     pub business_unit: Option<BusinessUnitId>,
-    /// Only clients that no group holds (seed 004's "available" clients): what a group's
-    /// manager may add besides the clients they manage.
+    /// Only the clients that could join a group now (seed 004's "available" clients; the rule
+    /// is in `App::clients`).
     pub available: bool,
     /// Only the clients the caller could add to this group now (its "add clients" picker): not
     /// in it already, and under exclusive membership in no group at all.

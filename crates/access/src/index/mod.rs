@@ -127,6 +127,9 @@ pub enum Seeing {
     /// What a staff member may add to a group they manage (`decide::add_client`): the clients of
     /// the groups they manage, and the organisation's clients that no group holds.
     Addable(StaffId, OrganizationId),
+    /// The organisation's clients whose relationship lets them join a group (seed 004's
+    /// "available" clients when a client may be in several groups).
+    Eligible(OrganizationId),
 }
 
 #[derive(Debug, Clone, Default)]
@@ -414,7 +417,7 @@ impl AccessIndex {
                 .filter(|&until| until > now)
                 .min()
                 .unwrap_or(i64::MAX),
-            Seeing::All(_) | Seeing::Ungrouped(_) => i64::MAX,
+            Seeing::All(_) | Seeing::Ungrouped(_) | Seeing::Eligible(_) => i64::MAX,
         };
         lapse.min(grants)
     }
@@ -750,7 +753,7 @@ impl AccessIndex {
         let org_clients = match seeing {
             Seeing::All(org) => s.by_org.get(&small(org.0)).map_or(0, RoaringBitmap::len),
             // A staff member's view is never "everyone" for this purpose: always ask.
-            Seeing::Staff(_) | Seeing::Ungrouped(_) | Seeing::Addable(..) => u64::MAX,
+            Seeing::Staff(_) | Seeing::Ungrouped(_) | Seeing::Addable(..) | Seeing::Eligible(_) => u64::MAX,
         };
         let group_ids: Vec<u32> = match seeing {
             Seeing::Staff(staff) | Seeing::Addable(staff, _) => {
@@ -760,7 +763,7 @@ impl AccessIndex {
             }
             // No group holds these clients: a report over them has no group rows.
             Seeing::Ungrouped(_) => Vec::new(),
-            Seeing::All(org) => {
+            Seeing::All(org) | Seeing::Eligible(org) => {
                 let org = small(org.0);
                 s.groups.iter().filter(|(_, n)| n.org == org).map(|(g, _)| g).collect()
             }
@@ -1003,6 +1006,11 @@ impl State {
             Seeing::Ungrouped(org) => {
                 let mut all = self.by_org.get(&small(org.0)).cloned().unwrap_or_default();
                 all -= &self.grouped;
+                all -= &self.departed();
+                all
+            }
+            Seeing::Eligible(org) => {
+                let mut all = self.by_org.get(&small(org.0)).cloned().unwrap_or_default();
                 all -= &self.departed();
                 all
             }

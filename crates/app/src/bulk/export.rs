@@ -4,8 +4,10 @@
 
 use std::collections::HashMap;
 
-use clientele_domain::entities::ClientGroup;
-use clientele_domain::{Error, OrganizationId, Result};
+use clientele_domain::entities::{Client, ClientGroup};
+use clientele_domain::{ClientId, Error, OrganizationId, Result};
+use clientele_store::clients::ClientFilter;
+use clientele_store::groups::GroupFilter;
 use clientele_store::{Conn, business_units, clients as client_store, groups as group_store};
 
 use super::cell;
@@ -71,7 +73,269 @@ impl Members<'_> {
     }
 }
 
+/// What an export covers: everything (the default), or what a list shows. Seed 000's "export
+/// your business unit": the same filters as the lists, so a download is what was on screen.
+#[derive(Debug, Clone, Default)]
+pub struct ExportFilter {
+    /// The clients export: the clients list's filter (search, statuses, groups, business unit,
+    /// available).
+    pub clients: Option<ClientFilter>,
+    /// The groups and memberships exports: the groups list's filter (kind, business unit,
+    /// search); memberships are those of the matching groups.
+    pub groups: Option<GroupFilter>,
+}
+
+impl ExportFilter {
+    pub fn is_everything(&self) -> bool {
+        self.clients.is_none() && self.groups.is_none()
+    }
+}
+
+/// An export's filters as the API, the UI's download links and the CLI give them: those of the
+/// list the export comes from (none: everything).
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ExportQuery {
+    /// Clients: part of the name, or an exact external reference or e-mail. Groups and
+    /// memberships: part of the group's name or CRM ID.
+    pub q: Option<String>,
+    /// Clients: comma-separated statuses (`active,inactive,closed`); default every status.
+    pub status: Option<String>,
+    /// Clients: only those in one of these groups (comma-separated ids), directly or through
+    /// the groups nested in them.
+    pub group: Option<String>,
+    /// Only clients, or groups (and their memberships), of this business unit.
+    pub business_unit: Option<clientele_domain::BusinessUnitId>,
+    /// Clients: only those that could join a group now (see `GET /api/v1/clients`).
+    #[serde(default)]
+    pub available: bool,
+    /// Groups and memberships: `clients` or `groups`.
+    pub kind: Option<String>,
+}
+
+impl ExportQuery {
+    /// The filter these parameters describe for `format`.
+    pub fn filter(&self, format: Format) -> Result<ExportFilter> {
+        let text = self.q.clone().filter(|q| !q.trim().is_empty());
+        let any = text.is_some()
+            || self.status.is_some()
+            || self.group.is_some()
+            || self.business_unit.is_some()
+            || self.available
+            || self.kind.is_some();
+        if !any {
+            return Ok(ExportFilter::default());
+        }
+        match format {
+            Format::Clients => {
+                let statuses = match &self.status {
+                    Some(list) => list
+                        .split(',')
+                        .map(|s| {
+                            clientele_domain::client::ClientStatus::parse(s.trim()).map_err(|e| e.with_field("status"))
+                        })
+                        .collect::<std::result::Result<_, _>>()?,
+                    None => Vec::new(),
+                };
+                let groups = match self.group.as_deref() {
+                    None | Some("") => Vec::new(),
+                    Some(list) => list
+                        .split(',')
+                        .map(|g| {
+                            g.trim()
+                                .parse()
+                                .map(clientele_domain::GroupId)
+                                .map_err(|_| Error::invalid("group", "must be group ids separated by commas"))
+                        })
+                        .collect::<std::result::Result<_, _>>()?,
+                };
+                Ok(ExportFilter {
+                    clients: Some(clientele_store::clients::ClientFilter {
+                        text,
+                        statuses,
+                        groups,
+                        business_unit: self.business_unit,
+                        available: self.available,
+                        ..Default::default()
+                    }),
+                    groups: None,
+                })
+            }
+            Format::Groups | Format::Memberships => {
+                let kind = match self.kind.as_deref() {
+                    None | Some("") => None,
+                    Some(k) => Some(clientele_domain::group::GroupKind::parse(k).map_err(|e| e.with_field("kind"))?),
+                };
+                Ok(ExportFilter {
+                    clients: None,
+                    groups: Some(clientele_store::groups::GroupFilter {
+                        kind,
+                        business_unit: self.business_unit,
+                        text,
+                        ..Default::default()
+                    }),
+                })
+            }
+            Format::TimeEntries => Err(Error::invalid(
+                "format",
+                "time entries are exported whole; GET /api/v1/reports/time.csv exports time by filter",
+            )),
+        }
+    }
+}
+
+fn client_record(
+    w: &mut csv::Writer<Vec<u8>>,
+    c: &Client,
+    units: &HashMap<i64, String>,
+) -> std::result::Result<(), csv::Error> {
+    let unit = c
+        .business_unit_id
+        .and_then(|u| units.get(&u.0))
+        .map_or("", String::as_str);
+    let expires = c.relationship_expires_at.map(format_instant).unwrap_or_default();
+    cell::write_record(
+        w,
+        [
+            c.id.0.to_string().as_str(),
+            c.external_ref.as_deref().unwrap_or_default(),
+            c.name.as_str(),
+            c.email.as_deref().unwrap_or_default(),
+            c.phone.as_deref().unwrap_or_default(),
+            c.status.as_str(),
+            c.relationship.as_str(),
+            expires.as_str(),
+            unit,
+            c.notes.as_deref().unwrap_or_default(),
+        ],
+    )
+}
+
 impl App {
+    /// One page of an export of what `filter` selects (see [`ExportFilter`]); with no filter,
+    /// [`App::export_page`]. Pages go by id like the full export, so the cursor is the same.
+    pub async fn export_filtered_page(
+        &self,
+        admin: Admin<'_>,
+        format: Format,
+        filter: &ExportFilter,
+        after: i64,
+    ) -> Result<(Vec<u8>, Option<i64>)> {
+        if filter.is_everything() {
+            return self.export_page(admin, format, after).await;
+        }
+        let actor = admin.actor();
+        let org = actor.organization_id;
+        let mut w = csv::WriterBuilder::new()
+            .terminator(csv::Terminator::CRLF)
+            .from_writer(Vec::new());
+        let io = |e: csv::Error| Error::internal(e);
+        if after == 0 {
+            w.write_record(format.columns()).map_err(io)?;
+        }
+        let next = match format {
+            Format::Clients => {
+                let all = ClientFilter::default();
+                let wanted = filter.clients.as_ref().unwrap_or(&all);
+                // The access index answers the filter (as the list does), in id order here.
+                let mut ids: Vec<ClientId> = self
+                    .clients_matching(actor, wanted)
+                    .await?
+                    .into_iter()
+                    .filter(|c| c.0 > after)
+                    .collect();
+                ids.sort_unstable_by_key(|c| c.0);
+                let more = ids.len() > CLIENT_PAGE as usize;
+                ids.truncate(CLIENT_PAGE as usize);
+                let mut conn = st(self.db.read().await)?;
+                let c = &mut conn.conn();
+                let units = unit_names(c, org).await?;
+                let mut rows = Vec::with_capacity(ids.len());
+                for chunk in ids.chunks(1000) {
+                    rows.extend(st(client_store::by_ids(c, org, chunk).await)?);
+                }
+                rows.sort_unstable_by_key(|c| c.id.0);
+                for client in &rows {
+                    client_record(&mut w, client, &units).map_err(io)?;
+                }
+                more.then(|| ids.last().map(|c| c.0)).flatten()
+            }
+            Format::Groups | Format::Memberships => {
+                let all = GroupFilter::default();
+                let wanted = filter.groups.as_ref().unwrap_or(&all);
+                let groups = self.groups_matching(org, wanted).await?;
+                let ids: std::collections::HashSet<i64> = groups.iter().map(|g| g.id.0).collect();
+                if format == Format::Groups {
+                    let mut conn = st(self.db.read().await)?;
+                    let units = unit_names(&mut conn.conn(), org).await?;
+                    // A firm has thousands of groups at most: one page holds them all.
+                    if after == 0 {
+                        for group in &groups {
+                            cell::write_record(
+                                &mut w,
+                                [
+                                    group.name.as_str(),
+                                    group.kind.as_str(),
+                                    units.get(&group.business_unit_id.0).map_or("", String::as_str),
+                                    group.crm_id.as_deref().unwrap_or_default(),
+                                    group.description.as_deref().unwrap_or_default(),
+                                ],
+                            )
+                            .map_err(io)?;
+                        }
+                    }
+                    None
+                } else {
+                    // The full export's pages, keeping the matching groups' rows only.
+                    let (bytes, next) = self.export_page(admin, format, after).await?;
+                    let text = String::from_utf8(bytes).map_err(|e| Error::internal(e.to_string()))?;
+                    let mut out = Vec::new();
+                    for (i, line) in text.split_inclusive("\r\n").enumerate() {
+                        if after == 0 && i == 0 {
+                            continue; // the header, written above
+                        }
+                        let group: Option<i64> = line.split(',').next().and_then(|g| g.parse().ok());
+                        if group.is_some_and(|g| ids.contains(&g)) {
+                            out.extend_from_slice(line.as_bytes());
+                        }
+                    }
+                    let mut head = w.into_inner().map_err(|e| Error::internal(e.to_string()))?;
+                    head.extend(out);
+                    return Ok((head, next));
+                }
+            }
+            Format::TimeEntries => {
+                return Err(Error::invalid(
+                    "format",
+                    "time entries are exported whole here; reports export time by filter (GET /api/v1/reports/time.csv)",
+                ));
+            }
+        };
+        let bytes = w.into_inner().map_err(|e| Error::internal(e.to_string()))?;
+        Ok((bytes, next))
+    }
+
+    /// Every live group passing `filter`, by id.
+    async fn groups_matching(&self, org: OrganizationId, filter: &GroupFilter) -> Result<Vec<ClientGroup>> {
+        let mut conn = st(self.db.read().await)?;
+        let c = &mut conn.conn();
+        let mut out = Vec::new();
+        let mut after = (String::new(), 0i64);
+        loop {
+            let page = st(group_store::list(c, org, filter, (&after.0, after.1), false, 1000).await)?;
+            let full = page.len() == 1000;
+            if let Some((g, key)) = page.last() {
+                after = (key.clone(), g.id.0);
+            }
+            out.extend(page.into_iter().map(|(g, _)| g));
+            if !full {
+                break;
+            }
+        }
+        out.sort_unstable_by_key(|g| g.id.0);
+        Ok(out)
+    }
+
     /// One page of an export as CSV bytes: the first page (`after` = 0) starts with the header.
     /// Returns where the next page starts, or `None` after the last.
     pub async fn export_page(&self, admin: Admin<'_>, format: Format, after: i64) -> Result<(Vec<u8>, Option<i64>)> {

@@ -88,8 +88,10 @@ pub struct ClientQuery {
     /// The order: `name` (the default), `-name`, `status` or `-status` (active, inactive,
     /// closed; then by name).
     pub sort: Option<String>,
-    /// Only "available" clients (seed 004): those in no group at all. Admins and staff who
-    /// manage a group may list them (a manager may add them to the groups they manage).
+    /// Only "available" clients (seed 004): those that could join a group now: in an active
+    /// relationship when the organisation requires one, and under exclusive membership in no
+    /// group. Admins and staff who manage a
+    /// group may list them (for a manager: the clients they could add to a group they manage).
     #[serde(default)]
     pub available: bool,
     /// `next_cursor` or `prev_cursor` from another page.

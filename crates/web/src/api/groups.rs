@@ -23,9 +23,11 @@ use crate::{ApiError, AppState};
 #[serde(deny_unknown_fields)]
 pub struct NewGroupBody {
     pub name: String,
-    /// `clients` ("Group of Clients") or `groups` ("Group of Client Groups").
-    pub kind: GroupKind,
-    pub business_unit_id: BusinessUnitId,
+    /// `clients` ("Group of Clients") or `groups` ("Group of Client Groups"). Required; its
+    /// absence is answered with a message saying so, not in the JSON parser's words.
+    pub kind: Option<GroupKind>,
+    /// Required when the organisation has more than one business unit; with one, that one.
+    pub business_unit_id: Option<BusinessUnitId>,
     pub description: Option<String>,
     pub crm_id: Option<String>,
     #[serde(default)]
@@ -117,10 +119,32 @@ pub async fn create(
         .map(MemberRef::Client)
         .chain(b.group_ids.into_iter().map(MemberRef::Group))
         .collect();
+    let kind = b.kind.ok_or_else(|| {
+        clientele_domain::Error::invalid(
+            "kind",
+            "is required: clients (a group of clients) or groups (a group of client groups)",
+        )
+    })?;
+    let business_unit_id = match b.business_unit_id {
+        Some(unit) => unit,
+        None => {
+            let units = s.app.business_units(&actor, None, Some(2)).await?.items;
+            match units.as_slice() {
+                [only] => only.id,
+                _ => {
+                    return Err(clientele_domain::Error::invalid(
+                        "business_unit_id",
+                        "is required: this organisation has several business units (GET /api/v1/business-units)",
+                    )
+                    .into());
+                }
+            }
+        }
+    };
     let new = NewGroup {
         name: b.name,
-        kind: b.kind,
-        business_unit_id: b.business_unit_id,
+        kind,
+        business_unit_id,
         description: b.description,
         crm_id: b.crm_id,
         protected: b.protected,
@@ -235,8 +259,24 @@ pub async fn put_logo(
     State(s): State<AppState>,
     Auth(actor): Auth,
     P((id, variant)): P<(GroupId, LogoVariant)>,
-    body: Bytes,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Response, ApiError> {
+    // A body over the server's general limit never reaches the logo rules: say the logo's limit
+    // here too, not only "too large".
+    let body = body.map_err(|e| {
+        if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            clientele_domain::Error::new(
+                clientele_domain::ErrorCode::PayloadTooLarge,
+                format!(
+                    "a logo must be at most {} bytes (1 MiB); this one is larger",
+                    clientele_domain::logo::MAX_LOGO_BYTES
+                ),
+            )
+            .with_field(format!("logo_{}", variant.as_str()))
+        } else {
+            clientele_domain::Error::invalid("body", "could not be read")
+        }
+    })?;
     let group = s.app.put_logo(actor.admin()?, id, variant, body.to_vec()).await?;
     Ok(tagged(group.group.version, group))
 }

@@ -91,6 +91,8 @@ struct ListPage {
     back: String,
     /// What "all matching" stands for, for the bulk form.
     matching: String,
+    /// The download icon's link: the clients this list shows, on every page.
+    export_href: String,
     /// Clients ticked before a refused bulk action.
     checked: Vec<ClientId>,
     /// The group chosen for the bulk action.
@@ -212,8 +214,14 @@ async fn list_page(
         })
         .collect();
     let here = list.href_here(controls.cursor());
+    let status = if matching.include_inactive { "" } else { "active" };
+    let export_href = format!(
+        "/transfers/clients/export.csv?{}",
+        query(&[("q", &q.q), ("group", &group_ids.join(",")), ("status", status)])
+    );
     Ok(ListPage {
         l: session.layout("clients"),
+        export_href,
         back: here,
         rows: rows_with_groups(s, session, page.items).await?,
         groups: all_groups

@@ -56,6 +56,8 @@ struct ListPage {
     unit: String,
     /// The name of the group just deleted, for the confirmation (seed 004).
     deleted: String,
+    /// The download icon's link: the groups this list shows.
+    export_href: String,
 }
 
 #[derive(Deserialize, Default)]
@@ -129,8 +131,15 @@ pub async fn list(
         page.prev_cursor,
         ("client group", "client groups"),
     );
+    let filters = super::query(&[("q", &q.q), ("kind", &q.kind), ("business_unit", &q.unit)]);
+    let export_href = if filters.is_empty() {
+        "/transfers/groups/export.csv".to_string()
+    } else {
+        format!("/transfers/groups/export.csv?{filters}")
+    };
     Ok(render(&ListPage {
         l: session.layout("groups"),
+        export_href,
         rows,
         list,
         units,

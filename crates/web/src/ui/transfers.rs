@@ -137,9 +137,12 @@ pub async fn export(
     State(s): State<AppState>,
     session: Session,
     Path(format): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<clientele_app::bulk::export::ExportQuery>,
 ) -> Result<Response, UiError> {
     let format = parse_format(&format)?;
-    let body = crate::api::export_body(&s.app, session.actor, format).await?;
+    // The lists' download icons pass their filters: what is downloaded is what was shown.
+    let filter = q.filter(format)?;
+    let body = crate::api::export_body(&s.app, session.actor, format, filter).await?;
     Ok(csv_download(&format!("{}.csv", format.as_str()), body))
 }
 
