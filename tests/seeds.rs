@@ -282,4 +282,19 @@ both_backends! {
         let ambiguous = t.post("/api/v1/groups", json!({ "name": "Beta", "kind": "clients" })).await.expect(StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(ambiguous.body["field"], "business_unit_id");
     }
+
+    // Seed 004, "Select at least one available client": a firm may require a group of clients to
+    // start with a member; off by default, and groups of groups are not concerned.
+    async fn seed_004_a_group_of_clients_starts_with_a_member_when_the_firm_says_so(t: TestApp) {
+        t.post("/api/v1/groups", json!({ "name": "Empty by default", "kind": "clients", "business_unit_id": t.unit })).await.expect(StatusCode::CREATED);
+        t.policies(|p| p.require_first_member = true).await;
+        assert_eq!(t.get("/api/v1/organization").await.body["policies"]["require_first_member"], true);
+        let refused = t.post("/api/v1/groups", json!({ "name": "Empty", "kind": "clients", "business_unit_id": t.unit })).await.expect(StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(refused.body["field"], "client_ids");
+        assert!(refused.body["detail"].as_str().unwrap().contains("select at least one available client"), "{}", refused.body);
+        let client = t.client("First member Ltd").await;
+        t.post("/api/v1/groups", json!({ "name": "Started", "kind": "clients", "business_unit_id": t.unit, "client_ids": [client] })).await.expect(StatusCode::CREATED);
+        t.post("/api/v1/groups", json!({ "name": "Region", "kind": "groups", "business_unit_id": t.unit })).await.expect(StatusCode::CREATED);
+        assert_eq!(t.get("/api/v1/groups?q=Empty").await.body["items"].as_array().unwrap().len(), 1, "nothing was created by the refusal");
+    }
 }

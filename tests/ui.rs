@@ -281,6 +281,17 @@ both_backends! {
         assert_eq!(t.groups_of(a).await, ["Fresh"]);
     }
 
+    async fn a_firm_that_wants_a_first_member_says_so_by_the_members_picker(t: TestApp) {
+        t.policies(|p| p.require_first_member = true).await;
+        let b = sign_in(&t).await;
+        let unit = t.unit.to_string();
+        let r = b.post("/groups/new", &[("name", "Lonely"), ("kind", "clients"), ("business_unit_id", &unit), ("action", "save")]).await.expect(StatusCode::UNPROCESSABLE_ENTITY);
+        let page = html(&r);
+        assert!(page.contains("Select at least one available client"), "{page}");
+        assert!(page.contains("value=\"Lonely\""), "the name is kept");
+        assert_eq!(t.get("/api/v1/groups?q=Lonely").await.body["items"].as_array().unwrap().len(), 0);
+    }
+
     async fn the_groups_list_greys_out_a_delete_the_rules_forbid_and_says_why(t: TestApp) {
         let a = t.client("Alpha Ltd").await;
         let inner = t.group("Bakeries", &[a]).await;

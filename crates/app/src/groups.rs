@@ -331,6 +331,12 @@ pub(crate) async fn create_in(
     changes: &mut Vec<Change>,
 ) -> Result<ClientGroup> {
     let name = Name::parse("name", &new.name)?;
+    if org.policies.require_first_member && new.kind == GroupKind::Clients && new.members.is_empty() {
+        return Err(Error::invalid(
+            "client_ids",
+            "select at least one available client: groups of clients are created with at least one member here",
+        ));
+    }
     let fields = GroupFields {
         name_key: name.key(),
         name: name.into_string(),

@@ -36,6 +36,10 @@ pub struct Policies {
     pub require_active_relationship: bool,
     /// How many levels a chain of nested groups may have, counting both ends.
     pub max_nesting_depth: i32,
+    /// A group of clients is created with at least one member (seed 004: "Select at least one
+    /// available client"). Absent from a request: off.
+    #[serde(default)]
+    pub require_first_member: bool,
 }
 
 impl Default for Policies {
@@ -46,6 +50,7 @@ impl Default for Policies {
             reserve_deleted_names: false,
             require_active_relationship: false,
             max_nesting_depth: DEFAULT_MAX_NESTING_DEPTH,
+            require_first_member: false,
         }
     }
 }

@@ -15,6 +15,7 @@ struct Row {
     reserve_deleted_names: bool,
     require_active_relationship: bool,
     max_nesting_depth: i32,
+    require_first_member: bool,
     version: i64,
 }
 
@@ -29,6 +30,7 @@ impl Row {
                 reserve_deleted_names: self.reserve_deleted_names,
                 require_active_relationship: self.require_active_relationship,
                 max_nesting_depth: self.max_nesting_depth,
+                require_first_member: self.require_first_member,
             },
             version: self.version,
         })
@@ -37,9 +39,9 @@ impl Row {
 
 pub async fn insert(c: &mut Conn<'_>, name: &str, policies: &Policies, now: Millis) -> Result<Organization> {
     let row = on!(c, c => sqlx::query_as::<_, Row>(
-        "INSERT INTO organizations (name, membership_mode, delete_policy, reserve_deleted_names, require_active_relationship, max_nesting_depth, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
-         RETURNING id, name, membership_mode, delete_policy, reserve_deleted_names, require_active_relationship, max_nesting_depth, version")
+        "INSERT INTO organizations (name, membership_mode, delete_policy, reserve_deleted_names, require_active_relationship, max_nesting_depth, require_first_member, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $8, $7, $7)
+         RETURNING id, name, membership_mode, delete_policy, reserve_deleted_names, require_active_relationship, max_nesting_depth, require_first_member, version")
         .bind(name)
         .bind(policies.membership_mode.as_str())
         .bind(policies.delete_policy.as_str())
@@ -47,13 +49,14 @@ pub async fn insert(c: &mut Conn<'_>, name: &str, policies: &Policies, now: Mill
         .bind(policies.require_active_relationship)
         .bind(policies.max_nesting_depth)
         .bind(now)
+        .bind(policies.require_first_member)
         .fetch_one(&mut **c).await)?;
     row.into_entity()
 }
 
 pub async fn get(c: &mut Conn<'_>, id: OrganizationId) -> Result<Organization> {
     let row = on!(c, c => sqlx::query_as::<_, Row>(
-        "SELECT id, name, membership_mode, delete_policy, reserve_deleted_names, require_active_relationship, max_nesting_depth, version
+        "SELECT id, name, membership_mode, delete_policy, reserve_deleted_names, require_active_relationship, max_nesting_depth, require_first_member, version
          FROM organizations WHERE id = $1")
         .bind(id.0)
         .fetch_optional(&mut **c).await)?;
@@ -80,7 +83,7 @@ pub async fn get_locked(c: &mut Conn<'_>, id: OrganizationId, exclusive: bool) -
 
 pub async fn first(c: &mut Conn<'_>) -> Result<Option<Organization>> {
     let row = on!(c, c => sqlx::query_as::<_, Row>(
-        "SELECT id, name, membership_mode, delete_policy, reserve_deleted_names, require_active_relationship, max_nesting_depth, version
+        "SELECT id, name, membership_mode, delete_policy, reserve_deleted_names, require_active_relationship, max_nesting_depth, require_first_member, version
          FROM organizations ORDER BY id LIMIT 1")
         .fetch_optional(&mut **c).await)?;
     row.map(Row::into_entity).transpose()
@@ -89,9 +92,10 @@ pub async fn first(c: &mut Conn<'_>) -> Result<Option<Organization>> {
 pub async fn update_policies(c: &mut Conn<'_>, id: OrganizationId, p: &Policies, now: Millis) -> Result<Organization> {
     let row = on!(c, c => sqlx::query_as::<_, Row>(
         "UPDATE organizations SET membership_mode = $2, delete_policy = $3, reserve_deleted_names = $4,
-            require_active_relationship = $5, max_nesting_depth = $6, version = version + 1, updated_at = $7
+            require_active_relationship = $5, max_nesting_depth = $6, require_first_member = $8,
+            version = version + 1, updated_at = $7
          WHERE id = $1
-         RETURNING id, name, membership_mode, delete_policy, reserve_deleted_names, require_active_relationship, max_nesting_depth, version")
+         RETURNING id, name, membership_mode, delete_policy, reserve_deleted_names, require_active_relationship, max_nesting_depth, require_first_member, version")
         .bind(id.0)
         .bind(p.membership_mode.as_str())
         .bind(p.delete_policy.as_str())
@@ -99,6 +103,7 @@ pub async fn update_policies(c: &mut Conn<'_>, id: OrganizationId, p: &Policies,
         .bind(p.require_active_relationship)
         .bind(p.max_nesting_depth)
         .bind(now)
+        .bind(p.require_first_member)
         .fetch_one(&mut **c).await)?;
     row.into_entity()
 }

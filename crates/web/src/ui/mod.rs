@@ -742,6 +742,7 @@ pub fn for_people(e: &Error) -> String {
         "date" => "date",
         "service" => "service",
         "groups" => "groups",
+        "client_ids" | "group_ids" | "members" => "members",
         // A field the form may not show: keep its name so that the message still says where.
         _ => return capitalised(&e.detail),
     };
@@ -788,7 +789,16 @@ impl FieldErrors {
         let field = e
             .field
             .as_deref()
-            .map(|f| f.split('[').next().unwrap_or(f).to_string())
+            .map(|f| f.split('[').next().unwrap_or(f))
+            // The API's member lists are the form's members picker.
+            .map(|f| {
+                if matches!(f, "client_ids" | "group_ids") {
+                    "members"
+                } else {
+                    f
+                }
+            })
+            .map(str::to_string)
             .unwrap_or_else(|| default_field.to_string());
         self.0.push((field, for_people(e)));
     }

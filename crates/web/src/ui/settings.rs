@@ -118,6 +118,7 @@ fn read_policies(form: &FormData) -> Result<Policies, Error> {
             .trim()
             .parse()
             .map_err(|_| Error::invalid("max_nesting_depth", "must be a whole number"))?,
+        require_first_member: form.has("require_first_member"),
     })
 }
 
