@@ -143,7 +143,10 @@ impl ClientQuery {
 
 /// Clients by name, filtered by text, status, group and business unit before paging.
 #[utoipa::path(get, path = "/api/v1/clients", tag = "clients", operation_id = "listClients", params(ClientQuery),
-    responses((status = 200, description = "A page of clients.", body = Page<Client>)))]
+    responses(
+        (status = 200, description = "A page of clients.", body = Page<Client>),
+        (status = 403, description = "`forbidden`: `available=true` from a staff member who manages no group.", body = Problem, content_type = PROBLEM_JSON),
+    ))]
 pub async fn list(
     State(s): State<AppState>,
     Auth(actor): Auth,

@@ -68,6 +68,7 @@ impl utoipa::Modify for BearerAuth {
 /// - 422: any input (path, query, header or body) may be refused, naming the `field`;
 /// - 413: any body is refused past the server's limit;
 /// - 409 on POST: the `Idempotency-Key` header (documented here too) names a request still running;
+/// - 414 where the operation takes input: a URI over the edge's limit;
 /// - 503 with `Retry-After`: `transaction_conflict`, `database_unavailable` and `timeout`.
 pub struct CommonResponses;
 
@@ -99,6 +100,12 @@ impl utoipa::Modify for CommonResponses {
                     add(
                         "422",
                         problem("`invalid_input`: a path, query, header or body value is invalid; `field` names it."),
+                    );
+                }
+                if takes_input {
+                    add(
+                        "414",
+                        problem("`uri_too_long`: the URI (path and query) is longer than the server accepts (8 KiB)."),
                     );
                 }
                 if operation.request_body.is_some() {
