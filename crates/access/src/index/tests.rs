@@ -632,3 +632,17 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_search_split_across_cores_finds_what_one_pass_finds_in_the_same_order() {
+    // Above the split threshold, with gaps, so that chunk edges fall between matches.
+    let candidates: RoaringBitmap = (0..300_000u32).filter(|id| !id.is_multiple_of(3)).collect();
+    let matches = |id: u32| id.is_multiple_of(7) || id % 10_007 == 1;
+    let one_pass: Vec<u32> = candidates.iter().filter(|&id| matches(id)).collect();
+    assert_eq!(scan_in_parallel(&candidates, &matches), one_pass);
+    let few: RoaringBitmap = (0..100u32).collect();
+    assert_eq!(
+        scan_in_parallel(&few, &matches),
+        few.iter().filter(|&id| matches(id)).collect::<Vec<_>>()
+    );
+}
