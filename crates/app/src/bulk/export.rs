@@ -184,6 +184,17 @@ impl ExportQuery {
     }
 }
 
+/// A page's CSV writer; the first page (`after` = 0) starts with the format's header.
+fn page_writer(format: Format, after: i64) -> Result<csv::Writer<Vec<u8>>> {
+    let mut w = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(Vec::new());
+    if after == 0 {
+        w.write_record(format.columns()).map_err(Error::internal)?;
+    }
+    Ok(w)
+}
+
 fn client_record(
     w: &mut csv::Writer<Vec<u8>>,
     c: &Client,
@@ -226,13 +237,8 @@ impl App {
         }
         let actor = admin.actor();
         let org = actor.organization_id;
-        let mut w = csv::WriterBuilder::new()
-            .terminator(csv::Terminator::CRLF)
-            .from_writer(Vec::new());
+        let mut w = page_writer(format, after)?;
         let io = |e: csv::Error| Error::internal(e);
-        if after == 0 {
-            w.write_record(format.columns()).map_err(io)?;
-        }
         let next = match format {
             Format::Clients => {
                 let all = ClientFilter::default();
@@ -342,13 +348,8 @@ impl App {
         let org = admin.actor().organization_id;
         let mut conn = st(self.db.read().await)?;
         let c = &mut conn.conn();
-        let mut w = csv::WriterBuilder::new()
-            .terminator(csv::Terminator::CRLF)
-            .from_writer(Vec::new());
+        let mut w = page_writer(format, after)?;
         let io = |e: csv::Error| Error::internal(e);
-        if after == 0 {
-            w.write_record(format.columns()).map_err(io)?;
-        }
         let next = match format {
             Format::Clients => {
                 let units = unit_names(c, org).await?;
