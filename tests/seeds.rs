@@ -297,4 +297,40 @@ both_backends! {
         t.post("/api/v1/groups", json!({ "name": "Region", "kind": "groups", "business_unit_id": t.unit })).await.expect(StatusCode::CREATED);
         assert_eq!(t.get("/api/v1/groups?q=Empty").await.body["items"].as_array().unwrap().len(), 1, "nothing was created by the refusal");
     }
+
+    // Seed 000, "create a list of clients ... Upload": one memberships file creates the group it
+    // names (when the row says with which kind) together with its clients, validated first.
+    async fn seed_000_one_upload_creates_a_group_with_its_clients(t: TestApp) {
+        for (name, reference) in [("Anna's Bakery", "C-1"), ("Bruno's Deli", "C-2"), ("Carla's Café", "C-3")] {
+            t.post("/api/v1/clients", json!({ "name": name, "external_ref": reference })).await.expect(StatusCode::CREATED);
+        }
+        let file = "group,client_ref,new_group_kind,new_group_business_unit\r\n\
+                    Spring campaign,C-1,clients,Main office\r\n\
+                    Spring campaign,C-2,clients,Main office\r\n\
+                    Spring campaign,C-3,,\r\n\
+                    Nowhere,C-1,,\r\n\
+                    Bad kind,C-1,planets,\r\n";
+        let upload = |mode: &str| {
+            let req = http::Request::builder().method(http::Method::POST).uri(format!("/api/v1/csv/memberships/import?mode={mode}"))
+                .header("authorization", format!("Bearer {}", t.token)).header("content-type", "text/csv")
+                .body(axum::body::Body::from(file)).unwrap();
+            t.send(req)
+        };
+        let checked = upload("validate").await.expect(StatusCode::OK);
+        let rows = checked.body["rows"].as_array().unwrap().clone();
+        let outcomes: Vec<&str> = rows.iter().map(|r| r["outcome"].as_str().unwrap()).collect();
+        assert_eq!(outcomes, ["added", "added", "added", "rejected", "rejected"], "{}", checked.body);
+        assert!(rows[0]["reason"].as_str().unwrap().contains("created the group \"Spring campaign\""), "{}", checked.body);
+        assert!(rows[3]["reason"].as_str().unwrap().contains("no client group named \"Nowhere\""));
+        assert!(rows[4]["reason"].as_str().unwrap().contains("clients or groups"));
+        assert_eq!(t.get("/api/v1/groups?q=Spring").await.body["items"].as_array().unwrap().len(), 0, "a dry run creates nothing");
+        upload("apply").await.expect(StatusCode::OK);
+        let groups = t.get("/api/v1/groups?q=Spring").await.body["items"].clone();
+        assert_eq!(groups.as_array().unwrap().len(), 1);
+        assert_eq!(groups[0]["member_count"], 3);
+        assert_eq!(groups[0]["kind"], "clients");
+        // The export leaves the import-only columns empty and still uploads back unchanged.
+        let export = String::from_utf8(t.get("/api/v1/csv/memberships/export").await.expect(StatusCode::OK).bytes).unwrap();
+        assert!(export.starts_with("group_id,group,client_id,client_ref,child_group,new_group_kind,new_group_business_unit"), "{export}");
+    }
 }

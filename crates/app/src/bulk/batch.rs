@@ -57,6 +57,30 @@ struct Parsed {
     early: Option<Error>,
     target: Result<Target>,
     member: Result<Member>,
+    /// The group to create when `target` names one that does not exist (`new_group_kind`).
+    create: Option<Result<NewGroupSpec>>,
+}
+
+/// What a row says of the group it creates: its kind and business unit (by name; empty: the
+/// organisation's only one).
+struct NewGroupSpec {
+    kind: GroupKind,
+    unit: String,
+}
+
+fn parse_create(v: &Fields) -> Option<Result<NewGroupSpec>> {
+    let kind = v.get("new_group_kind");
+    if kind.is_empty() {
+        return None;
+    }
+    Some(
+        GroupKind::parse(kind)
+            .map_err(|_| Error::invalid("new_group_kind", "must be clients or groups"))
+            .map(|kind| NewGroupSpec {
+                kind,
+                unit: v.get("new_group_business_unit").to_string(),
+            }),
+    )
 }
 
 fn parse_import(v: &Fields) -> (Result<Target>, Result<Member>) {
@@ -98,6 +122,62 @@ fn parse_bulk(group: GroupId, v: &Fields) -> (Option<Error>, Result<Target>, Res
     }
 }
 
+/// Creates the group a memberships row names, under a savepoint: `Ok(Err(..))` is the refusal
+/// (name taken, unknown business unit, a policy), which leaves nothing behind.
+async fn create_group(
+    tx: &mut Tx,
+    ctx: &Ctx<'_>,
+    name: &str,
+    spec: &NewGroupSpec,
+    cause: Cause,
+    changes: &mut Vec<Change>,
+) -> Result<Result<clientele_domain::entities::ClientGroup>> {
+    let mark = changes.len();
+    st(clientele_store::process_requests::execute(&mut tx.conn(), "SAVEPOINT create_group").await)?;
+    let made: Result<clientele_domain::entities::ClientGroup> = async {
+        let unit = if spec.unit.is_empty() {
+            let units = st(clientele_store::business_units::list(&mut tx.conn(), ctx.org.id, ("", 0), 2).await)?;
+            match units.as_slice() {
+                [(only, _)] => only.id,
+                _ => {
+                    return Err(Error::invalid(
+                        "new_group_business_unit",
+                        "name the new group's business unit: the organisation has several",
+                    ));
+                }
+            }
+        } else {
+            super::formats::unit_by_name(&mut tx.conn(), ctx.org.id, &spec.unit)
+                .await
+                .map_err(|e| e.with_field("new_group_business_unit"))?
+        };
+        let new = crate::groups::NewGroup {
+            name: name.to_string(),
+            kind: spec.kind,
+            business_unit_id: unit,
+            description: None,
+            crm_id: None,
+            protected: false,
+            members: Vec::new(),
+        };
+        crate::groups::create_in(tx, ctx.org, ctx.actor, new, cause, changes).await
+    }
+    .await;
+    match made {
+        Ok(g) => {
+            st(clientele_store::process_requests::execute(&mut tx.conn(), "RELEASE SAVEPOINT create_group").await)?;
+            Ok(Ok(g))
+        }
+        Err(e) if e.code == ErrorCode::Internal => Err(e),
+        Err(e) => {
+            st(clientele_store::process_requests::execute(&mut tx.conn(), "ROLLBACK TO SAVEPOINT create_group").await)?;
+            st(clientele_store::process_requests::execute(&mut tx.conn(), "RELEASE SAVEPOINT create_group").await)?;
+            changes.truncate(mark);
+            Ok(Err(e))
+        }
+    }
+}
+
 fn no_group_named(column: &str, name: &str) -> Error {
     Error::new(
         ErrorCode::NotFound,
@@ -129,6 +209,7 @@ pub(crate) async fn membership_rows(
                 early: Some(e),
                 target: Err(Error::internal("never read")),
                 member: Err(Error::internal("never read")),
+                create: None,
             },
             Ok(v) if bulk_add => {
                 let group = ctx
@@ -140,6 +221,7 @@ pub(crate) async fn membership_rows(
                     early,
                     target,
                     member,
+                    create: None,
                 }
             }
             Ok(v) => {
@@ -149,6 +231,7 @@ pub(crate) async fn membership_rows(
                     early: None,
                     target,
                     member,
+                    create: parse_create(&v),
                 }
             }
         };
@@ -200,6 +283,41 @@ pub(crate) async fn membership_rows(
                 kind: GroupKind::parse(&g.kind)?,
             },
         );
+    }
+    // Groups the file asks to create (seed 000: one upload makes a group with its clients): the
+    // first row naming a missing group with `new_group_kind` creates it, through the single-edit
+    // use case (names, policies, audit) under a savepoint; a refusal refuses every row naming it.
+    // The row that created each group, and the group's name, for its report line.
+    let mut created: HashMap<usize, String> = HashMap::new();
+    let mut not_created: HashMap<String, Error> = HashMap::new();
+    for (i, p) in parsed.iter().enumerate().filter(|(_, p)| p.early.is_none()) {
+        let (Ok(Target::Key { name, key }), Some(spec)) = (&p.target, &p.create) else {
+            continue;
+        };
+        if by_key.contains_key(key) || not_created.contains_key(key) {
+            continue;
+        }
+        let made = match spec {
+            Err(e) => Err(e.clone()),
+            Ok(spec) => create_group(tx, ctx, name, spec, cause, changes).await?,
+        };
+        match made {
+            Ok(g) => {
+                by_key.insert(key.clone(), g.id.0);
+                groups.insert(
+                    g.id.0,
+                    Group {
+                        id: g.id,
+                        name: g.name,
+                        kind: g.kind,
+                    },
+                );
+                created.insert(i, name.clone());
+            }
+            Err(e) => {
+                not_created.insert(key.clone(), e);
+            }
+        }
     }
     phases.mark("lookups: groups");
     let mut ids: Vec<i64> = client_ids.into_iter().collect();
@@ -274,7 +392,7 @@ pub(crate) async fn membership_rows(
     // Rows to insert: (index into `outcomes`, group, client).
     let mut adds: Vec<(usize, GroupId, ClientId)> = Vec::new();
     let rejected = |e: Error| super::rejected(&e);
-    for p in parsed {
+    for (i, p) in parsed.into_iter().enumerate() {
         let row_number = p.row_number;
         let result: Result<Step> = (|| {
             if let Some(e) = p.early {
@@ -291,10 +409,15 @@ pub(crate) async fn membership_rows(
                         )
                     }
                 })?,
-                Target::Key { name, key } => by_key
-                    .get(&key)
-                    .and_then(|g| groups.get(g))
-                    .ok_or_else(|| no_group_named("group", &name))?,
+                Target::Key { name, key } => match by_key.get(&key).and_then(|g| groups.get(g)) {
+                    Some(g) => g,
+                    None => {
+                        return Err(match not_created.get(&key) {
+                            Some(why) => why.clone(),
+                            None => no_group_named("group", &name),
+                        });
+                    }
+                },
             };
             let client = match p.member? {
                 Member::GroupId(child) => return Ok(Step::Nest(target.id, GroupId(child))),
@@ -381,6 +504,15 @@ pub(crate) async fn membership_rows(
             Err(e) if e.code == ErrorCode::Internal => return Err(e),
             Err(e) => rejected(e),
         };
+        let mut outcome = outcome;
+        if let Some(name) = created.get(&i) {
+            // The report says which row made the group (its member may still be refused).
+            let said = format!("created the group \"{name}\"");
+            outcome.reason = Some(match outcome.reason.take() {
+                Some(why) => format!("{said}; {why}"),
+                None => said,
+            });
+        }
         outcomes.push((row_number, outcome));
     }
 

@@ -49,7 +49,9 @@ struct Members<'a> {
 }
 
 impl Members<'_> {
-    fn record(&mut self, w: &mut csv::Writer<Vec<u8>>, fields: [&str; 5]) {
+    /// A row, with the import-only columns (`new_group_kind`, `new_group_business_unit`) empty.
+    fn record(&mut self, w: &mut csv::Writer<Vec<u8>>, [group_id, group, client_id, client_ref, child]: [&str; 5]) {
+        let fields = [group_id, group, client_id, client_ref, child, "", ""];
         if let Err(e) = cell::write_record(w, fields)
             && self.failed.is_none()
         {

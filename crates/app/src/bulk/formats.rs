@@ -86,7 +86,18 @@ pub const CLIENT_COLUMNS: &[&str] = &[
     "notes",
 ];
 pub const GROUP_COLUMNS: &[&str] = &["name", "kind", "business_unit", "crm_id", "description"];
-pub const MEMBERSHIP_COLUMNS: &[&str] = &["group_id", "group", "client_id", "client_ref", "child_group"];
+/// `new_group_kind` and `new_group_business_unit` are read only by imports: a row that names a
+/// group by name that does not exist creates it when `new_group_kind` is given (seed 000: one
+/// file creates a group with its clients). Exports leave them empty.
+pub const MEMBERSHIP_COLUMNS: &[&str] = &[
+    "group_id",
+    "group",
+    "client_id",
+    "client_ref",
+    "child_group",
+    "new_group_kind",
+    "new_group_business_unit",
+];
 /// `client_name` and `staff_name` are written by exports for the people who read the file;
 /// imports ignore them (the client and the staff member are named by id, reference and e-mail).
 pub const TIME_ENTRY_COLUMNS: &[&str] = &[
@@ -448,6 +459,10 @@ pub fn guide(format: Format) -> String {
             "Every rule of a single edit holds: exclusive membership (a client in at most one group when the",
             "  organisation says so), an active business relationship where required, no nesting cycles, the",
             "  organisation's nesting depth.",
+            "new_group_kind: optional; clients or groups. When the group named in `group` does not exist, the",
+            "  row creates it with this kind (every later row naming it then adds to it); empty: such a row is",
+            "  refused. new_group_business_unit: the new group's business unit by name (empty: the organisation's",
+            "  only business unit). A created group has no CRM ID or description; set them with the groups format.",
             "With replace=true each group named in the file ends with exactly the file's members: members it",
             "  does not list are removed (never deleted). Without it, members are only added.",
         ],
@@ -521,9 +536,10 @@ pub fn guide(format: Format) -> String {
             ],
         ],
         Format::Memberships => &[
-            &["", "VIP", "", "CRM-1001", ""],
-            &["7", "", "42", "", ""],
-            &["", "North region", "", "", "VIP"],
+            &["", "VIP", "", "CRM-1001", "", "", ""],
+            &["7", "", "42", "", "", "", ""],
+            &["", "North region", "", "", "VIP", "", ""],
+            &["", "Spring campaign", "", "CRM-1001", "", "clients", "Head office"],
         ],
         Format::TimeEntries => &[
             &[
