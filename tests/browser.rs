@@ -860,7 +860,8 @@ async fn seed_000_upload_client_groups_validate_then_apply() {
     let csv = files.path().join("bakeries.csv");
     std::fs::write(
         &csv,
-        "group,client_ref\r\nBakeries,CRM-N\r\nBakeries,CRM-S\r\nBakeries,CRM-MISSING\r\n",
+        // The last row also creates its group (seed 000: one file, a group and its clients).
+        "group,client_ref,new_group_kind\r\nBakeries,CRM-N,\r\nBakeries,CRM-S,\r\nBakeries,CRM-MISSING,\r\nSpring campaign,CRM-S,clients\r\n",
     )
     .unwrap();
 
@@ -907,7 +908,7 @@ async fn seed_000_upload_client_groups_validate_then_apply() {
     assert!(
         b.text("#dry-run")
             .await
-            .contains("nothing was changed. 2 rows would be accepted, 1 rejected"),
+            .contains("nothing was changed. 3 rows would be accepted, 1 rejected"),
         "{}",
         b.page_text().await
     );
@@ -929,11 +930,22 @@ async fn seed_000_upload_client_groups_validate_then_apply() {
     assert_eq!(b.text("#status").await, "Completed");
     let report = b.text("#report").await;
     assert!(report.contains("Added") && report.contains("Rejected"), "{report}");
+    assert!(report.contains("created the group \"Spring campaign\""), "{report}");
     b.shot("000-upload-applied").await;
+    let mut groups = Vec::new();
     for client in [north, south] {
-        let groups = s.app.groups_of_client(&s.admin, client).await.unwrap();
-        assert_eq!(groups.len(), 1);
+        let mut names: Vec<String> = s
+            .app
+            .groups_of_client(&s.admin, client)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|g| g.name)
+            .collect();
+        names.sort();
+        groups.push(names);
     }
+    assert_eq!(groups, [vec!["Bakeries"], vec!["Bakeries", "Spring campaign"]]);
 
     // The Process requests table lists both, completed.
     b.follow("nav a[href='/process-requests']").await;
@@ -953,7 +965,7 @@ async fn seed_000_upload_client_groups_validate_then_apply() {
             .len(),
         2
     );
-    assert!(rows.contains("3/3, 1 failed"), "{rows}");
+    assert!(rows.contains("4/4, 1 failed"), "{rows}");
     b.shot("004-process-requests").await;
     b.close().await;
 }
