@@ -100,6 +100,13 @@ impl App {
             .await
     }
 
+    /// Whether the organisation keeps each client in one group at most.
+    async fn membership_is_exclusive(&self, org: clientele_domain::OrganizationId) -> Result<bool> {
+        let mut conn = st(self.db.read().await)?;
+        let org = st(clientele_store::organizations::get(&mut conn.conn(), org).await)?;
+        Ok(org.policies.membership_mode == MembershipMode::Exclusive)
+    }
+
     /// Whose clients a list starts from.
     async fn seeing_for(&self, actor: &Actor, filter: &ClientFilter) -> Result<Seeing> {
         let org = actor.organization_id;
@@ -109,11 +116,7 @@ impl App {
             // client): admins may add anyone, a manager the clients they manage and those in no
             // group; under exclusive membership only clients in no group can join at all.
             decide::manage_members(&self.access, actor.viewer(), group, now)?;
-            let exclusive = {
-                let mut conn = st(self.db.read().await)?;
-                let org = st(clientele_store::organizations::get(&mut conn.conn(), org).await)?;
-                org.policies.membership_mode == MembershipMode::Exclusive
-            };
+            let exclusive = self.membership_is_exclusive(org).await?;
             if exclusive {
                 Seeing::Ungrouped(org)
             } else if actor.viewer().admin {
@@ -132,11 +135,7 @@ impl App {
                 )
                 .with_field("available"));
             }
-            let exclusive = {
-                let mut conn = st(self.db.read().await)?;
-                let org = st(clientele_store::organizations::get(&mut conn.conn(), org).await)?;
-                org.policies.membership_mode == MembershipMode::Exclusive
-            };
+            let exclusive = self.membership_is_exclusive(org).await?;
             match (exclusive, admin) {
                 (true, _) => Seeing::Ungrouped(org),
                 (false, true) => Seeing::Eligible(org),

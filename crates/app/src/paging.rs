@@ -192,7 +192,7 @@ mod tests {
     }
 
     #[test]
-    fn directed_pages_lead_both_ways() {
+    fn directed_pages_lead_both_ways() -> Result<()> {
         let cursor = |i: &i64| Cursor {
             key: format!("k{i}"),
             id: *i,
@@ -201,12 +201,12 @@ mod tests {
         let first = directed_page(vec![1, 2, 3, 4], 3, &Position::default(), cursor);
         assert_eq!(first.items, vec![1, 2, 3]);
         assert!(first.prev_cursor.is_none());
-        let next = Position::decode(first.next_cursor.as_deref()).unwrap();
+        let next = Position::decode(first.next_cursor.as_deref())?;
         assert_eq!(next.after(), ("k3", 3));
         assert!(!next.backward);
         // The page after it has a previous link that reads backwards from its first row.
         let second = directed_page(vec![4, 5, 6, 7], 3, &next, cursor);
-        let back = Position::decode(second.prev_cursor.as_deref()).unwrap();
+        let back = Position::decode(second.prev_cursor.as_deref())?;
         assert!(back.backward);
         assert_eq!(back.after(), ("k4", 4));
         // Read backwards, rows arrive nearest first and are turned round; without a fourth
@@ -214,14 +214,12 @@ mod tests {
         let again = directed_page(vec![3, 2, 1], 3, &back, cursor);
         assert_eq!(again.items, vec![1, 2, 3]);
         assert!(again.prev_cursor.is_none());
-        assert_eq!(
-            Position::decode(again.next_cursor.as_deref()).unwrap().after(),
-            ("k3", 3)
-        );
+        assert_eq!(Position::decode(again.next_cursor.as_deref())?.after(), ("k3", 3));
         assert_eq!(
             Position::decode(Some("zz")).unwrap_err().field.as_deref(),
             Some("cursor")
         );
+        Ok(())
     }
 
     #[test]

@@ -39,7 +39,8 @@ fn scan_in_parallel(candidates: &RoaringBitmap, matches: &(dyn Fn(u32) -> bool +
         // Chunks are in id order, and so are their matches: joined in turn, the whole is too.
         parts
             .into_iter()
-            .flat_map(|part| part.join().expect("a search thread panicked"))
+            // A panic in a part is the search's own panic, raised again here.
+            .flat_map(|part| part.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
             .collect()
     })
 }

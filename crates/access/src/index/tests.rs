@@ -581,8 +581,10 @@ proptest! {
             }
         }
         index.load(1, changes);
-        for order in ["name", "-name", "status", "-status"] {
-            let order = ClientOrder::parse(order).unwrap();
+        let orders = [ClientSort::Name, ClientSort::Status]
+            .into_iter()
+            .flat_map(|by| [false, true].map(|descending| ClientOrder { by, descending }));
+        for order in orders {
             let mut expected = rows.clone();
             match order.by {
                 ClientSort::Name => expected.sort_by(|a, b| (&a.1, a.2).cmp(&(&b.1, b.2))),

@@ -37,7 +37,7 @@ async fn client_groups(s: &AppState, session: &Session, text: Option<String>) ->
 }
 
 /// Every group the viewer sees, groups of groups included, for the list's group filter.
-async fn any_groups(s: &AppState, session: &Session) -> Result<Vec<ClientGroup>, UiError> {
+pub(super) async fn any_groups(s: &AppState, session: &Session) -> Result<Vec<ClientGroup>, UiError> {
     Ok(s.app
         .groups(&session.actor, &GroupFilter::default(), None, Some(500))
         .await?

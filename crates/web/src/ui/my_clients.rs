@@ -11,9 +11,8 @@ use serde::Deserialize;
 use clientele_domain::GroupId;
 use clientele_domain::client::{ClientOrder, ClientStatus};
 use clientele_domain::entities::ClientGroup;
-use clientele_store::groups::GroupFilter;
 
-use super::clients::{ClientRow, rows_with_groups};
+use super::clients::{ClientRow, any_groups, rows_with_groups};
 use super::list::{Controls, ListView};
 use super::{Layout, Session, UiError, render};
 use crate::AppState;
@@ -74,11 +73,7 @@ pub async fn list(
         .my_clients(&session.actor, &filter, controls.cursor(), Some(controls.per_page()))
         .await?;
     // Staff see the groups they are assigned to (and those nested in them); an admin sees all.
-    let groups = s
-        .app
-        .groups(&session.actor, &GroupFilter::default(), None, Some(500))
-        .await?
-        .items;
+    let groups = any_groups(&s, &session).await?;
     let inactive = if include_inactive { "1" } else { "" };
     let group_text = group.map(|g| g.to_string()).unwrap_or_default();
     let list = ListView::new(

@@ -18,10 +18,9 @@ use clientele_domain::entities::{ClientGroup, Staff};
 use clientele_domain::staff::StaffRole;
 use clientele_domain::{Error, GroupId, Millis, StaffId};
 use clientele_store::clients::ClientFilter;
-use clientele_store::groups::GroupFilter;
 
 use super::client_form::{date_of, parse_date};
-use super::clients::{ClientRow, rows_with_groups};
+use super::clients::{ClientRow, any_groups, rows_with_groups};
 use super::list::{Controls, ListView};
 use super::{
     FieldErrors, FormData, Layout, Session, SignedForm, UiError, query, render, render_status, see_other, when,
@@ -41,15 +40,6 @@ fn role_label(role: AccessRole) -> &'static str {
         AccessRole::Editor => "Editor",
         AccessRole::Manager => "Manager",
     }
-}
-
-/// Every group, for the "assign to" picker (an organisation has hundreds at most; the API
-/// serves more).
-async fn all_groups(s: &AppState, session: &Session) -> Result<Vec<ClientGroup>, UiError> {
-    Ok(s.app
-        .groups(&session.actor, &GroupFilter::default(), None, Some(500))
-        .await?
-        .items)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -98,7 +88,7 @@ async fn list_page(
     Ok(ListPage {
         l: session.layout("staff"),
         staff: page.items,
-        groups: all_groups(s, session).await?,
+        groups: any_groups(s, session).await?,
         roles: &ROLES,
         next: page.next_cursor.map(|c| query(&[("cursor", &c)])),
         picked: typed.staff.clone(),
