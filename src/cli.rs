@@ -166,8 +166,8 @@ pub struct DemoArgs {
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// clients, groups, memberships or time_entries (`GET /api/v1/csv/FORMAT/guide` explains each).
-    #[arg(value_parser = ["clients", "groups", "memberships", "time_entries"])]
+    /// clients, groups, memberships, time_entries or program_accounts (`GET /api/v1/csv/FORMAT/guide` explains each).
+    #[arg(value_parser = ["clients", "groups", "memberships", "time_entries", "program_accounts"])]
     pub format: String,
     /// The CSV file.
     pub file: std::path::PathBuf,
@@ -185,8 +185,8 @@ pub struct ImportArgs {
 
 #[derive(Debug, Args)]
 pub struct ExportArgs {
-    /// clients, groups, memberships or time_entries.
-    #[arg(value_parser = ["clients", "groups", "memberships", "time_entries"])]
+    /// clients, groups, memberships, time_entries or program_accounts.
+    #[arg(value_parser = ["clients", "groups", "memberships", "time_entries", "program_accounts"])]
     pub format: String,
     /// Write to this file instead of stdout.
     #[arg(long, short)]

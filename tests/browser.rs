@@ -905,6 +905,10 @@ async fn seed_000_upload_client_groups_validate_then_apply() {
     b.css("#report").await;
     assert!(b.path().await.starts_with("/process-requests/"));
     let dry_run = b.path().await;
+    assert_eq!(
+        b.text("#summary").await,
+        "1 group would be created, 3 memberships would be added, 1 row would be refused."
+    );
     assert!(
         b.text("#dry-run")
             .await
@@ -931,6 +935,10 @@ async fn seed_000_upload_client_groups_validate_then_apply() {
     let report = b.text("#report").await;
     assert!(report.contains("Added") && report.contains("Rejected"), "{report}");
     assert!(report.contains("created the group \"Spring campaign\""), "{report}");
+    assert_eq!(
+        b.text("#summary").await,
+        "1 group created, 3 memberships added, 1 row refused."
+    );
     b.shot("000-upload-applied").await;
     let mut groups = Vec::new();
     for client in [north, south] {
@@ -1675,5 +1683,97 @@ async fn employees_are_assigned_after_an_access_summary_and_groups_are_chosen_on
     assert!(b.client.find(Locator::Id("why-not-deletable")).await.is_err());
     b.follow(&format!("a[href='/groups/{kept}/delete']")).await;
     b.css("#confirm").await;
+    b.close().await;
+}
+
+/// Seed 004's program accounts on the client's page: an admin adds one (a wrong number is refused
+/// by its field and the form keeps what was typed), closes it, and removes it; a reader of the
+/// client's group sees the accounts without any control to change them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seed_004_program_accounts_on_the_client_page() {
+    let s = Server::start(false).await;
+    let client = s.client("Maple Imports Inc.", ClientStatus::Active).await;
+    let group = s
+        .group("Ontario importers", GroupKind::Clients, vec![MemberRef::Client(client)])
+        .await;
+    let b = Browser::open(&s.base, 1280, 900).await;
+    b.sign_in(&s.email, &s.password).await;
+    b.go(&format!("/clients/{client}")).await;
+    assert_eq!(b.text("#accounts .empty").await, "No program accounts.");
+
+    b.type_in("#account-number", "123 <RM> 0001").await;
+    b.type_in("#account-program", "RM import-export").await;
+    b.press("Add program account").await;
+    b.css("#account-number[aria-invalid=true]").await;
+    assert!(
+        b.text("#account-number-error").await.contains("letters, digits"),
+        "{}",
+        b.page_text().await
+    );
+    assert_eq!(
+        b.css("#account-program").await.prop("value").await.unwrap().as_deref(),
+        Some("RM import-export"),
+        "the form keeps what was typed"
+    );
+    let number = b.css("#account-number").await;
+    number.clear().await.unwrap();
+    number.send_keys("123456789 RM 0001").await.unwrap();
+    b.press("Add program account").await;
+    b.css("#program-accounts").await;
+    assert_eq!(b.text("#accounts .flash").await, "The program account has been added.");
+    let row = b.text("#program-accounts tbody tr").await;
+    assert!(
+        row.contains("123456789 RM 0001") && row.contains("RM import-export"),
+        "{row}"
+    );
+    b.assert_labelled().await;
+    b.shot("004-program-accounts").await;
+
+    b.select("#program-accounts select[name=status]", "closed").await;
+    b.press("Save").await;
+    assert_eq!(b.text("#accounts .flash").await, "The program account has been saved.");
+    let account = s.app.program_accounts(&s.admin, client).await.unwrap().remove(0);
+    assert_eq!(account.status.as_str(), "closed");
+
+    // A reader of the client's group sees the account and nothing to change it with.
+    let reader = s
+        .app
+        .create_staff_cli(
+            "rita@firm.example",
+            "Rita Reader",
+            StaffRole::Staff,
+            Some("reader secret phrase"),
+        )
+        .await
+        .unwrap();
+    s.app
+        .assign(
+            s.admin.admin().unwrap(),
+            group,
+            reader.id,
+            clientele_access::AccessRole::Reader,
+            None,
+        )
+        .await
+        .unwrap();
+    let staff = Browser::open(&s.base, 1280, 900).await;
+    sign_in_as_staff(&staff, "rita@firm.example", "reader secret phrase").await;
+    staff.go(&format!("/clients/{client}")).await;
+    assert!(staff.text("#program-accounts").await.contains("closed"));
+    let source = staff.page_source().await;
+    assert!(
+        !source.contains("id=\"add-account\"") && !source.contains("name=\"remove\""),
+        "a reader cannot change accounts"
+    );
+    staff.close().await;
+
+    b.mark().await;
+    b.click("#program-accounts button[name=remove]").await;
+    b.wait_for_new_page().await;
+    assert_eq!(
+        b.text("#accounts .flash").await,
+        "The program account has been removed."
+    );
+    assert!(s.app.program_accounts(&s.admin, client).await.unwrap().is_empty());
     b.close().await;
 }

@@ -296,6 +296,29 @@ both_backends! {
         t.post("/api/v1/groups", json!({ "name": "Started", "kind": "clients", "business_unit_id": t.unit, "client_ids": [client] })).await.expect(StatusCode::CREATED);
         t.post("/api/v1/groups", json!({ "name": "Region", "kind": "groups", "business_unit_id": t.unit })).await.expect(StatusCode::CREATED);
         assert_eq!(t.get("/api/v1/groups?q=Empty").await.body["items"].as_array().unwrap().len(), 1, "nothing was created by the refusal");
+
+        // Uploads: the groups format cannot give a group of clients its first member, and says
+        // which format can; a memberships file creates a group with its first client, and a new
+        // group none of whose rows is accepted is not created at all.
+        let upload = |format: &'static str, file: &'static str| {
+            let req = http::Request::builder().method(http::Method::POST).uri(format!("/api/v1/csv/{format}/import?mode=apply"))
+                .header("authorization", format!("Bearer {}", t.token)).header("content-type", "text/csv")
+                .body(axum::body::Body::from(file)).unwrap();
+            t.send(req)
+        };
+        let groups = upload("groups", "name,kind,business_unit\r\nFrom groups file,clients,Main office\r\nRegion two,groups,Main office\r\n").await.expect(StatusCode::OK);
+        assert_eq!(groups.body["rows"][0]["outcome"], "rejected");
+        assert!(groups.body["rows"][0]["reason"].as_str().unwrap().contains("memberships format"), "{}", groups.body);
+        assert_eq!(groups.body["rows"][1]["outcome"], "created");
+        t.post("/api/v1/clients", json!({ "name": "Second member Ltd", "external_ref": "SM-1" })).await.expect(StatusCode::CREATED);
+        let members = upload("memberships", "group,client_ref,new_group_kind\r\nWith a client,SM-1,clients\r\nNobody joins,NO-SUCH-REF,clients\r\n").await.expect(StatusCode::OK);
+        let rows = members.body["rows"].as_array().unwrap();
+        assert_eq!(rows[0]["outcome"], "added", "{}", members.body);
+        assert_eq!(rows[1]["outcome"], "rejected", "{}", members.body);
+        assert!(rows[1]["reason"].as_str().unwrap().contains("select at least one available client"), "{}", members.body);
+        assert_eq!(members.body["summary"]["text"], "1 group created, 1 membership added, 1 row refused");
+        assert_eq!(t.get("/api/v1/groups?q=With%20a%20client").await.body["items"][0]["member_count"], 1);
+        assert!(t.get("/api/v1/groups?q=Nobody").await.body["items"].as_array().unwrap().is_empty(), "no empty group is left behind");
     }
 
     // Seed 000, "create a list of clients ... Upload": one memberships file creates the group it
@@ -324,7 +347,10 @@ both_backends! {
         assert!(rows[3]["reason"].as_str().unwrap().contains("no client group named \"Nowhere\""));
         assert!(rows[4]["reason"].as_str().unwrap().contains("clients or groups"));
         assert_eq!(t.get("/api/v1/groups?q=Spring").await.body["items"].as_array().unwrap().len(), 0, "a dry run creates nothing");
-        upload("apply").await.expect(StatusCode::OK);
+        assert_eq!(checked.body["summary"]["text"], "1 group would be created, 3 memberships would be added, 2 rows would be refused");
+        let applied = upload("apply").await.expect(StatusCode::OK);
+        assert_eq!(applied.body["summary"]["text"], "1 group created, 3 memberships added, 2 rows refused");
+        assert_eq!(applied.body["summary"]["groups_created"], 1);
         let groups = t.get("/api/v1/groups?q=Spring").await.body["items"].clone();
         assert_eq!(groups.as_array().unwrap().len(), 1);
         assert_eq!(groups[0]["member_count"], 3);
@@ -332,5 +358,111 @@ both_backends! {
         // The export leaves the import-only columns empty and still uploads back unchanged.
         let export = String::from_utf8(t.get("/api/v1/csv/memberships/export").await.expect(StatusCode::OK).bytes).unwrap();
         assert!(export.starts_with("group_id,group,client_id,client_ref,child_group,new_group_kind,new_group_business_unit"), "{export}");
+    }
+
+    // Seed 004, program accounts: "a client's business account and program account can only be part
+    // of one client group". Accounts belong to their client, travel with its membership, are seen
+    // and changed by whoever sees and may change the client, and go in and out as CSV.
+    async fn seed_004_program_accounts_travel_with_their_client(t: TestApp) {
+        t.policies(|p| p.membership_mode = clientele_domain::policy::MembershipMode::Exclusive).await;
+        let broker_client = t.post("/api/v1/clients", json!({ "name": "Maple Imports Inc.", "external_ref": "BN-123456789" })).await.expect(StatusCode::CREATED).body["id"].as_i64().unwrap();
+        let other = t.client("Birch Exports Ltd").await;
+        let ontario = t.group("Ontario importers", &[broker_client]).await;
+        let quebec = t.group("Quebec importers", &[other]).await;
+
+        let rm = t.post(&format!("/api/v1/clients/{broker_client}/program-accounts"), json!({ "number": "123456789 RM 0001", "program": "RM import-export" })).await.expect(StatusCode::CREATED);
+        assert_eq!(rm.body["status"], "active");
+        assert_eq!(rm.body["client_id"], broker_client);
+        // However it is typed, a number belongs to one account of one client.
+        let again = t.post(&format!("/api/v1/clients/{other}/program-accounts"), json!({ "number": "123456789-rm-0001", "program": "RM" })).await.expect(StatusCode::CONFLICT);
+        assert_eq!(again.body["field"], "number");
+        assert!(again.body["detail"].as_str().unwrap().contains("Maple Imports Inc."), "{}", again.body);
+        let missing = t.post(&format!("/api/v1/clients/{other}/program-accounts"), json!({ "number": "987654321RM0001" })).await.expect(StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(missing.body["field"], "program");
+
+        // A program account is never a member on its own: it is where its client is.
+        let rm_id = rm.body["id"].as_i64().unwrap();
+        assert_eq!(t.groups_of(broker_client).await, ["Ontario importers"]);
+        let moved = t.post(&format!("/api/v1/groups/{quebec}/members"), json!({ "client_ids": [broker_client] })).await.expect(StatusCode::OK);
+        assert_eq!(moved.body["results"][0]["code"], "client_in_another_group");
+
+        // Staff: a reader of the client's group sees its accounts and cannot change them; an editor
+        // can; someone without access learns nothing, not even that the account exists.
+        let token = |email: &str, group: i64, role: &str| {
+            let (t, email, role) = (&t, email.to_string(), role.to_string());
+            async move {
+                let token = t.staff_token(&email, clientele_domain::staff::StaffRole::Staff).await;
+                let listed = t.get("/api/v1/staff?limit=500").await.body["items"].clone();
+                let id = listed.as_array().unwrap().iter().find(|s| s["email"] == email.as_str()).unwrap()["id"].as_i64().unwrap();
+                t.put(&format!("/api/v1/groups/{group}/staff/{id}"), json!({ "role": role })).await.expect(StatusCode::OK);
+                token
+            }
+        };
+        let reader = token("reader@broker.example", ontario, "reader").await;
+        let editor = token("editor@broker.example", ontario, "editor").await;
+        let stranger = token("stranger@broker.example", quebec, "editor").await;
+        let path = format!("/api/v1/clients/{broker_client}/program-accounts");
+        let seen = t.call_as(&reader, http::Method::GET, &path, None, &[]).await.expect(StatusCode::OK);
+        assert_eq!(seen.body[0]["number"], "123456789 RM 0001");
+        t.call_as(&reader, http::Method::POST, &path, Some(json!({ "number": "123456789RT0001", "program": "RT GST/HST" })), &[]).await.expect(StatusCode::FORBIDDEN);
+        t.call_as(&reader, http::Method::DELETE, &format!("/api/v1/program-accounts/{rm_id}"), None, &[]).await.expect(StatusCode::FORBIDDEN);
+        t.call_as(&stranger, http::Method::GET, &path, None, &[]).await.expect(StatusCode::NOT_FOUND);
+        t.call_as(&stranger, http::Method::GET, &format!("/api/v1/program-accounts/{rm_id}"), None, &[]).await.expect(StatusCode::NOT_FOUND);
+        t.call_as(&stranger, http::Method::PATCH, &format!("/api/v1/program-accounts/{rm_id}"), Some(json!({ "status": "closed" })), &[]).await.expect(StatusCode::NOT_FOUND);
+        // A staff member typing a number held by a client they cannot see is not told whose it is.
+        let hidden = t.call_as(&stranger, http::Method::POST, &format!("/api/v1/clients/{other}/program-accounts"), Some(json!({ "number": "123456789RM0001", "program": "RM" })), &[]).await.expect(StatusCode::CONFLICT);
+        assert!(!hidden.body["detail"].as_str().unwrap().contains("Maple"), "{}", hidden.body);
+        let rt = t.call_as(&editor, http::Method::POST, &path, Some(json!({ "number": "123456789RT0001", "program": "RT GST/HST" })), &[]).await.expect(StatusCode::CREATED);
+        let rt_id = rt.body["id"].as_i64().unwrap();
+        // If-Match: of two editors closing the account from the same version, one wins.
+        let stale = [("if-match", "\"v1\"")];
+        t.call_as(&editor, http::Method::PATCH, &format!("/api/v1/program-accounts/{rt_id}"), Some(json!({ "status": "closed" })), &stale).await.expect(StatusCode::OK);
+        t.call_as(&editor, http::Method::PATCH, &format!("/api/v1/program-accounts/{rt_id}"), Some(json!({ "status": "inactive" })), &stale).await.expect(StatusCode::PRECONDITION_FAILED);
+
+        // The CSV round trip: export, guide, and an upload that adds, changes and refuses by row.
+        let export = String::from_utf8(t.get("/api/v1/csv/program_accounts/export").await.expect(StatusCode::OK).bytes).unwrap();
+        assert!(export.starts_with("client_id,client_ref,client_name,number,program,status\r\n"), "{export}");
+        assert!(export.contains(&format!("{broker_client},BN-123456789,Maple Imports Inc.,123456789 RM 0001,RM import-export,active")), "{export}");
+        assert!(export.contains("123456789RT0001,RT GST/HST,closed"), "{export}");
+        let upload = |file: String, mode: &'static str| {
+            let req = http::Request::builder().method(http::Method::POST).uri(format!("/api/v1/csv/program_accounts/import?mode={mode}"))
+                .header("authorization", format!("Bearer {}", t.token)).header("content-type", "text/csv")
+                .body(axum::body::Body::from(file)).unwrap();
+            t.send(req)
+        };
+        let back = upload(export.clone(), "validate").await.expect(StatusCode::OK);
+        let outcomes: Vec<&str> = back.body["rows"].as_array().unwrap().iter().map(|r| r["outcome"].as_str().unwrap()).collect();
+        assert_eq!(outcomes, ["unchanged", "unchanged"], "an export uploads back unchanged: {}", back.body);
+        let file = format!("client_ref,client_id,number,program,status\r\n\
+                            BN-123456789,,123456789RC0001,RC payroll,\r\n\
+                            ,{broker_client},123456789RM0001,,inactive\r\n\
+                            ,{other},123456789rm0001,RM,\r\n\
+                            NOPE,,555RM0001,RM,\r\n\
+                            BN-123456789,,555RM0002,RM,dormant\r\n");
+        let applied = upload(file, "apply").await.expect(StatusCode::OK);
+        let rows = applied.body["rows"].as_array().unwrap();
+        let outcomes: Vec<&str> = rows.iter().map(|r| r["outcome"].as_str().unwrap()).collect();
+        assert_eq!(outcomes, ["created", "updated", "rejected", "rejected", "rejected"], "{}", applied.body);
+        assert!(rows[2]["reason"].as_str().unwrap().contains("moves only with its client"), "{}", applied.body);
+        assert!(rows[3]["reason"].as_str().unwrap().contains("no client with the reference \"NOPE\""), "{}", applied.body);
+        assert!(rows[4]["reason"].as_str().unwrap().starts_with("status:"), "{}", applied.body);
+        let accounts = t.get(&path).await.expect(StatusCode::OK).body;
+        let summary: Vec<String> = accounts.as_array().unwrap().iter().map(|a| format!("{} {}", a["number"].as_str().unwrap(), a["status"].as_str().unwrap())).collect();
+        assert_eq!(summary, ["123456789RC0001 active", "123456789 RM 0001 inactive", "123456789RT0001 closed"]);
+        // Filtered like the clients list: the accounts of clients in the Quebec group are none.
+        let filtered = String::from_utf8(t.get(&format!("/api/v1/csv/program_accounts/export?group={quebec}")).await.expect(StatusCode::OK).bytes).unwrap();
+        assert_eq!(filtered.lines().count(), 1, "{filtered}");
+        let guide = String::from_utf8(t.get("/api/v1/csv/program_accounts/guide").await.expect(StatusCode::OK).bytes).unwrap();
+        assert!(guide.contains("never members of a group"), "{guide}");
+        // The guide uploads as it is: its example rows for a known client are accepted.
+        t.post("/api/v1/clients", json!({ "name": "Example Bakery Ltd", "external_ref": "CRM-1001" })).await.expect(StatusCode::CREATED);
+        let tried = upload(guide, "validate").await.expect(StatusCode::OK);
+        let outcomes: Vec<&str> = tried.body["rows"].as_array().unwrap().iter().map(|r| r["outcome"].as_str().unwrap()).collect();
+        assert_eq!(&outcomes[..2], ["created", "created"], "{}", tried.body);
+
+        // Every change is in the client's timeline.
+        let trail = t.get(&format!("/api/v1/audit?client={broker_client}")).await.expect(StatusCode::OK).body;
+        let actions: Vec<&str> = trail["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+        assert!(actions.iter().filter(|a| a.starts_with("program_account.")).count() >= 5, "{actions:?}");
     }
 }

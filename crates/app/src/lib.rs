@@ -26,6 +26,7 @@ pub mod members;
 pub mod organizations;
 pub mod paging;
 pub mod passwords;
+pub mod program_accounts;
 pub mod reports;
 pub mod sessions;
 pub mod setup;

@@ -43,4 +43,6 @@ id_type! {
     TimeEntryId;
     /// A report's filters and grouping saved under a name.
     SavedReportId;
+    /// A program account of a client (seed 004).
+    ProgramAccountId;
 }

@@ -13,6 +13,7 @@ pub mod logo;
 pub mod names;
 pub mod nesting;
 pub mod policy;
+pub mod program_account;
 pub mod report;
 pub mod staff;
 pub mod time_entry;

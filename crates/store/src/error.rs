@@ -48,6 +48,13 @@ const VIOLATIONS: &[(&str, &str, ErrorCode, &str, &str)] = &[
         "another staff member has this e-mail address",
     ),
     (
+        "program_accounts_number_key",
+        "program_accounts.organization_id, program_accounts.number_key",
+        ErrorCode::AlreadyExists,
+        "number",
+        "another client has a program account with this number",
+    ),
+    (
         "business_units_name_key",
         "business_units.organization_id, business_units.name_key",
         ErrorCode::NameTaken,

@@ -35,6 +35,7 @@ pub mod labels;
 pub mod members;
 pub mod organizations;
 pub mod process_requests;
+pub mod program_accounts;
 pub mod saved_reports;
 pub mod sessions;
 pub mod staff;

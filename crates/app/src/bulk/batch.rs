@@ -160,7 +160,12 @@ async fn create_group(
             protected: false,
             members: Vec::new(),
         };
-        crate::groups::create_in(tx, ctx.org, ctx.actor, new, cause, changes).await
+        // Under `require_first_member` the group's first client comes from the batch's rows: the
+        // caller checks that one was added (`FirstMembers`) and otherwise undoes the creation, so
+        // the single-edit check is not asked here.
+        let mut org = ctx.org.clone();
+        org.policies.require_first_member = false;
+        crate::groups::create_in(tx, &org, ctx.actor, new, cause, changes).await
     }
     .await;
     match made {
@@ -186,6 +191,18 @@ fn no_group_named(column: &str, name: &str) -> Error {
     .with_field(column)
 }
 
+/// Groups of clients a memberships upload creates must start with a member when the organisation
+/// requires it (seed 004). A batch lists the groups of clients it created; the caller checks that
+/// an accepted row added a client to each, and otherwise undoes the batch and runs it again
+/// refusing to create the empty ones (`refused`).
+#[derive(Debug, Default)]
+pub(crate) struct FirstMembers {
+    /// Names (by key) not to create, with the reason every row naming them is refused.
+    pub refused: HashMap<String, Error>,
+    /// Groups of clients this batch created: (key, id).
+    pub created: Vec<(String, GroupId)>,
+}
+
 /// Applies a batch of membership rows (each with its row number and its fields, or why its fields
 /// could not be read) inside the caller's transaction; returns every row's outcome, in order.
 pub(crate) async fn membership_rows(
@@ -195,6 +212,7 @@ pub(crate) async fn membership_rows(
     rows: Vec<(i64, Result<Fields>)>,
     changes: &mut Vec<Change>,
     phases: &mut super::Phases,
+    first_members: &mut FirstMembers,
 ) -> Result<Vec<(i64, RowOutcome)>> {
     let org = ctx.org.id;
     let cause = if bulk_add { Cause::Bulk } else { Cause::Import };
@@ -297,12 +315,19 @@ pub(crate) async fn membership_rows(
         if by_key.contains_key(key) || not_created.contains_key(key) {
             continue;
         }
+        if let Some(why) = first_members.refused.get(key) {
+            not_created.insert(key.clone(), why.clone());
+            continue;
+        }
         let made = match spec {
             Err(e) => Err(e.clone()),
             Ok(spec) => create_group(tx, ctx, name, spec, cause, changes).await?,
         };
         match made {
             Ok(g) => {
+                if g.kind == GroupKind::Clients {
+                    first_members.created.push((key.clone(), g.id));
+                }
                 by_key.insert(key.clone(), g.id.0);
                 groups.insert(
                     g.id.0,

@@ -129,7 +129,7 @@ impl ExportQuery {
             return Ok(ExportFilter::default());
         }
         match format {
-            Format::Clients => {
+            Format::Clients | Format::ProgramAccounts => {
                 let statuses = match &self.status {
                     Some(list) => list
                         .split(',')
@@ -224,6 +224,43 @@ fn client_record(
     )
 }
 
+/// Program accounts as rows, each with its client's reference and name.
+async fn program_account_records(
+    c: &mut Conn<'_>,
+    org: OrganizationId,
+    w: &mut csv::Writer<Vec<u8>>,
+    accounts: &[clientele_domain::program_account::ProgramAccount],
+) -> Result<()> {
+    let mut owners: Vec<ClientId> = accounts.iter().map(|a| a.client_id).collect();
+    owners.sort_unstable_by_key(|c| c.0);
+    owners.dedup();
+    let mut clients = HashMap::with_capacity(owners.len());
+    for chunk in owners.chunks(1000) {
+        clients.extend(
+            client_store::by_ids(c, org, chunk)
+                .await?
+                .into_iter()
+                .map(|c| (c.id, c)),
+        );
+    }
+    for account in accounts {
+        let client = clients.get(&account.client_id);
+        cell::write_record(
+            w,
+            [
+                account.client_id.0.to_string().as_str(),
+                client.and_then(|c| c.external_ref.as_deref()).unwrap_or_default(),
+                client.map_or("", |c| c.name.as_str()),
+                account.number.as_str(),
+                account.program.as_str(),
+                account.status.as_str(),
+            ],
+        )
+        .map_err(Error::internal)?;
+    }
+    Ok(())
+}
+
 impl App {
     /// One page of an export of what `filter` selects (see [`ExportFilter`]); with no filter,
     /// [`App::export_page`]. Pages go by id like the full export, so the cursor is the same.
@@ -242,7 +279,7 @@ impl App {
         let mut w = page_writer(format, after)?;
         let io = |e: csv::Error| Error::internal(e);
         let next = match format {
-            Format::Clients => {
+            Format::Clients | Format::ProgramAccounts => {
                 let all = ClientFilter::default();
                 let wanted = filter.clients.as_ref().unwrap_or(&all);
                 // The access index answers the filter (as the list does), in id order here.
@@ -257,6 +294,13 @@ impl App {
                 ids.truncate(CLIENT_PAGE as usize);
                 let mut conn = st(self.db.read().await)?;
                 let c = &mut conn.conn();
+                if format == Format::ProgramAccounts {
+                    // The accounts of this page of matching clients.
+                    let accounts = clientele_store::program_accounts::of_clients(c, org, &ids).await?;
+                    program_account_records(c, org, &mut w, &accounts).await?;
+                    let bytes = w.into_inner().map_err(|e| Error::internal(e.to_string()))?;
+                    return Ok((bytes, more.then(|| ids.last().map(|c| c.0)).flatten()));
+                }
                 let units = unit_names(c, org).await?;
                 let mut rows = Vec::with_capacity(ids.len());
                 for chunk in ids.chunks(1000) {
@@ -454,6 +498,13 @@ impl App {
                 }
                 (page.len() as i64 == PAGE)
                     .then(|| page.last().map(|g| g.id.0))
+                    .flatten()
+            }
+            Format::ProgramAccounts => {
+                let page = clientele_store::program_accounts::page_by_id(c, org, after, PAGE).await?;
+                program_account_records(c, org, &mut w, &page).await?;
+                (page.len() as i64 == PAGE)
+                    .then(|| page.last().map(|a| a.id.0))
                     .flatten()
             }
             Format::Memberships => {

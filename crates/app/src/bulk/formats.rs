@@ -9,6 +9,7 @@ use clientele_domain::client::{ClientStatus, Relationship};
 use clientele_domain::entities::Organization;
 use clientele_domain::group::GroupKind;
 use clientele_domain::names::Name;
+use clientele_domain::program_account::AccountStatus;
 use clientele_domain::{BusinessUnitId, ClientId, Error, ErrorCode, GroupId, OrganizationId, Result};
 use clientele_store::process_requests::RowOutcome;
 use clientele_store::{Conn, Tx, business_units, clients as client_store, groups as group_store};
@@ -17,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::clients::{ClientInput, create_in as create_client, merged_fields, update_in as update_client};
 use crate::groups::{GroupPatch, NewGroup, create_in as create_group, patched_fields, update_in as update_group};
 use crate::members::{MemberRef, Outcome};
+use crate::program_accounts::{ProgramAccountInput, Upserted, upsert_in};
 use crate::{Actor, st};
 
 /// A CSV format: what one row describes.
@@ -27,6 +29,7 @@ pub enum Format {
     Groups,
     Memberships,
     TimeEntries,
+    ProgramAccounts,
 }
 
 impl Format {
@@ -36,9 +39,10 @@ impl Format {
             "groups" => Ok(Format::Groups),
             "memberships" => Ok(Format::Memberships),
             "time_entries" => Ok(Format::TimeEntries),
+            "program_accounts" => Ok(Format::ProgramAccounts),
             _ => Err(Error::invalid(
                 "format",
-                "must be clients, groups, memberships or time_entries",
+                "must be clients, groups, memberships, time_entries or program_accounts",
             )),
         }
     }
@@ -49,6 +53,7 @@ impl Format {
             Format::Groups => "groups",
             Format::Memberships => "memberships",
             Format::TimeEntries => "time_entries",
+            Format::ProgramAccounts => "program_accounts",
         }
     }
 
@@ -60,6 +65,7 @@ impl Format {
             Format::Groups => GROUP_COLUMNS,
             Format::Memberships => MEMBERSHIP_COLUMNS,
             Format::TimeEntries => TIME_ENTRY_COLUMNS,
+            Format::ProgramAccounts => PROGRAM_ACCOUNT_COLUMNS,
         }
     }
 
@@ -69,6 +75,7 @@ impl Format {
             Format::Groups => "import_groups",
             Format::Memberships => "import_memberships",
             Format::TimeEntries => "import_time_entries",
+            Format::ProgramAccounts => "import_program_accounts",
         }
     }
 }
@@ -113,10 +120,14 @@ pub const TIME_ENTRY_COLUMNS: &[&str] = &[
     "service",
     "note",
 ];
+/// A client's program accounts (seed 004), one row each; `client_name` is written by exports for
+/// reading and ignored on upload.
+pub const PROGRAM_ACCOUNT_COLUMNS: &[&str] = &["client_id", "client_ref", "client_name", "number", "program", "status"];
 /// Rows of a large bulk add or remove (made by the API, never uploaded).
 pub const BULK_COLUMNS: &[&str] = &["member_type", "member_id"];
 
 /// A row's values by column name, whatever the order of the file's columns.
+#[derive(Clone)]
 pub(crate) struct Fields {
     values: Vec<String>,
     names: &'static [&'static str],
@@ -326,6 +337,11 @@ pub(crate) async fn group_row(tx: &mut Tx, ctx: &Ctx<'_>, v: &Fields, changes: &
     };
     let key = Name::parse("name", name)?.key();
     match st(group_store::find_by_name(&mut tx.conn(), org, &key).await)? {
+        None if ctx.org.policies.require_first_member && kind == GroupKind::Clients => Err(Error::invalid(
+            "kind",
+            "groups of clients are created with at least one member here: create this group with the \
+             memberships format (new_group_kind = clients), which adds its first client in the same upload",
+        )),
         None => {
             let new = NewGroup {
                 name: name.to_string(),
@@ -377,6 +393,50 @@ pub(crate) async fn group_row(tx: &mut Tx, ctx: &Ctx<'_>, v: &Fields, changes: &
             })
         }
     }
+}
+
+/// A program account of a client named by `client_id` or `client_ref`: created, or its program
+/// and status changed (see `program_accounts::upsert_in`).
+pub(crate) async fn program_account_row(tx: &mut Tx, ctx: &Ctx<'_>, v: &Fields) -> Result<RowOutcome> {
+    let org = ctx.org.id;
+    let client = match (v.get("client_id"), v.get("client_ref")) {
+        ("", "") => return Err(Error::invalid("client_id", "or client_ref is required")),
+        ("", reference) => {
+            client_store::find_by_external_ref(&mut tx.conn(), org, reference)
+                .await?
+                .ok_or_else(|| {
+                    Error::invalid(
+                        "client_ref",
+                        format!("there is no client with the reference \"{reference}\""),
+                    )
+                })?
+                .id
+        }
+        (text, _) => {
+            let client = ClientId(id("client_id", text)?);
+            client_store::get(&mut tx.conn(), org, client)
+                .await
+                .map_err(|_| Error::invalid("client_id", format!("there is no client with id {client}")))?
+                .id
+        }
+    };
+    let input = ProgramAccountInput {
+        number: Some(v.get("number").to_string()),
+        program: Some(v.get("program").to_string()).filter(|p| !p.is_empty()),
+        status: match v.get("status") {
+            "" => None,
+            s => Some(AccountStatus::parse(s)?),
+        },
+    };
+    let (outcome, account) = match upsert_in(tx, ctx.actor, client, &input).await? {
+        Upserted::Created(a) => ("created", a),
+        Upserted::Updated(a) => ("updated", a),
+        Upserted::Unchanged(a) => ("unchanged", a),
+    };
+    Ok(RowOutcome {
+        client_id: Some(account.client_id.0),
+        ..done(outcome)
+    })
 }
 
 pub(crate) fn member_outcome(group: GroupId, item: MemberRef, outcome: Outcome) -> RowOutcome {
@@ -466,6 +526,18 @@ pub fn guide(format: Format) -> String {
             "With replace=true each group named in the file ends with exactly the file's members: members it",
             "  does not list are removed (never deleted). Without it, members are only added.",
         ],
+        Format::ProgramAccounts => &[
+            "Clientele CSV guide: program accounts. One row per program account of a client.",
+            "client_id or client_ref: the client, by id or by its external reference (client_id wins).",
+            "number: required, the account number (100000001RM0001); spaces, hyphens and case are ignored when",
+            "  numbers are compared, so a row naming a known number changes that account's program and status.",
+            "  An account belongs to one client for good: a row giving another client's account is refused.",
+            "program: what the account is for (RM import-export); required for a new account.",
+            "status: active, inactive or closed (empty: active for a new account, unchanged otherwise).",
+            "client_name: written by exports for reading; ignored on upload.",
+            "Program accounts are never members of a group: they are in every group their client is in.",
+            "Accounts are never deleted by an upload; remove them from the client's page or the API.",
+        ],
         Format::TimeEntries => &[
             "Clientele CSV guide: time entries. One row per piece of work.",
             "id: empty for a new entry; an entry's id (from an export) to change that entry.",
@@ -540,6 +612,11 @@ pub fn guide(format: Format) -> String {
             &["7", "", "42", "", "", "", ""],
             &["", "North region", "", "", "VIP", "", ""],
             &["", "Spring campaign", "", "CRM-1001", "", "clients", "Head office"],
+        ],
+        Format::ProgramAccounts => &[
+            &["", "CRM-1001", "", "100000001RM0001", "RM import-export", "active"],
+            &["", "CRM-1001", "", "100000001 RT 0001", "RT GST/HST", "closed"],
+            &["42", "", "", "100000002RM0001", "RM import-export", ""],
         ],
         Format::TimeEntries => &[
             &[

@@ -34,6 +34,7 @@ mod client_rows;
 pub mod export;
 pub mod formats;
 pub mod read;
+pub mod summary;
 mod time_rows;
 mod validated;
 
@@ -99,6 +100,8 @@ enum RowPath {
     TimeEntries,
     /// `import_groups`: row by row under savepoints (`formats::group_row`).
     Groups,
+    /// `import_program_accounts`: row by row under savepoints (`formats::program_account_row`).
+    ProgramAccounts,
 }
 
 impl RowPath {
@@ -111,6 +114,7 @@ impl RowPath {
             "import_clients" => RowPath::Clients,
             "import_time_entries" => RowPath::TimeEntries,
             "import_groups" => RowPath::Groups,
+            "import_program_accounts" => RowPath::ProgramAccounts,
             other => return Err(Error::internal(format!("unknown operation {other}"))),
         })
     }
@@ -118,7 +122,7 @@ impl RowPath {
     /// Whether a batch is a few statements (its size then adapts to how long it takes) rather
     /// than a savepoint per row.
     fn set_based(self) -> bool {
-        self != RowPath::Groups
+        !matches!(self, RowPath::Groups | RowPath::ProgramAccounts)
     }
 
     /// The columns of the rows' input.
@@ -129,6 +133,7 @@ impl RowPath {
             RowPath::Clients => formats::CLIENT_COLUMNS,
             RowPath::TimeEntries => formats::TIME_ENTRY_COLUMNS,
             RowPath::Groups => formats::GROUP_COLUMNS,
+            RowPath::ProgramAccounts => formats::PROGRAM_ACCOUNT_COLUMNS,
         }
     }
 }
@@ -296,6 +301,9 @@ pub struct ImportAnswer {
     pub request: ProcessRequest,
     /// Present when the request finished before the answer.
     pub rows: Option<Vec<ReportRow>>,
+    /// Present when the request finished before the answer: "1 group created, 55 memberships
+    /// added".
+    pub summary: Option<summary::Summary>,
 }
 
 /// A bulk add or remove: small ones answer at once, large ones become a process request.
@@ -373,6 +381,78 @@ async fn group_rows(
     for (row_number, fields) in rows {
         let outcome = under_savepoint(tx, changes, async |tx, changes| {
             formats::group_row(tx, ctx, &fields?, changes).await
+        })
+        .await?;
+        outcomes.push((row_number, outcome));
+    }
+    Ok(outcomes)
+}
+
+/// A batch of membership rows (`batch::membership_rows`). When the organisation requires a group
+/// of clients to start with a member, a group the file creates must get a client from an accepted
+/// row of the same batch; if one does not, the batch is undone and run again refusing to create
+/// it, so no empty group is left behind and every row naming it says why.
+async fn membership_rows(
+    tx: &mut clientele_store::Tx,
+    ctx: &formats::Ctx<'_>,
+    bulk_add: bool,
+    rows: Vec<(i64, Result<formats::Fields>)>,
+    changes: &mut Vec<Change>,
+    phases: &mut Phases,
+) -> Result<Vec<(i64, RowOutcome)>> {
+    let mut first = batch::FirstMembers::default();
+    if bulk_add || !ctx.org.policies.require_first_member {
+        return batch::membership_rows(tx, ctx, bulk_add, rows, changes, phases, &mut first).await;
+    }
+    let mark = changes.len();
+    // Each pass refuses at least one more name, so this ends.
+    loop {
+        st(store::execute(&mut tx.conn(), "SAVEPOINT first_members").await)?;
+        first.created.clear();
+        let outcomes = batch::membership_rows(tx, ctx, false, rows.clone(), changes, phases, &mut first).await?;
+        let filled: std::collections::HashSet<i64> = outcomes
+            .iter()
+            .filter(|(_, o)| o.outcome == "added" && o.client_id.is_some())
+            .filter_map(|(_, o)| o.group_id)
+            .collect();
+        let empty: Vec<String> = first
+            .created
+            .iter()
+            .filter(|(_, g)| !filled.contains(&g.0))
+            .map(|(key, _)| key.clone())
+            .collect();
+        if empty.is_empty() {
+            st(store::execute(&mut tx.conn(), "RELEASE SAVEPOINT first_members").await)?;
+            return Ok(outcomes);
+        }
+        st(store::execute(&mut tx.conn(), "ROLLBACK TO SAVEPOINT first_members").await)?;
+        st(store::execute(&mut tx.conn(), "RELEASE SAVEPOINT first_members").await)?;
+        changes.truncate(mark);
+        for key in empty {
+            first.refused.insert(
+                key,
+                Error::invalid(
+                    "group",
+                    "select at least one available client: no row of the file adds a client to this new group, \
+                     and groups of clients are created with at least one member here",
+                ),
+            );
+        }
+    }
+}
+
+/// The per-row path of `import_program_accounts`, as `group_rows`. Program accounts change no
+/// access, so no row pushes a change.
+async fn program_account_rows(
+    tx: &mut clientele_store::Tx,
+    ctx: &formats::Ctx<'_>,
+    rows: Vec<(i64, Result<formats::Fields>)>,
+) -> Result<Vec<(i64, RowOutcome)>> {
+    let mut outcomes = Vec::with_capacity(rows.len());
+    let mut no_changes = Vec::new();
+    for (row_number, fields) in rows {
+        let outcome = under_savepoint(tx, &mut no_changes, async |tx, _| {
+            formats::program_account_row(tx, ctx, &fields?).await
         })
         .await?;
         outcomes.push((row_number, outcome));
@@ -1123,7 +1203,7 @@ impl App {
             .collect();
         let outcomes = match job.path {
             RowPath::Memberships { bulk_add } => {
-                batch::membership_rows(&mut tx, &ctx, bulk_add, rows, &mut changes, &mut phases).await?
+                membership_rows(&mut tx, &ctx, bulk_add, rows, &mut changes, &mut phases).await?
             }
             RowPath::Removals(cause) => {
                 batch::removal_rows(&mut tx, &ctx, cause, rows, &mut changes, &mut phases).await?
@@ -1131,6 +1211,7 @@ impl App {
             RowPath::Clients => client_rows::client_rows(&mut tx, &ctx, rows, &mut changes, &mut phases).await?,
             RowPath::TimeEntries => time_rows::time_entry_rows(&mut tx, &ctx, rows).await?,
             RowPath::Groups => group_rows(&mut tx, &ctx, rows, &mut changes).await?,
+            RowPath::ProgramAccounts => program_account_rows(&mut tx, &ctx, rows).await?,
         };
         phases.mark("rows");
         if validate {

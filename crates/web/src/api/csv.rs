@@ -178,8 +178,9 @@ pub async fn import(
     } else {
         None
     };
+    let summary = s.app.process_request_summary(&actor, &request).await?;
     let status = if finished { StatusCode::OK } else { StatusCode::ACCEPTED };
-    Ok((status, axum::Json(ImportAnswer { request, rows })).into_response())
+    Ok((status, axum::Json(ImportAnswer { request, rows, summary })).into_response())
 }
 
 /// Downloads the organisation's clients, groups or memberships as CSV (admins), in the columns

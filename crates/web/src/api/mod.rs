@@ -30,6 +30,7 @@ mod groups;
 mod members;
 mod organization;
 mod process_requests;
+mod program_accounts;
 mod reports;
 mod staff;
 
@@ -216,6 +217,12 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(clients::list, clients::create))
         .routes(routes!(clients::get_one, clients::update))
         .routes(routes!(clients::groups_of_client))
+        .routes(routes!(program_accounts::list, program_accounts::create))
+        .routes(routes!(
+            program_accounts::get_one,
+            program_accounts::update,
+            program_accounts::delete
+        ))
         .routes(routes!(groups::list, groups::create))
         .routes(routes!(groups::get_one, groups::update, groups::delete))
         .routes(routes!(groups::get_logo, groups::put_logo, groups::delete_logo))

@@ -23,7 +23,7 @@ pub struct RequestQuery {
     /// `receiving`, `pending`, `running`, `completed`, `failed` or `cancelled`.
     pub status: Option<String>,
     /// The operation: `import_clients`, `import_groups`, `import_memberships`,
-    /// `import_time_entries`, `bulk_add`, `bulk_remove` or `delete_group`.
+    /// `import_time_entries`, `import_program_accounts`, `bulk_add`, `bulk_remove` or `delete_group`.
     #[serde(rename = "type")]
     pub operation: Option<String>,
     /// Requests about this group (bulk adds and removes, deletions).

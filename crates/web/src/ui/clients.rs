@@ -10,11 +10,13 @@ use axum_extra::extract::Query;
 use serde::Deserialize;
 
 use clientele_app::members::{MemberRef, Outcome};
+use clientele_app::program_accounts::ProgramAccountInput;
 use clientele_domain::audit::Cause;
 use clientele_domain::client::ClientOrder;
 use clientele_domain::entities::{Client, ClientGroup, GroupRef};
 use clientele_domain::group::GroupKind;
-use clientele_domain::{ClientId, GroupId};
+use clientele_domain::program_account::{AccountStatus, ProgramAccount};
+use clientele_domain::{ClientId, ErrorCode, GroupId, ProgramAccountId};
 use clientele_store::clients::ClientFilter;
 use clientele_store::groups::GroupFilter;
 
@@ -321,7 +323,20 @@ pub(super) struct ProfilePage {
     can_edit: bool,
     /// The client's time entries and the "Log time" form.
     pub(super) time: TimeSection,
+    /// The client's program accounts (seed 004), and the "Add a program account" form as typed.
+    accounts: Vec<ProgramAccount>,
+    account: AccountForm,
 }
+
+/// The "Add a program account" form as typed, shown again with its errors.
+#[derive(Default)]
+struct AccountForm {
+    number: String,
+    program: String,
+}
+
+/// The statuses a program account may have, for its select.
+const ACCOUNT_STATUSES: &[AccountStatus] = &[AccountStatus::Active, AccountStatus::Inactive, AccountStatus::Closed];
 
 #[derive(Deserialize, Default)]
 pub struct ProfileQuery {
@@ -345,6 +360,7 @@ pub(super) async fn profile_page(
     let c = s.app.client(&session.actor, id).await?;
     let time = client_section(s, session, id, tcursor).await?;
     let groups = s.app.groups_of_client(&session.actor, id).await?;
+    let accounts = s.app.program_accounts(&session.actor, id).await?;
     let text = Some(gq.trim().to_string()).filter(|t| !t.is_empty());
     let choices = client_groups(s, session, text)
         .await?
@@ -372,7 +388,82 @@ pub(super) async fn profile_page(
         errors,
         done,
         time,
+        accounts,
+        account: AccountForm::default(),
     })
+}
+
+/// "Add a program account": a refusal shows the form again as typed, with the reason by its field.
+pub async fn add_account(
+    State(s): State<AppState>,
+    Path(id): Path<ClientId>,
+    f: SignedForm,
+) -> Result<Response, UiError> {
+    let SignedForm { session, form } = f;
+    let input = ProgramAccountInput {
+        number: Some(form.text("number")),
+        program: Some(form.text("program")),
+        status: None,
+    };
+    match s.app.create_program_account(&session.actor, id, input).await {
+        Ok(_) => Ok(see_other(&format!(
+            "/clients/{id}?{}#accounts",
+            query(&[("done", "account-added")])
+        ))),
+        Err(e) if matches!(e.code, ErrorCode::InvalidInput | ErrorCode::AlreadyExists) => {
+            let errors = FieldErrors::from_error(&e, "number");
+            let mut page = profile_page(&s, &session, id, String::new(), errors, String::new(), None).await?;
+            page.account = AccountForm {
+                number: form.text("number"),
+                program: form.text("program"),
+            };
+            Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A program account's status changed, or the account removed (`remove` set), at the version shown.
+pub async fn change_account(
+    State(s): State<AppState>,
+    Path((id, account)): Path<(ClientId, ProgramAccountId)>,
+    f: SignedForm,
+) -> Result<Response, UiError> {
+    let SignedForm { session, form } = f;
+    let version = form.i64("version");
+    let result = if form.get("remove").is_some() {
+        s.app
+            .delete_program_account(&session.actor, account, version)
+            .await
+            .map(|()| "account-removed")
+    } else {
+        let status = AccountStatus::parse(&form.text("status"));
+        match status {
+            Ok(status) => {
+                let input = ProgramAccountInput {
+                    status: Some(status),
+                    ..Default::default()
+                };
+                s.app
+                    .update_program_account(&session.actor, account, input, version)
+                    .await
+                    .map(|_| "account-saved")
+            }
+            Err(e) => Err(e),
+        }
+    };
+    match result {
+        Ok(done) => Ok(see_other(&format!(
+            "/clients/{id}?{}#accounts",
+            query(&[("done", done)])
+        ))),
+        Err(e) if matches!(e.code, ErrorCode::InvalidInput | ErrorCode::PreconditionFailed) => {
+            let errors = FieldErrors::one("accounts", e.detail);
+            let page = profile_page(&s, &session, id, String::new(), errors, String::new(), None).await?;
+            Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 pub async fn profile(

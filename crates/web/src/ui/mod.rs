@@ -97,6 +97,8 @@ pub fn router(state: &AppState) -> Router<AppState> {
         )
         .route("/clients/{id}/groups/add", post(clients::add_to_group))
         .route("/clients/{id}/groups/remove", post(clients::remove_from_group))
+        .route("/clients/{id}/accounts", post(clients::add_account))
+        .route("/clients/{id}/accounts/{account}", post(clients::change_account))
         .route("/clients/{id}/time", post(time::log))
         .route("/time", get(time::mine))
         .route("/time/{id}/edit", get(time::edit_page).post(time::update))

@@ -37,6 +37,7 @@ pub const OPERATIONS: &[(&str, &str)] = &[
     ("import_groups", "Import groups"),
     ("import_memberships", "Import memberships"),
     ("import_time_entries", "Import time entries"),
+    ("import_program_accounts", "Import program accounts"),
     ("bulk_add", "Bulk add to group"),
     ("bulk_remove", "Bulk remove from group"),
     ("delete_group", "Delete group"),
@@ -316,6 +317,8 @@ struct ShowPage {
     scanned_to: Option<i64>,
     done: String,
     refusal: Option<String>,
+    /// "1 group created, 55 memberships added", once the request has ended.
+    summary: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -336,6 +339,11 @@ async fn show_page(
     refusal: Option<String>,
 ) -> Result<ShowPage, UiError> {
     let request = s.app.process_request(&session.actor, id).await?;
+    let summary = s
+        .app
+        .process_request_summary(&session.actor, &request)
+        .await?
+        .map(|sum| sum.text);
     let r = Names::default().view(s, session, request).await;
     let only_rejected = q.only == "rejected";
     let after = q.after.max(0);
@@ -390,6 +398,7 @@ async fn show_page(
         scanned_to,
         done: q.done,
         refusal,
+        summary,
     })
 }
 

@@ -47,6 +47,11 @@ const FORMATS: &[FormatRow] = &[
         label: "Time entries",
         about: "One row per piece of work: the day, the client, whose time, how long, billable or not, service and note.",
     },
+    FormatRow {
+        key: "program_accounts",
+        label: "Program accounts",
+        about: "One row per program account of a client: the client, the account number, its program and status.",
+    },
 ];
 
 #[derive(Template)]
