@@ -832,7 +832,8 @@ impl Server {
 
     /// A memberships import waiting for a worker (these tests run none unless they say so).
     async fn pending_import(&self, csv: &str) -> i64 {
-        use clientele_app::bulk::{Format, Mode};
+        use clientele_app::bulk::Format;
+        use clientele_app::process_requests::Mode;
         self.app
             .receive_import(
                 self.admin.admin().unwrap(),

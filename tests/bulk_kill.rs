@@ -6,7 +6,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use clientele_app::App;
-use clientele_app::bulk::{Format, Mode};
+use clientele_app::bulk::Format;
+use clientele_app::process_requests::Mode;
 use clientele_store::Db;
 
 const BIN: &str = env!("CARGO_BIN_EXE_clientele");

@@ -142,7 +142,7 @@ fn serve_sets_up_an_empty_database_prints_how_to_sign_in_backs_up_online_and_sto
 
 #[tokio::test]
 async fn the_same_binary_migrates_and_fills_a_postgresql_database() {
-    let db = TestDb::postgres().await;
+    let db = TestDb::postgres_unmigrated().await;
     let url = db.url().to_string();
     let out = tokio::task::spawn_blocking(move || clientele(&url, &["demo", "--clients", "40"]))
         .await

@@ -9,7 +9,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use clientele_app::App;
-use clientele_app::bulk::{Format, Mode};
+use clientele_app::bulk::Format;
+use clientele_app::process_requests::Mode;
 use clientele_store::{Db, changes};
 use common::node::{self, Node};
 use common::{Backend, TestApp, TestDb};
@@ -45,7 +46,7 @@ async fn queue_import(app: &App, n: usize) -> i64 {
     request.id
 }
 
-async fn request_status(app: &App, id: i64) -> clientele_app::bulk::ProcessRequest {
+async fn request_status(app: &App, id: i64) -> clientele_app::process_requests::ProcessRequest {
     let actor = app.cli_admin(None).await.unwrap();
     loop {
         // The database may be failing on purpose: ask again.

@@ -101,8 +101,8 @@ fn named_in_migrations(name: &str) -> bool {
 
 #[tokio::test]
 async fn both_backends_have_the_same_tables_columns_and_constraint_names() {
-    let sqlite_db = TestDb::sqlite().await;
-    let pg_db = TestDb::postgres().await;
+    let sqlite_db = TestDb::sqlite_unmigrated().await;
+    let pg_db = TestDb::postgres_unmigrated().await;
     let (sqlite_columns, sqlite_names) = sqlite_schema(sqlite_db.url()).await;
     let (pg_columns, pg_names) = postgres_schema(pg_db.url()).await;
     assert_eq!(

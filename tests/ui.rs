@@ -706,7 +706,8 @@ both_backends! {
     // Seed 004: "monitor the status of system operations by viewing whether they are pending,
     // failed, or completed".
     async fn seed_004_the_process_requests_table_filters_cancels_and_retries(t: TestApp) {
-        use clientele_app::bulk::{Format, Mode};
+        use clientele_app::bulk::Format;
+        use clientele_app::process_requests::Mode;
         let admin = t.app.cli_admin(None).await.unwrap();
         t.group("VIP", &[]).await;
         // A request waiting for a worker (no worker runs in these tests).

@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clientele_app::App;
-use clientele_app::bulk::{Format, Mode};
+use clientele_app::bulk::Format;
+use clientele_app::process_requests::Mode;
 
 use crate::cli::ImportArgs;
 

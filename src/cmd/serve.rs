@@ -62,7 +62,7 @@ pub async fn run(url: &DatabaseUrl, args: ServeArgs) -> anyhow::Result<()> {
         let app = app.clone();
         let stop = stop_worker.clone();
         tokio::spawn(async move {
-            let name = clientele_app::bulk::worker_name("serve");
+            let name = clientele_app::process_requests::worker_name("serve");
             app.run_worker(&name, PROCESS_REQUESTS_EVERY, lease_ms, stop).await
         })
     });

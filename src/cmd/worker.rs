@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use clientele_app::App;
-use clientele_app::bulk::worker_name;
+use clientele_app::process_requests::worker_name;
 
 use crate::cli::WorkerArgs;
 use tokio_util::sync::CancellationToken;

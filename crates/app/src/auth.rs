@@ -25,11 +25,15 @@ pub fn new_secret() -> String {
     hex::encode(bytes)
 }
 
+/// The shortest password accepted: hashing refuses a shorter one whatever the caller checked
+/// (`passwords::check_password` holds the other rules).
+pub const MIN_PASSWORD_CHARS: usize = 12;
+
 pub fn hash_password(password: &str) -> Result<String> {
-    if password.chars().count() < crate::passwords::MIN_PASSWORD_CHARS {
+    if password.chars().count() < MIN_PASSWORD_CHARS {
         return Err(Error::invalid(
             "password",
-            format!("must be at least {} characters", crate::passwords::MIN_PASSWORD_CHARS),
+            format!("must be at least {MIN_PASSWORD_CHARS} characters"),
         ));
     }
     Argon2::default()

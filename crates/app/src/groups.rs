@@ -6,15 +6,14 @@ use clientele_domain::entities::{ClientGroup, GroupDetail, Organization};
 use clientele_domain::group::{DeletionFacts, GroupKind, delete_blockers};
 use clientele_domain::logo::{Logo, LogoVariant};
 use clientele_domain::names::{Name, optional_reference, optional_text};
-use clientele_domain::policy::DeletePolicy;
 use clientele_domain::{BusinessUnitId, Error, ErrorCode, GroupId, OrganizationId, Result, now_millis};
 use clientele_store::groups::{self as store, GroupFields, GroupFilter};
-use clientele_store::{Conn, Locked, Tx, assignments, business_units, members as member_store, organizations};
+use clientele_store::{Conn, Locked, Tx, business_units, organizations};
 
 use crate::access::CountedPage;
 use crate::members::{MemberRef, add_one};
 use crate::paging::{self, Cursor, Position};
-use crate::{Actor, Admin, App, access, audit, bulk, check_version, st};
+use crate::{Actor, Admin, App, access, audit, check_version, st};
 
 #[derive(Debug, Clone)]
 pub struct NewGroup {
@@ -234,37 +233,6 @@ impl App {
         Ok(result)
     }
 
-    /// Deletes a group if the policies allow it, detaching members under `detach_members`; the
-    /// clients themselves are never deleted. Refusals carry the blockers. A group with more than
-    /// [`bulk::SMALL`] members to detach is deleted by a `delete_group` process request instead
-    /// (seed 004: "updates to groups of this size may take more time"), which detaches them batch
-    /// by batch and then deletes the group; until then the group shows the blocker
-    /// `being_deleted`.
-    pub async fn delete_group(&self, admin: Admin<'_>, id: GroupId, if_match: Option<i64>) -> Result<Deletion> {
-        crate::retry_conflicts(|| self.delete_group_once(admin, id, if_match)).await
-    }
-
-    async fn delete_group_once(&self, admin: Admin<'_>, id: GroupId, if_match: Option<i64>) -> Result<Deletion> {
-        let actor = admin.actor();
-        let mut tx = self.begin().await?;
-        let org = st(organizations::get_locked(&mut tx.conn(), actor.organization_id, true).await)?;
-        st(tx.conn().lock(Locked::Group, id.0).await)?;
-        let group = st(store::get(&mut tx.conn(), org.id, id).await)?;
-        check_version(if_match, group.version)?;
-        let info = detail(&mut tx.conn(), &org.policies, group.clone()).await?;
-        refuse_blocked(&info)?;
-        if org.policies.delete_policy == DeletePolicy::DetachMembers && group.member_count > bulk::SMALL {
-            drop(tx);
-            let request = self.queue_group_deletion(admin, &group).await?;
-            return Ok(Deletion::Queued(Box::new(request)));
-        }
-        let mut changes = Vec::new();
-        delete_in(&mut tx, &org, actor, &group, &mut changes).await?;
-        access::record(&mut tx.conn(), &changes).await?;
-        self.commit(tx).await?;
-        Ok(Deletion::Deleted)
-    }
-
     pub async fn put_logo(
         &self,
         admin: Admin<'_>,
@@ -439,7 +407,7 @@ pub(crate) async fn update_in(
     Ok(after)
 }
 
-async fn detail(
+pub(crate) async fn detail(
     c: &mut Conn<'_>,
     policies: &clientele_domain::policy::Policies,
     group: ClientGroup,
@@ -448,7 +416,7 @@ async fn detail(
     detail_with(c, policies, group, being_deleted_by).await
 }
 
-async fn detail_with(
+pub(crate) async fn detail_with(
     c: &mut Conn<'_>,
     policies: &clientele_domain::policy::Policies,
     group: ClientGroup,
@@ -510,153 +478,6 @@ async fn check_name_free(c: &mut Conn<'_>, org: OrganizationId, f: &GroupFields,
             ),
         )
         .with_field("name"));
-    }
-    Ok(())
-}
-
-/// What deleting a group came to.
-#[derive(Debug, Clone)]
-pub enum Deletion {
-    /// Gone, with its memberships detached, in one transaction.
-    Deleted,
-    /// Too many members to detach while the caller waits: a `delete_group` process request does
-    /// it, then deletes the group.
-    Queued(Box<bulk::ProcessRequest>),
-}
-
-fn refuse_blocked(info: &GroupDetail) -> Result<()> {
-    if info.deletable {
-        return Ok(());
-    }
-    let reasons: Vec<&str> = info.delete_blockers.iter().map(|b| b.message.as_str()).collect();
-    Err(Error::new(
-        ErrorCode::NotDeletable,
-        format!("\"{}\" cannot be deleted: {}", info.group.name, reasons.join(" ")),
-    )
-    .with_extra(serde_json::json!({ "delete_blockers": info.delete_blockers })))
-}
-
-/// The last step of a `delete_group` process request, in its finishing transaction: the rules
-/// once more (a group protected meanwhile stays), then the deletion with whatever members joined
-/// since the request began.
-pub(crate) async fn finish_deletion(
-    tx: &mut Tx,
-    org: OrganizationId,
-    actor: &Actor,
-    id: GroupId,
-    changes: &mut Vec<Change>,
-) -> Result<()> {
-    let org = st(organizations::get_locked(&mut tx.conn(), org, true).await)?;
-    let group = st(store::get(&mut tx.conn(), org.id, id).await)?;
-    // The request itself is not a reason to refuse.
-    let info = detail_with(&mut tx.conn(), &org.policies, group.clone(), None).await?;
-    refuse_blocked(&info)?;
-    delete_in(tx, &org, actor, &group, changes).await
-}
-
-/// Deletes a group whose rules were checked: detaches its members under `detach_members`, ends
-/// its staff assignments, marks it deleted, audits it.
-async fn delete_in(
-    tx: &mut Tx,
-    org: &Organization,
-    actor: &Actor,
-    group: &ClientGroup,
-    changes: &mut Vec<Change>,
-) -> Result<()> {
-    let id = group.id;
-    if org.policies.delete_policy == DeletePolicy::DetachMembers {
-        detach_members(tx, org.id, actor, group).await?;
-    }
-    // Staff in charge of the group lose that charge with it.
-    for staff in st(assignments::delete_for_group(&mut tx.conn(), id).await)? {
-        audit::record(
-            &mut tx.conn(),
-            org.id,
-            Some(actor),
-            "assignment.removed",
-            ("assignment", staff.0),
-            Some(id),
-            None,
-            Cause::GroupDeleted,
-            Some(serde_json::json!({ "staff_id": staff, "group_id": id })),
-            None,
-        )
-        .await?;
-    }
-    st(store::soft_delete(
-        &mut tx.conn(),
-        org.id,
-        id,
-        org.policies.reserve_deleted_names,
-        actor.staff_id,
-        now_millis(),
-    )
-    .await)?;
-    audit::record(
-        &mut tx.conn(),
-        org.id,
-        Some(actor),
-        "group.deleted",
-        ("group", id.0),
-        Some(id),
-        None,
-        Cause::Manual,
-        serde_json::to_value(group).ok(),
-        None,
-    )
-    .await?;
-    changes.push(Change::GroupDeleted { org: org.id, group: id });
-    Ok(())
-}
-
-async fn detach_members(tx: &mut Tx, org: OrganizationId, actor: &Actor, group: &ClientGroup) -> Result<()> {
-    let (clients, children, parents) = st(member_store::detach_all(&mut tx.conn(), group.id).await)?;
-    let now = now_millis();
-    for client in clients {
-        audit::record(
-            &mut tx.conn(),
-            org,
-            Some(actor),
-            "membership.removed",
-            ("membership", client.0),
-            Some(group.id),
-            Some(client),
-            Cause::GroupDeleted,
-            Some(serde_json::json!({ "group_id": group.id, "member": MemberRef::Client(client) })),
-            None,
-        )
-        .await?;
-    }
-    for child in children {
-        audit::record(
-            &mut tx.conn(),
-            org,
-            Some(actor),
-            "membership.removed",
-            ("nesting", child.0),
-            Some(group.id),
-            None,
-            Cause::GroupDeleted,
-            Some(serde_json::json!({ "group_id": group.id, "member": MemberRef::Group(child) })),
-            None,
-        )
-        .await?;
-    }
-    for parent in parents {
-        st(store::touch(&mut tx.conn(), parent, -1, Some(actor.staff_id), now).await)?;
-        audit::record(
-            &mut tx.conn(),
-            org,
-            Some(actor),
-            "membership.removed",
-            ("nesting", group.id.0),
-            Some(parent),
-            None,
-            Cause::GroupDeleted,
-            Some(serde_json::json!({ "group_id": parent, "member": MemberRef::Group(group.id) })),
-            None,
-        )
-        .await?;
     }
     Ok(())
 }

@@ -11,18 +11,12 @@ use clientele_domain::policy::MembershipMode;
 use clientele_domain::{ClientId, Error, ErrorCode, GroupId, Millis, OrganizationId, Result, now_millis};
 use clientele_store::members::Provenance;
 use clientele_store::{Conn, Locked, Tx, clients, groups, members as store, organizations};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::paging::{self, Cursor, Page};
 use crate::{Actor, App, access, audit, check_version, st};
 
-/// A member named by id: a client, or a group.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(tag = "type", content = "id", rename_all = "snake_case")]
-pub enum MemberRef {
-    Client(ClientId),
-    Group(GroupId),
-}
+pub use clientele_domain::group::MemberRef;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -254,7 +248,7 @@ fn without_hidden_groups(e: Error) -> Error {
 
 /// The most members one call changes in its own transaction; more go to a process request
 /// (`POST /groups/{id}/members/bulk`), so one call cannot hold the write lock for seconds.
-pub const MAX_SYNC_ITEMS: usize = crate::bulk::SMALL as usize;
+pub const MAX_SYNC_ITEMS: usize = crate::process_requests::SMALL as usize;
 
 fn check_batch_size(items: &[MemberRef]) -> Result<()> {
     if items.len() > MAX_SYNC_ITEMS {

@@ -12,8 +12,7 @@ use serde::Serialize;
 use crate::auth::{hash_token, new_secret, verify_password};
 use crate::{Actor, Admin, App, access, audit, st};
 
-/// The shortest password accepted.
-pub const MIN_PASSWORD_CHARS: usize = 12;
+pub use crate::auth::MIN_PASSWORD_CHARS;
 /// How long a reset code works.
 pub const RESET_LIFETIME_MS: Millis = 24 * 60 * 60 * 1000;
 

@@ -10,7 +10,7 @@ use clientele_domain::{Error, Result, now_millis};
 use clientele_store::{business_units, organizations, staff};
 
 use crate::auth::{hash_password, new_secret};
-use crate::{App, audit, st};
+use crate::{Actor, App, audit, st};
 
 /// What the first start created; the password is shown once and never stored in clear.
 #[derive(Debug)]
@@ -21,6 +21,32 @@ pub struct Bootstrapped {
 }
 
 impl App {
+    /// The admin the command line acts as: the one with this e-mail, or else the first active
+    /// admin of the first organisation.
+    pub async fn cli_admin(&self, email: Option<&str>) -> Result<Actor> {
+        let mut conn = st(self.db.read().await)?;
+        let org = st(organizations::first(&mut conn.conn()).await)?
+            .ok_or_else(|| Error::not_found("organisation (run `clientele serve` once to set one up)"))?;
+        let admins = st(clientele_store::staff::active_admins(&mut conn.conn(), org.id).await)?;
+        let mut chosen = admins.first().copied();
+        if let Some(email) = email {
+            chosen = None;
+            for id in &admins {
+                let s = st(clientele_store::staff::get(&mut conn.conn(), org.id, *id).await)?;
+                if s.email.eq_ignore_ascii_case(email) {
+                    chosen = Some(*id);
+                }
+            }
+        }
+        let staff_id = chosen.ok_or_else(|| Error::not_found("active admin"))?;
+        Ok(Actor {
+            staff_id,
+            organization_id: org.id,
+            role: StaffRole::Admin,
+            request_id: None,
+        })
+    }
+
     /// Creates the first organisation and its admin when the database has none; returns `None`
     /// when the database was already set up.
     pub async fn bootstrap(&self, org_name: &str, admin_email: &str) -> Result<Option<Bootstrapped>> {

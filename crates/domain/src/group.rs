@@ -232,3 +232,11 @@ mod tests {
         );
     }
 }
+
+/// A member named by id: a client, or a group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(tag = "type", content = "id", rename_all = "snake_case")]
+pub enum MemberRef {
+    Client(crate::ClientId),
+    Group(crate::GroupId),
+}

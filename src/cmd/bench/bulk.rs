@@ -12,7 +12,8 @@ use std::time::Instant;
 
 use anyhow::Context;
 use clientele_app::App;
-use clientele_app::bulk::{Format, Mode};
+use clientele_app::bulk::Format;
+use clientele_app::process_requests::Mode;
 use clientele_store::Db;
 
 use super::data::{ADMIN_EMAIL, Dataset};

@@ -211,7 +211,7 @@ pub(crate) async fn membership_rows(
     bulk_add: bool,
     rows: Vec<(i64, Result<Fields>)>,
     changes: &mut Vec<Change>,
-    phases: &mut super::Phases,
+    phases: &mut super::rows::Phases,
     first_members: &mut FirstMembers,
 ) -> Result<Vec<(i64, RowOutcome)>> {
     let org = ctx.org.id;
@@ -416,7 +416,7 @@ pub(crate) async fn membership_rows(
     let mut outcomes: Vec<(i64, RowOutcome)> = Vec::with_capacity(parsed.len());
     // Rows to insert: (index into `outcomes`, group, client).
     let mut adds: Vec<(usize, GroupId, ClientId)> = Vec::new();
-    let rejected = |e: Error| super::rejected(&e);
+    let rejected = |e: Error| super::rows::rejected(&e);
     for (i, p) in parsed.into_iter().enumerate() {
         let row_number = p.row_number;
         let result: Result<Step> = (|| {
@@ -520,7 +520,7 @@ pub(crate) async fn membership_rows(
             Ok(Step::Nest(target, child)) => {
                 let target = st(group_store::get(&mut tx.conn(), org, target).await)?;
                 let item = MemberRef::Group(child);
-                super::under_savepoint(tx, changes, async |tx, changes| {
+                super::rows::under_savepoint(tx, changes, async |tx, changes| {
                     let outcome = add_one(tx, ctx.org, ctx.actor, &target, item, cause, changes).await?;
                     Ok(member_outcome(target.id, item, outcome))
                 })
@@ -617,7 +617,7 @@ pub(crate) async fn removal_rows(
     cause: Cause,
     rows: Vec<(i64, Result<Fields>)>,
     changes: &mut Vec<Change>,
-    phases: &mut super::Phases,
+    phases: &mut super::rows::Phases,
 ) -> Result<Vec<(i64, RowOutcome)>> {
     let org = ctx.org.id;
     let group = ctx
@@ -640,15 +640,15 @@ pub(crate) async fn removal_rows(
         });
         let outcome = match (member, &gone) {
             (Err(e), _) if e.code == ErrorCode::Internal => return Err(e),
-            (Err(e), _) => super::rejected(&e),
-            (Ok(_), Some(gone)) => super::rejected(gone),
+            (Err(e), _) => super::rows::rejected(&e),
+            (Ok(_), Some(gone)) => super::rows::rejected(gone),
             (Ok(Member::ClientId(client)), None) => {
                 removals.push((outcomes.len(), ClientId(client)));
                 member_outcome(group, MemberRef::Client(ClientId(client)), Outcome::Removed)
             }
             (Ok(Member::GroupId(child)), None) => {
                 let item = MemberRef::Group(GroupId(child));
-                super::under_savepoint(tx, changes, async |tx, changes| {
+                super::rows::under_savepoint(tx, changes, async |tx, changes| {
                     let outcome = remove_one(tx, org, ctx.actor, group, item, cause, changes).await?;
                     Ok(member_outcome(group, item, outcome))
                 })

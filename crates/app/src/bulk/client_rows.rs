@@ -52,7 +52,7 @@ pub(crate) async fn client_rows(
     ctx: &Ctx<'_>,
     rows: Vec<(i64, Result<Fields>)>,
     changes: &mut Vec<Change>,
-    phases: &mut super::Phases,
+    phases: &mut super::rows::Phases,
 ) -> Result<Vec<(i64, RowOutcome)>> {
     let org = ctx.org.id;
     // The clients the rows name, by id or reference: one read for the batch.
@@ -130,14 +130,15 @@ pub(crate) async fn client_rows(
             }
             Ok(Step::PerRow(v)) => {
                 write_new(tx, ctx, &mut pending, &mut outcomes, changes).await?;
-                let outcome =
-                    super::under_savepoint(tx, changes, async |tx, changes| client_row(tx, ctx, &v, changes).await)
-                        .await?;
+                let outcome = super::rows::under_savepoint(tx, changes, async |tx, changes| {
+                    client_row(tx, ctx, &v, changes).await
+                })
+                .await?;
                 changed.extend(outcome.client_id);
                 outcome
             }
             Err(e) if e.code == ErrorCode::Internal => return Err(e),
-            Err(e) => super::rejected(&e),
+            Err(e) => super::rows::rejected(&e),
         };
         outcomes.push((row_number, outcome));
     }

@@ -10,8 +10,8 @@ use clientele_store::clients::ClientFilter;
 use clientele_store::groups::GroupFilter;
 use clientele_store::{Conn, business_units, clients as client_store, groups as group_store};
 
-use super::cell;
 use super::formats::{Format, format_instant};
+use crate::cell;
 use crate::{Admin, App, st};
 
 /// Groups per page.

@@ -123,8 +123,6 @@ pub const TIME_ENTRY_COLUMNS: &[&str] = &[
 /// A client's program accounts (seed 004), one row each; `client_name` is written by exports for
 /// reading and ignored on upload.
 pub const PROGRAM_ACCOUNT_COLUMNS: &[&str] = &["client_id", "client_ref", "client_name", "number", "program", "status"];
-/// Rows of a large bulk add or remove (made by the API, never uploaded).
-pub const BULK_COLUMNS: &[&str] = &["member_type", "member_id"];
 
 /// A row's values by column name, whatever the order of the file's columns.
 #[derive(Clone)]
@@ -187,7 +185,7 @@ impl Header {
                 ));
             }
             clientele_domain::names::refuse_control_characters(column, &value)?;
-            values[i] = match super::cell::from_cell(&value) {
+            values[i] = match crate::cell::from_cell(&value) {
                 unquoted if unquoted.len() == value.len() => value,
                 unquoted => unquoted.to_string(),
             };

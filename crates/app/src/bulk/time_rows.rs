@@ -202,13 +202,13 @@ pub(crate) async fn time_entry_rows(
         });
         let outcome = match checked {
             Err(e) if e.code == ErrorCode::Internal => return Err(e),
-            Err(e) => super::rejected(&e),
+            Err(e) => super::rows::rejected(&e),
             Ok((None, input)) => {
                 new.push((outcomes.len(), input));
                 created(ClientId(0))
             }
             Ok((Some(entry), input)) => match existing.get(&entry) {
-                None => super::rejected(
+                None => super::rows::rejected(
                     &Error::new(ErrorCode::NotFound, format!("there is no time entry with id {entry}"))
                         .with_field("id"),
                 ),

@@ -6,8 +6,11 @@
 use clientele_domain::{Error, ErrorCode, Result, now_millis};
 use clientele_store::process_requests::{InputRow, NewRequest};
 
-use super::{BATCH, ProcessRequest, audit_state, reason, store};
+use super::BATCH;
+use super::rows::reason;
+use crate::process_requests::{ProcessRequest, audit_state};
 use crate::{Admin, App, st};
+use clientele_store::process_requests as store;
 
 impl ProcessRequest {
     /// Whether this is a finished dry run of an import whose rows can be applied as they are.

@@ -724,7 +724,7 @@ pub fn report_csv(report: &TimeReport) -> Result<Vec<u8>> {
         w.write_record([
             r.kind.to_string(),
             r.id.map(|i| i.to_string()).unwrap_or_default(),
-            crate::bulk::cell::to_cell(&r.name).into_owned(),
+            crate::cell::to_cell(&r.name).into_owned(),
             hours(r.minutes),
             r.minutes.to_string(),
             r.billable_minutes.to_string(),

@@ -13,7 +13,8 @@ use serde::Deserialize;
 
 use clientele_app::App;
 use clientele_app::bulk::export::ExportQuery;
-use clientele_app::bulk::{Format, ImportAnswer, Mode, SMALL};
+use clientele_app::bulk::{Format, ImportAnswer};
+use clientele_app::process_requests::{Mode, SMALL};
 use clientele_domain::{Error, ErrorCode};
 
 use super::{Binary, PROBLEM_JSON};

@@ -2,7 +2,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use clientele_app::groups::Deletion;
+use clientele_app::group_deletion::Deletion;
 use serde::Deserialize;
 
 use clientele_app::Page;
@@ -202,7 +202,7 @@ pub async fn update(
     params(("id" = i64, Path, description = "The group's id."), IfMatchHeader),
     responses(
         (status = 204, description = "The group is deleted."),
-        (status = 202, description = "A `delete_group` process request will delete it.", body = clientele_app::bulk::ProcessRequest),
+        (status = 202, description = "A `delete_group` process request will delete it.", body = clientele_app::process_requests::ProcessRequest),
         (status = 403, description = "`forbidden`: only admins delete groups.", body = Problem, content_type = PROBLEM_JSON),
         (status = 404, description = "`not_found`: no such group.", body = Problem, content_type = PROBLEM_JSON),
         (status = 409, description = "`not_deletable`: the policies forbid it; `delete_blockers` says why.", body = Problem, content_type = PROBLEM_JSON),

@@ -45,7 +45,7 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
     components(schemas(
         crate::error::Problem,
         clientele_app::bulk::Format,
-        clientele_app::bulk::Mode,
+        clientele_app::process_requests::Mode,
         clientele_domain::logo::LogoVariant
     ))
 )]

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use clientele_app::Page;
-use clientele_app::bulk::{ProcessRequest, ProcessRequestFilter};
+use clientele_app::process_requests::{ProcessRequest, ProcessRequestFilter};
 use clientele_domain::{GroupId, StaffId};
 
 use super::{Binary, PROBLEM_JSON};

@@ -279,7 +279,8 @@ pub async fn create(State(s): State<AppState>, f: SignedForm) -> Result<Response
     let refusals = change_groups(&s, &session, c.id, &picked, &[], "Created").await;
     if refusals.any() {
         let page =
-            super::clients::profile_page(&s, &session, c.id, String::new(), refusals, "created".into(), None).await?;
+            super::client_page::profile_page(&s, &session, c.id, String::new(), refusals, "created".into(), None)
+                .await?;
         return Ok(render(&page));
     }
     Ok(see_other(&format!(
@@ -343,9 +344,16 @@ pub async fn update(State(s): State<AppState>, Path(id): Path<ClientId>, f: Sign
                 let remove: Vec<GroupId> = before.iter().filter(|g| !picked.contains(g)).copied().collect();
                 let refusals = change_groups(&s, &session, id, &add, &remove, "Saved").await;
                 if refusals.any() {
-                    let page =
-                        super::clients::profile_page(&s, &session, id, String::new(), refusals, "saved".into(), None)
-                            .await?;
+                    let page = super::client_page::profile_page(
+                        &s,
+                        &session,
+                        id,
+                        String::new(),
+                        refusals,
+                        "saved".into(),
+                        None,
+                    )
+                    .await?;
                     return Ok(render(&page));
                 }
             }

@@ -3,40 +3,24 @@
 //! and its time entries with "Log time" (issue 6; see `ui::time`).
 
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum_extra::extract::Query;
 use serde::Deserialize;
 
-use clientele_app::members::{MemberRef, Outcome};
-use clientele_app::program_accounts::ProgramAccountInput;
-use clientele_domain::audit::Cause;
+use clientele_app::members::MemberRef;
 use clientele_domain::client::ClientOrder;
-use clientele_domain::entities::{Client, ClientGroup, GroupRef};
+use clientele_domain::entities::ClientGroup;
 use clientele_domain::group::GroupKind;
-use clientele_domain::program_account::{AccountStatus, ProgramAccount};
-use clientele_domain::{ClientId, ErrorCode, GroupId, ProgramAccountId};
+use clientele_domain::{ClientId, GroupId};
 use clientele_store::clients::ClientFilter;
 use clientele_store::groups::GroupFilter;
 
 use super::group_page::{Selection, confirm_page};
-use super::list::{Controls, ListView, Matching};
-use super::time::{TimeSection, client_section};
-use super::{
-    FieldErrors, Layout, Session, SignedForm, UiError, parse_member, query, render, render_status, see_other, when,
-};
+use super::list::{ClientRow, Controls, ListView, Matching, rows_with_groups};
+use super::{FieldErrors, Layout, Session, SignedForm, UiError, parse_member, query, render, render_status, see_other};
 use crate::AppState;
-
-/// Groups of clients for the pickers, by name (the first 200; the search narrows).
-async fn client_groups(s: &AppState, session: &Session, text: Option<String>) -> Result<Vec<ClientGroup>, UiError> {
-    let filter = GroupFilter {
-        kind: Some(GroupKind::Clients),
-        text,
-        ..GroupFilter::default()
-    };
-    Ok(s.app.groups(&session.actor, &filter, None, Some(200)).await?.items)
-}
 
 /// Every group the viewer sees, groups of groups included, for the list's group filter.
 pub(super) async fn any_groups(s: &AppState, session: &Session) -> Result<Vec<ClientGroup>, UiError> {
@@ -44,29 +28,6 @@ pub(super) async fn any_groups(s: &AppState, session: &Session) -> Result<Vec<Cl
         .groups(&session.actor, &GroupFilter::default(), None, Some(500))
         .await?
         .items)
-}
-
-/// A client and the groups it is directly in, for a list row.
-pub struct ClientRow {
-    pub c: Client,
-    pub groups: Vec<GroupRef>,
-}
-
-/// Rows with their group badges: one statement for the page.
-pub(super) async fn rows_with_groups(
-    s: &AppState,
-    session: &Session,
-    clients: Vec<Client>,
-) -> Result<Vec<ClientRow>, UiError> {
-    let ids: Vec<ClientId> = clients.iter().map(|c| c.id).collect();
-    let mut groups = s.app.groups_of_clients(&session.actor, &ids).await?;
-    Ok(clients
-        .into_iter()
-        .map(|c| ClientRow {
-            groups: groups.remove(&c.id).unwrap_or_default(),
-            c,
-        })
-        .collect())
 }
 
 /// A group filter in force, shown as a chip with its own "remove" link.
@@ -305,257 +266,4 @@ pub async fn bulk(State(s): State<AppState>, f: SignedForm) -> Result<Response, 
     };
     let page = confirm_page(&s, &session, group, op, selection, back, true, FieldErrors::default()).await?;
     Ok(render(&page))
-}
-
-#[derive(Template)]
-#[template(path = "client.html")]
-pub(super) struct ProfilePage {
-    l: Layout,
-    c: Client,
-    expires: String,
-    unit: String,
-    groups: Vec<GroupRef>,
-    choices: Vec<ClientGroup>,
-    gq: String,
-    errors: FieldErrors,
-    done: String,
-    /// Whether "Edit" is offered: the use case's own decision, asked beforehand.
-    can_edit: bool,
-    /// The client's time entries and the "Log time" form.
-    pub(super) time: TimeSection,
-    /// The client's program accounts (seed 004), and the "Add a program account" form as typed.
-    accounts: Vec<ProgramAccount>,
-    account: AccountForm,
-}
-
-/// The "Add a program account" form as typed, shown again with its errors.
-#[derive(Default)]
-struct AccountForm {
-    number: String,
-    program: String,
-}
-
-/// The statuses a program account may have, for its select.
-const ACCOUNT_STATUSES: &[AccountStatus] = &[AccountStatus::Active, AccountStatus::Inactive, AccountStatus::Closed];
-
-#[derive(Deserialize, Default)]
-pub struct ProfileQuery {
-    #[serde(default)]
-    gq: String,
-    #[serde(default)]
-    done: String,
-    /// Where the Time section's page starts.
-    tcursor: Option<String>,
-}
-
-pub(super) async fn profile_page(
-    s: &AppState,
-    session: &Session,
-    id: ClientId,
-    gq: String,
-    errors: FieldErrors,
-    done: String,
-    tcursor: Option<&str>,
-) -> Result<ProfilePage, UiError> {
-    let c = s.app.client(&session.actor, id).await?;
-    let time = client_section(s, session, id, tcursor).await?;
-    let groups = s.app.groups_of_client(&session.actor, id).await?;
-    let accounts = s.app.program_accounts(&session.actor, id).await?;
-    let text = Some(gq.trim().to_string()).filter(|t| !t.is_empty());
-    let choices = client_groups(s, session, text)
-        .await?
-        .into_iter()
-        .filter(|g| !groups.iter().any(|m| m.id == g.id))
-        .collect();
-    let unit = match c.business_unit_id {
-        Some(u) => s
-            .app
-            .business_unit(&session.actor, u)
-            .await
-            .map(|u| u.name)
-            .unwrap_or_default(),
-        None => String::new(),
-    };
-    Ok(ProfilePage {
-        l: session.layout("clients"),
-        can_edit: s.app.may_edit_client(&session.actor, id).is_ok(),
-        expires: c.relationship_expires_at.map(when).unwrap_or_default(),
-        c,
-        unit,
-        groups,
-        choices,
-        gq,
-        errors,
-        done,
-        time,
-        accounts,
-        account: AccountForm::default(),
-    })
-}
-
-/// "Add a program account": a refusal shows the form again as typed, with the reason by its field.
-pub async fn add_account(
-    State(s): State<AppState>,
-    Path(id): Path<ClientId>,
-    f: SignedForm,
-) -> Result<Response, UiError> {
-    let SignedForm { session, form } = f;
-    let input = ProgramAccountInput {
-        number: Some(form.text("number")),
-        program: Some(form.text("program")),
-        status: None,
-    };
-    match s.app.create_program_account(&session.actor, id, input).await {
-        Ok(_) => Ok(see_other(&format!(
-            "/clients/{id}?{}#accounts",
-            query(&[("done", "account-added")])
-        ))),
-        Err(e) if matches!(e.code, ErrorCode::InvalidInput | ErrorCode::AlreadyExists) => {
-            let errors = FieldErrors::from_error(&e, "number");
-            let mut page = profile_page(&s, &session, id, String::new(), errors, String::new(), None).await?;
-            page.account = AccountForm {
-                number: form.text("number"),
-                program: form.text("program"),
-            };
-            Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
-        }
-        Err(e) => Err(e.into()),
-    }
-}
-
-/// A program account's status changed, or the account removed (`remove` set), at the version shown.
-pub async fn change_account(
-    State(s): State<AppState>,
-    Path((id, account)): Path<(ClientId, ProgramAccountId)>,
-    f: SignedForm,
-) -> Result<Response, UiError> {
-    let SignedForm { session, form } = f;
-    let version = form.i64("version");
-    let result = if form.get("remove").is_some() {
-        s.app
-            .delete_program_account(&session.actor, account, version)
-            .await
-            .map(|()| "account-removed")
-    } else {
-        let status = AccountStatus::parse(&form.text("status"));
-        match status {
-            Ok(status) => {
-                let input = ProgramAccountInput {
-                    status: Some(status),
-                    ..Default::default()
-                };
-                s.app
-                    .update_program_account(&session.actor, account, input, version)
-                    .await
-                    .map(|_| "account-saved")
-            }
-            Err(e) => Err(e),
-        }
-    };
-    match result {
-        Ok(done) => Ok(see_other(&format!(
-            "/clients/{id}?{}#accounts",
-            query(&[("done", done)])
-        ))),
-        Err(e) if matches!(e.code, ErrorCode::InvalidInput | ErrorCode::PreconditionFailed) => {
-            let errors = FieldErrors::one("accounts", e.detail);
-            let page = profile_page(&s, &session, id, String::new(), errors, String::new(), None).await?;
-            Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
-        }
-        Err(e) => Err(e.into()),
-    }
-}
-
-pub async fn profile(
-    State(s): State<AppState>,
-    session: Session,
-    Path(id): Path<ClientId>,
-    Query(q): Query<ProfileQuery>,
-) -> Result<Response, UiError> {
-    let page = profile_page(
-        &s,
-        &session,
-        id,
-        q.gq,
-        FieldErrors::default(),
-        q.done,
-        q.tcursor.as_deref(),
-    )
-    .await?;
-    Ok(render(&page))
-}
-
-pub async fn add_to_group(
-    State(s): State<AppState>,
-    Path(id): Path<ClientId>,
-    f: SignedForm,
-) -> Result<Response, UiError> {
-    let SignedForm { session, form } = f;
-    let Some(group) = form.i64("group_id").map(GroupId) else {
-        let page = profile_page(
-            &s,
-            &session,
-            id,
-            String::new(),
-            FieldErrors::one("group_id", "Choose a group."),
-            String::new(),
-            None,
-        )
-        .await?;
-        return Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page));
-    };
-    let result = s
-        .app
-        .add_members(&session.actor, group, &[MemberRef::Client(id)], Cause::Manual, None)
-        .await;
-    let refusal = match result {
-        Ok(out) => out
-            .into_iter()
-            .find(|o| o.outcome == Outcome::Rejected)
-            .map(|o| o.detail.unwrap_or_default()),
-        Err(e) => Some(e.detail),
-    };
-    if let Some(message) = refusal {
-        let page = profile_page(
-            &s,
-            &session,
-            id,
-            String::new(),
-            FieldErrors::one("group_id", message),
-            String::new(),
-            None,
-        )
-        .await?;
-        return Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page));
-    }
-    Ok(see_other(&format!("/clients/{id}?{}", query(&[("done", "added")]))))
-}
-
-pub async fn remove_from_group(
-    State(s): State<AppState>,
-    Path(id): Path<ClientId>,
-    f: SignedForm,
-) -> Result<Response, UiError> {
-    let SignedForm { session, form } = f;
-    let Some(group) = form.i64("group_id").map(GroupId) else {
-        return Ok(see_other(&format!("/clients/{id}")));
-    };
-    if let Err(e) = s
-        .app
-        .remove_members(&session.actor, group, &[MemberRef::Client(id)], Cause::Manual, None)
-        .await
-    {
-        let page = profile_page(
-            &s,
-            &session,
-            id,
-            String::new(),
-            FieldErrors::one("groups", e.detail),
-            String::new(),
-            None,
-        )
-        .await?;
-        return Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page).into_response());
-    }
-    Ok(see_other(&format!("/clients/{id}?{}", query(&[("done", "removed")]))))
 }

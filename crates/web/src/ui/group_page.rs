@@ -21,8 +21,8 @@ use clientele_store::audit::AuditFilter;
 use clientele_store::clients::ClientFilter;
 use clientele_store::groups::GroupFilter;
 
-use super::clients::rows_with_groups;
 use super::groups::kind_label;
+use super::list::rows_with_groups;
 use super::list::{Controls, ListView, Matching};
 use super::{
     FieldErrors, FormData, Layout, Session, SignedForm, UiError, member_key, parse_member, query, render,
@@ -535,7 +535,7 @@ pub async fn confirm_page(
             g.group.name
         )
     };
-    if members.len() as i64 > clientele_app::bulk::SMALL {
+    if members.len() as i64 > clientele_app::process_requests::SMALL {
         touches
             .push_str(" So many run as a process request in the background; you can follow it under Process requests.");
     }

@@ -1,6 +1,7 @@
 //! The Client Groups list (seed 000) and deleting a group with a typed DELETE (seed 004).
 
-use clientele_app::groups::{Deletion, GroupActions};
+use clientele_app::group_deletion::Deletion;
+use clientele_app::groups::GroupActions;
 use std::collections::HashMap;
 
 use askama::Template;

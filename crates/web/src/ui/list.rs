@@ -271,6 +271,29 @@ pub fn thousands(n: u64) -> String {
     out
 }
 
+/// A client and the groups it is directly in, for a list row.
+pub struct ClientRow {
+    pub c: clientele_domain::entities::Client,
+    pub groups: Vec<clientele_domain::entities::GroupRef>,
+}
+
+/// Rows with their group badges: one statement for the page.
+pub(super) async fn rows_with_groups(
+    s: &crate::AppState,
+    session: &super::Session,
+    clients: Vec<clientele_domain::entities::Client>,
+) -> Result<Vec<ClientRow>, super::UiError> {
+    let ids: Vec<clientele_domain::ClientId> = clients.iter().map(|c| c.id).collect();
+    let mut groups = s.app.groups_of_clients(&session.actor, &ids).await?;
+    Ok(clients
+        .into_iter()
+        .map(|c| ClientRow {
+            groups: groups.remove(&c.id).unwrap_or_default(),
+            c,
+        })
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

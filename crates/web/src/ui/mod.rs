@@ -32,6 +32,7 @@ use crate::{AppState, REQUEST_ID};
 mod account;
 mod auth;
 mod client_form;
+mod client_page;
 mod clients;
 mod group_form;
 mod group_page;
@@ -90,16 +91,16 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/clients", get(clients::list))
         .route("/clients/new", get(client_form::new_page).post(client_form::create))
         .route("/clients/bulk", post(clients::bulk))
-        .route("/clients/{id}", get(clients::profile))
+        .route("/clients/{id}", get(client_page::profile))
         .route(
             "/clients/{id}/edit",
             get(client_form::edit_page).post(client_form::update),
         )
-        .route("/clients/{id}/groups/add", post(clients::add_to_group))
-        .route("/clients/{id}/groups/remove", post(clients::remove_from_group))
-        .route("/clients/{id}/accounts", post(clients::add_account))
-        .route("/clients/{id}/accounts/{account}", post(clients::change_account))
-        .route("/clients/{id}/time", post(time::log))
+        .route("/clients/{id}/groups/add", post(client_page::add_to_group))
+        .route("/clients/{id}/groups/remove", post(client_page::remove_from_group))
+        .route("/clients/{id}/accounts", post(client_page::add_account))
+        .route("/clients/{id}/accounts/{account}", post(client_page::change_account))
+        .route("/clients/{id}/time", post(client_page::log))
         .route("/time", get(time::mine))
         .route("/time/{id}/edit", get(time::edit_page).post(time::update))
         .route("/time/{id}/delete", get(time::delete_page).post(time::delete))

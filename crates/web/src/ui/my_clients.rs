@@ -12,7 +12,8 @@ use clientele_domain::GroupId;
 use clientele_domain::client::{ClientOrder, ClientStatus};
 use clientele_domain::entities::ClientGroup;
 
-use super::clients::{ClientRow, any_groups, rows_with_groups};
+use super::clients::any_groups;
+use super::list::{ClientRow, rows_with_groups};
 use super::list::{Controls, ListView};
 use super::{Layout, Session, UiError, render};
 use crate::AppState;

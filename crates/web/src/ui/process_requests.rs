@@ -14,7 +14,7 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use clientele_app::bulk::{ProcessRequest, ProcessRequestFilter, ReportRow, SMALL};
+use clientele_app::process_requests::{ProcessRequest, ProcessRequestFilter, ReportRow, SMALL};
 use clientele_domain::{Error, GroupId, StaffId};
 
 use super::list::{Controls, ListView};

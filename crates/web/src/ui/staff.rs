@@ -20,7 +20,8 @@ use clientele_domain::{Error, GroupId, Millis, StaffId};
 use clientele_store::clients::ClientFilter;
 
 use super::client_form::{date_of, parse_date};
-use super::clients::{ClientRow, any_groups, rows_with_groups};
+use super::clients::any_groups;
+use super::list::{ClientRow, rows_with_groups};
 use super::list::{Controls, ListView};
 use super::{
     FieldErrors, FormData, Layout, Session, SignedForm, UiError, query, render, render_status, see_other, when,

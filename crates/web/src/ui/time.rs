@@ -64,7 +64,7 @@ impl TimeValues {
         }
     }
 
-    fn typed(form: &FormData) -> TimeValues {
+    pub(super) fn typed(form: &FormData) -> TimeValues {
         TimeValues {
             staff: form.text("staff").trim().to_string(),
             date: form.text("date"),
@@ -78,7 +78,7 @@ impl TimeValues {
 
     /// What the use case reads; it parses the date and the duration itself, so the form accepts
     /// exactly what the API accepts (`90`, `1:30`, `1.5h`).
-    fn fields(&self, client: ClientId) -> TimeEntryFields {
+    pub(super) fn fields(&self, client: ClientId) -> TimeEntryFields {
         TimeEntryFields {
             client_id: client,
             staff_id: None,
@@ -92,7 +92,7 @@ impl TimeValues {
 }
 
 /// A refusal, by the field it names, or above the form.
-fn field_errors(e: &Error) -> FieldErrors {
+pub(super) fn field_errors(e: &Error) -> FieldErrors {
     let errors = FieldErrors::from_error(e, "form");
     match errors.0.first() {
         Some((field, _)) if FIELDS.contains(&field.as_str()) => errors,
@@ -101,7 +101,7 @@ fn field_errors(e: &Error) -> FieldErrors {
 }
 
 /// Not the actor's to see or change: the error page (404 or 403), not a form they cannot use.
-fn is_refusal(e: &Error) -> bool {
+pub(super) fn is_refusal(e: &Error) -> bool {
     matches!(
         crate::error::status_of(e.code),
         StatusCode::NOT_FOUND | StatusCode::FORBIDDEN
@@ -160,7 +160,7 @@ fn back_to(raw: Option<&str>, client: ClientId) -> String {
 }
 
 /// `back` with a flash message, landing on the Time section of a profile.
-fn back_with(back: &str, done: &str) -> String {
+pub(super) fn back_with(back: &str, done: &str) -> String {
     let anchor = if back.starts_with("/clients/") { "#time" } else { "" };
     format!("{back}?{}{anchor}", query(&[("done", done)]))
 }
@@ -204,54 +204,6 @@ pub async fn client_section(
         errors: FieldErrors::default(),
         back: query(&[("back", &format!("/clients/{client}"))]),
     })
-}
-
-/// "Log time" on a client's profile. A refusal the form can fix comes back on the profile with
-/// everything typed and the message by its field.
-pub async fn log(State(s): State<AppState>, Path(id): Path<ClientId>, f: SignedForm) -> Result<Response, UiError> {
-    let SignedForm { session, form } = f;
-    let v = TimeValues::typed(&form);
-    let mut fields = v.fields(id);
-    // Admins may log time for a colleague, named by e-mail; the use case decides who may.
-    let staff = match v.staff.as_str() {
-        "" => Ok(None),
-        email => match session.actor.admin() {
-            Ok(admin) => s.app.staff_by_email(admin, "staff", email).await.map(|st| Some(st.id)),
-            Err(_) => Err(Error::forbidden("only admins log time for someone else").with_field("staff")),
-        },
-    };
-    let created = match staff {
-        Ok(staff) => {
-            fields.staff_id = staff;
-            s.app.create_time_entry(&session.actor, &fields).await.map_err(|e| {
-                if e.field.as_deref() == Some("staff_id") {
-                    e.with_field("staff")
-                } else {
-                    e
-                }
-            })
-        }
-        Err(e) => Err(e),
-    };
-    match created {
-        Ok(_) => Ok(see_other(&back_with(&format!("/clients/{id}"), "time-logged"))),
-        Err(e) if is_refusal(&e) => Err(UiError(e)),
-        Err(e) => {
-            let mut page = super::clients::profile_page(
-                &s,
-                &session,
-                id,
-                String::new(),
-                FieldErrors::default(),
-                String::new(),
-                None,
-            )
-            .await?;
-            page.time.v = v;
-            page.time.errors = field_errors(&e);
-            Ok(render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
-        }
-    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -12,7 +12,8 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use clientele_app::bulk::{Format, Mode, SMALL};
+use clientele_app::bulk::Format;
+use clientele_app::process_requests::{Mode, SMALL};
 use clientele_domain::{Error, ErrorCode};
 
 use super::process_requests::csv_download;
