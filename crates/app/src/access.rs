@@ -18,7 +18,7 @@ use clientele_store::{Conn, Tx, changes, clients, staff as staff_store};
 use serde::Serialize;
 
 use crate::paging::{self, Position};
-use crate::{Actor, App, st};
+use crate::{Actor, App};
 
 /// How many log rows one catch-up step reads.
 const CATCH_UP_BATCH: i64 = 20_000;
@@ -34,7 +34,7 @@ pub(crate) async fn record(c: &mut Conn<'_>, changes_made: &[Change]) -> Result<
     if changes_made.is_empty() {
         return Ok(None);
     }
-    let seq = st(changes::next_seq(c).await)?;
+    let seq = changes::next_seq(c).await?;
     // If the transaction rolls back instead, the number is never used and a later one covers it.
     let _ = WRITTEN.try_with(|written| written.set(written.get().max(seq)));
     let now = now_millis();
@@ -53,7 +53,7 @@ pub(crate) async fn record(c: &mut Conn<'_>, changes_made: &[Change]) -> Result<
         })
         .collect();
     // One multi-row statement per few thousand changes: a batch of an import records thousands.
-    st(changes::insert_many(c, &new).await)?;
+    changes::insert_many(c, &new).await?;
     Ok(Some(seq))
 }
 
@@ -109,8 +109,8 @@ impl App {
         // after `seq`; applying them again afterwards is harmless, because every change sets one
         // fact to a whole value and they are replayed in commit order.
         let seq = {
-            let mut conn = st(self.db.read().await)?;
-            st(changes::current_seq(&mut conn.conn()).await)?
+            let mut conn = self.db.read().await?;
+            changes::current_seq(&mut conn.conn()).await?
         };
         let started = std::time::Instant::now();
         // Its own task, so decoding a million rows runs on another worker thread.
@@ -138,9 +138,9 @@ impl App {
 
     /// Every client, as the index keeps it.
     async fn load_clients(&self) -> Result<Vec<Change>> {
-        let mut tx = st(self.db.begin_snapshot().await)?;
+        let mut tx = self.db.begin_snapshot().await?;
         let mut state = Vec::new();
-        st(changes::each_client(&mut tx.conn(), |org, id, name_key, status, unit| {
+        changes::each_client(&mut tx.conn(), |org, id, name_key, status, unit| {
             state.push(Change::Client {
                 org: OrganizationId(org),
                 client: ClientId(id),
@@ -153,16 +153,16 @@ impl App {
                 unit: unit.map(BusinessUnitId),
             })
         })
-        .await)?;
+        .await?;
         Ok(state)
     }
 
     /// Every group, membership, nesting and assignment, as the index keeps them.
     async fn load_structure(&self) -> Result<Vec<Change>> {
-        let mut tx = st(self.db.begin_snapshot().await)?;
+        let mut tx = self.db.begin_snapshot().await?;
         let mut c = tx.conn();
         let mut state = Vec::new();
-        for (org, id, name_key, kind, unit) in st(changes::all_groups(&mut c).await)? {
+        for (org, id, name_key, kind, unit) in changes::all_groups(&mut c).await? {
             state.push(Change::Group {
                 org: OrganizationId(org),
                 group: GroupId(id),
@@ -171,14 +171,14 @@ impl App {
                 unit: BusinessUnitId(unit),
             });
         }
-        for (org, group, client) in st(changes::all_group_clients(&mut c).await)? {
+        for (org, group, client) in changes::all_group_clients(&mut c).await? {
             state.push(Change::ClientAdded {
                 org: OrganizationId(org),
                 group: GroupId(group),
                 client: ClientId(client),
             });
         }
-        for (org, group, client, until) in st(changes::all_membership_validity(&mut c).await)? {
+        for (org, group, client, until) in changes::all_membership_validity(&mut c).await? {
             state.push(Change::MembershipValidity {
                 org: OrganizationId(org),
                 group: GroupId(group),
@@ -186,21 +186,21 @@ impl App {
                 valid_until: Some(until),
             });
         }
-        for (org, client, until) in st(changes::all_client_eligibility(&mut c).await)? {
+        for (org, client, until) in changes::all_client_eligibility(&mut c).await? {
             state.push(Change::ClientEligibility {
                 org: OrganizationId(org),
                 client: ClientId(client),
                 until: Some(until),
             });
         }
-        for (org, parent, child) in st(changes::all_group_children(&mut c).await)? {
+        for (org, parent, child) in changes::all_group_children(&mut c).await? {
             state.push(Change::ChildAdded {
                 org: OrganizationId(org),
                 parent: GroupId(parent),
                 child: GroupId(child),
             });
         }
-        for (org, staff, group, role, valid_until) in st(changes::all_assignments(&mut c).await)? {
+        for (org, staff, group, role, valid_until) in changes::all_assignments(&mut c).await? {
             let role = AccessRole::parse(&role).ok_or_else(|| Error::internal(format!("unknown role {role}")))?;
             state.push(Change::Assigned {
                 org: OrganizationId(org),
@@ -218,15 +218,15 @@ impl App {
     pub async fn sync_access(&self) -> Result<i64> {
         let reload = {
             let _one_at_a_time = self.sync_lock.lock().await;
-            let mut conn = st(self.db.read().await)?;
+            let mut conn = self.db.read().await?;
             let mut c = conn.conn();
             loop {
                 let applied = self.access.applied();
-                let mut rows = st(changes::since(&mut c, applied, CATCH_UP_BATCH).await)?;
+                let mut rows = changes::since(&mut c, applied, CATCH_UP_BATCH).await?;
                 if rows.len() as i64 == CATCH_UP_BATCH && rows.first().map(|r| r.seq) == rows.last().map(|r| r.seq) {
                     // One transaction larger than a step (a batch of a bulk import): read all of it,
                     // or the rest of it would be skipped as already applied.
-                    rows = st(changes::of_seq(&mut c, rows[0].seq).await)?;
+                    rows = changes::of_seq(&mut c, rows[0].seq).await?;
                 }
                 let Some(last) = rows.last().map(|r| r.seq) else {
                     break false;
@@ -288,7 +288,7 @@ impl App {
     /// Commits a writing transaction and brings this process's access index up to date before the
     /// request answers.
     pub(crate) async fn commit(&self, tx: Tx) -> Result<()> {
-        st(tx.commit().await)?;
+        tx.commit().await?;
         self.after_commit().await;
         Ok(())
     }
@@ -298,7 +298,7 @@ impl App {
     /// they are applied from memory instead of being read back from the log: for a batch of an
     /// import that read was tens of thousands of rows.
     pub(crate) async fn commit_recorded(&self, tx: Tx, recorded: Option<i64>, changes: &[Change]) -> Result<()> {
-        st(tx.commit().await)?;
+        tx.commit().await?;
         if let Some(seq) = recorded {
             // Held so that no catch-up applies anything between the test and the apply.
             let _one_at_a_time = self.sync_lock.lock().await;
@@ -411,8 +411,8 @@ impl App {
             limit: limit as usize,
             now: now_millis(),
         });
-        let mut conn = st(self.db.read().await)?;
-        let items = st(clients::by_ids(&mut conn.conn(), org, &page.ids).await)?;
+        let mut conn = self.db.read().await?;
+        let items = clients::by_ids(&mut conn.conn(), org, &page.ids).await?;
         let (next_cursor, prev_cursor) = paging::index_cursors(&page.keys, page.more, &position);
         Ok(CountedPage {
             items,
@@ -430,8 +430,8 @@ impl App {
             && !text.is_empty()
             && filter.also.is_empty()
         {
-            let mut conn = st(self.db.read().await)?;
-            filter.also = st(clients::matching_reference(&mut conn.conn(), org, text).await)?;
+            let mut conn = self.db.read().await?;
+            filter.also = clients::matching_reference(&mut conn.conn(), org, text).await?;
         }
         Ok(filter)
     }
@@ -526,9 +526,9 @@ impl App {
     /// Who can see this client, and why (admins only).
     pub async fn client_access(&self, actor: &Actor, client: ClientId) -> Result<ClientAccess> {
         actor.admin()?;
-        let mut conn = st(self.db.read().await)?;
-        st(clients::get(&mut conn.conn(), actor.organization_id, client).await)?;
-        let admins = st(staff_store::active_admins(&mut conn.conn(), actor.organization_id).await)?;
+        let mut conn = self.db.read().await?;
+        clients::get(&mut conn.conn(), actor.organization_id, client).await?;
+        let admins = staff_store::active_admins(&mut conn.conn(), actor.organization_id).await?;
         Ok(ClientAccess {
             client,
             admins,

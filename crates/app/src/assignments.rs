@@ -8,7 +8,7 @@ use clientele_domain::{Error, ErrorCode, GroupId, Millis, OrganizationId, Result
 use clientele_store::{assignments as store, groups, staff as staff_store};
 use serde::Serialize;
 
-use crate::{Actor, Admin, App, access, audit, st};
+use crate::{Actor, Admin, App, access, audit};
 
 /// A staff member's assignment to a group.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -74,10 +74,10 @@ impl App {
         }
         let mut tx = self.begin().await?;
         let org = actor.organization_id;
-        st(groups::get(&mut tx.conn(), org, group).await)?;
+        groups::get(&mut tx.conn(), org, group).await?;
         // A deactivation at the same moment waits for this, or this sees it.
-        st(tx.conn().lock(clientele_store::Locked::Staff, staff.0).await)?;
-        let person = st(staff_store::get(&mut tx.conn(), org, staff).await)?;
+        tx.conn().lock(clientele_store::Locked::Staff, staff.0).await?;
+        let person = staff_store::get(&mut tx.conn(), org, staff).await?;
         if !person.active {
             return Err(
                 Error::new(ErrorCode::Conflict, format!("{} is deactivated", person.email)).with_field("staff_id"),
@@ -92,7 +92,7 @@ impl App {
             by: actor.staff_id,
             at: now,
         };
-        let before = st(store::upsert(&mut tx.conn(), &new).await)?;
+        let before = store::upsert(&mut tx.conn(), &new).await?;
         let after =
             serde_json::json!({ "staff_id": staff, "group_id": group, "role": role, "valid_until": valid_until });
         let action = if before.is_some() {
@@ -124,7 +124,8 @@ impl App {
             }],
         )
         .await?;
-        let assignment = st(store::for_group(&mut tx.conn(), group).await)?
+        let assignment = store::for_group(&mut tx.conn(), group)
+            .await?
             .into_iter()
             .find(|r| r.staff_id == staff.0)
             .ok_or_else(|| Error::internal("assignment vanished"))?;
@@ -141,8 +142,8 @@ impl App {
         let actor = admin.actor();
         let org = actor.organization_id;
         let mut tx = self.begin().await?;
-        st(groups::get(&mut tx.conn(), org, group).await)?;
-        if !st(store::delete(&mut tx.conn(), staff, group).await)? {
+        groups::get(&mut tx.conn(), org, group).await?;
+        if !store::delete(&mut tx.conn(), staff, group).await? {
             return Err(Error::not_found("assignment"));
         }
         audit::record(
@@ -165,9 +166,10 @@ impl App {
     /// The staff assigned to a group (seed 003's "Account managers in group").
     pub async fn group_staff(&self, actor: &Actor, group: GroupId) -> Result<Vec<Assignment>> {
         decide::view_group(&self.access, actor.viewer(), group, now_millis())?;
-        let mut conn = st(self.db.read().await)?;
-        st(groups::get(&mut conn.conn(), actor.organization_id, group).await)?;
-        st(store::for_group(&mut conn.conn(), group).await)?
+        let mut conn = self.db.read().await?;
+        groups::get(&mut conn.conn(), actor.organization_id, group).await?;
+        store::for_group(&mut conn.conn(), group)
+            .await?
             .into_iter()
             .map(Assignment::try_from)
             .collect()
@@ -178,9 +180,10 @@ impl App {
         if staff != actor.staff_id {
             actor.admin()?;
         }
-        let mut conn = st(self.db.read().await)?;
-        st(staff_store::get(&mut conn.conn(), actor.organization_id, staff).await)?;
-        st(store::for_staff(&mut conn.conn(), staff).await)?
+        let mut conn = self.db.read().await?;
+        staff_store::get(&mut conn.conn(), actor.organization_id, staff).await?;
+        store::for_staff(&mut conn.conn(), staff)
+            .await?
             .into_iter()
             .map(Assignment::try_from)
             .collect()
@@ -192,14 +195,14 @@ impl App {
         let mut ended = 0;
         loop {
             let mut tx = self.begin().await?;
-            let batch = st(store::lapsed(&mut tx.conn(), now_millis(), 500).await)?;
+            let batch = store::lapsed(&mut tx.conn(), now_millis(), 500).await?;
             if batch.is_empty() {
                 return Ok(ended);
             }
             let mut changes = Vec::with_capacity(batch.len());
             for (org, staff, group) in batch {
                 let (org, staff, group) = (OrganizationId(org), StaffId(staff), GroupId(group));
-                st(store::delete(&mut tx.conn(), staff, group).await)?;
+                store::delete(&mut tx.conn(), staff, group).await?;
                 audit::record(
                     &mut tx.conn(),
                     org,

@@ -7,7 +7,7 @@ use clientele_store::Conn;
 use clientele_store::audit::{self as store, AuditFilter, NewEvent};
 
 use crate::paging::{self, Cursor, Page};
-use crate::{Actor, App, st};
+use crate::{Actor, App};
 
 /// Records one change made by `actor` (or by the system when `actor` is `None`).
 #[expect(
@@ -39,7 +39,7 @@ pub(crate) async fn record(
         after,
         request_id: actor.and_then(|a| a.request_id.as_deref()),
     };
-    st(store::record(c, &event, now_millis()).await)
+    Ok(store::record(c, &event, now_millis()).await?)
 }
 
 impl App {
@@ -67,8 +67,8 @@ impl App {
         let limit = paging::limit(limit)?;
         let cursor = Cursor::decode(cursor)?;
         let before = if cursor.id == 0 { i64::MAX } else { cursor.id };
-        let mut conn = st(self.db.read().await)?;
-        let rows = st(store::list(&mut conn.conn(), actor.organization_id, filter, before, limit + 1).await)?;
+        let mut conn = self.db.read().await?;
+        let rows = store::list(&mut conn.conn(), actor.organization_id, filter, before, limit + 1).await?;
         let mut page = paging::page(rows, limit, |e| Cursor {
             key: String::new(),
             id: e.id.0,

@@ -10,7 +10,7 @@ use clientele_domain::entities::Staff;
 use clientele_domain::{Error, ErrorCode, Result, now_millis};
 use clientele_store::staff as store;
 
-use crate::{App, st};
+use crate::App;
 
 /// Prefix that makes a leaked token easy to recognise (secret scanners, logs).
 pub(crate) const TOKEN_PREFIX: &str = "clt_";
@@ -97,12 +97,14 @@ impl App {
     pub async fn create_token(&self, email: &str, label: &str) -> Result<String> {
         let email = clientele_domain::names::Email::parse("email", email)?;
         let mut tx = self.begin().await?;
-        let staff = st(store::find_by_email(&mut tx.conn(), email.as_str()).await)?.ok_or_else(|| {
-            Error::new(
-                ErrorCode::NotFound,
-                format!("no staff member has the e-mail {}", email.as_str()),
-            )
-        })?;
+        let staff = store::find_by_email(&mut tx.conn(), email.as_str())
+            .await?
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorCode::NotFound,
+                    format!("no staff member has the e-mail {}", email.as_str()),
+                )
+            })?;
         if !staff.active {
             return Err(Error::new(
                 ErrorCode::Forbidden,
@@ -110,7 +112,7 @@ impl App {
             ));
         }
         let token = format!("{TOKEN_PREFIX}{}", new_secret());
-        let row = st(clientele_store::credentials::insert_token(
+        let row = clientele_store::credentials::insert_token(
             &mut tx.conn(),
             staff.id,
             &hash_token(&token),
@@ -118,7 +120,7 @@ impl App {
             now_millis(),
             None,
         )
-        .await)?;
+        .await?;
         crate::audit::record(
             &mut tx.conn(),
             staff.organization_id,
@@ -132,7 +134,7 @@ impl App {
             Some(serde_json::json!({ "staff_id": staff.id, "name": label })),
         )
         .await?;
-        st(tx.commit().await)?;
+        tx.commit().await?;
         Ok(token)
     }
 

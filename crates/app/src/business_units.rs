@@ -8,7 +8,7 @@ use clientele_store::Locked;
 use clientele_store::business_units as store;
 
 use crate::paging::{self, Cursor, Page};
-use crate::{Actor, Admin, App, audit, check_version, st};
+use crate::{Actor, Admin, App, audit, check_version};
 
 impl App {
     pub async fn business_units(
@@ -19,35 +19,40 @@ impl App {
     ) -> Result<Page<BusinessUnit>> {
         let limit = paging::limit(limit)?;
         let cursor = Cursor::decode(cursor)?;
-        let mut conn = st(self.db.read().await)?;
-        let rows = st(store::list(&mut conn.conn(), actor.organization_id, cursor.as_after(), limit + 1).await)?;
+        let mut conn = self.db.read().await?;
+        let rows = store::list(&mut conn.conn(), actor.organization_id, cursor.as_after(), limit + 1).await?;
         Ok(paging::keyed_page(rows, limit, |b| b.id.0))
     }
 
     pub async fn business_unit(&self, actor: &Actor, id: BusinessUnitId) -> Result<BusinessUnit> {
-        let mut conn = st(self.db.read().await)?;
-        st(store::get(&mut conn.conn(), actor.organization_id, id).await)
+        let mut conn = self.db.read().await?;
+        store::get(&mut conn.conn(), actor.organization_id, id)
+            .await
+            .map_err(Error::from)
     }
 
     pub async fn create_business_unit(&self, admin: Admin<'_>, name: &str) -> Result<BusinessUnit> {
         let actor = admin.actor();
         let name = Name::parse("name", name)?;
         let mut tx = self.begin().await?;
-        if st(store::find_by_name(&mut tx.conn(), actor.organization_id, &name.key()).await)?.is_some() {
+        if store::find_by_name(&mut tx.conn(), actor.organization_id, &name.key())
+            .await?
+            .is_some()
+        {
             return Err(Error::new(
                 ErrorCode::NameTaken,
                 format!("a business unit named \"{}\" already exists", name.as_str()),
             )
             .with_field("name"));
         }
-        let unit = st(store::insert(
+        let unit = store::insert(
             &mut tx.conn(),
             actor.organization_id,
             name.as_str(),
             &name.key(),
             now_millis(),
         )
-        .await)?;
+        .await?;
         audit::record(
             &mut tx.conn(),
             actor.organization_id,
@@ -61,7 +66,7 @@ impl App {
             serde_json::to_value(&unit).ok(),
         )
         .await?;
-        st(tx.commit().await)?;
+        tx.commit().await?;
         Ok(unit)
     }
 
@@ -75,10 +80,10 @@ impl App {
         let actor = admin.actor();
         let name = Name::parse("name", name)?;
         let mut tx = self.begin().await?;
-        st(tx.conn().lock(Locked::BusinessUnit, id.0).await)?;
-        let before = st(store::get(&mut tx.conn(), actor.organization_id, id).await)?;
+        tx.conn().lock(Locked::BusinessUnit, id.0).await?;
+        let before = store::get(&mut tx.conn(), actor.organization_id, id).await?;
         check_version(if_match, before.version)?;
-        if let Some(other) = st(store::find_by_name(&mut tx.conn(), actor.organization_id, &name.key()).await)?
+        if let Some(other) = store::find_by_name(&mut tx.conn(), actor.organization_id, &name.key()).await?
             && other.id != id
         {
             return Err(Error::new(
@@ -87,7 +92,7 @@ impl App {
             )
             .with_field("name"));
         }
-        let after = st(store::rename(
+        let after = store::rename(
             &mut tx.conn(),
             actor.organization_id,
             id,
@@ -95,7 +100,7 @@ impl App {
             &name.key(),
             now_millis(),
         )
-        .await)?;
+        .await?;
         audit::record(
             &mut tx.conn(),
             actor.organization_id,
@@ -109,7 +114,7 @@ impl App {
             serde_json::to_value(&after).ok(),
         )
         .await?;
-        st(tx.commit().await)?;
+        tx.commit().await?;
         Ok(after)
     }
 
@@ -121,10 +126,10 @@ impl App {
     ) -> Result<()> {
         let actor = admin.actor();
         let mut tx = self.begin().await?;
-        st(tx.conn().lock(Locked::BusinessUnit, id.0).await)?;
-        let before = st(store::get(&mut tx.conn(), actor.organization_id, id).await)?;
+        tx.conn().lock(Locked::BusinessUnit, id.0).await?;
+        let before = store::get(&mut tx.conn(), actor.organization_id, id).await?;
         check_version(if_match, before.version)?;
-        let (groups, clients) = st(store::usage(&mut tx.conn(), id).await)?;
+        let (groups, clients) = store::usage(&mut tx.conn(), id).await?;
         if groups > 0 || clients > 0 {
             return Err(Error::new(
                 ErrorCode::Conflict,
@@ -134,7 +139,7 @@ impl App {
                 ),
             ));
         }
-        st(store::delete(&mut tx.conn(), actor.organization_id, id).await)?;
+        store::delete(&mut tx.conn(), actor.organization_id, id).await?;
         audit::record(
             &mut tx.conn(),
             actor.organization_id,
@@ -148,7 +153,7 @@ impl App {
             None,
         )
         .await?;
-        st(tx.commit().await)?;
+        tx.commit().await?;
         Ok(())
     }
 }

@@ -10,7 +10,7 @@ use clientele_store::clients::{self as store, ClientFields, ClientFilter};
 use clientele_store::{Locked, business_units, members};
 
 use crate::access::CountedPage;
-use crate::{Actor, Admin, App, access, audit, check_version, st};
+use crate::{Actor, Admin, App, access, audit, check_version};
 use clientele_domain::policy::MembershipMode;
 
 /// Input for creating a client, and (every field optional) for changing one. For optional text
@@ -102,8 +102,8 @@ impl App {
 
     /// Whether the organisation keeps each client in one group at most.
     async fn membership_is_exclusive(&self, org: clientele_domain::OrganizationId) -> Result<bool> {
-        let mut conn = st(self.db.read().await)?;
-        let org = st(clientele_store::organizations::get(&mut conn.conn(), org).await)?;
+        let mut conn = self.db.read().await?;
+        let org = clientele_store::organizations::get(&mut conn.conn(), org).await?;
         Ok(org.policies.membership_mode == MembershipMode::Exclusive)
     }
 
@@ -150,8 +150,10 @@ impl App {
 
     pub async fn client(&self, actor: &Actor, id: ClientId) -> Result<Client> {
         decide::view_client(&self.access, actor.viewer(), id, now_millis())?;
-        let mut conn = st(self.db.read().await)?;
-        st(store::get(&mut conn.conn(), actor.organization_id, id).await)
+        let mut conn = self.db.read().await?;
+        store::get(&mut conn.conn(), actor.organization_id, id)
+            .await
+            .map_err(Error::from)
     }
 
     /// The groups a client is directly in (seed 001: "visible on the client profile").
@@ -159,9 +161,9 @@ impl App {
     pub async fn groups_of_client(&self, actor: &Actor, id: ClientId) -> Result<Vec<GroupRef>> {
         let now = now_millis();
         decide::view_client(&self.access, actor.viewer(), id, now)?;
-        let mut conn = st(self.db.read().await)?;
-        st(store::get(&mut conn.conn(), actor.organization_id, id).await)?;
-        let groups = st(members::groups_of_client(&mut conn.conn(), id).await)?;
+        let mut conn = self.db.read().await?;
+        store::get(&mut conn.conn(), actor.organization_id, id).await?;
+        let groups = members::groups_of_client(&mut conn.conn(), id).await?;
         Ok(groups
             .into_iter()
             .filter(|g| decide::view_group(&self.access, actor.viewer(), g.id, now).is_ok())
@@ -180,8 +182,8 @@ impl App {
             decide::view_client(&self.access, actor.viewer(), id, now)?;
         }
         let rows = {
-            let mut conn = st(self.db.read().await)?;
-            st(members::groups_of_clients(&mut conn.conn(), ids, now).await)?
+            let mut conn = self.db.read().await?;
+            members::groups_of_clients(&mut conn.conn(), ids, now).await?
         };
         let mut out: std::collections::HashMap<ClientId, Vec<GroupRef>> = std::collections::HashMap::new();
         for (client, group) in rows {
@@ -230,7 +232,7 @@ impl App {
     ) -> Result<Client> {
         decide::edit_client(&self.access, actor.viewer(), id, now_millis())?;
         let mut tx = self.begin().await?;
-        let org = st(clientele_store::organizations::get_locked(&mut tx.conn(), actor.organization_id, false).await)?;
+        let org = clientele_store::organizations::get_locked(&mut tx.conn(), actor.organization_id, false).await?;
         let mut changes = Vec::new();
         let (before, after) = update_in(&mut tx, &org, actor, id, input, if_match, Cause::Manual, &mut changes).await?;
         let reaches_memberships = before.status != after.status
@@ -258,7 +260,7 @@ pub(crate) async fn create_in(
 ) -> Result<Client> {
     let fields = input.into_fields(None)?;
     check_client_fields(tx, actor, &fields, None).await?;
-    let client = st(store::insert(&mut tx.conn(), actor.organization_id, &fields, now_millis()).await)?;
+    let client = store::insert(&mut tx.conn(), actor.organization_id, &fields, now_millis()).await?;
     audit::record(
         &mut tx.conn(),
         actor.organization_id,
@@ -274,7 +276,7 @@ pub(crate) async fn create_in(
     .await?;
     changes.push(client_change(actor, &client));
     if has_eligibility_limit(&client) {
-        let org = st(clientele_store::organizations::get(&mut tx.conn(), actor.organization_id).await)?;
+        let org = clientele_store::organizations::get(&mut tx.conn(), actor.organization_id).await?;
         changes.push(eligibility_change(org.id, &org.policies, &client, now_millis()));
     }
     Ok(client)
@@ -304,13 +306,13 @@ pub(crate) async fn update_in(
     cause: Cause,
     changes: &mut Vec<Change>,
 ) -> Result<(Client, Client)> {
-    st(tx.conn().lock(Locked::Client, id.0).await)?;
-    let before = st(store::get(&mut tx.conn(), actor.organization_id, id).await)?;
+    tx.conn().lock(Locked::Client, id.0).await?;
+    let before = store::get(&mut tx.conn(), actor.organization_id, id).await?;
     check_version(if_match, before.version)?;
     let fields = input.into_fields(Some(&before))?;
     check_client_fields(tx, actor, &fields, Some(id)).await?;
     let now = now_millis();
-    let after = st(store::update(&mut tx.conn(), actor.organization_id, id, &fields, now).await)?;
+    let after = store::update(&mut tx.conn(), actor.organization_id, id, &fields, now).await?;
     audit::record(
         &mut tx.conn(),
         actor.organization_id,
@@ -366,15 +368,18 @@ async fn check_client_fields(
     this: Option<ClientId>,
 ) -> Result<()> {
     if let Some(unit) = f.business_unit_id {
-        st(business_units::get(&mut tx.conn(), actor.organization_id, unit).await).map_err(|_| {
-            Error::invalid(
-                "business_unit_id",
-                format!("no business unit {unit} in this organisation"),
-            )
-        })?;
+        business_units::get(&mut tx.conn(), actor.organization_id, unit)
+            .await
+            .map_err(Error::from)
+            .map_err(|_| {
+                Error::invalid(
+                    "business_unit_id",
+                    format!("no business unit {unit} in this organisation"),
+                )
+            })?;
     }
     if let Some(reference) = &f.external_ref
-        && let Some(other) = st(store::find_by_external_ref(&mut tx.conn(), actor.organization_id, reference).await)?
+        && let Some(other) = store::find_by_external_ref(&mut tx.conn(), actor.organization_id, reference).await?
         && Some(other.id) != this
     {
         // Only admins, who see every client, are told which one: staff must not learn the name

@@ -10,7 +10,7 @@ use clientele_domain::entities::Staff;
 use clientele_domain::{Millis, OrganizationId, Result, StaffId, now_millis};
 use clientele_store::staff as store;
 
-use crate::{App, st};
+use crate::App;
 
 #[derive(Debug, Default)]
 pub(crate) struct StaffCache {
@@ -99,8 +99,8 @@ impl App {
         }
         let seen = self.access.applied();
         let owner = {
-            let mut conn = st(self.db.read().await)?;
-            st(store::by_token_hash(&mut conn.conn(), token_hash, now).await)?
+            let mut conn = self.db.read().await?;
+            store::by_token_hash(&mut conn.conn(), token_hash, now).await?
         };
         let Some(owner) = owner else { return Ok(None) };
         if owner.last_used_at.is_none_or(|at| now - at >= LAST_USED_EVERY_MS) {
@@ -121,8 +121,8 @@ impl App {
         let (app, staff) = (self.clone(), staff.clone());
         tokio::spawn(async move {
             let noted = async {
-                let mut tx = st(app.db.begin().await)?;
-                if st(clientele_store::credentials::token_used(&mut tx.conn(), token_id, now).await)? {
+                let mut tx = app.db.begin().await?;
+                if clientele_store::credentials::token_used(&mut tx.conn(), token_id, now).await? {
                     let user = crate::Actor {
                         staff_id: staff.id,
                         organization_id: staff.organization_id,
@@ -143,7 +143,7 @@ impl App {
                     )
                     .await?;
                 }
-                st(tx.commit().await)
+                Ok::<(), clientele_domain::Error>(tx.commit().await?)
             };
             if let Err(e) = noted.await {
                 tracing::debug!(error = %e, "could not note a token's use");
@@ -157,8 +157,8 @@ impl App {
             return Ok(staff);
         }
         let seen = self.access.applied();
-        let mut conn = st(self.db.read().await)?;
-        let staff = st(store::get(&mut conn.conn(), org, id).await)?;
+        let mut conn = self.db.read().await?;
+        let staff = store::get(&mut conn.conn(), org, id).await?;
         self.remember(seen, None, staff.clone());
         Ok(staff)
     }

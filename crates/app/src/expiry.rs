@@ -6,7 +6,7 @@ use clientele_domain::audit::Cause;
 use clientele_domain::{Result, now_millis};
 use clientele_store::clients;
 
-use crate::{App, members, st};
+use crate::{App, members};
 
 impl App {
     /// Removes lapsed clients from their groups; returns how many memberships ended.
@@ -15,7 +15,7 @@ impl App {
         loop {
             let mut tx = self.begin().await?;
             // Batches keep each write transaction short (SQLite has one writer).
-            let batch = st(clients::with_lapsed_relationship_in_groups(&mut tx.conn(), now_millis(), 500).await)?;
+            let batch = clients::with_lapsed_relationship_in_groups(&mut tx.conn(), now_millis(), 500).await?;
             if batch.is_empty() {
                 return Ok(ended);
             }

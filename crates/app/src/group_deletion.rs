@@ -15,7 +15,7 @@ use clientele_store::{Locked, Tx, assignments, members as member_store, organiza
 use crate::groups::{detail, detail_with};
 use crate::members::MemberRef;
 use crate::process_requests::{ProcessRequest, SMALL};
-use crate::{Actor, Admin, App, access, audit, check_version, st};
+use crate::{Actor, Admin, App, access, audit, check_version};
 
 impl App {
     /// Deletes a group if the policies allow it, detaching members under `detach_members`; the
@@ -31,9 +31,9 @@ impl App {
     async fn delete_group_once(&self, admin: Admin<'_>, id: GroupId, if_match: Option<i64>) -> Result<Deletion> {
         let actor = admin.actor();
         let mut tx = self.begin().await?;
-        let org = st(organizations::get_locked(&mut tx.conn(), actor.organization_id, true).await)?;
-        st(tx.conn().lock(Locked::Group, id.0).await)?;
-        let group = st(store::get(&mut tx.conn(), org.id, id).await)?;
+        let org = organizations::get_locked(&mut tx.conn(), actor.organization_id, true).await?;
+        tx.conn().lock(Locked::Group, id.0).await?;
+        let group = store::get(&mut tx.conn(), org.id, id).await?;
         check_version(if_match, group.version)?;
         let info = detail(&mut tx.conn(), &org.policies, group.clone()).await?;
         refuse_blocked(&info)?;
@@ -57,8 +57,8 @@ impl App {
         group: &clientele_domain::entities::ClientGroup,
     ) -> Result<ProcessRequest> {
         let (clients, children) = {
-            let mut conn = st(self.db.read().await)?;
-            st(clientele_store::process_requests::member_ids(&mut conn.conn(), group.id.0).await)?
+            let mut conn = self.db.read().await?;
+            clientele_store::process_requests::member_ids(&mut conn.conn(), group.id.0).await?
         };
         let items: Vec<MemberRef> = clients
             .into_iter()
@@ -101,8 +101,8 @@ pub(crate) async fn finish_deletion(
     id: GroupId,
     changes: &mut Vec<Change>,
 ) -> Result<()> {
-    let org = st(organizations::get_locked(&mut tx.conn(), org, true).await)?;
-    let group = st(store::get(&mut tx.conn(), org.id, id).await)?;
+    let org = organizations::get_locked(&mut tx.conn(), org, true).await?;
+    let group = store::get(&mut tx.conn(), org.id, id).await?;
     // The request itself is not a reason to refuse.
     let info = detail_with(&mut tx.conn(), &org.policies, group.clone(), None).await?;
     refuse_blocked(&info)?;
@@ -123,7 +123,7 @@ async fn delete_in(
         detach_members(tx, org.id, actor, group).await?;
     }
     // Staff in charge of the group lose that charge with it.
-    for staff in st(assignments::delete_for_group(&mut tx.conn(), id).await)? {
+    for staff in assignments::delete_for_group(&mut tx.conn(), id).await? {
         audit::record(
             &mut tx.conn(),
             org.id,
@@ -138,7 +138,7 @@ async fn delete_in(
         )
         .await?;
     }
-    st(store::soft_delete(
+    store::soft_delete(
         &mut tx.conn(),
         org.id,
         id,
@@ -146,7 +146,7 @@ async fn delete_in(
         actor.staff_id,
         now_millis(),
     )
-    .await)?;
+    .await?;
     audit::record(
         &mut tx.conn(),
         org.id,
@@ -165,7 +165,7 @@ async fn delete_in(
 }
 
 async fn detach_members(tx: &mut Tx, org: OrganizationId, actor: &Actor, group: &ClientGroup) -> Result<()> {
-    let (clients, children, parents) = st(member_store::detach_all(&mut tx.conn(), group.id).await)?;
+    let (clients, children, parents) = member_store::detach_all(&mut tx.conn(), group.id).await?;
     let now = now_millis();
     for client in clients {
         audit::record(
@@ -198,7 +198,7 @@ async fn detach_members(tx: &mut Tx, org: OrganizationId, actor: &Actor, group: 
         .await?;
     }
     for parent in parents {
-        st(store::touch(&mut tx.conn(), parent, -1, Some(actor.staff_id), now).await)?;
+        store::touch(&mut tx.conn(), parent, -1, Some(actor.staff_id), now).await?;
         audit::record(
             &mut tx.conn(),
             org,

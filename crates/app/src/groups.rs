@@ -13,7 +13,7 @@ use clientele_store::{Conn, Locked, Tx, business_units, organizations};
 use crate::access::CountedPage;
 use crate::members::{MemberRef, add_one};
 use crate::paging::{self, Cursor, Position};
-use crate::{Actor, Admin, App, access, audit, check_version, st};
+use crate::{Actor, Admin, App, access, audit, check_version};
 
 #[derive(Debug, Clone)]
 pub struct NewGroup {
@@ -61,7 +61,7 @@ impl App {
     ) -> Result<CountedPage<ClientGroup>> {
         let limit = paging::limit(limit)?;
         let position = Position::decode(cursor)?;
-        let mut conn = st(self.db.read().await)?;
+        let mut conn = self.db.read().await?;
         if !actor.viewer().admin {
             // Staff see the groups they are assigned to and those nested below: filtered by
             // access in the index, paged there, then loaded.
@@ -77,7 +77,7 @@ impl App {
                 limit: limit as usize,
                 now: now_millis(),
             });
-            let items = st(store::by_ids(&mut conn.conn(), actor.organization_id, &page.ids).await)?;
+            let items = store::by_ids(&mut conn.conn(), actor.organization_id, &page.ids).await?;
             let (next_cursor, prev_cursor) = paging::index_cursors(&page.keys, page.more, &position);
             return Ok(CountedPage {
                 items,
@@ -86,7 +86,7 @@ impl App {
                 total: page.total,
             });
         }
-        let rows = st(store::list(
+        let rows = store::list(
             &mut conn.conn(),
             actor.organization_id,
             filter,
@@ -94,8 +94,8 @@ impl App {
             position.backward,
             limit + 1,
         )
-        .await)?;
-        let total = st(store::count(&mut conn.conn(), actor.organization_id, filter).await)?;
+        .await?;
+        let total = store::count(&mut conn.conn(), actor.organization_id, filter).await?;
         let page = paging::directed_page(rows, limit, &position, |(g, key)| Cursor {
             key: key.clone(),
             id: g.id.0,
@@ -111,9 +111,9 @@ impl App {
     /// A group with its parents and whether (and why not) it can be deleted.
     pub async fn group(&self, actor: &Actor, id: GroupId) -> Result<GroupDetail> {
         decide::view_group(&self.access, actor.viewer(), id, now_millis())?;
-        let mut conn = st(self.db.read().await)?;
-        let org = st(organizations::get(&mut conn.conn(), actor.organization_id).await)?;
-        let group = st(store::get(&mut conn.conn(), actor.organization_id, id).await)?;
+        let mut conn = self.db.read().await?;
+        let org = organizations::get(&mut conn.conn(), actor.organization_id).await?;
+        let group = store::get(&mut conn.conn(), actor.organization_id, id).await?;
         let detail = detail(&mut conn.conn(), &org.policies, group).await?;
         Ok(self.as_seen_by(actor, detail))
     }
@@ -165,17 +165,18 @@ impl App {
         for g in &groups {
             decide::view_group(&self.access, actor.viewer(), g.id, now)?;
         }
-        let mut conn = st(self.db.read().await)?;
-        let org = st(organizations::get(&mut conn.conn(), actor.organization_id).await)?;
+        let mut conn = self.db.read().await?;
+        let org = organizations::get(&mut conn.conn(), actor.organization_id).await?;
         let ids: Vec<GroupId> = groups.iter().map(|g| g.id).collect();
         let mut parents: std::collections::HashMap<GroupId, Vec<clientele_domain::entities::GroupRef>> =
             std::collections::HashMap::new();
-        for (child, parent) in st(store::parents_of(&mut conn.conn(), &ids).await)? {
+        for (child, parent) in store::parents_of(&mut conn.conn(), &ids).await? {
             parents.entry(child).or_default().push(parent);
         }
         let raw: Vec<i64> = ids.iter().map(|g| g.0).collect();
         let deleting: std::collections::HashMap<i64, i64> =
-            st(clientele_store::process_requests::deleting_many(&mut conn.conn(), &raw).await)?
+            clientele_store::process_requests::deleting_many(&mut conn.conn(), &raw)
+                .await?
                 .into_iter()
                 .collect();
         Ok(groups
@@ -196,7 +197,7 @@ impl App {
         let actor = admin.actor();
         let nests = new.members.iter().any(|m| matches!(m, MemberRef::Group(_)));
         let mut tx = self.begin().await?;
-        let org = st(organizations::get_locked(&mut tx.conn(), actor.organization_id, nests).await)?;
+        let org = organizations::get_locked(&mut tx.conn(), actor.organization_id, nests).await?;
         let mut changes = Vec::new();
         let group = create_in(&mut tx, &org, actor, new, Cause::Manual, &mut changes).await?;
         let result = detail(&mut tx.conn(), &org.policies, group).await?;
@@ -224,7 +225,7 @@ impl App {
     ) -> Result<GroupDetail> {
         let actor = admin.actor();
         let mut tx = self.begin().await?;
-        let org = st(organizations::get_locked(&mut tx.conn(), actor.organization_id, false).await)?;
+        let org = organizations::get_locked(&mut tx.conn(), actor.organization_id, false).await?;
         let mut changes = Vec::new();
         let after = update_in(&mut tx, org.id, actor, id, patch, if_match, Cause::Manual, &mut changes).await?;
         access::record(&mut tx.conn(), &changes).await?;
@@ -243,14 +244,14 @@ impl App {
         let actor = admin.actor();
         let logo = Logo::parse(&format!("logo_{}", variant.as_str()), png)?;
         let mut tx = self.begin().await?;
-        let org = st(organizations::get_locked(&mut tx.conn(), actor.organization_id, false).await)?;
-        st(store::get(&mut tx.conn(), org.id, id).await)?;
+        let org = organizations::get_locked(&mut tx.conn(), actor.organization_id, false).await?;
+        store::get(&mut tx.conn(), org.id, id).await?;
         let now = now_millis();
-        st(store::put_logo(&mut tx.conn(), id, variant, &logo, now).await)?;
-        st(store::touch(&mut tx.conn(), id, 0, Some(actor.staff_id), now).await)?;
+        store::put_logo(&mut tx.conn(), id, variant, &logo, now).await?;
+        store::touch(&mut tx.conn(), id, 0, Some(actor.staff_id), now).await?;
         audit::record(&mut tx.conn(), org.id, Some(actor), "group.logo_changed", ("group", id.0), Some(id), None, Cause::Manual,
             None, Some(serde_json::json!({ "variant": variant, "width": logo.width, "height": logo.height, "bytes": logo.png.len() }))).await?;
-        let group = st(store::get(&mut tx.conn(), org.id, id).await)?;
+        let group = store::get(&mut tx.conn(), org.id, id).await?;
         let result = detail(&mut tx.conn(), &org.policies, group).await?;
         self.commit(tx).await?;
         Ok(result)
@@ -259,9 +260,9 @@ impl App {
     pub async fn delete_logo(&self, admin: Admin<'_>, id: GroupId, variant: LogoVariant) -> Result<()> {
         let actor = admin.actor();
         let mut tx = self.begin().await?;
-        st(store::get(&mut tx.conn(), actor.organization_id, id).await)?;
-        if st(store::delete_logo(&mut tx.conn(), id, variant).await)? {
-            st(store::touch(&mut tx.conn(), id, 0, Some(actor.staff_id), now_millis()).await)?;
+        store::get(&mut tx.conn(), actor.organization_id, id).await?;
+        if store::delete_logo(&mut tx.conn(), id, variant).await? {
+            store::touch(&mut tx.conn(), id, 0, Some(actor.staff_id), now_millis()).await?;
             audit::record(
                 &mut tx.conn(),
                 actor.organization_id,
@@ -282,9 +283,11 @@ impl App {
     /// The PNG and when it was stored.
     pub async fn logo(&self, actor: &Actor, id: GroupId, variant: LogoVariant) -> Result<(Vec<u8>, i64)> {
         decide::view_group(&self.access, actor.viewer(), id, now_millis())?;
-        let mut conn = st(self.db.read().await)?;
-        st(store::get(&mut conn.conn(), actor.organization_id, id).await)?;
-        st(store::logo(&mut conn.conn(), id, variant).await)?.ok_or_else(|| Error::not_found("logo"))
+        let mut conn = self.db.read().await?;
+        store::get(&mut conn.conn(), actor.organization_id, id).await?;
+        store::logo(&mut conn.conn(), id, variant)
+            .await?
+            .ok_or_else(|| Error::not_found("logo"))
     }
 }
 
@@ -315,8 +318,8 @@ pub(crate) async fn create_in(
     };
     check_business_unit(&mut tx.conn(), org.id, fields.business_unit_id).await?;
     check_name_free(&mut tx.conn(), org.id, &fields, None).await?;
-    let id = st(store::insert(&mut tx.conn(), org.id, new.kind, &fields, actor.staff_id, now_millis()).await)?;
-    let mut group = st(store::get(&mut tx.conn(), org.id, id).await)?;
+    let id = store::insert(&mut tx.conn(), org.id, new.kind, &fields, actor.staff_id, now_millis()).await?;
+    let mut group = store::get(&mut tx.conn(), org.id, id).await?;
     audit::record(
         &mut tx.conn(),
         org.id,
@@ -344,7 +347,7 @@ pub(crate) async fn create_in(
             })?;
     }
     if !new.members.is_empty() {
-        group = st(store::get(&mut tx.conn(), org.id, id).await)?;
+        group = store::get(&mut tx.conn(), org.id, id).await?;
     }
     Ok(group)
 }
@@ -382,14 +385,14 @@ pub(crate) async fn update_in(
     cause: Cause,
     changes: &mut Vec<Change>,
 ) -> Result<ClientGroup> {
-    st(tx.conn().lock(Locked::Group, id.0).await)?;
-    let before = st(store::get(&mut tx.conn(), org, id).await)?;
+    tx.conn().lock(Locked::Group, id.0).await?;
+    let before = store::get(&mut tx.conn(), org, id).await?;
     check_version(if_match, before.version)?;
     let fields = patched_fields(&before, &patch)?;
     check_business_unit(&mut tx.conn(), org, fields.business_unit_id).await?;
     check_name_free(&mut tx.conn(), org, &fields, Some(id)).await?;
-    st(store::update(&mut tx.conn(), org, id, &fields, actor.staff_id, now_millis()).await)?;
-    let after = st(store::get(&mut tx.conn(), org, id).await)?;
+    store::update(&mut tx.conn(), org, id, &fields, actor.staff_id, now_millis()).await?;
+    let after = store::get(&mut tx.conn(), org, id).await?;
     audit::record(
         &mut tx.conn(),
         org,
@@ -412,7 +415,7 @@ pub(crate) async fn detail(
     policies: &clientele_domain::policy::Policies,
     group: ClientGroup,
 ) -> Result<GroupDetail> {
-    let being_deleted_by = st(clientele_store::process_requests::deleting(c, group.id.0).await)?;
+    let being_deleted_by = clientele_store::process_requests::deleting(c, group.id.0).await?;
     detail_with(c, policies, group, being_deleted_by).await
 }
 
@@ -422,7 +425,7 @@ pub(crate) async fn detail_with(
     group: ClientGroup,
     being_deleted_by: Option<i64>,
 ) -> Result<GroupDetail> {
-    let parents = st(store::parents(c, group.id).await)?;
+    let parents = store::parents(c, group.id).await?;
     Ok(assemble(policies, group, parents, being_deleted_by))
 }
 
@@ -449,18 +452,22 @@ fn assemble(
 }
 
 async fn check_business_unit(c: &mut Conn<'_>, org: OrganizationId, unit: BusinessUnitId) -> Result<()> {
-    st(business_units::get(c, org, unit).await).map(|_| ()).map_err(|_| {
-        Error::invalid(
-            "business_unit_id",
-            format!("no business unit {unit} in this organisation"),
-        )
-    })
+    business_units::get(c, org, unit)
+        .await
+        .map_err(Error::from)
+        .map(|_| ())
+        .map_err(|_| {
+            Error::invalid(
+                "business_unit_id",
+                format!("no business unit {unit} in this organisation"),
+            )
+        })
 }
 
 /// Names are unique among live groups and, where the organisation never reuses names, among
 /// deleted ones too (seed 004). The unique index is the backstop for races.
 async fn check_name_free(c: &mut Conn<'_>, org: OrganizationId, f: &GroupFields, this: Option<GroupId>) -> Result<()> {
-    if let Some(other) = st(store::find_by_name(c, org, &f.name_key).await)?
+    if let Some(other) = store::find_by_name(c, org, &f.name_key).await?
         && Some(other.id) != this
     {
         return Err(Error::new(
@@ -469,7 +476,7 @@ async fn check_name_free(c: &mut Conn<'_>, org: OrganizationId, f: &GroupFields,
         )
         .with_field("name"));
     }
-    if st(store::name_reserved_by_tombstone(c, org, &f.name_key).await)? {
+    if store::name_reserved_by_tombstone(c, org, &f.name_key).await? {
         return Err(Error::new(
             ErrorCode::NameReserved,
             format!(

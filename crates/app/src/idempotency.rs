@@ -16,7 +16,7 @@ use clientele_store::Tx;
 use clientele_store::idempotency::{self as store, Answer, Claimed};
 use sha2::{Digest, Sha256};
 
-use crate::{App, st};
+use crate::App;
 
 /// How long an answer is kept for replay.
 pub const RETENTION_MS: i64 = 24 * 60 * 60 * 1000;
@@ -112,13 +112,13 @@ impl App {
     /// [`App::within_claim`]) whose hash is known, the transaction claims the key first; a key
     /// another request holds refuses the work with `idempotency_key_in_progress`.
     pub(crate) async fn begin(&self) -> Result<Tx> {
-        let mut tx = st(self.db.begin().await)?;
+        let mut tx = self.db.begin().await?;
         let pending = CLAIM
             .try_with(|claim| claim.hash().map(|hash| (claim.clone(), hash.to_string())))
             .ok()
             .flatten();
         if let Some((claim, hash)) = pending {
-            let ours = st(store::claim(
+            let ours = store::claim(
                 &mut tx.conn(),
                 claim.staff,
                 &claim.key,
@@ -126,7 +126,7 @@ impl App {
                 &claim.token,
                 now_millis(),
             )
-            .await)?;
+            .await?;
             if !ours {
                 return Err(in_progress());
             }
@@ -137,18 +137,18 @@ impl App {
     /// What is known of a key: nothing, a claim still running (or whose answer was lost), or a
     /// stored answer.
     pub async fn idempotent_request(&self, staff: StaffId, key: &str) -> Result<Option<Claimed>> {
-        let mut conn = st(self.db.read().await)?;
-        st(store::get(&mut conn.conn(), staff, key).await)
+        let mut conn = self.db.read().await?;
+        Ok(store::get(&mut conn.conn(), staff, key).await?)
     }
 
     /// Stores the answer of a request whose claim committed; returns false (and stores nothing)
     /// when nothing it did committed, so the client may correct the request and send it again
     /// with the same key. Old answers are forgotten on the way.
     pub async fn answer_claim(&self, claim: &IdempotencyClaim, answer: &Answer) -> Result<bool> {
-        let mut tx = st(self.db.begin().await)?;
-        st(store::purge(&mut tx.conn(), now_millis() - RETENTION_MS).await)?;
-        let stored = st(store::answer(&mut tx.conn(), claim.staff, &claim.key, &claim.token, answer).await)?;
-        st(tx.commit().await)?;
+        let mut tx = self.db.begin().await?;
+        store::purge(&mut tx.conn(), now_millis() - RETENTION_MS).await?;
+        let stored = store::answer(&mut tx.conn(), claim.staff, &claim.key, &claim.token, answer).await?;
+        tx.commit().await?;
         Ok(stored)
     }
 }

@@ -151,8 +151,3 @@ where
         }
     }
 }
-
-/// Converts storage errors at the boundary.
-pub(crate) fn st<T>(r: clientele_store::Result<T>) -> Result<T> {
-    r.map_err(Error::from)
-}

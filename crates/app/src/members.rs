@@ -14,7 +14,7 @@ use clientele_store::{Conn, Locked, Tx, clients, groups, members as store, organ
 use serde::Serialize;
 
 use crate::paging::{self, Cursor, Page};
-use crate::{Actor, App, access, audit, check_version, st};
+use crate::{Actor, App, access, audit, check_version};
 
 pub use clientele_domain::group::MemberRef;
 
@@ -106,9 +106,9 @@ impl App {
         decide::manage_members(&self.access, actor.viewer(), group, now)?;
         let nests = items.iter().any(|m| matches!(m, MemberRef::Group(_)));
         let mut tx = self.begin().await?;
-        let org = st(organizations::get_locked(&mut tx.conn(), actor.organization_id, nests).await)?;
-        st(tx.conn().lock(Locked::Group, group.0).await)?;
-        let target = st(groups::get(&mut tx.conn(), actor.organization_id, group).await)?;
+        let org = organizations::get_locked(&mut tx.conn(), actor.organization_id, nests).await?;
+        tx.conn().lock(Locked::Group, group.0).await?;
+        let target = groups::get(&mut tx.conn(), actor.organization_id, group).await?;
         check_version(if_match, target.version)?;
         let mut results = Vec::with_capacity(items.len());
         let mut changes = Vec::new();
@@ -185,9 +185,9 @@ impl App {
         decide::manage_members(&self.access, actor.viewer(), group, now_millis())?;
         let mut tx = self.begin().await?;
         let org = actor.organization_id;
-        st(organizations::get_locked(&mut tx.conn(), org, false).await)?;
-        st(tx.conn().lock(Locked::Group, group.0).await)?;
-        let target = st(groups::get(&mut tx.conn(), org, group).await)?;
+        organizations::get_locked(&mut tx.conn(), org, false).await?;
+        tx.conn().lock(Locked::Group, group.0).await?;
+        let target = groups::get(&mut tx.conn(), org, group).await?;
         check_version(if_match, target.version)?;
         let mut results = Vec::with_capacity(items.len());
         let mut changes = Vec::new();
@@ -211,9 +211,9 @@ impl App {
         decide::view_group(&self.access, actor.viewer(), group, now_millis())?;
         let limit = paging::limit(limit)?;
         let cursor = Cursor::decode(cursor)?;
-        let mut conn = st(self.db.read().await)?;
-        let g = st(groups::get(&mut conn.conn(), actor.organization_id, group).await)?;
-        let rows = st(store::list(&mut conn.conn(), group, g.kind, cursor.as_after(), limit + 1).await)?;
+        let mut conn = self.db.read().await?;
+        let g = groups::get(&mut conn.conn(), actor.organization_id, group).await?;
+        let rows = store::list(&mut conn.conn(), group, g.kind, cursor.as_after(), limit + 1).await?;
         Ok(paging::keyed_page(rows, limit, |m| match m {
             Member::Client { id, .. } => id.0,
             Member::Group { id, .. } => id.0,
@@ -310,7 +310,9 @@ pub(crate) async fn add_one(
                     ),
                 ));
             }
-            let client = st(clients::get(&mut tx.conn(), org.id, client_id).await)
+            let client = clients::get(&mut tx.conn(), org.id, client_id)
+                .await
+                .map_err(Error::from)
                 .map_err(|_| Error::new(ErrorCode::NotFound, format!("client {client_id} not found")))?;
             if org.policies.require_active_relationship
                 && !relationship_is_active(client.relationship, client.relationship_expires_at, now)
@@ -324,11 +326,11 @@ pub(crate) async fn add_one(
                 ));
             }
             let exclusive = org.policies.membership_mode == MembershipMode::Exclusive;
-            if !st(store::add_client(&mut tx.conn(), org.id, target.id, client_id, exclusive, how).await)? {
-                if st(store::is_client_member(&mut tx.conn(), target.id, client_id).await)? {
+            if !store::add_client(&mut tx.conn(), org.id, target.id, client_id, exclusive, how).await? {
+                if store::is_client_member(&mut tx.conn(), target.id, client_id).await? {
                     return Ok(Outcome::AlreadyMember);
                 }
-                let other = st(store::group_of_exclusive_client(&mut tx.conn(), client_id).await)?;
+                let other = store::group_of_exclusive_client(&mut tx.conn(), client_id).await?;
                 return Err(Error::new(
                     ErrorCode::ClientInAnotherGroup,
                     format!(
@@ -340,16 +342,18 @@ pub(crate) async fn add_one(
             }
         }
         MemberRef::Group(child_id) => {
-            let child = st(groups::get(&mut tx.conn(), org.id, child_id).await)
+            let child = groups::get(&mut tx.conn(), org.id, child_id)
+                .await
+                .map_err(Error::from)
                 .map_err(|_| Error::new(ErrorCode::NotFound, format!("client group {child_id} not found")))?;
-            let graph = st(groups::neighbourhood(&mut tx.conn(), target.id, child_id).await)?;
+            let graph = groups::neighbourhood(&mut tx.conn(), target.id, child_id).await?;
             let node = |g: &ClientGroup| NestingNode {
                 id: g.id,
                 name: g.name.clone(),
                 kind: g.kind,
             };
             check_nesting(&node(target), &node(&child), &graph, org.policies.max_nesting_depth)?;
-            if !st(store::add_child(&mut tx.conn(), org.id, target.id, child_id, how).await)? {
+            if !store::add_child(&mut tx.conn(), org.id, target.id, child_id, how).await? {
                 return Ok(Outcome::AlreadyMember);
             }
         }
@@ -362,7 +366,7 @@ pub(crate) async fn add_one(
         added: true,
     };
     event.record(&mut tx.conn(), Some(actor), changes).await?;
-    st(groups::touch(&mut tx.conn(), target.id, 1, Some(actor.staff_id), now).await)?;
+    groups::touch(&mut tx.conn(), target.id, 1, Some(actor.staff_id), now).await?;
     Ok(Outcome::Added)
 }
 
@@ -377,8 +381,8 @@ pub(crate) async fn remove_one(
     changes: &mut Vec<Change>,
 ) -> Result<Outcome> {
     let removed = match item {
-        MemberRef::Client(client) => st(store::remove_client(&mut tx.conn(), group, client).await)?,
-        MemberRef::Group(child) => st(store::remove_child(&mut tx.conn(), group, child).await)?,
+        MemberRef::Client(client) => store::remove_client(&mut tx.conn(), group, client).await?,
+        MemberRef::Group(child) => store::remove_child(&mut tx.conn(), group, child).await?,
     };
     if !removed {
         return Ok(Outcome::NotMember);
@@ -391,7 +395,7 @@ pub(crate) async fn remove_one(
         added: false,
     };
     event.record(&mut tx.conn(), Some(actor), changes).await?;
-    st(groups::touch(&mut tx.conn(), group, -1, Some(actor.staff_id), now_millis()).await)?;
+    groups::touch(&mut tx.conn(), group, -1, Some(actor.staff_id), now_millis()).await?;
     Ok(Outcome::Removed)
 }
 
@@ -473,7 +477,7 @@ pub(crate) async fn remove_from_all_groups(
     actor: Option<&Actor>,
     cause: Cause,
 ) -> Result<usize> {
-    let groups_left = st(store::remove_client_everywhere(c, client).await)?;
+    let groups_left = store::remove_client_everywhere(c, client).await?;
     let mut changes = Vec::with_capacity(groups_left.len());
     for &group in &groups_left {
         let event = MembershipEvent {
@@ -484,7 +488,7 @@ pub(crate) async fn remove_from_all_groups(
             added: false,
         };
         event.record(c, actor, &mut changes).await?;
-        st(groups::touch(c, group, -1, actor.map(|a| a.staff_id), now_millis()).await)?;
+        groups::touch(c, group, -1, actor.map(|a| a.staff_id), now_millis()).await?;
     }
     access::record(c, &changes).await?;
     Ok(groups_left.len())
@@ -499,7 +503,7 @@ async fn end_lapsed_memberships(
     now: Millis,
     changes: &mut Vec<Change>,
 ) -> Result<()> {
-    for (o, group, lapsed_client) in st(store::lapsed_of_client(c, client, now).await)? {
+    for (o, group, lapsed_client) in store::lapsed_of_client(c, client, now).await? {
         if o == org {
             end_membership(c, o, group, lapsed_client, changes).await?;
         }
@@ -515,7 +519,7 @@ pub(crate) async fn end_membership(
     client: ClientId,
     changes: &mut Vec<Change>,
 ) -> Result<bool> {
-    if !st(store::remove_client(c, group, client).await)? {
+    if !store::remove_client(c, group, client).await? {
         return Ok(false);
     }
     let event = MembershipEvent {
@@ -526,7 +530,7 @@ pub(crate) async fn end_membership(
         added: false,
     };
     event.record(c, None, changes).await?;
-    st(groups::touch(c, group, -1, None, now_millis()).await)?;
+    groups::touch(c, group, -1, None, now_millis()).await?;
     Ok(true)
 }
 
@@ -545,11 +549,11 @@ async fn set_validity(
     outcome: Outcome,
     changes: &mut Vec<Change>,
 ) -> Result<()> {
-    let before = st(store::valid_until(c, group, client).await)?.flatten();
+    let before = store::valid_until(c, group, client).await?.flatten();
     if outcome == Outcome::AlreadyMember && before == valid_until {
         return Ok(());
     }
-    st(store::set_valid_until(c, group, client, valid_until).await)?;
+    store::set_valid_until(c, group, client, valid_until).await?;
     changes.push(Change::MembershipValidity {
         org,
         group,
@@ -578,7 +582,7 @@ impl App {
         let mut ended = 0;
         loop {
             let mut tx = self.begin().await?;
-            let batch = st(store::lapsed(&mut tx.conn(), now_millis(), 500).await)?;
+            let batch = store::lapsed(&mut tx.conn(), now_millis(), 500).await?;
             if batch.is_empty() {
                 return Ok(ended);
             }

@@ -6,12 +6,14 @@ use clientele_domain::policy::{MembershipMode, Policies};
 use clientele_domain::{Error, ErrorCode, Result, now_millis};
 use clientele_store::{members, organizations as store};
 
-use crate::{Actor, Admin, App, audit, check_version, st};
+use crate::{Actor, Admin, App, audit, check_version};
 
 impl App {
     pub async fn organization(&self, actor: &Actor) -> Result<Organization> {
-        let mut conn = st(self.db.read().await)?;
-        st(store::get(&mut conn.conn(), actor.organization_id).await)
+        let mut conn = self.db.read().await?;
+        store::get(&mut conn.conn(), actor.organization_id)
+            .await
+            .map_err(Error::from)
     }
 
     /// Changes the policies. Switching to exclusive membership is refused while some client is in
@@ -25,12 +27,12 @@ impl App {
         policies.validate()?;
         let actor = admin.actor();
         let mut tx = self.begin().await?;
-        let before = st(store::get_locked(&mut tx.conn(), actor.organization_id, true).await)?;
+        let before = store::get_locked(&mut tx.conn(), actor.organization_id, true).await?;
         check_version(if_match, before.version)?;
         let to_exclusive = before.policies.membership_mode != MembershipMode::Exclusive
             && policies.membership_mode == MembershipMode::Exclusive;
         if to_exclusive {
-            let conflicts = st(members::clients_in_several_groups(&mut tx.conn(), actor.organization_id, 20).await)?;
+            let conflicts = members::clients_in_several_groups(&mut tx.conn(), actor.organization_id, 20).await?;
             if !conflicts.is_empty() {
                 let names: Vec<String> = conflicts
                     .iter()
@@ -48,21 +50,21 @@ impl App {
             }
         }
         if before.policies.membership_mode != policies.membership_mode {
-            st(members::set_exclusive(
+            members::set_exclusive(
                 &mut tx.conn(),
                 actor.organization_id,
                 policies.membership_mode == MembershipMode::Exclusive,
             )
-            .await)?;
+            .await?;
         }
         let now = now_millis();
-        let after = st(store::update_policies(&mut tx.conn(), actor.organization_id, &policies, now).await)?;
+        let after = store::update_policies(&mut tx.conn(), actor.organization_id, &policies, now).await?;
         let mut changes = Vec::new();
         if before.policies.require_active_relationship != policies.require_active_relationship {
             // Whether a relationship's expiry takes clients out of their groups changed: every
             // client with one is told anew (the sweep deletes the memberships of expired ones).
             for client in
-                st(clientele_store::clients::with_relationship_limit(&mut tx.conn(), actor.organization_id).await)?
+                clientele_store::clients::with_relationship_limit(&mut tx.conn(), actor.organization_id).await?
             {
                 changes.push(crate::clients::eligibility_change(
                     after.id,

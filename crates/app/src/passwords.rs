@@ -10,7 +10,7 @@ use clientele_store::staff as staff_store;
 use serde::Serialize;
 
 use crate::auth::{hash_token, new_secret, verify_password};
-use crate::{Actor, Admin, App, access, audit, st};
+use crate::{Actor, Admin, App, access, audit};
 
 pub use crate::auth::MIN_PASSWORD_CHARS;
 /// How long a reset code works.
@@ -88,8 +88,8 @@ impl App {
     ) -> Result<()> {
         let me = self.staff_by_id(actor.organization_id, actor.staff_id).await?;
         let stored = {
-            let mut conn = st(self.db.read().await)?;
-            st(store::password_hash(&mut conn.conn(), actor.staff_id).await)?
+            let mut conn = self.db.read().await?;
+            store::password_hash(&mut conn.conn(), actor.staff_id).await?
         };
         let Some(turn) = self.hashing.turn(&format!("staff:{}", actor.staff_id)).await else {
             return Err(Error::new(
@@ -113,9 +113,9 @@ impl App {
         }
         let hash = self.hash_new_password(new, &me.email).await?;
         let mut tx = self.begin().await?;
-        st(store::set_password(&mut tx.conn(), actor.staff_id, &hash, false, now_millis()).await)?;
+        store::set_password(&mut tx.conn(), actor.staff_id, &hash, false, now_millis()).await?;
         let keep = keep_session.map(hash_token);
-        let ended = st(store::end_sessions(&mut tx.conn(), actor.staff_id, keep.as_deref()).await)?;
+        let ended = store::end_sessions(&mut tx.conn(), actor.staff_id, keep.as_deref()).await?;
         audit::record(
             &mut tx.conn(),
             actor.organization_id,
@@ -151,8 +151,8 @@ impl App {
         let now = now_millis();
         let expires_at = now + RESET_LIFETIME_MS;
         let mut tx = self.begin().await?;
-        st(store::cancel_resets(&mut tx.conn(), staff, now).await)?;
-        st(store::insert_reset(
+        store::cancel_resets(&mut tx.conn(), staff, now).await?;
+        store::insert_reset(
             &mut tx.conn(),
             staff,
             &hash_token(&code),
@@ -160,7 +160,7 @@ impl App {
             now,
             expires_at,
         )
-        .await)?;
+        .await?;
         audit::record(
             &mut tx.conn(),
             actor.organization_id,
@@ -174,7 +174,7 @@ impl App {
             Some(serde_json::json!({ "expires_at": expires_at })),
         )
         .await?;
-        st(tx.commit().await)?;
+        tx.commit().await?;
         Ok(IssuedReset {
             staff_id: staff,
             path: format!("/reset-password?code={code}"),
@@ -194,22 +194,22 @@ impl App {
         };
         let now = now_millis();
         let staff = {
-            let mut conn = st(self.db.read().await)?;
-            st(clientele_store::credentials::reset_owner(&mut conn.conn(), &hash_token(code), now).await)?
+            let mut conn = self.db.read().await?;
+            clientele_store::credentials::reset_owner(&mut conn.conn(), &hash_token(code), now).await?
         }
         .ok_or_else(refused)?;
         let person = {
-            let mut conn = st(self.db.read().await)?;
-            st(staff_store::get_any(&mut conn.conn(), staff).await)?
+            let mut conn = self.db.read().await?;
+            staff_store::get_any(&mut conn.conn(), staff).await?
         };
         // Checked before the code is used up, so a refused password does not cost the link.
         let hash = self.hash_new_password(new, &person.email).await?;
         let mut tx = self.begin().await?;
-        if st(store::redeem_reset(&mut tx.conn(), &hash_token(code), now).await)? != Some(staff) {
+        if store::redeem_reset(&mut tx.conn(), &hash_token(code), now).await? != Some(staff) {
             return Err(refused());
         }
-        st(store::set_password(&mut tx.conn(), staff, &hash, false, now).await)?;
-        let ended = st(store::end_sessions(&mut tx.conn(), staff, None).await)?;
+        store::set_password(&mut tx.conn(), staff, &hash, false, now).await?;
+        let ended = store::end_sessions(&mut tx.conn(), staff, None).await?;
         let user = Actor {
             staff_id: staff,
             organization_id: person.organization_id,

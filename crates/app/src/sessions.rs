@@ -9,7 +9,7 @@ use clientele_store::{sessions as store, staff};
 use sha2::{Digest, Sha256};
 
 use crate::auth::{hash_token, new_secret, verify_password};
-use crate::{Actor, App, st};
+use crate::{Actor, App};
 
 /// How long a session lasts after sign-in.
 pub const SESSION_LIFETIME_MS: Millis = 12 * 60 * 60 * 1000;
@@ -180,15 +180,15 @@ impl App {
         // guesses cannot all pass a count read before any of them was recorded.
         let mut retry_after = None;
         {
-            let mut tx = st(self.db.begin().await)?;
+            let mut tx = self.db.begin().await?;
             for (key, max) in &keys {
-                let (attempts, window_start) = st(store::count_attempt(&mut tx.conn(), key, now, since).await)?;
+                let (attempts, window_start) = store::count_attempt(&mut tx.conn(), key, now, since).await?;
                 if attempts > *max {
                     let retry = (window_start + FAILURE_WINDOW_MS - now).max(1000) / 1000;
                     retry_after = Some(retry_after.unwrap_or(0).max(retry));
                 }
             }
-            st(tx.commit().await)?;
+            tx.commit().await?;
         }
         if let Some(retry_after_secs) = retry_after {
             tracing::warn!(client_address, "sign-in refused: too many attempts");
@@ -196,8 +196,8 @@ impl App {
             return Ok(SignIn::TooManyAttempts { retry_after_secs });
         }
         let candidates = {
-            let mut conn = st(self.db.read().await)?;
-            st(store::credentials(&mut conn.conn(), &email).await)?
+            let mut conn = self.db.read().await?;
+            store::credentials(&mut conn.conn(), &email).await?
         };
         let Some(turn) = self.hashing.turn(client_address).await else {
             return Ok(SignIn::Busy);
@@ -222,15 +222,15 @@ impl App {
         };
         let mut tx = self.begin().await?;
         // A success clears this person's counts and gives the address back its attempt.
-        st(store::clear_failures(&mut tx.conn(), &keys[0].0).await)?;
-        st(store::clear_failures(&mut tx.conn(), &keys[2].0).await)?;
-        st(store::uncount_attempt(&mut tx.conn(), &keys[1].0).await)?;
-        st(store::purge_expired(&mut tx.conn(), now).await)?;
+        store::clear_failures(&mut tx.conn(), &keys[0].0).await?;
+        store::clear_failures(&mut tx.conn(), &keys[2].0).await?;
+        store::uncount_attempt(&mut tx.conn(), &keys[1].0).await?;
+        store::purge_expired(&mut tx.conn(), now).await?;
         let token = new_secret();
         let expires_at = now + SESSION_LIFETIME_MS;
-        st(store::insert(&mut tx.conn(), found.staff_id, &hash_token(&token), now, expires_at).await)?;
-        let staff = st(staff::get(&mut tx.conn(), found.organization_id, found.staff_id).await)?;
-        st(tx.commit().await)?;
+        store::insert(&mut tx.conn(), found.staff_id, &hash_token(&token), now, expires_at).await?;
+        let staff = staff::get(&mut tx.conn(), found.organization_id, found.staff_id).await?;
+        tx.commit().await?;
         Ok(SignIn::Opened(NewSession {
             token,
             staff,
@@ -243,13 +243,13 @@ impl App {
     async fn audit_refused_sign_in(&self, email: &str, client_address: &str) {
         let recorded = async {
             let accounts = {
-                let mut conn = st(self.db.read().await)?;
-                st(store::credentials(&mut conn.conn(), email).await)?
+                let mut conn = self.db.read().await?;
+                store::credentials(&mut conn.conn(), email).await?
             };
             if accounts.is_empty() {
                 return Ok(());
             }
-            let mut tx = st(self.db.begin().await)?;
+            let mut tx = self.db.begin().await?;
             for account in accounts {
                 crate::audit::record(
                     &mut tx.conn(),
@@ -265,7 +265,7 @@ impl App {
                 )
                 .await?;
             }
-            st(tx.commit().await)
+            tx.commit().await.map_err(Error::from)
         };
         if let Err(e) = recorded.await {
             tracing::warn!(error = %e, "could not record a refused sign-in");
@@ -277,11 +277,11 @@ impl App {
         if token.len() != 64 {
             return Ok(None);
         }
-        let mut conn = st(self.db.read().await)?;
-        let Some((staff_id, org)) = st(store::find(&mut conn.conn(), &hash_token(token), now_millis()).await)? else {
+        let mut conn = self.db.read().await?;
+        let Some((staff_id, org)) = store::find(&mut conn.conn(), &hash_token(token), now_millis()).await? else {
             return Ok(None);
         };
-        let staff = st(staff::get(&mut conn.conn(), org, staff_id).await)?;
+        let staff = staff::get(&mut conn.conn(), org, staff_id).await?;
         Ok(Some((
             Actor {
                 staff_id,
@@ -295,8 +295,8 @@ impl App {
 
     pub async fn sign_out(&self, token: &str) -> Result<()> {
         let mut tx = self.begin().await?;
-        st(store::delete(&mut tx.conn(), &hash_token(token)).await)?;
-        st(tx.commit().await)
+        store::delete(&mut tx.conn(), &hash_token(token)).await?;
+        Ok(tx.commit().await?)
     }
 }
 

@@ -10,7 +10,7 @@ use clientele_domain::{Error, Result, now_millis};
 use clientele_store::{business_units, organizations, staff};
 
 use crate::auth::{hash_password, new_secret};
-use crate::{Actor, App, audit, st};
+use crate::{Actor, App, audit};
 
 /// What the first start created; the password is shown once and never stored in clear.
 #[derive(Debug)]
@@ -24,15 +24,16 @@ impl App {
     /// The admin the command line acts as: the one with this e-mail, or else the first active
     /// admin of the first organisation.
     pub async fn cli_admin(&self, email: Option<&str>) -> Result<Actor> {
-        let mut conn = st(self.db.read().await)?;
-        let org = st(organizations::first(&mut conn.conn()).await)?
+        let mut conn = self.db.read().await?;
+        let org = organizations::first(&mut conn.conn())
+            .await?
             .ok_or_else(|| Error::not_found("organisation (run `clientele serve` once to set one up)"))?;
-        let admins = st(clientele_store::staff::active_admins(&mut conn.conn(), org.id).await)?;
+        let admins = clientele_store::staff::active_admins(&mut conn.conn(), org.id).await?;
         let mut chosen = admins.first().copied();
         if let Some(email) = email {
             chosen = None;
             for id in &admins {
-                let s = st(clientele_store::staff::get(&mut conn.conn(), org.id, *id).await)?;
+                let s = clientele_store::staff::get(&mut conn.conn(), org.id, *id).await?;
                 if s.email.eq_ignore_ascii_case(email) {
                     chosen = Some(*id);
                 }
@@ -53,13 +54,13 @@ impl App {
         let name = Name::parse("organization_name", org_name)?;
         let email = Email::parse("admin_email", admin_email)?;
         let mut tx = self.begin().await?;
-        if st(organizations::first(&mut tx.conn()).await)?.is_some() {
+        if organizations::first(&mut tx.conn()).await?.is_some() {
             return Ok(None);
         }
         let now = now_millis();
-        let org = st(organizations::insert(&mut tx.conn(), name.as_str(), &Policies::default(), now).await)?;
+        let org = organizations::insert(&mut tx.conn(), name.as_str(), &Policies::default(), now).await?;
         let unit = Name::parse("name", "Main office")?;
-        st(business_units::insert(&mut tx.conn(), org.id, unit.as_str(), &unit.key(), now).await)?;
+        business_units::insert(&mut tx.conn(), org.id, unit.as_str(), &unit.key(), now).await?;
         let password = new_secret()[..20].to_string();
         let hash = hash_password(&password)?;
         let new = staff::NewStaff {
@@ -68,9 +69,9 @@ impl App {
             role: StaffRole::Admin,
             password_hash: Some(&hash),
         };
-        let mut admin = st(staff::insert(&mut tx.conn(), org.id, &new, now).await)?;
+        let mut admin = staff::insert(&mut tx.conn(), org.id, &new, now).await?;
         // Printed on a terminal: it must be replaced at the first sign-in.
-        st(clientele_store::credentials::set_password(&mut tx.conn(), admin.id, &hash, true, now).await)?;
+        clientele_store::credentials::set_password(&mut tx.conn(), admin.id, &hash, true, now).await?;
         admin.must_change_password = true;
         audit::record(
             &mut tx.conn(),
@@ -85,7 +86,7 @@ impl App {
             Some(serde_json::json!({ "name": org.name, "admin": admin.email })),
         )
         .await?;
-        st(tx.commit().await)?;
+        tx.commit().await?;
         Ok(Some(Bootstrapped {
             organization: org,
             admin,
@@ -109,7 +110,7 @@ impl App {
             None => None,
         };
         let mut tx = self.begin().await?;
-        let org = st(organizations::first(&mut tx.conn()).await)?.ok_or_else(|| {
+        let org = organizations::first(&mut tx.conn()).await?.ok_or_else(|| {
             Error::invalid(
                 "database",
                 "has no organisation yet; run `clientele serve` once to set it up",
@@ -121,7 +122,7 @@ impl App {
             role,
             password_hash: hash.as_deref(),
         };
-        let created = st(staff::insert(&mut tx.conn(), org.id, &new, now_millis()).await)?;
+        let created = staff::insert(&mut tx.conn(), org.id, &new, now_millis()).await?;
         audit::record(
             &mut tx.conn(),
             org.id,
@@ -135,7 +136,7 @@ impl App {
             Some(serde_json::to_value(&created).unwrap_or_default()),
         )
         .await?;
-        st(tx.commit().await)?;
+        tx.commit().await?;
         Ok(created)
     }
 }

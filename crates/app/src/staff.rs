@@ -9,7 +9,7 @@ use clientele_store::Locked;
 use clientele_store::staff as store;
 
 use crate::paging::{self, Cursor, Page};
-use crate::{Actor, Admin, App, audit, check_version, st};
+use crate::{Actor, Admin, App, audit, check_version};
 
 #[derive(Debug, Clone)]
 pub struct NewStaff {
@@ -36,8 +36,8 @@ impl App {
         actor.admin()?;
         let limit = paging::limit(limit)?;
         let cursor = Cursor::decode(cursor)?;
-        let mut conn = st(self.db.read().await)?;
-        let rows = st(store::list(&mut conn.conn(), actor.organization_id, cursor.as_after(), limit + 1).await)?;
+        let mut conn = self.db.read().await?;
+        let rows = store::list(&mut conn.conn(), actor.organization_id, cursor.as_after(), limit + 1).await?;
         Ok(paging::page(rows, limit, |s| Cursor {
             key: s.email.clone(),
             id: s.id.0,
@@ -49,8 +49,10 @@ impl App {
         if id != actor.staff_id {
             actor.admin()?;
         }
-        let mut conn = st(self.db.read().await)?;
-        st(store::get(&mut conn.conn(), actor.organization_id, id).await)
+        let mut conn = self.db.read().await?;
+        store::get(&mut conn.conn(), actor.organization_id, id)
+            .await
+            .map_err(Error::from)
     }
 
     /// The colleague directory every staff member may read: names, by name.
@@ -58,8 +60,8 @@ impl App {
         let page = {
             let limit = paging::limit(limit)?;
             let cursor = Cursor::decode(cursor)?;
-            let mut conn = st(self.db.read().await)?;
-            let rows = st(store::list(&mut conn.conn(), actor.organization_id, cursor.as_after(), limit + 1).await)?;
+            let mut conn = self.db.read().await?;
+            let rows = store::list(&mut conn.conn(), actor.organization_id, cursor.as_after(), limit + 1).await?;
             paging::page(rows, limit, |s| Cursor {
                 key: s.email.clone(),
                 id: s.id.0,
@@ -74,18 +76,23 @@ impl App {
 
     /// One colleague, by id (names in histories and lists).
     pub async fn colleague(&self, actor: &Actor, id: StaffId) -> Result<Colleague> {
-        let mut conn = st(self.db.read().await)?;
-        st(store::get(&mut conn.conn(), actor.organization_id, id).await).map(colleague)
+        let mut conn = self.db.read().await?;
+        store::get(&mut conn.conn(), actor.organization_id, id)
+            .await
+            .map_err(Error::from)
+            .map(colleague)
     }
 
     /// The organisation's staff member with this e-mail (admins: "whose time" on the Log time form).
     pub async fn staff_by_email(&self, admin: Admin<'_>, field: &str, email: &str) -> Result<Staff> {
         let org = admin.actor().organization_id;
         let email = Email::parse(field, email)?;
-        let mut conn = st(self.db.read().await)?;
-        let found = st(store::by_emails(&mut conn.conn(), org, &[email.as_str().to_string()]).await)?;
+        let mut conn = self.db.read().await?;
+        let found = store::by_emails(&mut conn.conn(), org, &[email.as_str().to_string()]).await?;
         match found.first() {
-            Some(s) => st(store::get(&mut conn.conn(), org, StaffId(s.id)).await),
+            Some(s) => store::get(&mut conn.conn(), org, StaffId(s.id))
+                .await
+                .map_err(Error::from),
             None => Err(Error::invalid(
                 field,
                 format!("no staff member has the e-mail {}", email.as_str()),
@@ -108,7 +115,7 @@ impl App {
             role: new.role,
             password_hash: hash.as_deref(),
         };
-        let staff = st(store::insert(&mut tx.conn(), actor.organization_id, &record, now_millis()).await)?;
+        let staff = store::insert(&mut tx.conn(), actor.organization_id, &record, now_millis()).await?;
         audit::record(
             &mut tx.conn(),
             actor.organization_id,
@@ -122,7 +129,7 @@ impl App {
             serde_json::to_value(&staff).ok(),
         )
         .await?;
-        st(tx.commit().await)?;
+        tx.commit().await?;
         Ok(staff)
     }
 
@@ -137,9 +144,9 @@ impl App {
         let mut tx = self.begin().await?;
         // Exclusive: two admins demoting each other at once must not both pass the last-admin
         // check below.
-        st(clientele_store::organizations::get_locked(&mut tx.conn(), actor.organization_id, true).await)?;
-        st(tx.conn().lock(Locked::Staff, id.0).await)?;
-        let before = st(store::get(&mut tx.conn(), actor.organization_id, id).await)?;
+        clientele_store::organizations::get_locked(&mut tx.conn(), actor.organization_id, true).await?;
+        tx.conn().lock(Locked::Staff, id.0).await?;
+        let before = store::get(&mut tx.conn(), actor.organization_id, id).await?;
         check_version(if_match, before.version)?;
         let name = match &patch.name {
             Some(n) => Name::parse("name", n)?.into_string(),
@@ -148,7 +155,7 @@ impl App {
         let role = patch.role.unwrap_or(before.role);
         let active = patch.active.unwrap_or(before.active);
         let loses_admin = before.role == StaffRole::Admin && before.active && (role != StaffRole::Admin || !active);
-        if loses_admin && st(store::count_active_admins(&mut tx.conn(), actor.organization_id).await)? <= 1 {
+        if loses_admin && store::count_active_admins(&mut tx.conn(), actor.organization_id).await? <= 1 {
             return Err(Error::new(
                 ErrorCode::Conflict,
                 "this is the last active admin; make someone else an admin first",
@@ -156,12 +163,12 @@ impl App {
             .with_field("role"));
         }
         let now = now_millis();
-        let after = st(store::update(&mut tx.conn(), actor.organization_id, id, &name, role, active, now).await)?;
+        let after = store::update(&mut tx.conn(), actor.organization_id, id, &name, role, active, now).await?;
         if before.active && !active {
             // Deactivation ends every way in, for good: reactivating does not bring back old
             // sessions or tokens.
-            let sessions = st(clientele_store::credentials::end_sessions(&mut tx.conn(), id, None).await)?;
-            let tokens = st(clientele_store::credentials::revoke_tokens_of(&mut tx.conn(), id, now).await)?;
+            let sessions = clientele_store::credentials::end_sessions(&mut tx.conn(), id, None).await?;
+            let tokens = clientele_store::credentials::revoke_tokens_of(&mut tx.conn(), id, now).await?;
             audit::record(
                 &mut tx.conn(),
                 actor.organization_id,

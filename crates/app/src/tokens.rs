@@ -10,7 +10,7 @@ use clientele_store::credentials::{self as store, TokenRow};
 use serde::Serialize;
 
 use crate::auth::{TOKEN_PREFIX, hash_token, new_secret};
-use crate::{Actor, App, access, audit, st};
+use crate::{Actor, App, access, audit};
 
 /// A token as listed: everything but the secret.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -87,7 +87,7 @@ impl App {
         }
         let token = format!("{TOKEN_PREFIX}{}", new_secret());
         let mut tx = self.begin().await?;
-        let row = st(store::insert_token(
+        let row = store::insert_token(
             &mut tx.conn(),
             owner,
             &hash_token(&token),
@@ -95,7 +95,7 @@ impl App {
             now,
             expires_at,
         )
-        .await)?;
+        .await?;
         audit::record(
             &mut tx.conn(),
             actor.organization_id,
@@ -109,7 +109,7 @@ impl App {
             Some(serde_json::json!({ "staff_id": owner, "name": name.as_str(), "expires_at": expires_at })),
         )
         .await?;
-        st(tx.commit().await)?;
+        tx.commit().await?;
         Ok(NewToken {
             listed: listed(row, now),
             token,
@@ -120,9 +120,10 @@ impl App {
     pub async fn api_tokens(&self, actor: &Actor, staff: Option<StaffId>) -> Result<Vec<ApiToken>> {
         let owner = self.token_owner(actor, staff)?;
         self.staff_by_id(actor.organization_id, owner).await?;
-        let mut conn = st(self.db.read().await)?;
+        let mut conn = self.db.read().await?;
         let now = now_millis();
-        Ok(st(store::tokens_of(&mut conn.conn(), owner).await)?
+        Ok(store::tokens_of(&mut conn.conn(), owner)
+            .await?
             .into_iter()
             .map(|row| listed(row, now))
             .collect())
@@ -132,8 +133,8 @@ impl App {
     pub async fn revoke_api_token(&self, actor: &Actor, id: i64) -> Result<ApiToken> {
         let not_found = || Error::not_found("API token");
         let row = {
-            let mut conn = st(self.db.read().await)?;
-            st(store::token(&mut conn.conn(), id).await)?.ok_or_else(not_found)?
+            let mut conn = self.db.read().await?;
+            store::token(&mut conn.conn(), id).await?.ok_or_else(not_found)?
         };
         let owner = StaffId(row.staff_id);
         // Another organisation's token, or someone else's for staff: as if it did not exist.
@@ -146,7 +147,7 @@ impl App {
         }
         let now = now_millis();
         let mut tx = self.begin().await?;
-        if st(store::revoke_token(&mut tx.conn(), id, now).await)? {
+        if store::revoke_token(&mut tx.conn(), id, now).await? {
             audit::record(
                 &mut tx.conn(),
                 actor.organization_id,
@@ -168,8 +169,8 @@ impl App {
             access::record(&mut tx.conn(), &[change]).await?;
         }
         self.commit(tx).await?;
-        let mut conn = st(self.db.read().await)?;
-        let row = st(store::token(&mut conn.conn(), id).await)?.ok_or_else(not_found)?;
+        let mut conn = self.db.read().await?;
+        let row = store::token(&mut conn.conn(), id).await?.ok_or_else(not_found)?;
         Ok(listed(row, now))
     }
 }

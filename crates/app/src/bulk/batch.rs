@@ -28,8 +28,8 @@ use clientele_store::process_requests::RowOutcome;
 use clientele_store::{Tx, groups as group_store};
 
 use super::formats::{Ctx, Fields, id, member_outcome};
+use crate::Actor;
 use crate::members::{MemberRef, Outcome, add_one, remove_one};
-use crate::{Actor, st};
 
 /// How a row names its group.
 enum Target {
@@ -133,10 +133,10 @@ async fn create_group(
     changes: &mut Vec<Change>,
 ) -> Result<Result<clientele_domain::entities::ClientGroup>> {
     let mark = changes.len();
-    st(clientele_store::process_requests::execute(&mut tx.conn(), "SAVEPOINT create_group").await)?;
+    clientele_store::process_requests::execute(&mut tx.conn(), "SAVEPOINT create_group").await?;
     let made: Result<clientele_domain::entities::ClientGroup> = async {
         let unit = if spec.unit.is_empty() {
-            let units = st(clientele_store::business_units::list(&mut tx.conn(), ctx.org.id, ("", 0), 2).await)?;
+            let units = clientele_store::business_units::list(&mut tx.conn(), ctx.org.id, ("", 0), 2).await?;
             match units.as_slice() {
                 [(only, _)] => only.id,
                 _ => {
@@ -170,13 +170,13 @@ async fn create_group(
     .await;
     match made {
         Ok(g) => {
-            st(clientele_store::process_requests::execute(&mut tx.conn(), "RELEASE SAVEPOINT create_group").await)?;
+            clientele_store::process_requests::execute(&mut tx.conn(), "RELEASE SAVEPOINT create_group").await?;
             Ok(Ok(g))
         }
         Err(e) if e.code == ErrorCode::Internal => Err(e),
         Err(e) => {
-            st(clientele_store::process_requests::execute(&mut tx.conn(), "ROLLBACK TO SAVEPOINT create_group").await)?;
-            st(clientele_store::process_requests::execute(&mut tx.conn(), "RELEASE SAVEPOINT create_group").await)?;
+            clientele_store::process_requests::execute(&mut tx.conn(), "ROLLBACK TO SAVEPOINT create_group").await?;
+            clientele_store::process_requests::execute(&mut tx.conn(), "RELEASE SAVEPOINT create_group").await?;
             changes.truncate(mark);
             Ok(Err(e))
         }
@@ -291,7 +291,7 @@ pub(crate) async fn membership_rows(
     keys.sort_unstable();
     let mut groups: HashMap<i64, Group> = HashMap::new();
     let mut by_key: HashMap<String, i64> = HashMap::new();
-    for g in st(group_store::facts(&mut tx.conn(), org, &ids, &keys).await)? {
+    for g in group_store::facts(&mut tx.conn(), org, &ids, &keys).await? {
         by_key.insert(g.name_key, g.id);
         groups.insert(
             g.id,
@@ -351,7 +351,7 @@ pub(crate) async fn membership_rows(
     refs.sort_unstable();
     let mut clients: HashMap<i64, MemberFacts> = HashMap::new();
     let mut by_ref: HashMap<String, i64> = HashMap::new();
-    for f in st(client_store::member_facts(&mut tx.conn(), org, &ids, &refs).await)? {
+    for f in client_store::member_facts(&mut tx.conn(), org, &ids, &refs).await? {
         if let Some(r) = &f.external_ref {
             by_ref.insert(r.clone(), f.id);
         }
@@ -367,7 +367,7 @@ pub(crate) async fn membership_rows(
         // At most one membership per client.
         let mut known: Vec<i64> = clients.keys().copied().collect();
         known.sort_unstable();
-        for (group, client, slot) in st(member_store::memberships_of_clients(&mut tx.conn(), &known).await)? {
+        for (group, client, slot) in member_store::memberships_of_clients(&mut tx.conn(), &known).await? {
             member_of.insert((group, client));
             if slot {
                 occupant.insert(client, group);
@@ -393,7 +393,7 @@ pub(crate) async fn membership_rows(
         }
         let mut pairs: Vec<(i64, i64)> = pairs.into_iter().collect();
         pairs.sort_unstable();
-        member_of.extend(st(member_store::existing_memberships(&mut tx.conn(), &pairs).await)?);
+        member_of.extend(member_store::existing_memberships(&mut tx.conn(), &pairs).await?);
     }
     let occupied: Vec<GroupId> = occupant
         .values()
@@ -405,7 +405,7 @@ pub(crate) async fn membership_rows(
     let mut occupant_names: HashMap<i64, String> = HashMap::new();
     if exclusive && !occupied.is_empty() {
         let occupied: Vec<i64> = occupied.iter().map(|g| g.0).collect();
-        for g in st(group_store::facts(&mut tx.conn(), org, &occupied, &[]).await)? {
+        for g in group_store::facts(&mut tx.conn(), org, &occupied, &[]).await? {
             occupant_names.insert(g.id, g.name);
         }
     }
@@ -518,7 +518,7 @@ pub(crate) async fn membership_rows(
                 member_outcome(group, MemberRef::Client(client), Outcome::Added)
             }
             Ok(Step::Nest(target, child)) => {
-                let target = st(group_store::get(&mut tx.conn(), org, target).await)?;
+                let target = group_store::get(&mut tx.conn(), org, target).await?;
                 let item = MemberRef::Group(child);
                 super::rows::under_savepoint(tx, changes, async |tx, changes| {
                     let outcome = add_one(tx, ctx.org, ctx.actor, &target, item, cause, changes).await?;
@@ -554,10 +554,10 @@ pub(crate) async fn membership_rows(
         at: now,
     };
     let pairs: Vec<(GroupId, ClientId)> = adds.iter().map(|&(_, g, c)| (g, c)).collect();
-    let inserted: HashSet<(GroupId, ClientId)> =
-        st(member_store::add_clients(&mut tx.conn(), org, &pairs, exclusive, how).await)?
-            .into_iter()
-            .collect();
+    let inserted: HashSet<(GroupId, ClientId)> = member_store::add_clients(&mut tx.conn(), org, &pairs, exclusive, how)
+        .await?
+        .into_iter()
+        .collect();
     phases.mark("memberships");
     let mut events = Vec::with_capacity(inserted.len());
     let mut added_to: HashMap<GroupId, i64> = HashMap::new();
@@ -565,10 +565,10 @@ pub(crate) async fn membership_rows(
         if !inserted.contains(&(group, client)) {
             // Another writer got there between our read and our insert (PostgreSQL): the answer
             // `members::add_one` gives when its insert finds a conflict.
-            outcomes[index].1 = if st(member_store::is_client_member(&mut tx.conn(), group, client).await)? {
+            outcomes[index].1 = if member_store::is_client_member(&mut tx.conn(), group, client).await? {
                 member_outcome(group, MemberRef::Client(client), Outcome::AlreadyMember)
             } else {
-                let other = st(member_store::group_of_exclusive_client(&mut tx.conn(), client).await)?;
+                let other = member_store::group_of_exclusive_client(&mut tx.conn(), client).await?;
                 let name = clients.get(&client.0).map(|f| f.name.as_str()).unwrap_or_default();
                 rejected(Error::new(
                     ErrorCode::ClientInAnotherGroup,
@@ -597,12 +597,12 @@ pub(crate) async fn membership_rows(
         changes.push(Change::ClientAdded { org, group, client });
         *added_to.entry(group).or_default() += 1;
     }
-    st(audit_store::record_many(&mut tx.conn(), events, ctx.actor.request_id.as_deref(), now).await)?;
+    audit_store::record_many(&mut tx.conn(), events, ctx.actor.request_id.as_deref(), now).await?;
     phases.mark("audit");
     let mut touched: Vec<(GroupId, i64)> = added_to.into_iter().collect();
     // A fixed order, so concurrent batches on PostgreSQL lock groups in the same order.
     touched.sort();
-    st(group_store::touch_many(&mut tx.conn(), &touched, Some(ctx.actor.staff_id), now).await)?;
+    group_store::touch_many(&mut tx.conn(), &touched, Some(ctx.actor.staff_id), now).await?;
     Ok(outcomes)
 }
 
@@ -625,7 +625,7 @@ pub(crate) async fn removal_rows(
         .ok_or_else(|| Error::internal("a bulk request without a group"))?;
     // The per-row path looks the group up for every row that names its member well; its refusal
     // (the group is gone) is every such row's.
-    let gone = match st(group_store::get(&mut tx.conn(), org, group).await) {
+    let gone = match group_store::get(&mut tx.conn(), org, group).await.map_err(Error::from) {
         Ok(_) => None,
         Err(e) if e.code == ErrorCode::Internal => return Err(e),
         Err(e) => Some(e),
@@ -686,7 +686,8 @@ pub(crate) async fn remove_clients(
     changes: &mut Vec<Change>,
 ) -> Result<HashSet<ClientId>> {
     let org = actor.organization_id;
-    let were_members: HashSet<ClientId> = st(member_store::remove_clients(&mut tx.conn(), group, clients).await)?
+    let were_members: HashSet<ClientId> = member_store::remove_clients(&mut tx.conn(), group, clients)
+        .await?
         .into_iter()
         .collect();
     let now = now_millis();
@@ -713,9 +714,9 @@ pub(crate) async fn remove_clients(
         changes.push(Change::ClientRemoved { org, group, client });
     }
     let removed = events.len() as i64;
-    st(audit_store::record_many(&mut tx.conn(), events, actor.request_id.as_deref(), now).await)?;
+    audit_store::record_many(&mut tx.conn(), events, actor.request_id.as_deref(), now).await?;
     if removed > 0 {
-        st(group_store::touch_many(&mut tx.conn(), &[(group, -removed)], Some(actor.staff_id), now).await)?;
+        group_store::touch_many(&mut tx.conn(), &[(group, -removed)], Some(actor.staff_id), now).await?;
     }
     Ok(were_members)
 }

@@ -26,7 +26,6 @@ use clientele_store::process_requests::RowOutcome;
 
 use super::formats::{Ctx, Fields, client_input, client_row, unit_by_name};
 use crate::clients::{ClientInput, client_change, merged_fields};
-use crate::st;
 
 /// What a row comes to once it is read.
 enum Plan {
@@ -71,7 +70,7 @@ pub(crate) async fn client_rows(
     references.dedup();
     let mut by_id: HashMap<i64, Client> = HashMap::new();
     let mut by_ref: HashMap<String, i64> = HashMap::new();
-    for client in st(client_store::find_many(&mut tx.conn(), org, &ids, &references).await)? {
+    for client in client_store::find_many(&mut tx.conn(), org, &ids, &references).await? {
         if let Some(reference) = &client.external_ref {
             by_ref.insert(reference.clone(), client.id.0);
         }
@@ -191,7 +190,7 @@ async fn write_new(
     let org = ctx.org.id;
     let now = now_millis();
     let fields: Vec<ClientFields> = pending.iter().map(|(_, f)| f.clone()).collect();
-    let created = st(client_store::insert_many(&mut tx.conn(), org, &fields, now).await)?;
+    let created = client_store::insert_many(&mut tx.conn(), org, &fields, now).await?;
     let mut events = Vec::with_capacity(created.len());
     for ((index, _), client) in pending.drain(..).zip(&created) {
         events.push(EventRow {
@@ -216,6 +215,6 @@ async fn write_new(
             ..Default::default()
         };
     }
-    st(audit_store::record_many(&mut tx.conn(), events, ctx.actor.request_id.as_deref(), now).await)?;
+    audit_store::record_many(&mut tx.conn(), events, ctx.actor.request_id.as_deref(), now).await?;
     Ok(())
 }

@@ -12,7 +12,7 @@ use clientele_store::{Conn, business_units, clients as client_store, groups as g
 
 use super::formats::{Format, format_instant};
 use crate::cell;
-use crate::{Admin, App, st};
+use crate::{Admin, App};
 
 /// Groups per page.
 const PAGE: i64 = 1000;
@@ -26,7 +26,7 @@ async fn unit_names(c: &mut Conn<'_>, org: OrganizationId) -> Result<HashMap<i64
     let mut names = HashMap::new();
     let mut after = (String::new(), 0i64);
     loop {
-        let page = st(business_units::list(c, org, (&after.0, after.1), 500).await)?;
+        let page = business_units::list(c, org, (&after.0, after.1), 500).await?;
         let Some((last, key)) = page.last() else { break };
         after = (key.clone(), last.id.0);
         let full = page.len() == 500;
@@ -292,7 +292,7 @@ impl App {
                 ids.sort_unstable_by_key(|c| c.0);
                 let more = ids.len() > CLIENT_PAGE as usize;
                 ids.truncate(CLIENT_PAGE as usize);
-                let mut conn = st(self.db.read().await)?;
+                let mut conn = self.db.read().await?;
                 let c = &mut conn.conn();
                 if format == Format::ProgramAccounts {
                     // The accounts of this page of matching clients.
@@ -304,7 +304,7 @@ impl App {
                 let units = unit_names(c, org).await?;
                 let mut rows = Vec::with_capacity(ids.len());
                 for chunk in ids.chunks(1000) {
-                    rows.extend(st(client_store::by_ids(c, org, chunk).await)?);
+                    rows.extend(client_store::by_ids(c, org, chunk).await?);
                 }
                 rows.sort_unstable_by_key(|c| c.id.0);
                 for client in &rows {
@@ -318,7 +318,7 @@ impl App {
                 let groups = self.groups_matching(org, wanted).await?;
                 let ids: std::collections::HashSet<i64> = groups.iter().map(|g| g.id.0).collect();
                 if format == Format::Groups {
-                    let mut conn = st(self.db.read().await)?;
+                    let mut conn = self.db.read().await?;
                     let units = unit_names(&mut conn.conn(), org).await?;
                     // A firm has thousands of groups at most: one page holds them all.
                     if after == 0 {
@@ -369,12 +369,12 @@ impl App {
 
     /// Every live group passing `filter`, by id.
     async fn groups_matching(&self, org: OrganizationId, filter: &GroupFilter) -> Result<Vec<ClientGroup>> {
-        let mut conn = st(self.db.read().await)?;
+        let mut conn = self.db.read().await?;
         let c = &mut conn.conn();
         let mut out = Vec::new();
         let mut after = (String::new(), 0i64);
         loop {
-            let page = st(group_store::list(c, org, filter, (&after.0, after.1), false, 1000).await)?;
+            let page = group_store::list(c, org, filter, (&after.0, after.1), false, 1000).await?;
             let full = page.len() == 1000;
             if let Some((g, key)) = page.last() {
                 after = (key.clone(), g.id.0);
@@ -392,7 +392,7 @@ impl App {
     /// Returns where the next page starts, or `None` after the last.
     pub async fn export_page(&self, admin: Admin<'_>, format: Format, after: i64) -> Result<(Vec<u8>, Option<i64>)> {
         let org = admin.actor().organization_id;
-        let mut conn = st(self.db.read().await)?;
+        let mut conn = self.db.read().await?;
         let c = &mut conn.conn();
         let mut w = page_writer(format, after)?;
         let io = |e: csv::Error| Error::internal(e);
@@ -402,7 +402,7 @@ impl App {
                 let mut last = after;
                 let mut failed = None;
                 let mut number = String::new();
-                let rows = st(client_store::each_by_id(c, org, after, CLIENT_PAGE, |r| {
+                let rows = client_store::each_by_id(c, org, after, CLIENT_PAGE, |r| {
                     use std::fmt::Write as _;
                     last = r.id;
                     number.clear();
@@ -431,7 +431,7 @@ impl App {
                         failed.get_or_insert(e);
                     }
                 })
-                .await)?;
+                .await?;
                 if let Some(e) = failed {
                     return Err(io(e));
                 }
@@ -441,40 +441,38 @@ impl App {
                 let mut last = after;
                 let mut failed = None;
                 let mut numbers = (String::new(), String::new(), String::new());
-                let rows = st(
-                    clientele_store::time_entries::each_by_id(c, org, after, CLIENT_PAGE, |r| {
-                        use std::fmt::Write as _;
-                        last = r.id;
-                        let (id, client, minutes) = &mut numbers;
-                        id.clear();
-                        client.clear();
-                        minutes.clear();
-                        let _ = write!(id, "{}", r.id);
-                        let _ = write!(client, "{}", r.client_id);
-                        let _ = write!(minutes, "{}", r.minutes);
-                        let date = r.day.to_string();
-                        let written = cell::write_record(
-                            &mut w,
-                            [
-                                id.as_str(),
-                                date.as_str(),
-                                client.as_str(),
-                                r.client_ref.unwrap_or_default(),
-                                r.client_name,
-                                r.staff_email,
-                                r.staff_name,
-                                minutes.as_str(),
-                                if r.billable { "yes" } else { "no" },
-                                r.service,
-                                r.note,
-                            ],
-                        );
-                        if let Err(e) = written {
-                            failed.get_or_insert(e);
-                        }
-                    })
-                    .await,
-                )?;
+                let rows = clientele_store::time_entries::each_by_id(c, org, after, CLIENT_PAGE, |r| {
+                    use std::fmt::Write as _;
+                    last = r.id;
+                    let (id, client, minutes) = &mut numbers;
+                    id.clear();
+                    client.clear();
+                    minutes.clear();
+                    let _ = write!(id, "{}", r.id);
+                    let _ = write!(client, "{}", r.client_id);
+                    let _ = write!(minutes, "{}", r.minutes);
+                    let date = r.day.to_string();
+                    let written = cell::write_record(
+                        &mut w,
+                        [
+                            id.as_str(),
+                            date.as_str(),
+                            client.as_str(),
+                            r.client_ref.unwrap_or_default(),
+                            r.client_name,
+                            r.staff_email,
+                            r.staff_name,
+                            minutes.as_str(),
+                            if r.billable { "yes" } else { "no" },
+                            r.service,
+                            r.note,
+                        ],
+                    );
+                    if let Err(e) = written {
+                        failed.get_or_insert(e);
+                    }
+                })
+                .await?;
                 if let Some(e) = failed {
                     return Err(io(e));
                 }
@@ -482,7 +480,7 @@ impl App {
             }
             Format::Groups => {
                 let units = unit_names(c, org).await?;
-                let page = st(group_store::page_by_id(c, org, after, PAGE).await)?;
+                let page = group_store::page_by_id(c, org, after, PAGE).await?;
                 for group in &page {
                     cell::write_record(
                         &mut w,
@@ -508,9 +506,9 @@ impl App {
                     .flatten()
             }
             Format::Memberships => {
-                let page = st(group_store::page_by_id(c, org, after, GROUPS_PER_PAGE).await)?;
+                let page = group_store::page_by_id(c, org, after, GROUPS_PER_PAGE).await?;
                 let ids: Vec<i64> = page.iter().map(|g| g.id.0).collect();
-                let children = st(clientele_store::members::children_names(c, &ids).await)?;
+                let children = clientele_store::members::children_names(c, &ids).await?;
                 // Each group's clients, then the groups nested in it, group after group: the
                 // clients stream in (group, client) order, and a group's children are written
                 // when the stream moves past it.
@@ -521,29 +519,28 @@ impl App {
                     failed: None,
                 };
                 let mut number = (String::new(), String::new());
-                st(
-                    clientele_store::members::each_client_member(c, &ids, |group, client, reference| {
-                        use std::fmt::Write as _;
-                        out.finish_groups(&mut w, Some(group));
-                        let page = out.page;
-                        let Some(g) = page.get(out.next) else { return };
-                        number.0.clear();
-                        number.1.clear();
-                        let _ = write!(number.0, "{group}");
-                        let _ = write!(number.1, "{client}");
-                        out.record(
-                            &mut w,
-                            [
-                                number.0.as_str(),
-                                g.name.as_str(),
-                                number.1.as_str(),
-                                reference.unwrap_or_default(),
-                                "",
-                            ],
-                        );
-                    })
-                    .await,
-                )?;
+
+                clientele_store::members::each_client_member(c, &ids, |group, client, reference| {
+                    use std::fmt::Write as _;
+                    out.finish_groups(&mut w, Some(group));
+                    let page = out.page;
+                    let Some(g) = page.get(out.next) else { return };
+                    number.0.clear();
+                    number.1.clear();
+                    let _ = write!(number.0, "{group}");
+                    let _ = write!(number.1, "{client}");
+                    out.record(
+                        &mut w,
+                        [
+                            number.0.as_str(),
+                            g.name.as_str(),
+                            number.1.as_str(),
+                            reference.unwrap_or_default(),
+                            "",
+                        ],
+                    );
+                })
+                .await?;
                 out.finish_groups(&mut w, None);
                 if let Some(e) = out.failed {
                     return Err(io(e));

@@ -15,11 +15,11 @@ use clientele_store::process_requests::RowOutcome;
 use clientele_store::{Conn, Tx, business_units, clients as client_store, groups as group_store};
 use serde::{Deserialize, Serialize};
 
+use crate::Actor;
 use crate::clients::{ClientInput, create_in as create_client, merged_fields, update_in as update_client};
 use crate::groups::{GroupPatch, NewGroup, create_in as create_group, patched_fields, update_in as update_group};
 use crate::members::{MemberRef, Outcome};
 use crate::program_accounts::{ProgramAccountInput, Upserted, upsert_in};
-use crate::{Actor, st};
 
 /// A CSV format: what one row describes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -244,7 +244,7 @@ pub(crate) fn id(column: &str, value: &str) -> Result<i64> {
 
 pub(crate) async fn unit_by_name(c: &mut Conn<'_>, org: OrganizationId, name: &str) -> Result<BusinessUnitId> {
     let key = Name::parse("business_unit", name)?.key();
-    match st(business_units::find_by_name(c, org, &key).await)? {
+    match business_units::find_by_name(c, org, &key).await? {
         Some(unit) => Ok(unit.id),
         None => Err(Error::invalid(
             "business_unit",
@@ -294,11 +294,13 @@ pub(crate) async fn client_row(
     let input = client_input(v, unit)?;
     let existing = match (v.get("id"), v.get("external_ref")) {
         ("", "") => None,
-        ("", reference) => st(client_store::find_by_external_ref(&mut tx.conn(), org, reference).await)?,
+        ("", reference) => client_store::find_by_external_ref(&mut tx.conn(), org, reference).await?,
         (text, _) => {
             let client = ClientId(id("id", text)?);
             Some(
-                st(client_store::get(&mut tx.conn(), org, client).await)
+                client_store::get(&mut tx.conn(), org, client)
+                    .await
+                    .map_err(Error::from)
                     .map_err(|_| Error::new(ErrorCode::NotFound, format!("there is no client with id {client}")))?,
             )
         }
@@ -334,7 +336,7 @@ pub(crate) async fn group_row(tx: &mut Tx, ctx: &Ctx<'_>, v: &Fields, changes: &
         unit => unit_by_name(&mut tx.conn(), org, unit).await?,
     };
     let key = Name::parse("name", name)?.key();
-    match st(group_store::find_by_name(&mut tx.conn(), org, &key).await)? {
+    match group_store::find_by_name(&mut tx.conn(), org, &key).await? {
         None if ctx.org.policies.require_first_member && kind == GroupKind::Clients => Err(Error::invalid(
             "kind",
             "groups of clients are created with at least one member here: create this group with the \

@@ -23,7 +23,7 @@ use serde::Serialize;
 
 use crate::members::{MemberOutcome, MemberRef};
 use crate::process_requests::{Mode, ProcessRequest, RECEIVE_BATCH, ReportRow, SMALL, audit_state};
-use crate::{Actor, Admin, App, st};
+use crate::{Actor, Admin, App};
 use rows::reason;
 
 mod batch;
@@ -144,11 +144,11 @@ impl App {
             // Unreadable, or a twin with the same Idempotency-Key was queued first: the rows
             // received stay, for the report, and the request ends with the reason.
             Err(e) => {
-                let mut tx = st(self.db.begin().await)?;
-                st(store::fail_receiving(&mut tx.conn(), id, &reason(&e), now_millis()).await)?;
-                let failed = st(store::get_any(&mut tx.conn(), id).await)?;
+                let mut tx = self.db.begin().await?;
+                store::fail_receiving(&mut tx.conn(), id, &reason(&e), now_millis()).await?;
+                let failed = store::get_any(&mut tx.conn(), id).await?;
                 audit_state(&mut tx.conn(), &failed, Some(actor), "process_request.failed").await?;
-                st(tx.commit().await)?;
+                tx.commit().await?;
                 Err(e)
             }
         }
@@ -179,8 +179,8 @@ impl App {
             ..e
         })?;
         {
-            let mut conn = st(self.db.read().await)?;
-            let target = st(group_store::get(&mut conn.conn(), actor.organization_id, group).await)?;
+            let mut conn = self.db.read().await?;
+            let target = group_store::get(&mut conn.conn(), actor.organization_id, group).await?;
             crate::check_version(if_match, target.version)?;
         }
         let request = self

@@ -5,8 +5,6 @@ use clientele_access::Change;
 use clientele_domain::{Error, ErrorCode, Result};
 use clientele_store::process_requests::{self as store, RowOutcome};
 
-use crate::st;
-
 /// Where a batch's time went, for the `debug` log: each phase's milliseconds since the one before.
 pub(crate) struct Phases {
     last: std::time::Instant,
@@ -47,16 +45,16 @@ pub(crate) async fn under_savepoint(
     row: impl AsyncFnOnce(&mut clientele_store::Tx, &mut Vec<Change>) -> Result<RowOutcome>,
 ) -> Result<RowOutcome> {
     let mark = changes.len();
-    st(store::execute(&mut tx.conn(), "SAVEPOINT process_row").await)?;
+    store::execute(&mut tx.conn(), "SAVEPOINT process_row").await?;
     match row(tx, changes).await {
         Ok(outcome) => {
-            st(store::execute(&mut tx.conn(), "RELEASE SAVEPOINT process_row").await)?;
+            store::execute(&mut tx.conn(), "RELEASE SAVEPOINT process_row").await?;
             Ok(outcome)
         }
         Err(e) if e.code == ErrorCode::Internal => Err(e),
         Err(e) => {
-            st(store::execute(&mut tx.conn(), "ROLLBACK TO SAVEPOINT process_row").await)?;
-            st(store::execute(&mut tx.conn(), "RELEASE SAVEPOINT process_row").await)?;
+            store::execute(&mut tx.conn(), "ROLLBACK TO SAVEPOINT process_row").await?;
+            store::execute(&mut tx.conn(), "RELEASE SAVEPOINT process_row").await?;
             changes.truncate(mark);
             Ok(rejected(&e))
         }

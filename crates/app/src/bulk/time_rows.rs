@@ -17,7 +17,6 @@ use clientele_store::process_requests::RowOutcome;
 use clientele_store::{Tx, clients as client_store, staff as staff_store, time_entries};
 
 use super::formats::{Ctx, Fields, id};
-use crate::st;
 
 /// How a row names its client.
 enum ClientKey {
@@ -136,17 +135,19 @@ pub(crate) async fn time_entry_rows(
     }
     let mut clients: HashSet<i64> = HashSet::new();
     let mut by_ref: HashMap<String, i64> = HashMap::new();
-    for f in st(client_store::member_facts(&mut tx.conn(), org, &client_ids, &client_refs).await)? {
+    for f in client_store::member_facts(&mut tx.conn(), org, &client_ids, &client_refs).await? {
         if let Some(r) = f.external_ref {
             by_ref.insert(r, f.id);
         }
         clients.insert(f.id);
     }
-    let staff: HashMap<String, (StaffId, bool)> = st(staff_store::by_emails(&mut tx.conn(), org, &emails).await)?
+    let staff: HashMap<String, (StaffId, bool)> = staff_store::by_emails(&mut tx.conn(), org, &emails)
+        .await?
         .into_iter()
         .map(|s| (s.email, (StaffId(s.id), s.active)))
         .collect();
-    let mut existing: HashMap<i64, TimeEntry> = st(time_entries::by_ids(&mut tx.conn(), org, &entry_ids).await)?
+    let mut existing: HashMap<i64, TimeEntry> = time_entries::by_ids(&mut tx.conn(), org, &entry_ids)
+        .await?
         .into_iter()
         .map(|e| (e.id.0, e))
         .collect();
@@ -218,8 +219,8 @@ pub(crate) async fn time_entry_rows(
                     ..Default::default()
                 },
                 Some(current) => {
-                    let seq = st(time_entries::next_seq(&mut tx.conn()).await)?;
-                    let after = st(time_entries::update(&mut tx.conn(), TimeEntryId(entry), &input, seq, now).await)?;
+                    let seq = time_entries::next_seq(&mut tx.conn()).await?;
+                    let after = time_entries::update(&mut tx.conn(), TimeEntryId(entry), &input, seq, now).await?;
                     events.push(event(
                         ctx,
                         "time_entry.updated",
@@ -240,9 +241,9 @@ pub(crate) async fn time_entry_rows(
 
     // 4. The new entries and their events.
     if !new.is_empty() {
-        let first = st(time_entries::take_seqs(&mut tx.conn(), new.len() as i64).await)?;
+        let first = time_entries::take_seqs(&mut tx.conn(), new.len() as i64).await?;
         let inputs: Vec<TimeEntryInput> = new.iter().map(|(_, e)| e.clone()).collect();
-        let stored = st(time_entries::insert_many(&mut tx.conn(), org, &inputs, ctx.actor.staff_id, first, now).await)?;
+        let stored = time_entries::insert_many(&mut tx.conn(), org, &inputs, ctx.actor.staff_id, first, now).await?;
         if stored.len() != new.len() {
             return Err(Error::internal("an import batch's time entries did not all come back"));
         }
@@ -251,7 +252,7 @@ pub(crate) async fn time_entry_rows(
             events.push(event(ctx, "time_entry.created", entry, None));
         }
     }
-    st(audit_store::record_many(&mut tx.conn(), events, ctx.actor.request_id.as_deref(), now).await)?;
+    audit_store::record_many(&mut tx.conn(), events, ctx.actor.request_id.as_deref(), now).await?;
     Ok(outcomes)
 }
 

@@ -9,7 +9,7 @@ use clientele_store::process_requests::{InputRow, NewRequest};
 use super::BATCH;
 use super::rows::reason;
 use crate::process_requests::{ProcessRequest, audit_state};
-use crate::{Admin, App, st};
+use crate::{Admin, App};
 use clientele_store::process_requests as store;
 
 impl ProcessRequest {
@@ -28,8 +28,9 @@ impl App {
     pub async fn apply_validated(&self, admin: Admin<'_>, id: i64) -> Result<ProcessRequest> {
         let actor = admin.actor();
         let source = {
-            let mut conn = st(self.db.read().await)?;
-            st(store::get(&mut conn.conn(), actor.organization_id, id).await)?
+            let mut conn = self.db.read().await?;
+            store::get(&mut conn.conn(), actor.organization_id, id)
+                .await?
                 .ok_or_else(|| Error::not_found("process request"))?
         };
         if source.input_purged_at.is_some() {
@@ -63,10 +64,10 @@ impl App {
             // Like an upload that broke off: the copy ends `failed` with the reason, never
             // `receiving` for ever.
             let mut tx = self.begin().await?;
-            st(store::fail_receiving(&mut tx.conn(), new_id, &reason(&e), now_millis()).await)?;
-            let failed = st(store::get_any(&mut tx.conn(), new_id).await)?;
+            store::fail_receiving(&mut tx.conn(), new_id, &reason(&e), now_millis()).await?;
+            let failed = store::get_any(&mut tx.conn(), new_id).await?;
             audit_state(&mut tx.conn(), &failed, Some(actor), "process_request.failed").await?;
-            st(tx.commit().await)?;
+            tx.commit().await?;
             return Err(e);
         }
         self.queue(actor, new_id, source.total_rows).await
@@ -77,8 +78,8 @@ impl App {
         let mut after = -1;
         loop {
             let rows = {
-                let mut conn = st(self.db.read().await)?;
-                st(store::rows(&mut conn.conn(), from, after, total, BATCH as i64).await)?
+                let mut conn = self.db.read().await?;
+                store::rows(&mut conn.conn(), from, after, total, BATCH as i64).await?
             };
             let Some(last) = rows.last() else { return Ok(()) };
             after = last.row_number;

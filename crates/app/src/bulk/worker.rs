@@ -16,7 +16,7 @@ use super::{
 };
 use crate::members::{MemberRef, Outcome};
 use crate::process_requests::{LEASE_MS, MAX_ATTEMPTS, audit_state, worker_name};
-use crate::{Actor, App, access, st};
+use crate::{Actor, App, access};
 use clientele_domain::ClientId;
 
 /// How many rows the next batch of a request takes. The per-row path takes [`BATCH`]. A
@@ -160,7 +160,7 @@ async fn membership_rows(
     let mark = changes.len();
     // Each pass refuses at least one more name, so this ends.
     loop {
-        st(store::execute(&mut tx.conn(), "SAVEPOINT first_members").await)?;
+        store::execute(&mut tx.conn(), "SAVEPOINT first_members").await?;
         first.created.clear();
         let outcomes = batch::membership_rows(tx, ctx, false, rows.clone(), changes, phases, &mut first).await?;
         let filled: std::collections::HashSet<i64> = outcomes
@@ -175,11 +175,11 @@ async fn membership_rows(
             .map(|(key, _)| key.clone())
             .collect();
         if empty.is_empty() {
-            st(store::execute(&mut tx.conn(), "RELEASE SAVEPOINT first_members").await)?;
+            store::execute(&mut tx.conn(), "RELEASE SAVEPOINT first_members").await?;
             return Ok(outcomes);
         }
-        st(store::execute(&mut tx.conn(), "ROLLBACK TO SAVEPOINT first_members").await)?;
-        st(store::execute(&mut tx.conn(), "RELEASE SAVEPOINT first_members").await)?;
+        store::execute(&mut tx.conn(), "ROLLBACK TO SAVEPOINT first_members").await?;
+        store::execute(&mut tx.conn(), "RELEASE SAVEPOINT first_members").await?;
         changes.truncate(mark);
         for key in empty {
             first.refused.insert(
@@ -240,11 +240,11 @@ impl App {
         let owner = worker_name("inline");
         let now = now_millis();
         let mut tx = self.begin().await?;
-        let Some(req) = st(store::claim_one(&mut tx.conn(), id, &owner, now, now + LEASE_MS).await)? else {
+        let Some(req) = store::claim_one(&mut tx.conn(), id, &owner, now, now + LEASE_MS).await? else {
             return Ok(false);
         };
         audit_state(&mut tx.conn(), &req, None, "process_request.started").await?;
-        st(tx.commit().await)?;
+        tx.commit().await?;
         self.run_claimed(&owner, req, LEASE_MS, &CancellationToken::new()).await;
         Ok(true)
     }
@@ -259,13 +259,13 @@ impl App {
     async fn work_once_until(&self, owner: &str, lease_ms: i64, stop: &CancellationToken) -> Result<bool> {
         let now = now_millis();
         {
-            let mut conn = st(self.db.read().await)?;
-            if !st(store::claimable(&mut conn.conn(), now).await)? {
+            let mut conn = self.db.read().await?;
+            if !store::claimable(&mut conn.conn(), now).await? {
                 return Ok(false);
             }
         }
         let mut tx = self.begin().await?;
-        let Some(req) = st(store::claim(&mut tx.conn(), owner, now, now + lease_ms).await)? else {
+        let Some(req) = store::claim(&mut tx.conn(), owner, now, now + lease_ms).await? else {
             return Ok(false);
         };
         let action = if req.attempts > 1 || req.position > 0 {
@@ -274,7 +274,7 @@ impl App {
             "process_request.started"
         };
         audit_state(&mut tx.conn(), &req, None, action).await?;
-        st(tx.commit().await)?;
+        tx.commit().await?;
         self.run_claimed(owner, req, lease_ms, stop).await;
         Ok(true)
     }
@@ -309,9 +309,9 @@ impl App {
                 // back): not the request's fault, and no attempt of it. Back to the queue.
                 tracing::warn!(process_request = id, error = %e, "the database failed a process request; handing it back");
                 let back = async {
-                    let mut tx = st(self.db.begin().await)?;
-                    st(store::hand_back(&mut tx.conn(), id, owner).await)?;
-                    st(tx.commit().await)
+                    let mut tx = self.db.begin().await?;
+                    store::hand_back(&mut tx.conn(), id, owner).await?;
+                    tx.commit().await.map_err(Error::from)
                 };
                 if let Err(e) = back.await {
                     tracing::warn!(process_request = id, error = %e, "could not hand the request back; its lease runs out instead");
@@ -324,16 +324,16 @@ impl App {
                 let given_up = attempts >= MAX_ATTEMPTS || e.code != ErrorCode::Internal;
                 let message = format!("attempt {attempts}: {}", reason(&e));
                 let ended = if given_up {
-                    st(store::finish(&mut tx.conn(), id, owner, "failed", Some(&message), now_millis()).await)?
+                    store::finish(&mut tx.conn(), id, owner, "failed", Some(&message), now_millis()).await?
                 } else {
-                    st(store::release(&mut tx.conn(), id, owner, &message).await)?
+                    store::release(&mut tx.conn(), id, owner, &message).await?
                 };
                 if ended && given_up {
                     let mut conn = tx.conn();
-                    let r = st(store::get_any(&mut conn, id).await)?;
+                    let r = store::get_any(&mut conn, id).await?;
                     audit_state(&mut conn, &r, None, "process_request.failed").await?;
                 }
-                st(tx.commit().await)
+                tx.commit().await.map_err(Error::from)
             };
             if let Err(e) = end.await {
                 tracing::warn!(process_request = id, error = %e, "recording a process request's failure failed");
@@ -374,15 +374,15 @@ impl App {
         let started = std::time::Instant::now();
         let mut phases = Phases::start();
         let rows = {
-            let mut conn = st(self.db.read().await)?;
-            st(store::rows(
+            let mut conn = self.db.read().await?;
+            store::rows(
                 &mut conn.conn(),
                 job.req.id,
                 position,
                 job.req.total_rows,
                 size.rows as i64,
             )
-            .await)?
+            .await?
         };
         if rows.is_empty() {
             return Ok(None);
@@ -399,13 +399,13 @@ impl App {
     /// committed.
     async fn hand_back(&self, owner: &str, job: &Job) -> Result<()> {
         let mut tx = self.begin().await?;
-        if st(store::hand_back(&mut tx.conn(), job.req.id, owner).await)? {
+        if store::hand_back(&mut tx.conn(), job.req.id, owner).await? {
             tracing::info!(
                 process_request = job.req.id,
                 "handed the process request back: this worker is stopping"
             );
         }
-        st(tx.commit().await)
+        Ok(tx.commit().await?)
     }
 
     /// The last step of a request: the replace phase if it has one, deleting the group of a
@@ -435,9 +435,9 @@ impl App {
             )
             .await?;
         }
-        if st(store::finish(&mut tx.conn(), job.req.id, owner, "completed", None, now_millis()).await)? {
+        if store::finish(&mut tx.conn(), job.req.id, owner, "completed", None, now_millis()).await? {
             let mut conn = tx.conn();
-            let r = st(store::get_any(&mut conn, job.req.id).await)?;
+            let r = store::get_any(&mut conn, job.req.id).await?;
             audit_state(&mut conn, &r, None, "process_request.completed").await?;
         } else {
             // Cancelled or taken over: the group stays.
@@ -448,7 +448,7 @@ impl App {
     }
 
     async fn job(&self, req: Request, lease_ms: i64) -> Result<Job> {
-        let mut conn = st(self.db.read().await)?;
+        let mut conn = self.db.read().await?;
         let org = OrganizationId(req.organization_id);
         let staff = req
             .initiator_id
@@ -460,7 +460,8 @@ impl App {
             role: StaffRole::Admin,
             request_id: Some(format!("process-request-{}", req.id)),
         };
-        let header: Vec<String> = st(store::rows(&mut conn.conn(), req.id, -1, 0, 1).await)?
+        let header: Vec<String> = store::rows(&mut conn.conn(), req.id, -1, 0, 1)
+            .await?
             .pop()
             .map(|r| serde_json::from_str(&r.fields).unwrap_or_default())
             .unwrap_or_default();
@@ -482,7 +483,7 @@ impl App {
         let validate = req.mode == "validate";
         let last = rows.last().map_or(req.position, |r| r.row_number);
         let mut tx = self.begin().await?;
-        let org = st(organizations::get_locked(&mut tx.conn(), OrganizationId(req.organization_id), true).await)?;
+        let org = organizations::get_locked(&mut tx.conn(), OrganizationId(req.organization_id), true).await?;
         let ctx = formats::Ctx {
             org: &org,
             actor: &job.actor,
@@ -516,10 +517,10 @@ impl App {
             tx = self.begin().await?;
         }
         let failed = outcomes.iter().filter(|(_, o)| o.outcome == "rejected").count() as i64;
-        st(store::record_outcomes(&mut tx.conn(), req.id, &outcomes).await)?;
+        store::record_outcomes(&mut tx.conn(), req.id, &outcomes).await?;
         phases.mark("outcomes");
         let lease = now_millis() + job.lease_ms;
-        if !st(store::advance(
+        if !store::advance(
             &mut tx.conn(),
             req.id,
             owner,
@@ -528,7 +529,7 @@ impl App {
             failed,
             lease,
         )
-        .await)?
+        .await?
         {
             return Ok(Batch::Lost);
         }
@@ -546,9 +547,9 @@ impl App {
         use std::collections::{BTreeMap, BTreeSet};
         let req = &job.req;
         let mut tx = self.begin().await?;
-        let org = st(organizations::get_locked(&mut tx.conn(), OrganizationId(req.organization_id), true).await)?;
+        let org = organizations::get_locked(&mut tx.conn(), OrganizationId(req.organization_id), true).await?;
         let mut keep: BTreeMap<i64, (BTreeSet<i64>, BTreeSet<i64>)> = BTreeMap::new();
-        for (group, client, child, outcome) in st(store::kept_members(&mut tx.conn(), req.id).await)? {
+        for (group, client, child, outcome) in store::kept_members(&mut tx.conn(), req.id).await? {
             let entry = keep.entry(group).or_default();
             if matches!(outcome.as_deref(), Some("added" | "already_member")) {
                 entry.0.extend(client);
@@ -558,10 +559,13 @@ impl App {
         let mut changes = Vec::new();
         let mut made_up: Vec<(Vec<String>, RowOutcome)> = Vec::new();
         for (group, (clients, children)) in &keep {
-            let Ok(target) = st(group_store::get(&mut tx.conn(), org.id, GroupId(*group)).await) else {
+            let Ok(target) = group_store::get(&mut tx.conn(), org.id, GroupId(*group))
+                .await
+                .map_err(Error::from)
+            else {
                 continue;
             };
-            let (current_clients, current_children) = st(store::member_ids(&mut tx.conn(), *group).await)?;
+            let (current_clients, current_children) = store::member_ids(&mut tx.conn(), *group).await?;
             let gone_clients = current_clients.into_iter().filter(|c| !clients.contains(c));
             let gone_children = current_children.into_iter().filter(|c| !children.contains(c));
             let gone_clients: Vec<ClientId> = gone_clients.map(ClientId).collect();
@@ -576,7 +580,8 @@ impl App {
             .await?;
             let ids: Vec<i64> = gone_clients.iter().map(|c| c.0).collect();
             let references: std::collections::HashMap<i64, String> =
-                st(client_store::member_facts(&mut tx.conn(), org.id, &ids, &[]).await)?
+                client_store::member_facts(&mut tx.conn(), org.id, &ids, &[])
+                    .await?
                     .into_iter()
                     .filter_map(|f| Some((f.id, f.external_ref?)))
                     .collect();
@@ -612,7 +617,9 @@ impl App {
                     &mut changes,
                 )
                 .await?;
-                let name = st(group_store::get(&mut tx.conn(), org.id, GroupId(child)).await)
+                let name = group_store::get(&mut tx.conn(), org.id, GroupId(child))
+                    .await
+                    .map_err(Error::from)
                     .map(|g| g.name)
                     .unwrap_or_default();
                 let values = [
@@ -633,13 +640,13 @@ impl App {
             changes.clear();
             tx = self.begin().await?;
         }
-        let mut number = st(store::last_row_number(&mut tx.conn(), req.id).await)?;
+        let mut number = store::last_row_number(&mut tx.conn(), req.id).await?;
         for (fields, outcome) in &made_up {
             number += 1;
             let fields = serde_json::to_string(fields).unwrap_or_default();
-            st(store::append_outcome(&mut tx.conn(), req.id, number, &fields, outcome).await)?;
+            store::append_outcome(&mut tx.conn(), req.id, number, &fields, outcome).await?;
         }
-        if !st(store::mark_replaced(&mut tx.conn(), req.id, owner).await)? {
+        if !store::mark_replaced(&mut tx.conn(), req.id, owner).await? {
             return Ok(Batch::Lost);
         }
         access::record(&mut tx.conn(), &changes).await?;

@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::cell;
 use crate::paging::Cursor;
-use crate::{Actor, Admin, App, audit, st};
+use crate::{Actor, Admin, App, audit};
 use clientele_domain::group::MemberRef;
 
 pub mod summary;
@@ -171,25 +171,26 @@ pub fn worker_name(role: &str) -> String {
 impl App {
     pub(crate) async fn new_request(&self, new: &NewRequest<'_>) -> Result<i64> {
         let mut tx = self.begin().await?;
-        let id = st(store::insert(&mut tx.conn(), new, now_millis()).await)?;
-        st(tx.commit().await)?;
+        let id = store::insert(&mut tx.conn(), new, now_millis()).await?;
+        tx.commit().await?;
         Ok(id)
     }
 
     pub(crate) async fn store_rows(&self, id: i64, rows: Vec<InputRow>) -> Result<()> {
         let mut tx = self.begin().await?;
-        st(store::insert_rows(&mut tx.conn(), id, rows).await)?;
-        st(tx.commit().await)
+        store::insert_rows(&mut tx.conn(), id, rows).await?;
+        Ok(tx.commit().await?)
     }
 
     /// Every row is stored: the request becomes claimable, and the audit trail says so.
     pub(crate) async fn queue(&self, actor: &Actor, id: i64, total: i64) -> Result<ProcessRequest> {
         let mut tx = self.begin().await?;
-        st(store::mark_pending(&mut tx.conn(), id, total).await)?;
-        let req = st(store::get(&mut tx.conn(), actor.organization_id, id).await)?
+        store::mark_pending(&mut tx.conn(), id, total).await?;
+        let req = store::get(&mut tx.conn(), actor.organization_id, id)
+            .await?
             .ok_or_else(|| Error::not_found("process request"))?;
         audit_state(&mut tx.conn(), &req, Some(actor), "process_request.created").await?;
-        st(tx.commit().await)?;
+        tx.commit().await?;
         Ok(req.into())
     }
 
@@ -240,8 +241,9 @@ impl App {
 
     pub async fn process_request(&self, actor: &Actor, id: i64) -> Result<ProcessRequest> {
         actor.admin()?;
-        let mut conn = st(self.db.read().await)?;
-        st(store::get(&mut conn.conn(), actor.organization_id, id).await)?
+        let mut conn = self.db.read().await?;
+        store::get(&mut conn.conn(), actor.organization_id, id)
+            .await?
             .map(Into::into)
             .ok_or_else(|| Error::not_found("process request"))
     }
@@ -263,8 +265,8 @@ impl App {
             group: filter.group.map(|g| g.0),
             initiator: filter.initiator.map(|s| s.0),
         };
-        let mut conn = st(self.db.read().await)?;
-        let rows = st(store::list(
+        let mut conn = self.db.read().await?;
+        let rows = store::list(
             &mut conn.conn(),
             actor.organization_id,
             &store_filter,
@@ -272,8 +274,8 @@ impl App {
             filter.oldest_first != position.backward,
             limit + 1,
         )
-        .await)?;
-        let total = st(store::count(&mut conn.conn(), actor.organization_id, &store_filter).await)?;
+        .await?;
+        let total = store::count(&mut conn.conn(), actor.organization_id, &store_filter).await?;
         let items: Vec<ProcessRequest> = rows.into_iter().map(ProcessRequest::from).collect();
         let page = crate::paging::directed_page(items, limit, &position, |r| Cursor {
             key: String::new(),
@@ -293,13 +295,13 @@ impl App {
     pub async fn purge_old_inputs(&self, retention: std::time::Duration) -> Result<usize> {
         let before = now_millis() - i64::try_from(retention.as_millis()).unwrap_or(i64::MAX);
         let ids = {
-            let mut conn = st(self.db.read().await)?;
-            st(store::ended_with_input(&mut conn.conn(), before, 100).await)?
+            let mut conn = self.db.read().await?;
+            store::ended_with_input(&mut conn.conn(), before, 100).await?
         };
         for &id in &ids {
-            let mut tx = st(self.db.begin().await)?;
-            let rows = st(store::purge_input(&mut tx.conn(), id, now_millis()).await)?;
-            st(tx.commit().await)?;
+            let mut tx = self.db.begin().await?;
+            let rows = store::purge_input(&mut tx.conn(), id, now_millis()).await?;
+            tx.commit().await?;
             tracing::info!(
                 process_request = id,
                 rows,
@@ -313,9 +315,10 @@ impl App {
     pub async fn cancel_process_request(&self, admin: Admin<'_>, id: i64) -> Result<ProcessRequest> {
         let actor = admin.actor();
         let mut tx = self.begin().await?;
-        let req = st(store::get(&mut tx.conn(), actor.organization_id, id).await)?
+        let req = store::get(&mut tx.conn(), actor.organization_id, id)
+            .await?
             .ok_or_else(|| Error::not_found("process request"))?;
-        if !st(store::cancel(&mut tx.conn(), actor.organization_id, id, now_millis()).await)? {
+        if !store::cancel(&mut tx.conn(), actor.organization_id, id, now_millis()).await? {
             return Err(Error::new(
                 ErrorCode::Conflict,
                 format!(
@@ -324,10 +327,11 @@ impl App {
                 ),
             ));
         }
-        let after = st(store::get(&mut tx.conn(), actor.organization_id, id).await)?
+        let after = store::get(&mut tx.conn(), actor.organization_id, id)
+            .await?
             .ok_or_else(|| Error::not_found("process request"))?;
         audit_state(&mut tx.conn(), &after, Some(actor), "process_request.cancelled").await?;
-        st(tx.commit().await)?;
+        tx.commit().await?;
         Ok(after.into())
     }
 
@@ -337,7 +341,8 @@ impl App {
     pub async fn retry_process_request(&self, admin: Admin<'_>, id: i64) -> Result<ProcessRequest> {
         let actor = admin.actor();
         let mut tx = self.begin().await?;
-        let req = st(store::get(&mut tx.conn(), actor.organization_id, id).await)?
+        let req = store::get(&mut tx.conn(), actor.organization_id, id)
+            .await?
             .ok_or_else(|| Error::not_found("process request"))?;
         if !matches!(req.status.as_str(), "completed" | "failed" | "cancelled") {
             return Err(Error::new(
@@ -364,20 +369,21 @@ impl App {
             initiator: Some(actor.staff_id),
             retry_of: Some(id),
         };
-        let new_id = st(store::insert(&mut tx.conn(), &new, now_millis()).await)?;
-        st(store::copy_header(&mut tx.conn(), id, new_id).await)?;
-        let total = st(store::copy_to_retry(&mut tx.conn(), id, new_id).await)? as i64;
+        let new_id = store::insert(&mut tx.conn(), &new, now_millis()).await?;
+        store::copy_header(&mut tx.conn(), id, new_id).await?;
+        let total = store::copy_to_retry(&mut tx.conn(), id, new_id).await? as i64;
         if total == 0 {
             return Err(Error::new(
                 ErrorCode::Conflict,
                 format!("process request {id} has no rejected or unprocessed rows to retry"),
             ));
         }
-        st(store::mark_pending(&mut tx.conn(), new_id, total).await)?;
-        let created = st(store::get(&mut tx.conn(), actor.organization_id, new_id).await)?
+        store::mark_pending(&mut tx.conn(), new_id, total).await?;
+        let created = store::get(&mut tx.conn(), actor.organization_id, new_id)
+            .await?
             .ok_or_else(|| Error::not_found("process request"))?;
         audit_state(&mut tx.conn(), &created, Some(actor), "process_request.created").await?;
-        st(tx.commit().await)?;
+        tx.commit().await?;
         Ok(created.into())
     }
 
@@ -404,14 +410,17 @@ impl App {
         limit: i64,
     ) -> Result<(Vec<String>, Vec<store::Row>)> {
         actor.admin()?;
-        let mut conn = st(self.db.read().await)?;
-        st(store::get(&mut conn.conn(), actor.organization_id, id).await)?
+        let mut conn = self.db.read().await?;
+        store::get(&mut conn.conn(), actor.organization_id, id)
+            .await?
             .ok_or_else(|| Error::not_found("process request"))?;
-        let header = st(store::rows(&mut conn.conn(), id, -1, 0, 1).await)?
+        let header = store::rows(&mut conn.conn(), id, -1, 0, 1)
+            .await?
             .pop()
             .map(|r| serde_json::from_str(&r.fields).unwrap_or_default())
             .unwrap_or_default();
-        let rows = st(store::rows(&mut conn.conn(), id, after.max(0), i64::MAX, limit).await)?
+        let rows = store::rows(&mut conn.conn(), id, after.max(0), i64::MAX, limit)
+            .await?
             .into_iter()
             .filter(|r| r.outcome.is_some())
             .collect();

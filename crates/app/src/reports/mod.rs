@@ -19,7 +19,7 @@ use clientele_store::{Conn, Locked, members, saved_reports, time_entries};
 use serde::Serialize;
 
 use crate::paging::{self, Cursor, Page};
-use crate::{Actor, App, audit, check_version, st};
+use crate::{Actor, App, audit, check_version};
 
 pub mod chart;
 pub mod engine;
@@ -177,8 +177,8 @@ impl App {
         let input = fields.check(actor)?;
         self.may_log(actor, &input).await?;
         let mut tx = self.begin().await?;
-        let seq = st(time_entries::next_seq(&mut tx.conn()).await)?;
-        let entry = st(time_entries::insert(
+        let seq = time_entries::next_seq(&mut tx.conn()).await?;
+        let entry = time_entries::insert(
             &mut tx.conn(),
             actor.organization_id,
             &input,
@@ -186,7 +186,7 @@ impl App {
             seq,
             now_millis(),
         )
-        .await)?;
+        .await?;
         audit::record(
             &mut tx.conn(),
             actor.organization_id,
@@ -222,8 +222,8 @@ impl App {
     }
 
     pub async fn time_entry(&self, actor: &Actor, id: TimeEntryId) -> Result<TimeEntry> {
-        let mut conn = st(self.db.read().await)?;
-        let entry = st(time_entries::get(&mut conn.conn(), actor.organization_id, id).await)?;
+        let mut conn = self.db.read().await?;
+        let entry = time_entries::get(&mut conn.conn(), actor.organization_id, id).await?;
         decide::view_client(&self.access, actor.viewer(), entry.client_id, now_millis())
             .map_err(|_| Error::not_found("time entry"))?;
         Ok(entry)
@@ -237,16 +237,16 @@ impl App {
         if_match: Option<i64>,
     ) -> Result<TimeEntry> {
         let mut tx = self.begin().await?;
-        st(tx.conn().lock(Locked::TimeEntry, id.0).await)?;
-        let current = st(time_entries::get(&mut tx.conn(), actor.organization_id, id).await)?;
+        tx.conn().lock(Locked::TimeEntry, id.0).await?;
+        let current = time_entries::get(&mut tx.conn(), actor.organization_id, id).await?;
         self.may_change_time_entry(actor, &current)?;
         check_version(if_match, current.version)?;
         let mut fields = fields.clone();
         fields.staff_id = fields.staff_id.or(Some(current.staff_id));
         let input = fields.check(actor)?;
         self.may_log(actor, &input).await?;
-        let seq = st(time_entries::next_seq(&mut tx.conn()).await)?;
-        let after = st(time_entries::update(&mut tx.conn(), id, &input, seq, now_millis()).await)?;
+        let seq = time_entries::next_seq(&mut tx.conn()).await?;
+        let after = time_entries::update(&mut tx.conn(), id, &input, seq, now_millis()).await?;
         audit::record(
             &mut tx.conn(),
             actor.organization_id,
@@ -266,10 +266,10 @@ impl App {
 
     pub async fn delete_time_entry(&self, actor: &Actor, id: TimeEntryId) -> Result<()> {
         let mut tx = self.begin().await?;
-        let before = st(time_entries::get(&mut tx.conn(), actor.organization_id, id).await)?;
+        let before = time_entries::get(&mut tx.conn(), actor.organization_id, id).await?;
         self.may_change_time_entry(actor, &before)?;
-        let seq = st(time_entries::next_seq(&mut tx.conn()).await)?;
-        if !st(time_entries::delete(&mut tx.conn(), id, seq, now_millis()).await)? {
+        let seq = time_entries::next_seq(&mut tx.conn()).await?;
+        if !time_entries::delete(&mut tx.conn(), id, seq, now_millis()).await? {
             return Err(Error::not_found("time entry"));
         }
         audit::record(
@@ -319,9 +319,8 @@ impl App {
                 .map_err(|_| Error::invalid("cursor", "is not a cursor this server handed out"))?;
             Some((day, cursor.id))
         };
-        let mut conn = st(self.db.read().await)?;
-        let rows =
-            st(time_entries::list(&mut conn.conn(), actor.organization_id, client, staff, after, limit + 1).await)?;
+        let mut conn = self.db.read().await?;
+        let rows = time_entries::list(&mut conn.conn(), actor.organization_id, client, staff, after, limit + 1).await?;
         // The page and its cursor are cut from the rows read, before any are hidden below: hiding
         // first would take a page shortened by hidden rows for the last one and end the list there.
         let mut page = paging::page(rows, limit, |e| Cursor {
@@ -370,10 +369,10 @@ impl App {
             ids
         };
         let (staff_ids, client_ids) = (ids(|e| e.staff_id.0), ids(|e| e.client_id.0));
-        let mut conn = st(self.db.read().await)?;
+        let mut conn = self.db.read().await?;
         let mut c = conn.conn();
-        let staff_names = st(labels::names(&mut c, Named::Staff, actor.organization_id, &staff_ids).await)?;
-        let client_names = st(labels::names(&mut c, Named::Clients, actor.organization_id, &client_ids).await)?;
+        let staff_names = labels::names(&mut c, Named::Staff, actor.organization_id, &staff_ids).await?;
+        let client_names = labels::names(&mut c, Named::Clients, actor.organization_id, &client_ids).await?;
         Ok(entries
             .into_iter()
             .map(|entry| TimeEntryLine {
@@ -435,8 +434,10 @@ impl App {
     pub async fn time_report(&self, actor: &Actor, params: &ReportParams, limit: Option<usize>) -> Result<TimeReport> {
         let query = params.parse(today())?;
         if let Some(unit) = query.unit {
-            let mut conn = st(self.db.read().await)?;
-            st(clientele_store::business_units::get(&mut conn.conn(), actor.organization_id, unit).await)
+            let mut conn = self.db.read().await?;
+            clientele_store::business_units::get(&mut conn.conn(), actor.organization_id, unit)
+                .await
+                .map_err(Error::from)
                 .map_err(|_| Error::invalid("unit", format!("no business unit {unit} in this organisation")))?;
         }
         self.reports.ledger.catch_up(&self.db).await?;
@@ -447,19 +448,18 @@ impl App {
             }
         }
         let history = if query.by == Grouping::Group && query.basis == MembershipBasis::WorkDate {
-            let mut conn = st(self.db.read().await)?;
-            st(
-                members::periods_changed_since(&mut conn.conn(), actor.organization_id, query.from.start_millis())
-                    .await,
-            )?
-            .into_iter()
-            .map(|p| engine::Period {
-                group: p.group,
-                client: p.client,
-                started_at: p.started_at,
-                ended_at: p.ended_at,
-            })
-            .collect()
+            let mut conn = self.db.read().await?;
+
+            members::periods_changed_since(&mut conn.conn(), actor.organization_id, query.from.start_millis())
+                .await?
+                .into_iter()
+                .map(|p| engine::Period {
+                    group: p.group,
+                    client: p.client,
+                    started_at: p.started_at,
+                    ended_at: p.ended_at,
+                })
+                .collect()
         } else {
             Vec::new()
         };
@@ -503,9 +503,9 @@ impl App {
         rows: &[engine::Row],
     ) -> Result<Vec<ReportRow>> {
         let ids = |pick: fn(&Key) -> Option<i64>| rows.iter().filter_map(|r| pick(&r.key)).collect::<Vec<i64>>();
-        let mut conn = st(self.db.read().await)?;
+        let mut conn = self.db.read().await?;
         let mut c = conn.conn();
-        let groups = st(labels::names(
+        let groups = labels::names(
             &mut c,
             Named::Groups,
             org,
@@ -514,8 +514,8 @@ impl App {
                 _ => None,
             }),
         )
-        .await)?;
-        let clients = st(labels::names(
+        .await?;
+        let clients = labels::names(
             &mut c,
             Named::Clients,
             org,
@@ -524,8 +524,8 @@ impl App {
                 _ => None,
             }),
         )
-        .await)?;
-        let staff = st(labels::names(
+        .await?;
+        let staff = labels::names(
             &mut c,
             Named::Staff,
             org,
@@ -534,7 +534,7 @@ impl App {
                 _ => None,
             }),
         )
-        .await)?;
+        .await?;
         Ok(rows
             .iter()
             .map(|r| {
@@ -581,14 +581,14 @@ impl App {
             visibility: fields.visibility,
             params: &fields.params,
         };
-        let saved = st(saved_reports::insert(
+        let saved = saved_reports::insert(
             &mut tx.conn(),
             actor.organization_id,
             actor.staff_id,
             &stored,
             now_millis(),
         )
-        .await)?;
+        .await?;
         audit::record(
             &mut tx.conn(),
             actor.organization_id,
@@ -608,12 +608,14 @@ impl App {
 
     /// The reports the actor may open: their own and the office's.
     pub async fn saved_reports(&self, actor: &Actor) -> Result<Vec<SavedReport>> {
-        let mut conn = st(self.db.read().await)?;
-        st(saved_reports::list_visible(&mut conn.conn(), actor.organization_id, actor.staff_id).await)
+        let mut conn = self.db.read().await?;
+        saved_reports::list_visible(&mut conn.conn(), actor.organization_id, actor.staff_id)
+            .await
+            .map_err(Error::from)
     }
 
     pub async fn saved_report(&self, actor: &Actor, id: SavedReportId) -> Result<SavedReport> {
-        let mut conn = st(self.db.read().await)?;
+        let mut conn = self.db.read().await?;
         visible_report(&mut conn.conn(), actor, id).await
     }
 
@@ -642,7 +644,7 @@ impl App {
             visibility: fields.visibility,
             params: &fields.params,
         };
-        let after = st(saved_reports::update(&mut tx.conn(), id, &stored, now_millis()).await)?;
+        let after = saved_reports::update(&mut tx.conn(), id, &stored, now_millis()).await?;
         audit::record(
             &mut tx.conn(),
             actor.organization_id,
@@ -663,7 +665,7 @@ impl App {
     pub async fn delete_saved_report(&self, actor: &Actor, id: SavedReportId) -> Result<()> {
         let mut tx = self.begin().await?;
         let before = changeable_report(&mut tx.conn(), actor, id).await?;
-        st(saved_reports::delete(&mut tx.conn(), id).await)?;
+        saved_reports::delete(&mut tx.conn(), id).await?;
         audit::record(
             &mut tx.conn(),
             actor.organization_id,
@@ -684,7 +686,7 @@ impl App {
 
 /// A saved report the actor may open: their own, or one shared with the office.
 async fn visible_report(c: &mut Conn<'_>, actor: &Actor, id: SavedReportId) -> Result<SavedReport> {
-    let saved = st(saved_reports::get(c, actor.organization_id, id).await)?;
+    let saved = saved_reports::get(c, actor.organization_id, id).await?;
     if saved.owner_id != actor.staff_id && saved.visibility == Visibility::Private {
         return Err(Error::not_found("saved report"));
     }
@@ -694,7 +696,7 @@ async fn visible_report(c: &mut Conn<'_>, actor: &Actor, id: SavedReportId) -> R
 /// A saved report the actor may change (their own, or any they can open if they are an admin),
 /// locked for the rest of the write transaction `c` belongs to.
 async fn changeable_report(c: &mut Conn<'_>, actor: &Actor, id: SavedReportId) -> Result<SavedReport> {
-    st(c.lock(Locked::SavedReport, id.0).await)?;
+    c.lock(Locked::SavedReport, id.0).await?;
     let saved = visible_report(c, actor, id).await?;
     if !App::may_change_saved_report(actor, &saved) {
         return Err(Error::forbidden(
