@@ -214,6 +214,29 @@ both_backends! {
         assert!(text.contains("http_requests_total"), "{text}");
         assert!(text.contains("route=\"/api/v1/groups\""));
         assert!(text.contains("db_pool_connections"));
+        for gauge in ["process_requests_pending", "process_request_oldest_pending_seconds", "access_index_lag_changes", "report_ledger_entries"] {
+            assert!(text.contains(gauge), "{gauge}: {text}");
+        }
+
+        // The queue: a large upload waits for a worker, and the gauges say so until one runs it.
+        assert_eq!(t.app.gauges().await.unwrap().requests_pending, 0);
+        let mut file = String::from("external_ref,name\n");
+        for i in 0..1500 {
+            file.push_str(&format!("Q{i},Queued client {i}\n"));
+        }
+        let req = http::Request::builder().method(Method::POST).uri("/api/v1/csv/clients/import?mode=apply")
+            .header("authorization", format!("Bearer {}", t.token)).header("content-type", "text/csv")
+            .body(axum::body::Body::from(file)).unwrap();
+        t.send(req).await.expect(StatusCode::ACCEPTED);
+        let waiting = t.app.gauges().await.unwrap();
+        assert_eq!((waiting.requests_pending, waiting.requests_running), (1, 0));
+        assert!(waiting.oldest_pending_seconds >= 0.0 && waiting.oldest_pending_seconds < 60.0, "{waiting:?}");
+        while t.app.work_once("metrics-test", 30_000).await.unwrap() {}
+        let done = t.app.gauges().await.unwrap();
+        assert_eq!((done.requests_pending, done.oldest_pending_seconds), (0, 0.0));
+        assert_eq!(done.access_index_lag, 0, "the index applied every change this process wrote");
+        let text = String::from_utf8(call("scrape-me").await.expect(StatusCode::OK).bytes).unwrap();
+        assert!(text.contains("process_request_rows_total{operation=\"import_clients\"}"), "{text}");
         let missing = t.get("/api/v1/nowhere").await.expect(StatusCode::NOT_FOUND);
         assert_eq!(missing.code(), "not_found");
         assert!(missing.body["request_id"].as_str().is_some());

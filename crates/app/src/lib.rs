@@ -23,6 +23,7 @@ mod credentials;
 pub mod expiry;
 pub mod group_deletion;
 pub mod groups;
+pub mod health;
 pub mod idempotency;
 pub mod members;
 pub mod organizations;

@@ -582,3 +582,14 @@ pub async fn outcome_counts(c: &mut Conn<'_>, request: i64) -> Result<(Vec<(Stri
         .bind(request).fetch_one(&mut **c).await)?;
     Ok((counts, created))
 }
+
+/// Requests waiting for a worker and running now, and when the oldest waiting one was created
+/// (`/metrics`: queue depth and how long the queue has been stuck).
+pub async fn queue_depth(c: &mut Conn<'_>) -> Result<(i64, i64, Option<Millis>)> {
+    let (pending, running, oldest): (Option<i64>, Option<i64>, Option<i64>) = on!(c, c => sqlx::query_as(
+        "SELECT SUM(CASE WHEN status = 'pending' THEN 1 ELSE 0 END), SUM(CASE WHEN status = 'running' THEN 1 ELSE 0 END),
+                MIN(CASE WHEN status = 'pending' THEN created_at END)
+         FROM process_requests WHERE status IN ('pending', 'running')")
+        .fetch_one(&mut **c).await)?;
+    Ok((pending.unwrap_or(0), running.unwrap_or(0), oldest))
+}

@@ -70,6 +70,14 @@ async fn metrics(State(state): State<AppState>, headers: axum::http::HeaderMap) 
     let (size, idle) = state.app.db.pool_stats();
     metrics::gauge!("db_pool_connections").set(size as f64);
     metrics::gauge!("db_pool_idle_connections").set(idle as f64);
+    // A database that does not answer leaves these at their last reading; /readyz says why.
+    if let Ok(g) = state.app.gauges().await {
+        metrics::gauge!("process_requests_pending").set(g.requests_pending as f64);
+        metrics::gauge!("process_requests_running").set(g.requests_running as f64);
+        metrics::gauge!("process_request_oldest_pending_seconds").set(g.oldest_pending_seconds);
+        metrics::gauge!("access_index_lag_changes").set(g.access_index_lag as f64);
+        metrics::gauge!("report_ledger_entries").set(g.report_ledger_entries as f64);
+    }
     (
         [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         state.metrics.render(),

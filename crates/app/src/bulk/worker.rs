@@ -538,6 +538,9 @@ impl App {
         self.commit_recorded(tx, recorded, &changes).await?;
         phases.mark("commit and index");
         tracing::debug!(process_request = req.id, rows = outcomes.len(), last, timings = %phases, "batch applied");
+        // Its rate is the workers' rows per second.
+        metrics::counter!("process_request_rows_total", "operation" => req.operation.clone())
+            .increment(outcomes.len() as u64);
         Ok(Batch::Applied(last))
     }
 

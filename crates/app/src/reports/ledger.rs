@@ -272,6 +272,12 @@ pub struct Ledger {
 }
 
 impl Ledger {
+    /// Time entries held in memory, tombstones included, across organisations (`/metrics`).
+    pub fn entries(&self) -> usize {
+        let s = self.state.read().unwrap_or_else(|e| e.into_inner());
+        s.orgs.values().map(Columns::len).sum()
+    }
+
     /// Brings the ledger up to date with every committed entry: a full load the first time, then
     /// only what changed.
     pub async fn catch_up(&self, db: &Db) -> Result<()> {
