@@ -100,18 +100,18 @@ impl App {
         } else {
             "assignment.created"
         };
-        audit::record(
-            &mut tx.conn(),
+        audit::Event {
             org,
-            Some(actor),
+            actor: Some(actor),
             action,
-            ("assignment", staff.0),
-            Some(group),
-            None,
-            Cause::Manual,
-            before.map(|role| serde_json::json!({ "staff_id": staff, "group_id": group, "role": role })),
-            Some(after),
-        )
+            object: ("assignment", staff.0),
+            group: Some(group),
+            client: None,
+            cause: Cause::Manual,
+            before: before.map(|role| serde_json::json!({ "staff_id": staff, "group_id": group, "role": role })),
+            after: Some(after),
+        }
+        .record(&mut tx.conn())
         .await?;
         access::record(
             &mut tx.conn(),
@@ -146,18 +146,18 @@ impl App {
         if !store::delete(&mut tx.conn(), staff, group).await? {
             return Err(Error::not_found("assignment"));
         }
-        audit::record(
-            &mut tx.conn(),
+        audit::Event {
             org,
-            Some(actor),
-            "assignment.removed",
-            ("assignment", staff.0),
-            Some(group),
-            None,
-            Cause::Manual,
-            Some(serde_json::json!({ "staff_id": staff, "group_id": group })),
-            None,
-        )
+            actor: Some(actor),
+            action: "assignment.removed",
+            object: ("assignment", staff.0),
+            group: Some(group),
+            client: None,
+            cause: Cause::Manual,
+            before: Some(serde_json::json!({ "staff_id": staff, "group_id": group })),
+            after: None,
+        }
+        .record(&mut tx.conn())
         .await?;
         access::record(&mut tx.conn(), &[Change::Unassigned { org, staff, group }]).await?;
         self.commit(tx).await
@@ -203,18 +203,18 @@ impl App {
             for (org, staff, group) in batch {
                 let (org, staff, group) = (OrganizationId(org), StaffId(staff), GroupId(group));
                 store::delete(&mut tx.conn(), staff, group).await?;
-                audit::record(
-                    &mut tx.conn(),
+                audit::Event {
                     org,
-                    None,
-                    "assignment.removed",
-                    ("assignment", staff.0),
-                    Some(group),
-                    None,
-                    Cause::ValidityEnded,
-                    Some(serde_json::json!({ "staff_id": staff, "group_id": group })),
-                    None,
-                )
+                    actor: None,
+                    action: "assignment.removed",
+                    object: ("assignment", staff.0),
+                    group: Some(group),
+                    client: None,
+                    cause: Cause::ValidityEnded,
+                    before: Some(serde_json::json!({ "staff_id": staff, "group_id": group })),
+                    after: None,
+                }
+                .record(&mut tx.conn())
                 .await?;
                 changes.push(Change::Unassigned { org, staff, group });
                 ended += 1;

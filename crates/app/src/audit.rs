@@ -9,37 +9,42 @@ use clientele_store::audit::{self as store, AuditFilter, NewEvent};
 use crate::paging::{self, Cursor, Page};
 use crate::{Actor, App};
 
-/// Records one change made by `actor` (or by the system when `actor` is `None`).
-#[expect(
-    clippy::too_many_arguments,
-    reason = "an audit event has this many facets; named at every call site"
-)]
-pub(crate) async fn record(
-    c: &mut Conn<'_>,
-    org: clientele_domain::OrganizationId,
-    actor: Option<&Actor>,
-    action: &str,
-    object: (&str, i64),
-    group: Option<GroupId>,
-    client: Option<ClientId>,
-    cause: Cause,
-    before: Option<serde_json::Value>,
-    after: Option<serde_json::Value>,
-) -> Result<()> {
-    let event = NewEvent {
-        organization_id: org,
-        actor: actor.map(|a| a.staff_id),
-        action,
-        object_type: object.0,
-        object_id: object.1,
-        group,
-        client,
-        cause,
-        before,
-        after,
-        request_id: actor.and_then(|a| a.request_id.as_deref()),
-    };
-    Ok(store::record(c, &event, now_millis()).await?)
+/// One change for the audit trail, each facet named where it is recorded.
+pub(crate) struct Event<'a> {
+    pub org: clientele_domain::OrganizationId,
+    /// Who made the change; `None` for the system (a sweep, a worker acting on its own).
+    pub actor: Option<&'a Actor>,
+    /// What happened, `noun.verb` (`group.created`, `membership.removed`).
+    pub action: &'a str,
+    /// The object changed: its type and id.
+    pub object: (&'a str, i64),
+    /// The group the change is about, for a group's timeline.
+    pub group: Option<GroupId>,
+    /// The client the change is about, for a client's timeline.
+    pub client: Option<ClientId>,
+    pub cause: Cause,
+    pub before: Option<serde_json::Value>,
+    pub after: Option<serde_json::Value>,
+}
+
+impl Event<'_> {
+    /// Writes the event in the caller's transaction, with the request id of its actor.
+    pub(crate) async fn record(self, c: &mut Conn<'_>) -> Result<()> {
+        let event = NewEvent {
+            organization_id: self.org,
+            actor: self.actor.map(|a| a.staff_id),
+            action: self.action,
+            object_type: self.object.0,
+            object_id: self.object.1,
+            group: self.group,
+            client: self.client,
+            cause: self.cause,
+            before: self.before,
+            after: self.after,
+            request_id: self.actor.and_then(|a| a.request_id.as_deref()),
+        };
+        Ok(store::record(c, &event, now_millis()).await?)
+    }
 }
 
 impl App {

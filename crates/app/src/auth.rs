@@ -121,18 +121,18 @@ impl App {
             None,
         )
         .await?;
-        crate::audit::record(
-            &mut tx.conn(),
-            staff.organization_id,
-            None,
-            "token.created",
-            ("api_token", row.id),
-            None,
-            None,
-            clientele_domain::audit::Cause::Setup,
-            None,
-            Some(serde_json::json!({ "staff_id": staff.id, "name": label })),
-        )
+        crate::audit::Event {
+            org: staff.organization_id,
+            actor: None,
+            action: "token.created",
+            object: ("api_token", row.id),
+            group: None,
+            client: None,
+            cause: clientele_domain::audit::Cause::Setup,
+            before: None,
+            after: Some(serde_json::json!({ "staff_id": staff.id, "name": label })),
+        }
+        .record(&mut tx.conn())
         .await?;
         tx.commit().await?;
         Ok(token)

@@ -53,18 +53,18 @@ impl App {
             now_millis(),
         )
         .await?;
-        audit::record(
-            &mut tx.conn(),
-            actor.organization_id,
-            Some(actor),
-            "business_unit.created",
-            ("business_unit", unit.id.0),
-            None,
-            None,
-            Cause::Manual,
-            None,
-            serde_json::to_value(&unit).ok(),
-        )
+        audit::Event {
+            org: actor.organization_id,
+            actor: Some(actor),
+            action: "business_unit.created",
+            object: ("business_unit", unit.id.0),
+            group: None,
+            client: None,
+            cause: Cause::Manual,
+            before: None,
+            after: serde_json::to_value(&unit).ok(),
+        }
+        .record(&mut tx.conn())
         .await?;
         tx.commit().await?;
         Ok(unit)
@@ -101,18 +101,18 @@ impl App {
             now_millis(),
         )
         .await?;
-        audit::record(
-            &mut tx.conn(),
-            actor.organization_id,
-            Some(actor),
-            "business_unit.renamed",
-            ("business_unit", id.0),
-            None,
-            None,
-            Cause::Manual,
-            serde_json::to_value(&before).ok(),
-            serde_json::to_value(&after).ok(),
-        )
+        audit::Event {
+            org: actor.organization_id,
+            actor: Some(actor),
+            action: "business_unit.renamed",
+            object: ("business_unit", id.0),
+            group: None,
+            client: None,
+            cause: Cause::Manual,
+            before: serde_json::to_value(&before).ok(),
+            after: serde_json::to_value(&after).ok(),
+        }
+        .record(&mut tx.conn())
         .await?;
         tx.commit().await?;
         Ok(after)
@@ -140,18 +140,18 @@ impl App {
             ));
         }
         store::delete(&mut tx.conn(), actor.organization_id, id).await?;
-        audit::record(
-            &mut tx.conn(),
-            actor.organization_id,
-            Some(actor),
-            "business_unit.deleted",
-            ("business_unit", id.0),
-            None,
-            None,
-            Cause::Manual,
-            serde_json::to_value(&before).ok(),
-            None,
-        )
+        audit::Event {
+            org: actor.organization_id,
+            actor: Some(actor),
+            action: "business_unit.deleted",
+            object: ("business_unit", id.0),
+            group: None,
+            client: None,
+            cause: Cause::Manual,
+            before: serde_json::to_value(&before).ok(),
+            after: None,
+        }
+        .record(&mut tx.conn())
         .await?;
         tx.commit().await?;
         Ok(())

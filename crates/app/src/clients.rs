@@ -261,18 +261,18 @@ pub(crate) async fn create_in(
     let fields = input.into_fields(None)?;
     check_client_fields(tx, actor, &fields, None).await?;
     let client = store::insert(&mut tx.conn(), actor.organization_id, &fields, now_millis()).await?;
-    audit::record(
-        &mut tx.conn(),
-        actor.organization_id,
-        Some(actor),
-        "client.created",
-        ("client", client.id.0),
-        None,
-        Some(client.id),
+    audit::Event {
+        org: actor.organization_id,
+        actor: Some(actor),
+        action: "client.created",
+        object: ("client", client.id.0),
+        group: None,
+        client: Some(client.id),
         cause,
-        None,
-        serde_json::to_value(&client).ok(),
-    )
+        before: None,
+        after: serde_json::to_value(&client).ok(),
+    }
+    .record(&mut tx.conn())
     .await?;
     changes.push(client_change(actor, &client));
     if has_eligibility_limit(&client) {
@@ -313,18 +313,18 @@ pub(crate) async fn update_in(
     check_client_fields(tx, actor, &fields, Some(id)).await?;
     let now = now_millis();
     let after = store::update(&mut tx.conn(), actor.organization_id, id, &fields, now).await?;
-    audit::record(
-        &mut tx.conn(),
-        actor.organization_id,
-        Some(actor),
-        "client.updated",
-        ("client", id.0),
-        None,
-        Some(id),
+    audit::Event {
+        org: actor.organization_id,
+        actor: Some(actor),
+        action: "client.updated",
+        object: ("client", id.0),
+        group: None,
+        client: Some(id),
         cause,
-        serde_json::to_value(&before).ok(),
-        serde_json::to_value(&after).ok(),
-    )
+        before: serde_json::to_value(&before).ok(),
+        after: serde_json::to_value(&after).ok(),
+    }
+    .record(&mut tx.conn())
     .await?;
     if org.policies.require_active_relationship
         && !relationship_is_active(before.relationship, before.relationship_expires_at, now)

@@ -129,18 +129,18 @@ impl App {
                         role: staff.role,
                         request_id: None,
                     };
-                    crate::audit::record(
-                        &mut tx.conn(),
-                        staff.organization_id,
-                        Some(&user),
-                        "token.first_used",
-                        ("api_token", token_id),
-                        None,
-                        None,
-                        clientele_domain::audit::Cause::Manual,
-                        None,
-                        Some(serde_json::json!({ "staff_id": staff.id })),
-                    )
+                    crate::audit::Event {
+                        org: staff.organization_id,
+                        actor: Some(&user),
+                        action: "token.first_used",
+                        object: ("api_token", token_id),
+                        group: None,
+                        client: None,
+                        cause: clientele_domain::audit::Cause::Manual,
+                        before: None,
+                        after: Some(serde_json::json!({ "staff_id": staff.id })),
+                    }
+                    .record(&mut tx.conn())
                     .await?;
                 }
                 Ok::<(), clientele_domain::Error>(tx.commit().await?)

@@ -124,18 +124,18 @@ async fn delete_in(
     }
     // Staff in charge of the group lose that charge with it.
     for staff in assignments::delete_for_group(&mut tx.conn(), id).await? {
-        audit::record(
-            &mut tx.conn(),
-            org.id,
-            Some(actor),
-            "assignment.removed",
-            ("assignment", staff.0),
-            Some(id),
-            None,
-            Cause::GroupDeleted,
-            Some(serde_json::json!({ "staff_id": staff, "group_id": id })),
-            None,
-        )
+        audit::Event {
+            org: org.id,
+            actor: Some(actor),
+            action: "assignment.removed",
+            object: ("assignment", staff.0),
+            group: Some(id),
+            client: None,
+            cause: Cause::GroupDeleted,
+            before: Some(serde_json::json!({ "staff_id": staff, "group_id": id })),
+            after: None,
+        }
+        .record(&mut tx.conn())
         .await?;
     }
     store::soft_delete(
@@ -147,18 +147,18 @@ async fn delete_in(
         now_millis(),
     )
     .await?;
-    audit::record(
-        &mut tx.conn(),
-        org.id,
-        Some(actor),
-        "group.deleted",
-        ("group", id.0),
-        Some(id),
-        None,
-        Cause::Manual,
-        serde_json::to_value(group).ok(),
-        None,
-    )
+    audit::Event {
+        org: org.id,
+        actor: Some(actor),
+        action: "group.deleted",
+        object: ("group", id.0),
+        group: Some(id),
+        client: None,
+        cause: Cause::Manual,
+        before: serde_json::to_value(group).ok(),
+        after: None,
+    }
+    .record(&mut tx.conn())
     .await?;
     changes.push(Change::GroupDeleted { org: org.id, group: id });
     Ok(())
@@ -168,49 +168,49 @@ async fn detach_members(tx: &mut Tx, org: OrganizationId, actor: &Actor, group: 
     let (clients, children, parents) = member_store::detach_all(&mut tx.conn(), group.id).await?;
     let now = now_millis();
     for client in clients {
-        audit::record(
-            &mut tx.conn(),
+        audit::Event {
             org,
-            Some(actor),
-            "membership.removed",
-            ("membership", client.0),
-            Some(group.id),
-            Some(client),
-            Cause::GroupDeleted,
-            Some(serde_json::json!({ "group_id": group.id, "member": MemberRef::Client(client) })),
-            None,
-        )
+            actor: Some(actor),
+            action: "membership.removed",
+            object: ("membership", client.0),
+            group: Some(group.id),
+            client: Some(client),
+            cause: Cause::GroupDeleted,
+            before: Some(serde_json::json!({ "group_id": group.id, "member": MemberRef::Client(client) })),
+            after: None,
+        }
+        .record(&mut tx.conn())
         .await?;
     }
     for child in children {
-        audit::record(
-            &mut tx.conn(),
+        audit::Event {
             org,
-            Some(actor),
-            "membership.removed",
-            ("nesting", child.0),
-            Some(group.id),
-            None,
-            Cause::GroupDeleted,
-            Some(serde_json::json!({ "group_id": group.id, "member": MemberRef::Group(child) })),
-            None,
-        )
+            actor: Some(actor),
+            action: "membership.removed",
+            object: ("nesting", child.0),
+            group: Some(group.id),
+            client: None,
+            cause: Cause::GroupDeleted,
+            before: Some(serde_json::json!({ "group_id": group.id, "member": MemberRef::Group(child) })),
+            after: None,
+        }
+        .record(&mut tx.conn())
         .await?;
     }
     for parent in parents {
         store::touch(&mut tx.conn(), parent, -1, Some(actor.staff_id), now).await?;
-        audit::record(
-            &mut tx.conn(),
+        audit::Event {
             org,
-            Some(actor),
-            "membership.removed",
-            ("nesting", group.id.0),
-            Some(parent),
-            None,
-            Cause::GroupDeleted,
-            Some(serde_json::json!({ "group_id": parent, "member": MemberRef::Group(group.id) })),
-            None,
-        )
+            actor: Some(actor),
+            action: "membership.removed",
+            object: ("nesting", group.id.0),
+            group: Some(parent),
+            client: None,
+            cause: Cause::GroupDeleted,
+            before: Some(serde_json::json!({ "group_id": parent, "member": MemberRef::Group(group.id) })),
+            after: None,
+        }
+        .record(&mut tx.conn())
         .await?;
     }
     Ok(())

@@ -249,8 +249,7 @@ impl App {
         let now = now_millis();
         store::put_logo(&mut tx.conn(), id, variant, &logo, now).await?;
         store::touch(&mut tx.conn(), id, 0, Some(actor.staff_id), now).await?;
-        audit::record(&mut tx.conn(), org.id, Some(actor), "group.logo_changed", ("group", id.0), Some(id), None, Cause::Manual,
-            None, Some(serde_json::json!({ "variant": variant, "width": logo.width, "height": logo.height, "bytes": logo.png.len() }))).await?;
+        audit::Event { org: org.id, actor: Some(actor), action: "group.logo_changed", object: ("group", id.0), group: Some(id), client: None, cause: Cause::Manual, before: None, after: Some(serde_json::json!({ "variant": variant, "width": logo.width, "height": logo.height, "bytes": logo.png.len() })) }.record(&mut tx.conn()).await?;
         let group = store::get(&mut tx.conn(), org.id, id).await?;
         let result = detail(&mut tx.conn(), &org.policies, group).await?;
         self.commit(tx).await?;
@@ -263,18 +262,18 @@ impl App {
         store::get(&mut tx.conn(), actor.organization_id, id).await?;
         if store::delete_logo(&mut tx.conn(), id, variant).await? {
             store::touch(&mut tx.conn(), id, 0, Some(actor.staff_id), now_millis()).await?;
-            audit::record(
-                &mut tx.conn(),
-                actor.organization_id,
-                Some(actor),
-                "group.logo_removed",
-                ("group", id.0),
-                Some(id),
-                None,
-                Cause::Manual,
-                Some(serde_json::json!({ "variant": variant })),
-                None,
-            )
+            audit::Event {
+                org: actor.organization_id,
+                actor: Some(actor),
+                action: "group.logo_removed",
+                object: ("group", id.0),
+                group: Some(id),
+                client: None,
+                cause: Cause::Manual,
+                before: Some(serde_json::json!({ "variant": variant })),
+                after: None,
+            }
+            .record(&mut tx.conn())
             .await?;
         }
         self.commit(tx).await
@@ -320,18 +319,18 @@ pub(crate) async fn create_in(
     check_name_free(&mut tx.conn(), org.id, &fields, None).await?;
     let id = store::insert(&mut tx.conn(), org.id, new.kind, &fields, actor.staff_id, now_millis()).await?;
     let mut group = store::get(&mut tx.conn(), org.id, id).await?;
-    audit::record(
-        &mut tx.conn(),
-        org.id,
-        Some(actor),
-        "group.created",
-        ("group", id.0),
-        Some(id),
-        None,
+    audit::Event {
+        org: org.id,
+        actor: Some(actor),
+        action: "group.created",
+        object: ("group", id.0),
+        group: Some(id),
+        client: None,
         cause,
-        None,
-        serde_json::to_value(&group).ok(),
-    )
+        before: None,
+        after: serde_json::to_value(&group).ok(),
+    }
+    .record(&mut tx.conn())
     .await?;
     changes.push(group_change(org.id, &group));
     for (row, &member) in new.members.iter().enumerate() {
@@ -393,18 +392,18 @@ pub(crate) async fn update_in(
     check_name_free(&mut tx.conn(), org, &fields, Some(id)).await?;
     store::update(&mut tx.conn(), org, id, &fields, actor.staff_id, now_millis()).await?;
     let after = store::get(&mut tx.conn(), org, id).await?;
-    audit::record(
-        &mut tx.conn(),
+    audit::Event {
         org,
-        Some(actor),
-        "group.updated",
-        ("group", id.0),
-        Some(id),
-        None,
+        actor: Some(actor),
+        action: "group.updated",
+        object: ("group", id.0),
+        group: Some(id),
+        client: None,
         cause,
-        serde_json::to_value(&before).ok(),
-        serde_json::to_value(&after).ok(),
-    )
+        before: serde_json::to_value(&before).ok(),
+        after: serde_json::to_value(&after).ok(),
+    }
+    .record(&mut tx.conn())
     .await?;
     changes.push(group_change(org, &after));
     Ok(after)

@@ -453,18 +453,18 @@ impl MembershipEvent {
         } else {
             ("membership.removed", Some(state), None)
         };
-        audit::record(
-            c,
+        audit::Event {
             org,
             actor,
             action,
             object,
-            Some(group),
+            group: Some(group),
             client,
-            self.cause,
+            cause: self.cause,
             before,
             after,
-        )
+        }
+        .record(c)
         .await
     }
 }
@@ -560,18 +560,18 @@ async fn set_validity(
         client,
         valid_until,
     });
-    audit::record(
-        c,
+    audit::Event {
         org,
-        Some(actor),
-        "membership.validity_set",
-        ("membership", client.0),
-        Some(group),
-        Some(client),
-        Cause::Manual,
-        Some(serde_json::json!({ "valid_until": before })),
-        Some(serde_json::json!({ "valid_until": valid_until })),
-    )
+        actor: Some(actor),
+        action: "membership.validity_set",
+        object: ("membership", client.0),
+        group: Some(group),
+        client: Some(client),
+        cause: Cause::Manual,
+        before: Some(serde_json::json!({ "valid_until": before })),
+        after: Some(serde_json::json!({ "valid_until": valid_until })),
+    }
+    .record(c)
     .await
 }
 

@@ -75,18 +75,18 @@ impl App {
             }
         }
         crate::access::record(&mut tx.conn(), &changes).await?;
-        audit::record(
-            &mut tx.conn(),
-            actor.organization_id,
-            Some(actor),
-            "organization.policies_changed",
-            ("organization", after.id.0),
-            None,
-            None,
-            Cause::Manual,
-            serde_json::to_value(&before.policies).ok(),
-            serde_json::to_value(&after.policies).ok(),
-        )
+        audit::Event {
+            org: actor.organization_id,
+            actor: Some(actor),
+            action: "organization.policies_changed",
+            object: ("organization", after.id.0),
+            group: None,
+            client: None,
+            cause: Cause::Manual,
+            before: serde_json::to_value(&before.policies).ok(),
+            after: serde_json::to_value(&after.policies).ok(),
+        }
+        .record(&mut tx.conn())
         .await?;
         self.commit(tx).await?;
         Ok(after)

@@ -116,18 +116,18 @@ impl App {
         store::set_password(&mut tx.conn(), actor.staff_id, &hash, false, now_millis()).await?;
         let keep = keep_session.map(hash_token);
         let ended = store::end_sessions(&mut tx.conn(), actor.staff_id, keep.as_deref()).await?;
-        audit::record(
-            &mut tx.conn(),
-            actor.organization_id,
-            Some(actor),
-            "staff.password_changed",
-            ("staff", actor.staff_id.0),
-            None,
-            None,
-            Cause::Manual,
-            None,
-            Some(serde_json::json!({ "other_sessions_ended": ended })),
-        )
+        audit::Event {
+            org: actor.organization_id,
+            actor: Some(actor),
+            action: "staff.password_changed",
+            object: ("staff", actor.staff_id.0),
+            group: None,
+            client: None,
+            cause: Cause::Manual,
+            before: None,
+            after: Some(serde_json::json!({ "other_sessions_ended": ended })),
+        }
+        .record(&mut tx.conn())
         .await?;
         let change = Change::Staff {
             org: actor.organization_id,
@@ -161,18 +161,18 @@ impl App {
             expires_at,
         )
         .await?;
-        audit::record(
-            &mut tx.conn(),
-            actor.organization_id,
-            Some(actor),
-            "staff.password_reset_issued",
-            ("staff", staff.0),
-            None,
-            None,
-            Cause::Manual,
-            None,
-            Some(serde_json::json!({ "expires_at": expires_at })),
-        )
+        audit::Event {
+            org: actor.organization_id,
+            actor: Some(actor),
+            action: "staff.password_reset_issued",
+            object: ("staff", staff.0),
+            group: None,
+            client: None,
+            cause: Cause::Manual,
+            before: None,
+            after: Some(serde_json::json!({ "expires_at": expires_at })),
+        }
+        .record(&mut tx.conn())
         .await?;
         tx.commit().await?;
         Ok(IssuedReset {
@@ -216,18 +216,18 @@ impl App {
             role: person.role,
             request_id: None,
         };
-        audit::record(
-            &mut tx.conn(),
-            person.organization_id,
-            Some(&user),
-            "staff.password_reset_used",
-            ("staff", staff.0),
-            None,
-            None,
-            Cause::Manual,
-            None,
-            Some(serde_json::json!({ "sessions_ended": ended })),
-        )
+        audit::Event {
+            org: person.organization_id,
+            actor: Some(&user),
+            action: "staff.password_reset_used",
+            object: ("staff", staff.0),
+            group: None,
+            client: None,
+            cause: Cause::Manual,
+            before: None,
+            after: Some(serde_json::json!({ "sessions_ended": ended })),
+        }
+        .record(&mut tx.conn())
         .await?;
         let change = Change::Staff {
             org: person.organization_id,

@@ -144,18 +144,18 @@ impl App {
             let before = self.lock_account(&mut tx, actor, id).await?;
             check_version(if_match, before.version)?;
             store::delete(&mut tx.conn(), actor.organization_id, id).await?;
-            audit::record(
-                &mut tx.conn(),
-                actor.organization_id,
-                Some(actor),
-                "program_account.deleted",
-                ("program_account", id.0),
-                None,
-                Some(before.client_id),
-                Cause::Manual,
-                serde_json::to_value(&before).ok(),
-                None,
-            )
+            audit::Event {
+                org: actor.organization_id,
+                actor: Some(actor),
+                action: "program_account.deleted",
+                object: ("program_account", id.0),
+                group: None,
+                client: Some(before.client_id),
+                cause: Cause::Manual,
+                before: serde_json::to_value(&before).ok(),
+                after: None,
+            }
+            .record(&mut tx.conn())
             .await?;
             self.commit(tx).await?;
             Ok(())
@@ -224,18 +224,18 @@ async fn create_in(
     client_store::get(&mut tx.conn(), org, client).await?;
     number_is_free(tx, actor, &checked.number, client, None).await?;
     let account = store::insert(&mut tx.conn(), org, client, &checked.fields(), now_millis()).await?;
-    audit::record(
-        &mut tx.conn(),
+    audit::Event {
         org,
-        Some(actor),
-        "program_account.created",
-        ("program_account", account.id.0),
-        None,
-        Some(client),
+        actor: Some(actor),
+        action: "program_account.created",
+        object: ("program_account", account.id.0),
+        group: None,
+        client: Some(client),
         cause,
-        None,
-        serde_json::to_value(&account).ok(),
-    )
+        before: None,
+        after: serde_json::to_value(&account).ok(),
+    }
+    .record(&mut tx.conn())
     .await?;
     Ok(account)
 }
@@ -250,18 +250,18 @@ async fn update_in(
     let org = actor.organization_id;
     number_is_free(tx, actor, &checked.number, before.client_id, Some(before.id)).await?;
     let after = store::update(&mut tx.conn(), org, before.id, &checked.fields(), now_millis()).await?;
-    audit::record(
-        &mut tx.conn(),
+    audit::Event {
         org,
-        Some(actor),
-        "program_account.updated",
-        ("program_account", before.id.0),
-        None,
-        Some(before.client_id),
+        actor: Some(actor),
+        action: "program_account.updated",
+        object: ("program_account", before.id.0),
+        group: None,
+        client: Some(before.client_id),
         cause,
-        serde_json::to_value(before).ok(),
-        serde_json::to_value(&after).ok(),
-    )
+        before: serde_json::to_value(before).ok(),
+        after: serde_json::to_value(&after).ok(),
+    }
+    .record(&mut tx.conn())
     .await?;
     Ok(after)
 }

@@ -251,18 +251,18 @@ impl App {
             }
             let mut tx = self.db.begin().await?;
             for account in accounts {
-                crate::audit::record(
-                    &mut tx.conn(),
-                    account.organization_id,
-                    None,
-                    "sign_in.refused",
-                    ("staff", account.staff_id.0),
-                    None,
-                    None,
-                    clientele_domain::audit::Cause::Manual,
-                    None,
-                    Some(serde_json::json!({ "reason": "too many attempts", "client_address": client_address })),
-                )
+                crate::audit::Event {
+                    org: account.organization_id,
+                    actor: None,
+                    action: "sign_in.refused",
+                    object: ("staff", account.staff_id.0),
+                    group: None,
+                    client: None,
+                    cause: clientele_domain::audit::Cause::Manual,
+                    before: None,
+                    after: Some(serde_json::json!({ "reason": "too many attempts", "client_address": client_address })),
+                }
+                .record(&mut tx.conn())
                 .await?;
             }
             tx.commit().await.map_err(Error::from)

@@ -73,18 +73,18 @@ impl App {
         // Printed on a terminal: it must be replaced at the first sign-in.
         clientele_store::credentials::set_password(&mut tx.conn(), admin.id, &hash, true, now).await?;
         admin.must_change_password = true;
-        audit::record(
-            &mut tx.conn(),
-            org.id,
-            None,
-            "organization.created",
-            ("organization", org.id.0),
-            None,
-            None,
-            Cause::Setup,
-            None,
-            Some(serde_json::json!({ "name": org.name, "admin": admin.email })),
-        )
+        audit::Event {
+            org: org.id,
+            actor: None,
+            action: "organization.created",
+            object: ("organization", org.id.0),
+            group: None,
+            client: None,
+            cause: Cause::Setup,
+            before: None,
+            after: Some(serde_json::json!({ "name": org.name, "admin": admin.email })),
+        }
+        .record(&mut tx.conn())
         .await?;
         tx.commit().await?;
         Ok(Some(Bootstrapped {
@@ -123,18 +123,18 @@ impl App {
             password_hash: hash.as_deref(),
         };
         let created = staff::insert(&mut tx.conn(), org.id, &new, now_millis()).await?;
-        audit::record(
-            &mut tx.conn(),
-            org.id,
-            None,
-            "staff.created",
-            ("staff", created.id.0),
-            None,
-            None,
-            Cause::Setup,
-            None,
-            Some(serde_json::to_value(&created).unwrap_or_default()),
-        )
+        audit::Event {
+            org: org.id,
+            actor: None,
+            action: "staff.created",
+            object: ("staff", created.id.0),
+            group: None,
+            client: None,
+            cause: Cause::Setup,
+            before: None,
+            after: Some(serde_json::to_value(&created).unwrap_or_default()),
+        }
+        .record(&mut tx.conn())
         .await?;
         tx.commit().await?;
         Ok(created)

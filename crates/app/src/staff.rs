@@ -116,18 +116,18 @@ impl App {
             password_hash: hash.as_deref(),
         };
         let staff = store::insert(&mut tx.conn(), actor.organization_id, &record, now_millis()).await?;
-        audit::record(
-            &mut tx.conn(),
-            actor.organization_id,
-            Some(actor),
-            "staff.created",
-            ("staff", staff.id.0),
-            None,
-            None,
-            Cause::Manual,
-            None,
-            serde_json::to_value(&staff).ok(),
-        )
+        audit::Event {
+            org: actor.organization_id,
+            actor: Some(actor),
+            action: "staff.created",
+            object: ("staff", staff.id.0),
+            group: None,
+            client: None,
+            cause: Cause::Manual,
+            before: None,
+            after: serde_json::to_value(&staff).ok(),
+        }
+        .record(&mut tx.conn())
         .await?;
         tx.commit().await?;
         Ok(staff)
@@ -169,32 +169,32 @@ impl App {
             // sessions or tokens.
             let sessions = clientele_store::credentials::end_sessions(&mut tx.conn(), id, None).await?;
             let tokens = clientele_store::credentials::revoke_tokens_of(&mut tx.conn(), id, now).await?;
-            audit::record(
-                &mut tx.conn(),
-                actor.organization_id,
-                Some(actor),
-                "staff.credentials_ended",
-                ("staff", id.0),
-                None,
-                None,
-                Cause::Manual,
-                None,
-                Some(serde_json::json!({ "sessions_ended": sessions, "tokens_revoked": tokens })),
-            )
+            audit::Event {
+                org: actor.organization_id,
+                actor: Some(actor),
+                action: "staff.credentials_ended",
+                object: ("staff", id.0),
+                group: None,
+                client: None,
+                cause: Cause::Manual,
+                before: None,
+                after: Some(serde_json::json!({ "sessions_ended": sessions, "tokens_revoked": tokens })),
+            }
+            .record(&mut tx.conn())
             .await?;
         }
-        audit::record(
-            &mut tx.conn(),
-            actor.organization_id,
-            Some(actor),
-            "staff.updated",
-            ("staff", id.0),
-            None,
-            None,
-            Cause::Manual,
-            serde_json::to_value(&before).ok(),
-            serde_json::to_value(&after).ok(),
-        )
+        audit::Event {
+            org: actor.organization_id,
+            actor: Some(actor),
+            action: "staff.updated",
+            object: ("staff", id.0),
+            group: None,
+            client: None,
+            cause: Cause::Manual,
+            before: serde_json::to_value(&before).ok(),
+            after: serde_json::to_value(&after).ok(),
+        }
+        .record(&mut tx.conn())
         .await?;
         // Every process drops its cached credentials for this person.
         let change = clientele_access::Change::Staff {

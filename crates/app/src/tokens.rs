@@ -96,18 +96,18 @@ impl App {
             expires_at,
         )
         .await?;
-        audit::record(
-            &mut tx.conn(),
-            actor.organization_id,
-            Some(actor),
-            "token.created",
-            ("api_token", row.id),
-            None,
-            None,
-            Cause::Manual,
-            None,
-            Some(serde_json::json!({ "staff_id": owner, "name": name.as_str(), "expires_at": expires_at })),
-        )
+        audit::Event {
+            org: actor.organization_id,
+            actor: Some(actor),
+            action: "token.created",
+            object: ("api_token", row.id),
+            group: None,
+            client: None,
+            cause: Cause::Manual,
+            before: None,
+            after: Some(serde_json::json!({ "staff_id": owner, "name": name.as_str(), "expires_at": expires_at })),
+        }
+        .record(&mut tx.conn())
         .await?;
         tx.commit().await?;
         Ok(NewToken {
@@ -148,18 +148,18 @@ impl App {
         let now = now_millis();
         let mut tx = self.begin().await?;
         if store::revoke_token(&mut tx.conn(), id, now).await? {
-            audit::record(
-                &mut tx.conn(),
-                actor.organization_id,
-                Some(actor),
-                "token.revoked",
-                ("api_token", id),
-                None,
-                None,
-                Cause::Manual,
-                None,
-                Some(serde_json::json!({ "staff_id": owner, "name": row.label })),
-            )
+            audit::Event {
+                org: actor.organization_id,
+                actor: Some(actor),
+                action: "token.revoked",
+                object: ("api_token", id),
+                group: None,
+                client: None,
+                cause: Cause::Manual,
+                before: None,
+                after: Some(serde_json::json!({ "staff_id": owner, "name": row.label })),
+            }
+            .record(&mut tx.conn())
             .await?;
             // Every process drops its cached credentials for this person.
             let change = Change::Staff {

@@ -480,17 +480,17 @@ pub(crate) async fn audit_state(c: &mut Conn<'_>, req: &Request, actor: Option<&
         "attempts": req.attempts,
         "retry_of": req.retry_of,
     });
-    audit::record(
-        c,
-        OrganizationId(req.organization_id),
-        actor.or(initiator.as_ref()),
+    audit::Event {
+        org: OrganizationId(req.organization_id),
+        actor: actor.or(initiator.as_ref()),
         action,
-        ("process_request", req.id),
-        req.group_id.map(GroupId),
-        None,
-        Cause::Bulk,
-        None,
-        Some(state),
-    )
+        object: ("process_request", req.id),
+        group: req.group_id.map(GroupId),
+        client: None,
+        cause: Cause::Bulk,
+        before: None,
+        after: Some(state),
+    }
+    .record(c)
     .await
 }

@@ -187,18 +187,18 @@ impl App {
             now_millis(),
         )
         .await?;
-        audit::record(
-            &mut tx.conn(),
-            actor.organization_id,
-            Some(actor),
-            "time_entry.created",
-            ("time_entry", entry.id.0),
-            None,
-            Some(entry.client_id),
-            Cause::Manual,
-            None,
-            serde_json::to_value(&entry).ok(),
-        )
+        audit::Event {
+            org: actor.organization_id,
+            actor: Some(actor),
+            action: "time_entry.created",
+            object: ("time_entry", entry.id.0),
+            group: None,
+            client: Some(entry.client_id),
+            cause: Cause::Manual,
+            before: None,
+            after: serde_json::to_value(&entry).ok(),
+        }
+        .record(&mut tx.conn())
         .await?;
         self.commit(tx).await?;
         Ok(entry)
@@ -247,18 +247,18 @@ impl App {
         self.may_log(actor, &input).await?;
         let seq = time_entries::next_seq(&mut tx.conn()).await?;
         let after = time_entries::update(&mut tx.conn(), id, &input, seq, now_millis()).await?;
-        audit::record(
-            &mut tx.conn(),
-            actor.organization_id,
-            Some(actor),
-            "time_entry.updated",
-            ("time_entry", id.0),
-            None,
-            Some(after.client_id),
-            Cause::Manual,
-            serde_json::to_value(&current).ok(),
-            serde_json::to_value(&after).ok(),
-        )
+        audit::Event {
+            org: actor.organization_id,
+            actor: Some(actor),
+            action: "time_entry.updated",
+            object: ("time_entry", id.0),
+            group: None,
+            client: Some(after.client_id),
+            cause: Cause::Manual,
+            before: serde_json::to_value(&current).ok(),
+            after: serde_json::to_value(&after).ok(),
+        }
+        .record(&mut tx.conn())
         .await?;
         self.commit(tx).await?;
         Ok(after)
@@ -272,18 +272,18 @@ impl App {
         if !time_entries::delete(&mut tx.conn(), id, seq, now_millis()).await? {
             return Err(Error::not_found("time entry"));
         }
-        audit::record(
-            &mut tx.conn(),
-            actor.organization_id,
-            Some(actor),
-            "time_entry.deleted",
-            ("time_entry", id.0),
-            None,
-            Some(before.client_id),
-            Cause::Manual,
-            serde_json::to_value(&before).ok(),
-            None,
-        )
+        audit::Event {
+            org: actor.organization_id,
+            actor: Some(actor),
+            action: "time_entry.deleted",
+            object: ("time_entry", id.0),
+            group: None,
+            client: Some(before.client_id),
+            cause: Cause::Manual,
+            before: serde_json::to_value(&before).ok(),
+            after: None,
+        }
+        .record(&mut tx.conn())
         .await?;
         self.commit(tx).await?;
         Ok(())
@@ -589,18 +589,18 @@ impl App {
             now_millis(),
         )
         .await?;
-        audit::record(
-            &mut tx.conn(),
-            actor.organization_id,
-            Some(actor),
-            "saved_report.created",
-            ("saved_report", saved.id.0),
-            None,
-            None,
-            Cause::Manual,
-            None,
-            serde_json::to_value(&saved).ok(),
-        )
+        audit::Event {
+            org: actor.organization_id,
+            actor: Some(actor),
+            action: "saved_report.created",
+            object: ("saved_report", saved.id.0),
+            group: None,
+            client: None,
+            cause: Cause::Manual,
+            before: None,
+            after: serde_json::to_value(&saved).ok(),
+        }
+        .record(&mut tx.conn())
         .await?;
         self.commit(tx).await?;
         Ok(saved)
@@ -645,18 +645,18 @@ impl App {
             params: &fields.params,
         };
         let after = saved_reports::update(&mut tx.conn(), id, &stored, now_millis()).await?;
-        audit::record(
-            &mut tx.conn(),
-            actor.organization_id,
-            Some(actor),
-            "saved_report.updated",
-            ("saved_report", id.0),
-            None,
-            None,
-            Cause::Manual,
-            serde_json::to_value(&before).ok(),
-            serde_json::to_value(&after).ok(),
-        )
+        audit::Event {
+            org: actor.organization_id,
+            actor: Some(actor),
+            action: "saved_report.updated",
+            object: ("saved_report", id.0),
+            group: None,
+            client: None,
+            cause: Cause::Manual,
+            before: serde_json::to_value(&before).ok(),
+            after: serde_json::to_value(&after).ok(),
+        }
+        .record(&mut tx.conn())
         .await?;
         self.commit(tx).await?;
         Ok(after)
@@ -666,18 +666,18 @@ impl App {
         let mut tx = self.begin().await?;
         let before = changeable_report(&mut tx.conn(), actor, id).await?;
         saved_reports::delete(&mut tx.conn(), id).await?;
-        audit::record(
-            &mut tx.conn(),
-            actor.organization_id,
-            Some(actor),
-            "saved_report.deleted",
-            ("saved_report", id.0),
-            None,
-            None,
-            Cause::Manual,
-            serde_json::to_value(&before).ok(),
-            None,
-        )
+        audit::Event {
+            org: actor.organization_id,
+            actor: Some(actor),
+            action: "saved_report.deleted",
+            object: ("saved_report", id.0),
+            group: None,
+            client: None,
+            cause: Cause::Manual,
+            before: serde_json::to_value(&before).ok(),
+            after: None,
+        }
+        .record(&mut tx.conn())
         .await?;
         self.commit(tx).await?;
         Ok(())
