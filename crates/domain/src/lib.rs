@@ -10,6 +10,7 @@ pub mod error;
 pub mod group;
 pub mod ids;
 pub mod logo;
+pub mod membership;
 pub mod names;
 pub mod nesting;
 pub mod policy;

@@ -16,8 +16,9 @@ use std::collections::{HashMap, HashSet};
 
 use clientele_access::Change;
 use clientele_domain::audit::Cause;
-use clientele_domain::client::{Relationship, relationship_is_active};
+use clientele_domain::client::Relationship;
 use clientele_domain::group::GroupKind;
+use clientele_domain::membership::{Admission, ClientJoining, admit_client};
 use clientele_domain::names::Name;
 use clientele_domain::policy::MembershipMode;
 use clientele_domain::{ClientId, Error, ErrorCode, GroupId, Result, now_millis};
@@ -463,49 +464,41 @@ pub(crate) async fn membership_rows(
                 Member::ClientId(c) => c,
             };
             let client_id = ClientId(client);
-            // From here on, `members::add_one` for a client, in its order.
+            // The rule of a single edit (`members::add_one`), over the facts read for the batch.
+            let kind_only = ClientJoining {
+                group_name: &target.name,
+                group_kind: target.kind,
+                client_name: "",
+                relationship: Relationship::Active,
+                relationship_expires_at: None,
+                already_member: false,
+                other_group: None,
+            };
             if target.kind != GroupKind::Clients {
-                return Err(Error::new(
-                    ErrorCode::KindMismatch,
-                    format!(
-                        "\"{}\" is a group of client groups; clients can only be added to a group of clients",
-                        target.name
-                    ),
-                ));
+                admit_client(&ctx.org.policies, &kind_only, now)?;
             }
             let facts = clients
                 .get(&client)
                 .ok_or_else(|| Error::new(ErrorCode::NotFound, format!("client {client_id} not found")))?;
-            if ctx.org.policies.require_active_relationship {
-                let relationship = Relationship::parse(&facts.relationship)?;
-                if !relationship_is_active(relationship, facts.relationship_expires_at, now) {
-                    return Err(Error::new(
-                        ErrorCode::RelationshipNotActive,
-                        format!(
-                            "\"{}\" is not in an active business relationship, so it cannot join a group",
-                            facts.name
-                        ),
-                    ));
-                }
-            }
-            if member_of.contains(&(target.id.0, client)) {
-                return Ok(Step::Done(target.id, client_id, Outcome::AlreadyMember));
-            }
-            if exclusive && let Some(other) = occupant.get(&client) {
-                let other = groups
+            let other_group = occupant.get(&client).map(|other| {
+                groups
                     .get(other)
                     .map(|g| g.name.as_str())
                     .or_else(|| occupant_names.get(other).map(String::as_str))
-                    .unwrap_or_default();
-                return Err(Error::new(
-                    ErrorCode::ClientInAnotherGroup,
-                    format!(
-                        "\"{}\" already belongs to the group \"{other}\"; a client can be in only one group of this organisation",
-                        facts.name
-                    ),
-                ));
+                    .unwrap_or_default()
+            });
+            let joining = ClientJoining {
+                client_name: &facts.name,
+                relationship: Relationship::parse(&facts.relationship)?,
+                relationship_expires_at: facts.relationship_expires_at,
+                already_member: member_of.contains(&(target.id.0, client)),
+                other_group,
+                ..kind_only
+            };
+            match admit_client(&ctx.org.policies, &joining, now)? {
+                Admission::AlreadyMember => Ok(Step::Done(target.id, client_id, Outcome::AlreadyMember)),
+                Admission::Joins => Ok(Step::Add(target.id, client_id)),
             }
-            Ok(Step::Add(target.id, client_id))
         })();
         let outcome = match result {
             Ok(Step::Done(group, client, outcome)) => member_outcome(group, MemberRef::Client(client), outcome),
@@ -565,18 +558,26 @@ pub(crate) async fn membership_rows(
         if !inserted.contains(&(group, client)) {
             // Another writer got there between our read and our insert (PostgreSQL): the answer
             // `members::add_one` gives when its insert finds a conflict.
-            outcomes[index].1 = if member_store::is_client_member(&mut tx.conn(), group, client).await? {
-                member_outcome(group, MemberRef::Client(client), Outcome::AlreadyMember)
-            } else {
-                let other = member_store::group_of_exclusive_client(&mut tx.conn(), client).await?;
-                let name = clients.get(&client.0).map(|f| f.name.as_str()).unwrap_or_default();
-                rejected(Error::new(
-                    ErrorCode::ClientInAnotherGroup,
-                    format!(
-                        "\"{name}\" already belongs to the group \"{}\"; a client can be in only one group of this organisation",
-                        other.map(|g| g.name).unwrap_or_default()
-                    ),
-                ))
+            let already_member = member_store::is_client_member(&mut tx.conn(), group, client).await?;
+            let other = member_store::group_of_exclusive_client(&mut tx.conn(), client).await?;
+            let other = other.map(|g| g.name).unwrap_or_default();
+            let target = groups.get(&group.0).map(|g| g.name.as_str()).unwrap_or_default();
+            let name = clients.get(&client.0).map(|f| f.name.as_str()).unwrap_or_default();
+            let conflict = ClientJoining {
+                group_name: target,
+                group_kind: GroupKind::Clients,
+                client_name: name,
+                relationship: Relationship::Active,
+                relationship_expires_at: None,
+                already_member,
+                other_group: Some(&other),
+            };
+            outcomes[index].1 = match admit_client(&ctx.org.policies, &conflict, now) {
+                Ok(Admission::AlreadyMember) => {
+                    member_outcome(group, MemberRef::Client(client), Outcome::AlreadyMember)
+                }
+                Ok(Admission::Joins) => return Err(Error::internal("a membership insert conflicted with nothing")),
+                Err(e) => rejected(e),
             };
             continue;
         }
