@@ -73,7 +73,7 @@ async fn a_killed_server_resumes_a_large_import_and_applies_every_row_once() {
         )
         .await
         .unwrap();
-    assert_eq!(request.status, "pending");
+    assert_eq!(request.status.as_str(), "pending");
     let id = request.id;
 
     let mut server = Server::start(&url);
@@ -81,7 +81,8 @@ async fn a_killed_server_resumes_a_large_import_and_applies_every_row_once() {
     loop {
         let now = app.process_request(&actor, id).await.unwrap();
         assert_ne!(
-            now.status, "completed",
+            now.status.as_str(),
+            "completed",
             "the import finished before it could be killed; make it larger"
         );
         if now.done > 0 {
@@ -95,14 +96,14 @@ async fn a_killed_server_resumes_a_large_import_and_applies_every_row_once() {
     }
     server.kill_9();
     let at_kill = app.process_request(&actor, id).await.unwrap();
-    assert_eq!(at_kill.status, "running", "killed mid-job: {at_kill:?}");
+    assert_eq!(at_kill.status.as_str(), "running", "killed mid-job: {at_kill:?}");
     assert!(at_kill.done > 0 && at_kill.done < ROWS as i64, "{at_kill:?}");
 
     let _server = Server::start(&url);
     let started = Instant::now();
     let finished = loop {
         let now = app.process_request(&actor, id).await.unwrap();
-        if now.status == "completed" {
+        if now.status == clientele_app::process_requests::RequestStatus::Completed {
             break now;
         }
         assert!(matches!(now.status.as_str(), "running" | "pending"), "{now:?}");

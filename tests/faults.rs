@@ -42,7 +42,7 @@ async fn queue_import(app: &App, n: usize) -> i64 {
         )
         .await
         .unwrap();
-    assert_eq!(request.status, "pending");
+    assert_eq!(request.status.as_str(), "pending");
     request.id
 }
 
@@ -163,7 +163,7 @@ async fn an_import_survives_a_flaky_database_without_using_its_attempts() {
     worker.await.unwrap();
 
     let done = request_status(&t.app, id).await;
-    assert_eq!(done.status, "completed", "{done:?}");
+    assert_eq!(done.status.as_str(), "completed", "{done:?}");
     assert_eq!((done.done, done.failed), (12_000, 0));
     assert_eq!(done.attempts, 1, "outages must not use up attempts");
     assert_eq!(client_count(&t).await, 12_000, "every row applied exactly once");
@@ -212,7 +212,7 @@ async fn a_stopping_worker_hands_its_request_back_at_once() {
         .unwrap()
         .unwrap();
     let handed_back = request_status(&t.app, id).await;
-    assert_eq!(handed_back.status, "pending", "{handed_back:?}");
+    assert_eq!(handed_back.status.as_str(), "pending", "{handed_back:?}");
     assert!(handed_back.lease_owner.is_none());
     assert!(handed_back.done < 30_000);
     assert_eq!(handed_back.attempts, 0, "a handover is not a failed attempt");
@@ -411,8 +411,12 @@ async fn sigterm_answers_every_request_already_sent_and_hands_the_import_back() 
     let app = App::open(pool).await.unwrap();
     let actor = app.cli_admin(None).await.unwrap();
     let r = app.process_request(&actor, handed_back).await.unwrap();
-    assert!(r.status == "pending" || r.status == "completed", "{r:?}");
-    if r.status == "pending" {
+    assert!(
+        r.status == clientele_app::process_requests::RequestStatus::Pending
+            || r.status == clientele_app::process_requests::RequestStatus::Completed,
+        "{r:?}"
+    );
+    if r.status == clientele_app::process_requests::RequestStatus::Pending {
         assert!(r.lease_owner.is_none(), "{r:?}");
     }
 }

@@ -93,7 +93,7 @@ pub async fn run(app: &App, args: &ImportArgs) -> anyhow::Result<()> {
             "applied"
         }
     );
-    if finished.status != "completed" {
+    if finished.status != clientele_app::process_requests::RequestStatus::Completed {
         anyhow::bail!(
             "process request {id} {}: {}",
             finished.status,

@@ -128,7 +128,7 @@ async fn import_clients_twice(
         took[run] = started.elapsed().as_secs_f64();
         let finished = app.process_request(actor, request.id).await?;
         anyhow::ensure!(
-            finished.status == "completed" && finished.failed == 0,
+            finished.status == clientele_app::process_requests::RequestStatus::Completed && finished.failed == 0,
             "the clients import ended {} with {} rejected",
             finished.status,
             finished.failed
@@ -286,7 +286,11 @@ pub async fn import(app: &App, ds: &Dataset, url: &str, rows: Option<u64>) -> an
             checking.finish(&mut rep);
         }
         let finished = fresh.process_request(&actor, request.id).await?;
-        anyhow::ensure!(finished.status == "completed", "the import ended {}", finished.status);
+        anyhow::ensure!(
+            finished.status == clientele_app::process_requests::RequestStatus::Completed,
+            "the import ended {}",
+            finished.status
+        );
         done = Some(finished);
         if clients_took.is_none() {
             write_new_clients(&clients_file, new_clients)?;

@@ -8,16 +8,16 @@ use clientele_store::process_requests::{InputRow, NewRequest};
 
 use super::BATCH;
 use super::rows::reason;
-use crate::process_requests::{ProcessRequest, audit_state};
+use crate::process_requests::{Mode, ProcessRequest, RequestStatus, audit_state};
 use crate::{Admin, App};
 use clientele_store::process_requests as store;
 
 impl ProcessRequest {
     /// Whether this is a finished dry run of an import whose rows can be applied as they are.
     pub fn can_apply(&self) -> bool {
-        self.mode == "validate"
-            && self.status == "completed"
-            && self.operation.starts_with("import_")
+        self.mode == Mode::Validate
+            && self.status == RequestStatus::Completed
+            && self.operation.is_import()
             && !self.input_purged
     }
 }
@@ -41,7 +41,7 @@ impl App {
                 ),
             ));
         }
-        if !ProcessRequest::from(source.clone()).can_apply() {
+        if !ProcessRequest::try_from(source.clone())?.can_apply() {
             return Err(Error::new(
                 ErrorCode::Conflict,
                 format!(

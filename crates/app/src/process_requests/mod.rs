@@ -50,15 +50,140 @@ impl Mode {
     }
 }
 
+/// Where a request is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RequestStatus {
+    /// Its rows are being stored; no worker may claim it yet.
+    Receiving,
+    /// Waiting for a worker.
+    Pending,
+    /// A worker holds it (under a lease).
+    Running,
+    Completed,
+    Failed,
+    Cancelled,
+}
+
+impl RequestStatus {
+    pub const ALL: [RequestStatus; 6] = [
+        RequestStatus::Receiving,
+        RequestStatus::Pending,
+        RequestStatus::Running,
+        RequestStatus::Completed,
+        RequestStatus::Failed,
+        RequestStatus::Cancelled,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RequestStatus::Receiving => "receiving",
+            RequestStatus::Pending => "pending",
+            RequestStatus::Running => "running",
+            RequestStatus::Completed => "completed",
+            RequestStatus::Failed => "failed",
+            RequestStatus::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<RequestStatus> {
+        RequestStatus::ALL.into_iter().find(|v| v.as_str() == s).ok_or_else(|| {
+            Error::invalid(
+                "status",
+                "must be receiving, pending, running, completed, failed or cancelled",
+            )
+        })
+    }
+
+    /// Not ended yet: receiving, pending or running.
+    pub fn is_active(self) -> bool {
+        matches!(
+            self,
+            RequestStatus::Receiving | RequestStatus::Pending | RequestStatus::Running
+        )
+    }
+}
+
+/// What a request does with its rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Operation {
+    ImportClients,
+    ImportGroups,
+    ImportMemberships,
+    ImportTimeEntries,
+    ImportProgramAccounts,
+    BulkAdd,
+    BulkRemove,
+    DeleteGroup,
+}
+
+impl Operation {
+    pub const ALL: [Operation; 8] = [
+        Operation::ImportClients,
+        Operation::ImportGroups,
+        Operation::ImportMemberships,
+        Operation::ImportTimeEntries,
+        Operation::ImportProgramAccounts,
+        Operation::BulkAdd,
+        Operation::BulkRemove,
+        Operation::DeleteGroup,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Operation::ImportClients => "import_clients",
+            Operation::ImportGroups => "import_groups",
+            Operation::ImportMemberships => "import_memberships",
+            Operation::ImportTimeEntries => "import_time_entries",
+            Operation::ImportProgramAccounts => "import_program_accounts",
+            Operation::BulkAdd => "bulk_add",
+            Operation::BulkRemove => "bulk_remove",
+            Operation::DeleteGroup => "delete_group",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Operation> {
+        Operation::ALL
+            .into_iter()
+            .find(|v| v.as_str() == s)
+            .ok_or_else(|| Error::invalid("operation", format!("\"{s}\" is not an operation")))
+    }
+
+    /// An upload of a CSV file (not a bulk change or a deletion).
+    pub fn is_import(self) -> bool {
+        self.as_str().starts_with("import_")
+    }
+}
+
+impl Mode {
+    pub fn parse(s: &str) -> Result<Mode> {
+        match s {
+            "validate" => Ok(Mode::Validate),
+            "apply" => Ok(Mode::Apply),
+            _ => Err(Error::invalid("mode", "must be validate or apply")),
+        }
+    }
+}
+
+macro_rules! display_as_str {
+    ($($t:ty),*) => {$(
+        impl std::fmt::Display for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    )*};
+}
+display_as_str!(RequestStatus, Operation, Mode);
+
 /// A durable background job and how far it got.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ProcessRequest {
     pub id: i64,
-    /// `import_clients`, `import_groups`, `import_memberships`, `import_time_entries`, `bulk_add`,
-    /// `bulk_remove` or `delete_group`.
-    pub operation: String,
+    pub operation: Operation,
     /// `validate` (a dry run) or `apply`.
-    pub mode: String,
+    pub mode: Mode,
     /// Memberships: each named group ends with exactly the file's members.
     pub replace: bool,
     /// The group of a bulk add or remove.
@@ -67,8 +192,7 @@ pub struct ProcessRequest {
     pub initiator: Option<StaffId>,
     /// The request whose failed rows this one retries.
     pub retry_of: Option<i64>,
-    /// `receiving`, `pending`, `running`, `completed`, `failed` or `cancelled`.
-    pub status: String,
+    pub status: RequestStatus,
     #[schema(value_type = String, format = DateTime)]
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: time::OffsetDateTime,
@@ -100,8 +224,11 @@ pub struct ProcessRequest {
     pub input_purged: bool,
 }
 
-impl From<Request> for ProcessRequest {
-    fn from(r: Request) -> Self {
+impl TryFrom<Request> for ProcessRequest {
+    type Error = Error;
+
+    /// Fails only on a value the database's CHECK constraints do not allow.
+    fn try_from(r: Request) -> Result<Self> {
         let at = |ms: Option<i64>| ms.map(clientele_domain::from_millis);
         let progress = if r.total_rows == 0 {
             if matches!(r.status.as_str(), "completed") {
@@ -112,15 +239,15 @@ impl From<Request> for ProcessRequest {
         } else {
             ((r.done_rows * 100) / r.total_rows).clamp(0, 100) as u8
         };
-        ProcessRequest {
+        Ok(ProcessRequest {
             id: r.id,
-            operation: r.operation,
-            mode: r.mode,
+            operation: Operation::parse(&r.operation).map_err(Error::internal)?,
+            mode: Mode::parse(&r.mode).map_err(Error::internal)?,
             replace: r.replace_members,
             group_id: r.group_id.map(GroupId),
             initiator: r.initiator_id.map(StaffId),
             retry_of: r.retry_of,
-            status: r.status,
+            status: RequestStatus::parse(&r.status).map_err(Error::internal)?,
             created_at: clientele_domain::from_millis(r.created_at),
             started_at: at(r.started_at),
             finished_at: at(r.finished_at),
@@ -133,7 +260,7 @@ impl From<Request> for ProcessRequest {
             lease_expires_at: at(r.lease_expires_at),
             error: r.error,
             input_purged: r.input_purged_at.is_some(),
-        }
+        })
     }
 }
 
@@ -155,8 +282,8 @@ pub struct ReportRow {
 /// Filters of the request list.
 #[derive(Debug, Clone, Default)]
 pub struct ProcessRequestFilter {
-    pub status: Option<String>,
-    pub operation: Option<String>,
+    pub status: Option<RequestStatus>,
+    pub operation: Option<Operation>,
     pub group: Option<GroupId>,
     pub initiator: Option<StaffId>,
     /// Oldest first instead of newest first.
@@ -191,7 +318,7 @@ impl App {
             .ok_or_else(|| Error::not_found("process request"))?;
         audit_state(&mut tx.conn(), &req, Some(actor), "process_request.created").await?;
         tx.commit().await?;
-        Ok(req.into())
+        req.try_into()
     }
 
     /// Stores a process request over members of one group (`member_type`, `member_id` rows).
@@ -244,7 +371,8 @@ impl App {
         let mut conn = self.db.read().await?;
         store::get(&mut conn.conn(), actor.organization_id, id)
             .await?
-            .map(Into::into)
+            .map(ProcessRequest::try_from)
+            .transpose()?
             .ok_or_else(|| Error::not_found("process request"))
     }
 
@@ -260,8 +388,8 @@ impl App {
         let limit = crate::paging::limit(limit)?;
         let position = crate::paging::Position::decode(cursor)?;
         let store_filter = RequestFilter {
-            status: filter.status.clone(),
-            operation: filter.operation.clone(),
+            status: filter.status.map(|s| s.as_str().to_string()),
+            operation: filter.operation.map(|o| o.as_str().to_string()),
             group: filter.group.map(|g| g.0),
             initiator: filter.initiator.map(|s| s.0),
         };
@@ -276,7 +404,7 @@ impl App {
         )
         .await?;
         let total = store::count(&mut conn.conn(), actor.organization_id, &store_filter).await?;
-        let items: Vec<ProcessRequest> = rows.into_iter().map(ProcessRequest::from).collect();
+        let items: Vec<ProcessRequest> = rows.into_iter().map(ProcessRequest::try_from).collect::<Result<_>>()?;
         let page = crate::paging::directed_page(items, limit, &position, |r| Cursor {
             key: String::new(),
             id: r.id,
@@ -332,7 +460,7 @@ impl App {
             .ok_or_else(|| Error::not_found("process request"))?;
         audit_state(&mut tx.conn(), &after, Some(actor), "process_request.cancelled").await?;
         tx.commit().await?;
-        Ok(after.into())
+        after.try_into()
     }
 
     /// A new request over what an ended one did not do: its rejected rows (after the data they
@@ -384,7 +512,7 @@ impl App {
             .ok_or_else(|| Error::not_found("process request"))?;
         audit_state(&mut tx.conn(), &created, Some(actor), "process_request.created").await?;
         tx.commit().await?;
-        Ok(created.into())
+        created.try_into()
     }
 
     /// Every row's outcome so far, in row order (at most `limit` rows after row `after`).

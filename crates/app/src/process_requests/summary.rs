@@ -79,7 +79,7 @@ impl App {
     /// How a finished request's rows ended (admins, as the report); `None` while it runs.
     pub async fn process_request_summary(&self, actor: &Actor, request: &ProcessRequest) -> Result<Option<Summary>> {
         actor.admin()?;
-        if matches!(request.status.as_str(), "receiving" | "pending" | "running") {
+        if request.status.is_active() {
             return Ok(None);
         }
         let mut conn = self.db.read().await?;
@@ -89,8 +89,8 @@ impl App {
         let (counts, groups_created) = store::outcome_counts(&mut conn.conn(), request.id).await?;
         let outcomes: BTreeMap<String, i64> = counts.into_iter().collect();
         let text = describe(
-            &request.operation,
-            request.mode == "validate",
+            request.operation.as_str(),
+            request.mode == super::Mode::Validate,
             &outcomes,
             groups_created,
         );

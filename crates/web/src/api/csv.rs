@@ -173,7 +173,7 @@ pub async fn import(
         s.app.run_now(received.id).await?;
     }
     let request = s.app.process_request(&actor, received.id).await?;
-    let finished = matches!(request.status.as_str(), "completed" | "failed" | "cancelled");
+    let finished = !request.status.is_active();
     let rows = if finished {
         Some(s.app.report_rows(&actor, request.id, 0, 10 * SMALL).await?)
     } else {

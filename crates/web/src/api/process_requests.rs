@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use clientele_app::Page;
-use clientele_app::process_requests::{ProcessRequest, ProcessRequestFilter};
+use clientele_app::process_requests::{Operation, ProcessRequest, ProcessRequestFilter, RequestStatus};
 use clientele_domain::{GroupId, StaffId};
 
 use super::{Binary, PROBLEM_JSON};
@@ -20,12 +20,11 @@ use crate::{ApiError, AppState};
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct RequestQuery {
-    /// `receiving`, `pending`, `running`, `completed`, `failed` or `cancelled`.
-    pub status: Option<String>,
-    /// The operation: `import_clients`, `import_groups`, `import_memberships`,
-    /// `import_time_entries`, `import_program_accounts`, `bulk_add`, `bulk_remove` or `delete_group`.
+    /// Only requests in this state.
+    pub status: Option<RequestStatus>,
+    /// Only requests of this operation.
     #[serde(rename = "type")]
-    pub operation: Option<String>,
+    pub operation: Option<Operation>,
     /// Requests about this group (bulk adds and removes, deletions).
     pub group: Option<GroupId>,
     /// Requests this staff member started.

@@ -14,7 +14,9 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use clientele_app::process_requests::{ProcessRequest, ProcessRequestFilter, ReportRow, SMALL};
+use clientele_app::process_requests::{
+    Mode, Operation, ProcessRequest, ProcessRequestFilter, ReportRow, RequestStatus, SMALL,
+};
 use clientele_domain::{Error, GroupId, StaffId};
 
 use super::list::{Controls, ListView};
@@ -146,18 +148,18 @@ impl Names {
             None => String::new(),
         };
         let at = |t: time::OffsetDateTime| when(clientele_domain::to_millis(t));
-        let active = matches!(r.status.as_str(), "receiving" | "pending" | "running");
-        let finished = matches!(r.status.as_str(), "completed" | "failed" | "cancelled");
+        let active = r.status.is_active();
+        let finished = !active;
         RequestView {
             id: r.id,
-            operation: label(OPERATIONS, &r.operation),
-            dry_run: r.mode == "validate",
+            operation: label(OPERATIONS, r.operation.as_str()),
+            dry_run: r.mode == Mode::Validate,
             replace: r.replace,
             group_id: r.group_id,
             group,
             group_gone,
             initiator,
-            status_label: label(STATUSES, &r.status),
+            status_label: label(STATUSES, r.status.as_str()),
             created: at(r.created_at),
             started: r.started_at.map(at).unwrap_or_default(),
             finished: r.finished_at.map(at).unwrap_or_default(),
@@ -168,18 +170,19 @@ impl Names {
             attempts: r.attempts,
             retry_of: r.retry_of,
             active,
-            can_cancel: matches!(r.status.as_str(), "pending" | "running"),
+            can_cancel: matches!(r.status, RequestStatus::Pending | RequestStatus::Running),
             // A dry run's rejected rows are checked again by uploading the fixed file, or applied
             // with the rest through "Apply this file"; a validate-mode retry would only confuse.
-            can_retry: finished && r.failed > 0 && r.mode != "validate",
+            can_retry: finished && r.failed > 0 && r.mode != Mode::Validate,
             can_apply: r.can_apply(),
             upload_again: r
                 .operation
+                .as_str()
                 .strip_prefix("import_")
-                .filter(|_| finished && (r.failed > 0 || r.status == "failed"))
-                .map(|format| format!("/transfers?{}", query(&[("format", format), ("mode", &r.mode)]))),
+                .filter(|_| finished && (r.failed > 0 || r.status == RequestStatus::Failed))
+                .map(|format| format!("/transfers?{}", query(&[("format", format), ("mode", r.mode.as_str())]))),
             error: r.error.clone(),
-            status: r.status,
+            status: r.status.as_str().to_string(),
         }
     }
 }
@@ -223,7 +226,6 @@ pub async fn list(
 ) -> Result<Response, UiError> {
     session.actor.admin()?;
     // Only known values filter; anything else shows everything rather than an empty table.
-    let known = |table: &[(&str, &str)], v: &str| table.iter().any(|(k, _)| *k == v).then(|| v.to_string());
     let controls = Controls {
         // Newest first unless asked otherwise; anything unknown is the default.
         sort: if q.sort == "created" {
@@ -235,8 +237,8 @@ pub async fn list(
         cursor: q.cursor.clone(),
     };
     let filter = ProcessRequestFilter {
-        status: known(STATUSES, &q.status),
-        operation: known(OPERATIONS, &q.operation),
+        status: RequestStatus::parse(&q.status).ok(),
+        operation: Operation::parse(&q.operation).ok(),
         group: None,
         initiator: None,
         oldest_first: controls.sort == "created",
