@@ -164,20 +164,35 @@ async fn build_template() -> String {
         .expect("connect to the template");
     db.migrate().await.expect("migrate the template");
     db.close().await;
-    let renamed = conn
-        .execute(sqlx::AssertSqlSafe(format!(
-            "ALTER DATABASE {building} RENAME TO {name}"
-        )))
-        .await;
-    if renamed.is_err() {
-        // Another test binary finished the same template first.
-        let _ = conn
+    // A backend of the closed pool may still be exiting, which a rename refuses ("being accessed
+    // by other users"): try a few times, ending such backends.
+    for _ in 0..20 {
+        let renamed = conn
             .execute(sqlx::AssertSqlSafe(format!(
-                "DROP DATABASE IF EXISTS {building} WITH (FORCE)"
+                "ALTER DATABASE {building} RENAME TO {name}"
             )))
             .await;
+        let exists: Option<i32> = sqlx::query_scalar("SELECT 1 FROM pg_database WHERE datname = $1")
+            .bind(&name)
+            .fetch_optional(&mut conn)
+            .await
+            .expect("look for the template");
+        if renamed.is_ok() || exists.is_some() {
+            // Renamed, or another test binary finished the same template first.
+            let _ = conn
+                .execute(sqlx::AssertSqlSafe(format!(
+                    "DROP DATABASE IF EXISTS {building} WITH (FORCE)"
+                )))
+                .await;
+            return name;
+        }
+        let _ = sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1")
+            .bind(&building)
+            .execute(&mut conn)
+            .await;
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    name
+    panic!("could not make the migrated template {name} from {building}")
 }
 
 impl Drop for TestDb {
