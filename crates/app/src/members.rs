@@ -3,10 +3,8 @@
 
 use clientele_access::{Change, decide};
 use clientele_domain::audit::Cause;
-use clientele_domain::client::Relationship;
 use clientele_domain::entities::{ClientGroup, Member, Organization};
-use clientele_domain::group::GroupKind;
-use clientele_domain::membership::{Admission, ClientJoining, admit_client};
+use clientele_domain::membership::{Admission, ClientJoining, admit_client, place, takes_clients};
 use clientele_domain::nesting::{NestingNode, check_nesting};
 use clientele_domain::policy::MembershipMode;
 use clientele_domain::{ClientId, Error, ErrorCode, GroupId, Millis, OrganizationId, Result, now_millis};
@@ -302,34 +300,33 @@ pub(crate) async fn add_one(
     };
     match item {
         MemberRef::Client(client_id) => {
-            if target.kind != GroupKind::Clients {
-                // Refused before looking the client up, whatever it is.
-                admit_client(&org.policies, &joining(target, "", Relationship::Active, None), now)?;
-            }
+            takes_clients(&target.name, target.kind)?;
             let client = clients::get(&mut tx.conn(), org.id, client_id)
                 .await
                 .map_err(Error::from)
                 .map_err(|_| Error::new(ErrorCode::NotFound, format!("client {client_id} not found")))?;
-            let facts = joining(
-                target,
-                &client.name,
-                client.relationship,
-                client.relationship_expires_at,
-            );
+            let facts = ClientJoining {
+                group_name: &target.name,
+                group_kind: target.kind,
+                client_name: &client.name,
+                relationship: client.relationship,
+                relationship_expires_at: client.relationship_expires_at,
+                already_member: false,
+                other_group: None,
+            };
             admit_client(&org.policies, &facts, now)?;
             // Membership itself is learnt from the insert, which a concurrent writer cannot slip
             // past: on a conflict, the rule is asked again with what the conflict was.
             let exclusive = org.policies.membership_mode == MembershipMode::Exclusive;
             if !store::add_client(&mut tx.conn(), org.id, target.id, client_id, exclusive, how).await? {
                 let already_member = store::is_client_member(&mut tx.conn(), target.id, client_id).await?;
-                let other = store::group_of_exclusive_client(&mut tx.conn(), client_id).await?;
-                let other = other.map(|g| g.name).unwrap_or_default();
-                let conflict = ClientJoining {
-                    already_member,
-                    other_group: Some(&other),
-                    ..facts
+                let other = if already_member {
+                    None
+                } else {
+                    store::group_of_exclusive_client(&mut tx.conn(), client_id).await?
                 };
-                return match admit_client(&org.policies, &conflict, now)? {
+                let other = other.map(|g| g.name).unwrap_or_default();
+                return match place(&org.policies, &client.name, already_member, Some(&other))? {
                     Admission::AlreadyMember => Ok(Outcome::AlreadyMember),
                     Admission::Joins => Err(Error::internal("a membership insert conflicted with nothing")),
                 };
@@ -589,23 +586,5 @@ impl App {
             access::record(&mut tx.conn(), &changes).await?;
             self.commit(tx).await?;
         }
-    }
-}
-
-/// The facts of a client joining `target` that the membership rule needs beyond who the client is.
-fn joining<'a>(
-    target: &'a ClientGroup,
-    client_name: &'a str,
-    relationship: Relationship,
-    relationship_expires_at: Option<clientele_domain::Millis>,
-) -> ClientJoining<'a> {
-    ClientJoining {
-        group_name: &target.name,
-        group_kind: target.kind,
-        client_name,
-        relationship,
-        relationship_expires_at,
-        already_member: false,
-        other_group: None,
     }
 }

@@ -39,15 +39,7 @@ pub enum Admission {
 /// refused, naming that group (seed 004: "a client business account ... can only be part of one
 /// client group").
 pub fn admit_client(policies: &Policies, joining: &ClientJoining<'_>, now: Millis) -> Result<Admission> {
-    if joining.group_kind != GroupKind::Clients {
-        return Err(Error::new(
-            ErrorCode::KindMismatch,
-            format!(
-                "\"{}\" is a group of client groups; clients can only be added to a group of clients",
-                joining.group_name
-            ),
-        ));
-    }
+    takes_clients(joining.group_name, joining.group_kind)?;
     if policies.require_active_relationship
         && !relationship_is_active(joining.relationship, joining.relationship_expires_at, now)
     {
@@ -59,17 +51,45 @@ pub fn admit_client(policies: &Policies, joining: &ClientJoining<'_>, now: Milli
             ),
         ));
     }
-    if joining.already_member {
+    place(
+        policies,
+        joining.client_name,
+        joining.already_member,
+        joining.other_group,
+    )
+}
+
+/// Only a group of clients takes clients. Asked first on its own too, so a client added to a
+/// group of groups is refused before it is looked up, whoever it is.
+pub fn takes_clients(group_name: &str, kind: GroupKind) -> Result<()> {
+    if kind == GroupKind::Clients {
+        return Ok(());
+    }
+    Err(Error::new(
+        ErrorCode::KindMismatch,
+        format!("\"{group_name}\" is a group of client groups; clients can only be added to a group of clients"),
+    ))
+}
+
+/// The membership part of the rule: a member already is no change; under exclusive membership a
+/// client in another group is refused, naming it. Asked on its own after an insert lost a race,
+/// with what the conflict turned out to be.
+pub fn place(
+    policies: &Policies,
+    client_name: &str,
+    already_member: bool,
+    other_group: Option<&str>,
+) -> Result<Admission> {
+    if already_member {
         return Ok(Admission::AlreadyMember);
     }
     if policies.membership_mode == MembershipMode::Exclusive
-        && let Some(other) = joining.other_group
+        && let Some(other) = other_group
     {
         return Err(Error::new(
             ErrorCode::ClientInAnotherGroup,
             format!(
-                "\"{}\" already belongs to the group \"{other}\"; a client can be in only one group of this organisation",
-                joining.client_name
+                "\"{client_name}\" already belongs to the group \"{other}\"; a client can be in only one group of this organisation"
             ),
         ));
     }
@@ -79,6 +99,14 @@ pub fn admit_client(policies: &Policies, joining: &ClientJoining<'_>, now: Milli
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The error of a refusal; an admission is a failed test.
+    fn refusal(answer: Result<Admission>) -> Error {
+        match answer {
+            Err(e) => e,
+            Ok(admitted) => panic!("expected a refusal, the client was admitted: {admitted:?}"),
+        }
+    }
 
     fn joining<'a>() -> ClientJoining<'a> {
         ClientJoining {
@@ -95,13 +123,13 @@ mod tests {
     #[test]
     fn a_client_joins_a_group_of_clients_only() {
         let policies = Policies::default();
-        assert_eq!(admit_client(&policies, &joining(), 0).unwrap(), Admission::Joins);
+        assert_eq!(admit_client(&policies, &joining(), 0), Ok(Admission::Joins));
         let regions = ClientJoining {
             group_name: "Regions",
             group_kind: GroupKind::Groups,
             ..joining()
         };
-        let refused = admit_client(&policies, &regions, 0).unwrap_err();
+        let refused = refusal(admit_client(&policies, &regions, 0));
         assert_eq!(refused.code, ErrorCode::KindMismatch);
         assert!(refused.detail.contains("\"Regions\" is a group of client groups"));
     }
@@ -112,16 +140,13 @@ mod tests {
             relationship_expires_at: Some(100),
             ..joining()
         };
-        assert_eq!(
-            admit_client(&Policies::default(), &expired, 200).unwrap(),
-            Admission::Joins
-        );
+        assert_eq!(admit_client(&Policies::default(), &expired, 200), Ok(Admission::Joins));
         let strict = Policies {
             require_active_relationship: true,
             ..Policies::default()
         };
-        assert_eq!(admit_client(&strict, &expired, 99).unwrap(), Admission::Joins);
-        let refused = admit_client(&strict, &expired, 100).unwrap_err();
+        assert_eq!(admit_client(&strict, &expired, 99), Ok(Admission::Joins));
+        let refused = refusal(admit_client(&strict, &expired, 100));
         assert_eq!(refused.code, ErrorCode::RelationshipNotActive);
     }
 
@@ -131,21 +156,18 @@ mod tests {
             other_group: Some("Quebec importers"),
             ..joining()
         };
-        assert_eq!(
-            admit_client(&Policies::default(), &elsewhere, 0).unwrap(),
-            Admission::Joins
-        );
+        assert_eq!(admit_client(&Policies::default(), &elsewhere, 0), Ok(Admission::Joins));
         let exclusive = Policies {
             membership_mode: MembershipMode::Exclusive,
             ..Policies::default()
         };
-        let refused = admit_client(&exclusive, &elsewhere, 0).unwrap_err();
+        let refused = refusal(admit_client(&exclusive, &elsewhere, 0));
         assert_eq!(refused.code, ErrorCode::ClientInAnotherGroup);
         assert!(refused.detail.contains("\"Quebec importers\""), "{}", refused.detail);
         let member = ClientJoining {
             already_member: true,
             ..elsewhere
         };
-        assert_eq!(admit_client(&exclusive, &member, 0).unwrap(), Admission::AlreadyMember);
+        assert_eq!(admit_client(&exclusive, &member, 0), Ok(Admission::AlreadyMember));
     }
 }

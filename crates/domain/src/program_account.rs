@@ -123,19 +123,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn numbers_typed_differently_are_the_same_account() {
-        let a = AccountNumber::parse("123456789 RM 0001").unwrap();
-        let b = AccountNumber::parse(" 123456789-rm-0001 ").unwrap();
+    fn numbers_typed_differently_are_the_same_account() -> Result<()> {
+        let a = AccountNumber::parse("123456789 RM 0001")?;
+        let b = AccountNumber::parse(" 123456789-rm-0001 ")?;
         assert_eq!(a.key(), "123456789RM0001");
         assert_eq!(a.key(), b.key());
         assert_eq!(a.as_str(), "123456789 RM 0001");
+        Ok(())
     }
 
     #[test]
     fn a_number_says_what_is_wrong_with_it() {
-        assert_eq!(AccountNumber::parse("  ").unwrap_err().detail, "number: is required");
-        let odd = AccountNumber::parse("12<script>").unwrap_err();
-        assert!(odd.detail.contains("found \"<\""), "{}", odd.detail);
+        let detail = |raw: &str| AccountNumber::parse(raw).err().map(|e| e.detail).unwrap_or_default();
+        assert_eq!(detail("  "), "number: is required");
+        let odd = detail("12<script>");
+        assert!(odd.contains("found \"<\""), "{odd}");
         assert!(AccountNumber::parse(&"9".repeat(41)).is_err());
         assert!(AccountNumber::parse("--").is_err());
     }

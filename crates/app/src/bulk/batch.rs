@@ -18,7 +18,7 @@ use clientele_access::Change;
 use clientele_domain::audit::Cause;
 use clientele_domain::client::Relationship;
 use clientele_domain::group::GroupKind;
-use clientele_domain::membership::{Admission, ClientJoining, admit_client};
+use clientele_domain::membership::{Admission, ClientJoining, admit_client, place, takes_clients};
 use clientele_domain::names::Name;
 use clientele_domain::policy::MembershipMode;
 use clientele_domain::{ClientId, Error, ErrorCode, GroupId, Result, now_millis};
@@ -465,18 +465,7 @@ pub(crate) async fn membership_rows(
             };
             let client_id = ClientId(client);
             // The rule of a single edit (`members::add_one`), over the facts read for the batch.
-            let kind_only = ClientJoining {
-                group_name: &target.name,
-                group_kind: target.kind,
-                client_name: "",
-                relationship: Relationship::Active,
-                relationship_expires_at: None,
-                already_member: false,
-                other_group: None,
-            };
-            if target.kind != GroupKind::Clients {
-                admit_client(&ctx.org.policies, &kind_only, now)?;
-            }
+            takes_clients(&target.name, target.kind)?;
             let facts = clients
                 .get(&client)
                 .ok_or_else(|| Error::new(ErrorCode::NotFound, format!("client {client_id} not found")))?;
@@ -488,12 +477,13 @@ pub(crate) async fn membership_rows(
                     .unwrap_or_default()
             });
             let joining = ClientJoining {
+                group_name: &target.name,
+                group_kind: target.kind,
                 client_name: &facts.name,
                 relationship: Relationship::parse(&facts.relationship)?,
                 relationship_expires_at: facts.relationship_expires_at,
                 already_member: member_of.contains(&(target.id.0, client)),
                 other_group,
-                ..kind_only
             };
             match admit_client(&ctx.org.policies, &joining, now)? {
                 Admission::AlreadyMember => Ok(Step::Done(target.id, client_id, Outcome::AlreadyMember)),
@@ -559,20 +549,14 @@ pub(crate) async fn membership_rows(
             // Another writer got there between our read and our insert (PostgreSQL): the answer
             // `members::add_one` gives when its insert finds a conflict.
             let already_member = member_store::is_client_member(&mut tx.conn(), group, client).await?;
-            let other = member_store::group_of_exclusive_client(&mut tx.conn(), client).await?;
-            let other = other.map(|g| g.name).unwrap_or_default();
-            let target = groups.get(&group.0).map(|g| g.name.as_str()).unwrap_or_default();
-            let name = clients.get(&client.0).map(|f| f.name.as_str()).unwrap_or_default();
-            let conflict = ClientJoining {
-                group_name: target,
-                group_kind: GroupKind::Clients,
-                client_name: name,
-                relationship: Relationship::Active,
-                relationship_expires_at: None,
-                already_member,
-                other_group: Some(&other),
+            let other = if already_member {
+                None
+            } else {
+                member_store::group_of_exclusive_client(&mut tx.conn(), client).await?
             };
-            outcomes[index].1 = match admit_client(&ctx.org.policies, &conflict, now) {
+            let other = other.map(|g| g.name).unwrap_or_default();
+            let name = clients.get(&client.0).map(|f| f.name.as_str()).unwrap_or_default();
+            outcomes[index].1 = match place(&ctx.org.policies, name, already_member, Some(&other)) {
                 Ok(Admission::AlreadyMember) => {
                     member_outcome(group, MemberRef::Client(client), Outcome::AlreadyMember)
                 }
