@@ -418,6 +418,10 @@ both_backends! {
         let stale = [("if-match", "\"v1\"")];
         t.call_as(&editor, http::Method::PATCH, &format!("/api/v1/program-accounts/{rt_id}"), Some(json!({ "status": "closed" })), &stale).await.expect(StatusCode::OK);
         t.call_as(&editor, http::Method::PATCH, &format!("/api/v1/program-accounts/{rt_id}"), Some(json!({ "status": "inactive" })), &stale).await.expect(StatusCode::PRECONDITION_FAILED);
+        // Renumbered onto another account's number, however typed, it is refused; retyped, it is not.
+        let clash = t.call_as(&editor, http::Method::PATCH, &format!("/api/v1/program-accounts/{rt_id}"), Some(json!({ "number": "123456789-rm-0001" })), &[]).await.expect(StatusCode::CONFLICT);
+        assert!(clash.body["detail"].as_str().unwrap().contains("already has the program account"), "{}", clash.body);
+        t.call_as(&editor, http::Method::PATCH, &format!("/api/v1/program-accounts/{rt_id}"), Some(json!({ "number": "123456789RT0001" })), &[]).await.expect(StatusCode::OK);
 
         // The CSV round trip: export, guide, and an upload that adds, changes and refuses by row.
         let export = String::from_utf8(t.get("/api/v1/csv/program_accounts/export").await.expect(StatusCode::OK).bytes).unwrap();

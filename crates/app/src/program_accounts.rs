@@ -223,6 +223,19 @@ async fn create_in(
     tx.conn().lock(Locked::Client, client.0).await?;
     client_store::get(&mut tx.conn(), org, client).await?;
     number_is_free(tx, actor, &checked.number, client, None).await?;
+    insert_in(tx, actor, client, checked, cause).await
+}
+
+/// Writes a new account whose client is locked and whose number is known to be free, with its
+/// audit event.
+async fn insert_in(
+    tx: &mut Tx,
+    actor: &Actor,
+    client: ClientId,
+    checked: &Checked,
+    cause: Cause,
+) -> Result<ProgramAccount> {
+    let org = actor.organization_id;
     let account = store::insert(&mut tx.conn(), org, client, &checked.fields(), now_millis()).await?;
     audit::Event {
         org,
@@ -248,7 +261,9 @@ async fn update_in(
     cause: Cause,
 ) -> Result<ProgramAccount> {
     let org = actor.organization_id;
-    number_is_free(tx, actor, &checked.number, before.client_id, Some(before.id)).await?;
+    if AccountNumber::parse(&before.number)?.key() != checked.number.key() {
+        number_is_free(tx, actor, &checked.number, before.client_id, Some(before.id)).await?;
+    }
     let after = store::update(&mut tx.conn(), org, before.id, &checked.fields(), now_millis()).await?;
     audit::Event {
         org,
@@ -280,9 +295,10 @@ pub(crate) async fn upsert_in(
     tx.conn().lock(Locked::Client, client.0).await?;
     match store::find_by_number(&mut tx.conn(), org, number.key()).await? {
         None => {
+            // The caller found the client, and the lock above and this lookup cover the rest.
             let checked = Checked::of(input, None)?;
             Ok(Upserted::Created(
-                create_in(tx, actor, client, &checked, Cause::Import).await?,
+                insert_in(tx, actor, client, &checked, Cause::Import).await?,
             ))
         }
         Some(held) if held.client_id != client => Err(taken(tx, actor, &held, client).await),

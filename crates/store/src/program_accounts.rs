@@ -161,23 +161,3 @@ pub async fn of_clients(c: &mut Conn<'_>, org: OrganizationId, clients: &[Client
     out.sort_unstable_by_key(|a| a.id.0);
     Ok(out)
 }
-
-/// How many accounts each of these clients has (the group page's and list's counts).
-pub async fn counts(c: &mut Conn<'_>, org: OrganizationId, clients: &[ClientId]) -> Result<Vec<(ClientId, i64)>> {
-    let mut out = Vec::new();
-    for chunk in clients.chunks(500) {
-        let mut sql = crate::sql::Sql::for_backend(
-            c.backend(),
-            "SELECT client_id, COUNT(*) FROM program_accounts WHERE organization_id = ",
-        );
-        sql.bind(org.0)
-            .push(" AND client_id IN ")
-            .bind_list(chunk.iter().map(|c| c.0))
-            .push(" GROUP BY client_id");
-        let (text, params) = sql.into_parts();
-        let rows: Vec<(i64, i64)> =
-            on!(c, c => crate::bind_params!(sqlx::query_as::<_, (i64, i64)>(text), params).fetch_all(&mut **c).await)?;
-        out.extend(rows.into_iter().map(|(client, n)| (ClientId(client), n)));
-    }
-    Ok(out)
-}
