@@ -154,7 +154,11 @@ async fn membership_rows(
     phases: &mut Phases,
 ) -> Result<Vec<(i64, RowOutcome)>> {
     let mut first = batch::FirstMembers::default();
-    if bulk_add || !ctx.org.policies.require_first_member {
+    // Only a batch that may create a group pays for the savepoint and the copy of its rows.
+    let creates = rows
+        .iter()
+        .any(|(_, fields)| fields.as_ref().is_ok_and(|v| !v.get("new_group_kind").is_empty()));
+    if bulk_add || !ctx.org.policies.require_first_member || !creates {
         return batch::membership_rows(tx, ctx, bulk_add, rows, changes, phases, &mut first).await;
     }
     let mark = changes.len();
