@@ -117,6 +117,24 @@ impl Server {
             .group
             .id
     }
+    /// A staff member (not an admin) who signs in with `password`, with `role` on `group`.
+    async fn staff_on(
+        &self,
+        (email, name, password): (&str, &str, &str),
+        group: GroupId,
+        role: clientele_access::AccessRole,
+    ) -> clientele_domain::StaffId {
+        let person = self
+            .app
+            .create_staff_cli(email, name, StaffRole::Staff, Some(password))
+            .await
+            .unwrap();
+        self.app
+            .assign(self.admin.admin().unwrap(), group, person.id, role, None)
+            .await
+            .unwrap();
+        person.id
+    }
 }
 
 impl Drop for Server {
@@ -1174,21 +1192,12 @@ async fn time_and_reports_story(postgres: bool) {
     s.group("One-time service", GroupKind::Clients, vec![MemberRef::Client(garage)])
         .await;
     let password = "a long enough password";
-    let ann = s
-        .app
-        .create_staff_cli("ann@firm.example", "Ann Accountant", StaffRole::Staff, Some(password))
-        .await
-        .unwrap();
-    s.app
-        .assign(
-            s.admin.admin().unwrap(),
-            annual,
-            ann.id,
-            clientele_access::AccessRole::Editor,
-            None,
-        )
-        .await
-        .unwrap();
+    s.staff_on(
+        ("ann@firm.example", "Ann Accountant", password),
+        annual,
+        clientele_access::AccessRole::Editor,
+    )
+    .await;
     // Time the admin logged already (today, so that this month's report counts it).
     let today = Day::of_millis(clientele_domain::now_millis()).to_string();
     for (client, duration) in [(florist, "60"), (garage, "2:00")] {
@@ -1437,26 +1446,12 @@ async fn staff_land_on_their_clients_see_only_what_they_may_do_and_errors_keep_t
         .group("Bakeries", GroupKind::Clients, vec![MemberRef::Client(mine)])
         .await;
     s.group("Elsewhere", GroupKind::Clients, vec![]).await;
-    let editor = s
-        .app
-        .create_staff_cli(
-            "eddie@firm.example",
-            "Eddie Editor",
-            StaffRole::Staff,
-            Some("editor secret phrase"),
-        )
-        .await
-        .unwrap();
-    s.app
-        .assign(
-            s.admin.admin().unwrap(),
-            group,
-            editor.id,
-            clientele_access::AccessRole::Editor,
-            None,
-        )
-        .await
-        .unwrap();
+    s.staff_on(
+        ("eddie@firm.example", "Eddie Editor", "editor secret phrase"),
+        group,
+        clientele_access::AccessRole::Editor,
+    )
+    .await;
 
     let b = Browser::open(&s.base, 390, 844).await;
     // A link an admin shared: staff signing in through it land on their own start page.
@@ -1737,26 +1732,12 @@ async fn seed_004_program_accounts_on_the_client_page() {
     assert_eq!(account.status.as_str(), "closed");
 
     // A reader of the client's group sees the account and nothing to change it with.
-    let reader = s
-        .app
-        .create_staff_cli(
-            "rita@firm.example",
-            "Rita Reader",
-            StaffRole::Staff,
-            Some("reader secret phrase"),
-        )
-        .await
-        .unwrap();
-    s.app
-        .assign(
-            s.admin.admin().unwrap(),
-            group,
-            reader.id,
-            clientele_access::AccessRole::Reader,
-            None,
-        )
-        .await
-        .unwrap();
+    s.staff_on(
+        ("rita@firm.example", "Rita Reader", "reader secret phrase"),
+        group,
+        clientele_access::AccessRole::Reader,
+    )
+    .await;
     let staff = Browser::open(&s.base, 1280, 900).await;
     sign_in_as_staff(&staff, "rita@firm.example", "reader secret phrase").await;
     staff.go(&format!("/clients/{client}")).await;

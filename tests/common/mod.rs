@@ -79,11 +79,7 @@ impl TestDb {
     async fn postgres_from(template: Option<&str>) -> TestDb {
         use sqlx::Executor;
         let admin_url = postgres_admin_url();
-        let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin_url)
-            .await
-            .unwrap_or_else(|e| {
-                panic!("PostgreSQL at {admin_url} is required for the PostgreSQL suite and did not answer: {e}")
-            });
+        let mut conn = admin_connection(&admin_url).await;
         let name = format!("clientele_test_{}", &clientele_app::auth::new_secret()[..16]);
         let create = match template {
             Some(template) => format!("CREATE DATABASE {name} TEMPLATE {template}"),
@@ -92,13 +88,24 @@ impl TestDb {
         conn.execute(sqlx::AssertSqlSafe(create))
             .await
             .expect("create test database");
-        let base = admin_url
-            .rsplit_once('/')
-            .map(|(b, _)| b.to_string())
-            .unwrap_or(admin_url.clone());
-        let url = format!("{base}/{name}");
+        let url = database_url(&admin_url, &name);
         TestDb::Postgres { admin_url, name, url }
     }
+}
+
+/// A connection to the server's administrative database; the PostgreSQL suite fails without one.
+async fn admin_connection(admin_url: &str) -> sqlx::PgConnection {
+    <sqlx::PgConnection as sqlx::Connection>::connect(admin_url)
+        .await
+        .unwrap_or_else(|e| {
+            panic!("PostgreSQL at {admin_url} is required for the PostgreSQL suite and did not answer: {e}")
+        })
+}
+
+/// The URL of database `name` on the server `admin_url` names.
+fn database_url(admin_url: &str, name: &str) -> String {
+    let base = admin_url.rsplit_once('/').map_or(admin_url, |(base, _)| base);
+    format!("{base}/{name}")
 }
 
 /// The migrated SQLite file this test binary's SQLite databases are copied from (its directory
@@ -141,11 +148,7 @@ async fn build_template() -> String {
     }
     let name = format!("clientele_template_{:016x}", digest.finish());
     let admin_url = postgres_admin_url();
-    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin_url)
-        .await
-        .unwrap_or_else(|e| {
-            panic!("PostgreSQL at {admin_url} is required for the PostgreSQL suite and did not answer: {e}")
-        });
+    let mut conn = admin_connection(&admin_url).await;
     let exists: Option<i32> = sqlx::query_scalar("SELECT 1 FROM pg_database WHERE datname = $1")
         .bind(&name)
         .fetch_optional(&mut conn)
@@ -158,8 +161,7 @@ async fn build_template() -> String {
     conn.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {building}")))
         .await
         .expect("create the template");
-    let base = admin_url.rsplit_once('/').map_or(admin_url.as_str(), |(b, _)| b);
-    let db = Db::connect(&format!("{base}/{building}"))
+    let db = Db::connect(&database_url(&admin_url, &building))
         .await
         .expect("connect to the template");
     db.migrate().await.expect("migrate the template");
