@@ -16,10 +16,7 @@ use crate::cli::ImportArgs;
 pub async fn run(app: &App, args: &ImportArgs) -> anyhow::Result<()> {
     let actor = app.cli_admin(args.as_admin.as_deref()).await?;
     let format = Format::parse(&args.format)?;
-    let mode = match args.mode.as_str() {
-        "apply" => Mode::Apply,
-        _ => Mode::Validate,
-    };
+    let mode = Mode::parse(&args.mode)?;
     let file = std::fs::File::open(&args.file).with_context(|| format!("cannot open {}", args.file.display()))?;
     let input = std::io::BufReader::with_capacity(256 * 1024, file);
     let request = app

@@ -273,17 +273,13 @@ async fn receive(s: &AppState, request: Request) -> Result<Response, Response> {
                 StatusCode::UNPROCESSABLE_ENTITY,
             ));
         };
-        let mode = match typed.mode.as_str() {
-            "validate" => Mode::Validate,
-            "apply" => Mode::Apply,
-            _ => {
-                return Err(again(
-                    typed,
-                    "mode",
-                    "Choose whether to check the file only or to apply it.".into(),
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                ));
-            }
+        let Ok(mode) = Mode::parse(&typed.mode) else {
+            return Err(again(
+                typed,
+                "mode",
+                "Choose whether to check the file only or to apply it.".into(),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            ));
         };
         if declared.is_some_and(|n| n > s.csv_max_bytes + FORM_OVERHEAD) {
             return Err(again(typed, "file", too_large, StatusCode::PAYLOAD_TOO_LARGE));
