@@ -412,6 +412,28 @@ both_backends! {
         // A staff member typing a number held by a client they cannot see is not told whose it is.
         let hidden = t.call_as(&stranger, http::Method::POST, &format!("/api/v1/clients/{other}/program-accounts"), Some(json!({ "number": "123456789RM0001", "program": "RM" })), &[]).await.expect(StatusCode::CONFLICT);
         assert!(!hidden.body["detail"].as_str().unwrap().contains("Maple"), "{}", hidden.body);
+        // A manager of the group may add one too; no account may do nothing, not even look.
+        let manager = token("manager@broker.example", ontario, "manager").await;
+        let rc = t.call_as(&manager, http::Method::POST, &path, Some(json!({ "number": "123456789RC0009", "program": "RC payroll" })), &[]).await.expect(StatusCode::CREATED);
+        t.call_as(&manager, http::Method::DELETE, &format!("/api/v1/program-accounts/{}", rc.body["id"]), None, &[]).await.expect(StatusCode::NO_CONTENT);
+        t.call_as("", http::Method::GET, &path, None, &[]).await.expect(StatusCode::UNAUTHORIZED);
+        t.call_as("", http::Method::POST, &path, Some(json!({ "number": "1RM1", "program": "RM" })), &[]).await.expect(StatusCode::UNAUTHORIZED);
+        // Racing for one number from two clients at once: exactly one account is made.
+        let racers = futures::future::join_all((0..8).map(|i| {
+            let (t, owner) = (&t, if i % 2 == 0 { broker_client } else { other });
+            async move {
+                t.post(&format!("/api/v1/clients/{owner}/program-accounts"), json!({ "number": "555 RACE 01", "program": "RM" })).await.status
+            }
+        })).await;
+        assert_eq!(racers.iter().filter(|s| **s == StatusCode::CREATED).count(), 1, "{racers:?}");
+        assert!(racers.iter().all(|s| *s == StatusCode::CREATED || *s == StatusCode::CONFLICT), "{racers:?}");
+        let mut raced = Vec::new();
+        for owner in [broker_client, other] {
+            let accounts = t.get(&format!("/api/v1/clients/{owner}/program-accounts")).await.expect(StatusCode::OK).body;
+            raced.extend(accounts.as_array().unwrap().iter().filter(|a| a["number"] == "555 RACE 01").map(|a| a["id"].as_i64().unwrap()));
+        }
+        assert_eq!(raced.len(), 1, "one account holds the number: {raced:?}");
+        t.delete(&format!("/api/v1/program-accounts/{}", raced[0])).await.expect(StatusCode::NO_CONTENT);
         let rt = t.call_as(&editor, http::Method::POST, &path, Some(json!({ "number": "123456789RT0001", "program": "RT GST/HST" })), &[]).await.expect(StatusCode::CREATED);
         let rt_id = rt.body["id"].as_i64().unwrap();
         // If-Match: of two editors closing the account from the same version, one wins.
