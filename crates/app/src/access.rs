@@ -13,7 +13,7 @@ use clientele_domain::client::ClientStatus;
 use clientele_domain::entities::Client;
 use clientele_domain::group::GroupKind;
 use clientele_domain::staff::StaffRole;
-use clientele_domain::{BusinessUnitId, ClientId, Error, GroupId, OrganizationId, Result, StaffId, now_millis};
+use clientele_domain::{BusinessUnitId, ClientId, Error, GroupId, OrganizationId, Result, StaffId};
 use clientele_store::{Conn, Tx, changes, clients, staff as staff_store};
 use serde::Serialize;
 
@@ -37,7 +37,8 @@ pub(crate) async fn record(c: &mut Conn<'_>, changes_made: &[Change]) -> Result<
     let seq = changes::next_seq(c).await?;
     // If the transaction rolls back instead, the number is never used and a later one covers it.
     let _ = WRITTEN.try_with(|written| written.set(written.get().max(seq)));
-    let now = now_millis();
+    // The change log records when a write happened, by the system clock; no rule reads it back.
+    let now = clientele_domain::now_millis();
     let rows = Change::to_rows(changes_made);
     let new: Vec<changes::NewRow> = rows
         .iter()
@@ -409,7 +410,7 @@ impl App {
             after: position.after(),
             backward: position.backward,
             limit: limit as usize,
-            now: now_millis(),
+            now: self.clock.now(),
         });
         let mut conn = self.db.read().await?;
         let items = clients::by_ids(&mut conn.conn(), org, &page.ids).await?;
@@ -455,7 +456,7 @@ impl App {
                 after: (&after.0, after.1),
                 backward: false,
                 limit: PAGE,
-                now: now_millis(),
+                now: self.clock.now(),
             });
             ids.extend(page.ids);
             match (page.more, page.keys.last()) {
@@ -479,7 +480,7 @@ impl App {
         if pairs.len() > 10_000 {
             return Err(Error::invalid("checks", "at most 10000 checks per call"));
         }
-        let now = now_millis();
+        let now = self.clock.now();
         let mut roles: std::collections::HashMap<StaffId, StaffRole> = Default::default();
         let mut answers = Vec::with_capacity(pairs.len());
         for &(staff, client) in pairs {
@@ -532,7 +533,7 @@ impl App {
         Ok(ClientAccess {
             client,
             admins,
-            grants: self.access.who_can_see(client, now_millis()),
+            grants: self.access.who_can_see(client, self.clock.now()),
         })
     }
 }

@@ -4,7 +4,7 @@
 use clientele_access::{AccessRole, Change, decide};
 use clientele_domain::audit::Cause;
 use clientele_domain::entities::rfc3339_millis;
-use clientele_domain::{Error, ErrorCode, GroupId, Millis, OrganizationId, Result, StaffId, now_millis};
+use clientele_domain::{Error, ErrorCode, GroupId, Millis, OrganizationId, Result, StaffId};
 use clientele_store::{assignments as store, groups, staff as staff_store};
 use serde::Serialize;
 
@@ -68,7 +68,7 @@ impl App {
         valid_until: Option<Millis>,
     ) -> Result<Assignment> {
         let actor = admin.actor();
-        let now = now_millis();
+        let now = self.clock.now();
         if valid_until.is_some_and(|u| u <= now) {
             return Err(Error::invalid("valid_until", "must be in the future"));
         }
@@ -165,7 +165,7 @@ impl App {
 
     /// The staff assigned to a group (seed 003's "Account managers in group").
     pub async fn group_staff(&self, actor: &Actor, group: GroupId) -> Result<Vec<Assignment>> {
-        decide::view_group(&self.access, actor.viewer(), group, now_millis())?;
+        decide::view_group(&self.access, actor.viewer(), group, self.clock.now())?;
         let mut conn = self.db.read().await?;
         groups::get(&mut conn.conn(), actor.organization_id, group).await?;
         store::for_group(&mut conn.conn(), group)
@@ -195,7 +195,7 @@ impl App {
         let mut ended = 0;
         loop {
             let mut tx = self.begin().await?;
-            let batch = store::lapsed(&mut tx.conn(), now_millis(), 500).await?;
+            let batch = store::lapsed(&mut tx.conn(), self.clock.now(), 500).await?;
             if batch.is_empty() {
                 return Ok(ended);
             }

@@ -2,7 +2,7 @@
 
 use clientele_access::decide;
 use clientele_domain::audit::{AuditEvent, Cause};
-use clientele_domain::{ClientId, GroupId, Result, now_millis};
+use clientele_domain::{ClientId, GroupId, Result};
 use clientele_store::Conn;
 use clientele_store::audit::{self as store, AuditFilter, NewEvent};
 
@@ -43,7 +43,8 @@ impl Event<'_> {
             after: self.after,
             request_id: self.actor.and_then(|a| a.request_id.as_deref()),
         };
-        Ok(store::record(c, &event, now_millis()).await?)
+        // The trail records when a change was written, by the system clock; no rule reads it back.
+        Ok(store::record(c, &event, clientele_domain::now_millis()).await?)
     }
 }
 
@@ -58,7 +59,7 @@ impl App {
     ) -> Result<Page<AuditEvent>> {
         // Admins read the whole trail; staff read the timeline of a group or client they can see.
         if !actor.viewer().admin {
-            let now = clientele_domain::now_millis();
+            let now = self.clock.now();
             if filter.group.is_none() && filter.client.is_none() {
                 actor.admin()?;
             }
@@ -82,7 +83,7 @@ impl App {
             // A client's timeline tells staff nothing about groups they cannot see: not that the
             // client joined or left one, not its id. (The page may come out shorter; its cursor
             // still leads on.)
-            let now = clientele_domain::now_millis();
+            let now = self.clock.now();
             page.items.retain(|e| {
                 e.group_id.is_none_or(|g| {
                     decide::view_group(&self.access, actor.viewer(), clientele_domain::GroupId(g), now).is_ok()

@@ -7,7 +7,7 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 
 use clientele_domain::entities::Staff;
-use clientele_domain::{Error, ErrorCode, Result, now_millis};
+use clientele_domain::{Error, ErrorCode, Result};
 use clientele_store::staff as store;
 
 use crate::App;
@@ -117,7 +117,7 @@ impl App {
             staff.id,
             &hash_token(&token),
             label,
-            now_millis(),
+            self.clock.now(),
             None,
         )
         .await?;

@@ -3,7 +3,7 @@
 use clientele_domain::audit::Cause;
 use clientele_domain::entities::BusinessUnit;
 use clientele_domain::names::Name;
-use clientele_domain::{BusinessUnitId, Error, ErrorCode, Result, now_millis};
+use clientele_domain::{BusinessUnitId, Error, ErrorCode, Result};
 use clientele_store::Locked;
 use clientele_store::business_units as store;
 
@@ -50,7 +50,7 @@ impl App {
             actor.organization_id,
             name.as_str(),
             &name.key(),
-            now_millis(),
+            self.clock.now(),
         )
         .await?;
         audit::Event {
@@ -98,7 +98,7 @@ impl App {
             id,
             name.as_str(),
             &name.key(),
-            now_millis(),
+            self.clock.now(),
         )
         .await?;
         audit::Event {

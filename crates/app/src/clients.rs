@@ -5,7 +5,7 @@ use clientele_domain::audit::Cause;
 use clientele_domain::client::{ClientStatus, Relationship, relationship_is_active};
 use clientele_domain::entities::{Client, GroupRef};
 use clientele_domain::names::{Email, Name, optional_reference, optional_text};
-use clientele_domain::{BusinessUnitId, ClientId, Error, ErrorCode, Millis, Result, now_millis};
+use clientele_domain::{BusinessUnitId, ClientId, Error, ErrorCode, Millis, Result};
 use clientele_store::clients::{self as store, ClientFields, ClientFilter};
 use clientele_store::{Locked, business_units, members};
 
@@ -110,7 +110,7 @@ impl App {
     /// Whose clients a list starts from.
     async fn seeing_for(&self, actor: &Actor, filter: &ClientFilter) -> Result<Seeing> {
         let org = actor.organization_id;
-        let now = now_millis();
+        let now = self.clock.now();
         Ok(if let Some(group) = filter.addable_to {
             // The same decision as the change itself (`add_members` asks `add_client` per
             // client): admins may add anyone, a manager the clients they manage and those in no
@@ -149,7 +149,7 @@ impl App {
     }
 
     pub async fn client(&self, actor: &Actor, id: ClientId) -> Result<Client> {
-        decide::view_client(&self.access, actor.viewer(), id, now_millis())?;
+        decide::view_client(&self.access, actor.viewer(), id, self.clock.now())?;
         let mut conn = self.db.read().await?;
         store::get(&mut conn.conn(), actor.organization_id, id)
             .await
@@ -159,7 +159,7 @@ impl App {
     /// The groups a client is directly in (seed 001: "visible on the client profile").
     /// Staff see only the groups they can see themselves.
     pub async fn groups_of_client(&self, actor: &Actor, id: ClientId) -> Result<Vec<GroupRef>> {
-        let now = now_millis();
+        let now = self.clock.now();
         decide::view_client(&self.access, actor.viewer(), id, now)?;
         let mut conn = self.db.read().await?;
         store::get(&mut conn.conn(), actor.organization_id, id).await?;
@@ -177,7 +177,7 @@ impl App {
         actor: &Actor,
         ids: &[ClientId],
     ) -> Result<std::collections::HashMap<ClientId, Vec<GroupRef>>> {
-        let now = now_millis();
+        let now = self.clock.now();
         for &id in ids {
             decide::view_client(&self.access, actor.viewer(), id, now)?;
         }
@@ -197,14 +197,14 @@ impl App {
     /// Whether the actor may change this client, answered by the same decision `update_client`
     /// takes (so the UI shows "Edit" exactly to those whose save would be accepted).
     pub fn may_edit_client(&self, actor: &Actor, id: ClientId) -> Result<()> {
-        decide::edit_client(&self.access, actor.viewer(), id, now_millis()).map(|_| ())
+        decide::edit_client(&self.access, actor.viewer(), id, self.clock.now()).map(|_| ())
     }
 
     pub async fn create_client(&self, admin: Admin<'_>, input: ClientInput) -> Result<Client> {
         let actor = admin.actor();
         let mut tx = self.begin().await?;
         let mut changes = Vec::new();
-        let client = create_in(&mut tx, actor, input, Cause::Manual, &mut changes).await?;
+        let client = create_in(&mut tx, actor, input, Cause::Manual, &mut changes, self.clock.now()).await?;
         access::record(&mut tx.conn(), &changes).await?;
         self.commit(tx).await?;
         Ok(client)
@@ -230,18 +230,29 @@ impl App {
         input: ClientInput,
         if_match: Option<i64>,
     ) -> Result<Client> {
-        decide::edit_client(&self.access, actor.viewer(), id, now_millis())?;
+        decide::edit_client(&self.access, actor.viewer(), id, self.clock.now())?;
         let mut tx = self.begin().await?;
         let org = clientele_store::organizations::get_locked(&mut tx.conn(), actor.organization_id, false).await?;
         let mut changes = Vec::new();
-        let (before, after) = update_in(&mut tx, &org, actor, id, input, if_match, Cause::Manual, &mut changes).await?;
+        let (before, after) = update_in(
+            &mut tx,
+            &org,
+            actor,
+            id,
+            input,
+            if_match,
+            Cause::Manual,
+            &mut changes,
+            self.clock.now(),
+        )
+        .await?;
         let reaches_memberships = before.status != after.status
             || before.relationship != after.relationship
             || before.relationship_expires_at != after.relationship_expires_at;
         if reaches_memberships {
             // Checked against the index as it stood before this change; refused, the transaction
             // rolls back with everything `update_in` wrote.
-            decide::change_memberships_of(&self.access, actor.viewer(), id, now_millis())?;
+            decide::change_memberships_of(&self.access, actor.viewer(), id, self.clock.now())?;
         }
         access::record(&mut tx.conn(), &changes).await?;
         self.commit(tx).await?;
@@ -257,10 +268,11 @@ pub(crate) async fn create_in(
     input: ClientInput,
     cause: Cause,
     changes: &mut Vec<Change>,
+    now: clientele_domain::Millis,
 ) -> Result<Client> {
     let fields = input.into_fields(None)?;
     check_client_fields(tx, actor, &fields, None).await?;
-    let client = store::insert(&mut tx.conn(), actor.organization_id, &fields, now_millis()).await?;
+    let client = store::insert(&mut tx.conn(), actor.organization_id, &fields, now).await?;
     audit::Event {
         org: actor.organization_id,
         actor: Some(actor),
@@ -277,7 +289,7 @@ pub(crate) async fn create_in(
     changes.push(client_change(actor, &client));
     if has_eligibility_limit(&client) {
         let org = clientele_store::organizations::get(&mut tx.conn(), actor.organization_id).await?;
-        changes.push(eligibility_change(org.id, &org.policies, &client, now_millis()));
+        changes.push(eligibility_change(org.id, &org.policies, &client, now));
     }
     Ok(client)
 }
@@ -305,13 +317,13 @@ pub(crate) async fn update_in(
     if_match: Option<i64>,
     cause: Cause,
     changes: &mut Vec<Change>,
+    now: clientele_domain::Millis,
 ) -> Result<(Client, Client)> {
     tx.conn().lock(Locked::Client, id.0).await?;
     let before = store::get(&mut tx.conn(), actor.organization_id, id).await?;
     check_version(if_match, before.version)?;
     let fields = input.into_fields(Some(&before))?;
     check_client_fields(tx, actor, &fields, Some(id)).await?;
-    let now = now_millis();
     let after = store::update(&mut tx.conn(), actor.organization_id, id, &fields, now).await?;
     audit::Event {
         org: actor.organization_id,
@@ -339,6 +351,7 @@ pub(crate) async fn update_in(
             id,
             Some(actor),
             Cause::RelationshipExpired,
+            now,
         )
         .await?;
     }
@@ -354,6 +367,7 @@ pub(crate) async fn update_in(
             id,
             Some(actor),
             Cause::RelationshipExpired,
+            now,
         )
         .await?;
     }

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::RwLock;
 
 use clientele_domain::entities::Staff;
-use clientele_domain::{Millis, OrganizationId, Result, StaffId, now_millis};
+use clientele_domain::{Millis, OrganizationId, Result, StaffId};
 use clientele_store::staff as store;
 
 use crate::App;
@@ -90,7 +90,7 @@ impl StaffCache {
 impl App {
     /// The active staff member a live token hash belongs to (not revoked, not expired).
     pub(crate) async fn staff_by_token_hash(&self, token_hash: &str) -> Result<Option<Staff>> {
-        let now = now_millis();
+        let now = self.clock.now();
         if let Some((staff, used)) = self.staff_cache.by_token(token_hash, now) {
             if let Some(token_id) = used {
                 self.note_token_use(&staff, token_id, now);

@@ -8,7 +8,7 @@ use clientele_access::Change;
 use clientele_domain::audit::Cause;
 use clientele_domain::entities::{ClientGroup, GroupDetail, Organization};
 use clientele_domain::policy::DeletePolicy;
-use clientele_domain::{ClientId, Error, ErrorCode, GroupId, OrganizationId, Result, now_millis};
+use clientele_domain::{ClientId, Error, ErrorCode, GroupId, OrganizationId, Result};
 use clientele_store::groups as store;
 use clientele_store::{Locked, Tx, assignments, members as member_store, organizations};
 
@@ -43,7 +43,7 @@ impl App {
             return Ok(Deletion::Queued(Box::new(request)));
         }
         let mut changes = Vec::new();
-        delete_in(&mut tx, &org, actor, &group, &mut changes).await?;
+        delete_in(&mut tx, &org, actor, &group, &mut changes, self.clock.now()).await?;
         access::record(&mut tx.conn(), &changes).await?;
         self.commit(tx).await?;
         Ok(Deletion::Deleted)
@@ -100,13 +100,14 @@ pub(crate) async fn finish_deletion(
     actor: &Actor,
     id: GroupId,
     changes: &mut Vec<Change>,
+    now: clientele_domain::Millis,
 ) -> Result<()> {
     let org = organizations::get_locked(&mut tx.conn(), org, true).await?;
     let group = store::get(&mut tx.conn(), org.id, id).await?;
     // The request itself is not a reason to refuse.
     let info = detail_with(&mut tx.conn(), &org.policies, group.clone(), None).await?;
     refuse_blocked(&info)?;
-    delete_in(tx, &org, actor, &group, changes).await
+    delete_in(tx, &org, actor, &group, changes, now).await
 }
 
 /// Deletes a group whose rules were checked: detaches its members under `detach_members`, ends
@@ -117,10 +118,11 @@ async fn delete_in(
     actor: &Actor,
     group: &ClientGroup,
     changes: &mut Vec<Change>,
+    now: clientele_domain::Millis,
 ) -> Result<()> {
     let id = group.id;
     if org.policies.delete_policy == DeletePolicy::DetachMembers {
-        detach_members(tx, org.id, actor, group).await?;
+        detach_members(tx, org.id, actor, group, now).await?;
     }
     // Staff in charge of the group lose that charge with it.
     for staff in assignments::delete_for_group(&mut tx.conn(), id).await? {
@@ -144,7 +146,7 @@ async fn delete_in(
         id,
         org.policies.reserve_deleted_names,
         actor.staff_id,
-        now_millis(),
+        now,
     )
     .await?;
     audit::Event {
@@ -164,9 +166,14 @@ async fn delete_in(
     Ok(())
 }
 
-async fn detach_members(tx: &mut Tx, org: OrganizationId, actor: &Actor, group: &ClientGroup) -> Result<()> {
-    let (clients, children, parents) = member_store::detach_all(&mut tx.conn(), group.id).await?;
-    let now = now_millis();
+async fn detach_members(
+    tx: &mut Tx,
+    org: OrganizationId,
+    actor: &Actor,
+    group: &ClientGroup,
+    now: clientele_domain::Millis,
+) -> Result<()> {
+    let (clients, children, parents) = member_store::detach_all(&mut tx.conn(), group.id, now).await?;
     for client in clients {
         audit::Event {
             org,

@@ -6,7 +6,7 @@ use clientele_domain::entities::{ClientGroup, GroupDetail, Organization};
 use clientele_domain::group::{DeletionFacts, GroupKind, delete_blockers};
 use clientele_domain::logo::{Logo, LogoVariant};
 use clientele_domain::names::{Name, optional_reference, optional_text};
-use clientele_domain::{BusinessUnitId, Error, ErrorCode, GroupId, OrganizationId, Result, now_millis};
+use clientele_domain::{BusinessUnitId, Error, ErrorCode, GroupId, OrganizationId, Result};
 use clientele_store::groups::{self as store, GroupFields, GroupFilter};
 use clientele_store::{Conn, Locked, Tx, business_units, organizations};
 
@@ -75,7 +75,7 @@ impl App {
                 after: position.after(),
                 backward: position.backward,
                 limit: limit as usize,
-                now: now_millis(),
+                now: self.clock.now(),
             });
             let items = store::by_ids(&mut conn.conn(), actor.organization_id, &page.ids).await?;
             let (next_cursor, prev_cursor) = paging::index_cursors(&page.keys, page.more, &position);
@@ -110,7 +110,7 @@ impl App {
 
     /// A group with its parents and whether (and why not) it can be deleted.
     pub async fn group(&self, actor: &Actor, id: GroupId) -> Result<GroupDetail> {
-        decide::view_group(&self.access, actor.viewer(), id, now_millis())?;
+        decide::view_group(&self.access, actor.viewer(), id, self.clock.now())?;
         let mut conn = self.db.read().await?;
         let org = organizations::get(&mut conn.conn(), actor.organization_id).await?;
         let group = store::get(&mut conn.conn(), actor.organization_id, id).await?;
@@ -121,7 +121,7 @@ impl App {
     /// What the actor may do with this group: the very decisions the use cases take, so a screen
     /// offers exactly the actions that would be accepted.
     pub fn group_actions(&self, actor: &Actor, group: &GroupDetail) -> GroupActions {
-        let now = now_millis();
+        let now = self.clock.now();
         let id = group.group.id;
         let administer = decide::administer_group(&self.access, actor.viewer(), id, now).is_ok();
         GroupActions {
@@ -138,7 +138,7 @@ impl App {
         if actor.viewer().admin {
             return detail;
         }
-        let now = now_millis();
+        let now = self.clock.now();
         let (shown, hidden): (Vec<_>, Vec<_>) = std::mem::take(&mut detail.parents)
             .into_iter()
             .partition(|p| decide::view_group(&self.access, actor.viewer(), p.id, now).is_ok());
@@ -161,7 +161,7 @@ impl App {
     /// [`App::group`] for a page of a list (whether each can be deleted, and why not), in a few
     /// statements for the whole page rather than a few per group.
     pub async fn group_details(&self, actor: &Actor, groups: Vec<ClientGroup>) -> Result<Vec<GroupDetail>> {
-        let now = now_millis();
+        let now = self.clock.now();
         for g in &groups {
             decide::view_group(&self.access, actor.viewer(), g.id, now)?;
         }
@@ -199,7 +199,7 @@ impl App {
         let mut tx = self.begin().await?;
         let org = organizations::get_locked(&mut tx.conn(), actor.organization_id, nests).await?;
         let mut changes = Vec::new();
-        let group = create_in(&mut tx, &org, actor, new, Cause::Manual, &mut changes).await?;
+        let group = create_in(&mut tx, &org, actor, new, Cause::Manual, &mut changes, self.clock.now()).await?;
         let result = detail(&mut tx.conn(), &org.policies, group).await?;
         access::record(&mut tx.conn(), &changes).await?;
         self.commit(tx).await?;
@@ -227,7 +227,18 @@ impl App {
         let mut tx = self.begin().await?;
         let org = organizations::get_locked(&mut tx.conn(), actor.organization_id, false).await?;
         let mut changes = Vec::new();
-        let after = update_in(&mut tx, org.id, actor, id, patch, if_match, Cause::Manual, &mut changes).await?;
+        let after = update_in(
+            &mut tx,
+            org.id,
+            actor,
+            id,
+            patch,
+            if_match,
+            Cause::Manual,
+            &mut changes,
+            self.clock.now(),
+        )
+        .await?;
         access::record(&mut tx.conn(), &changes).await?;
         let result = detail(&mut tx.conn(), &org.policies, after).await?;
         self.commit(tx).await?;
@@ -246,7 +257,7 @@ impl App {
         let mut tx = self.begin().await?;
         let org = organizations::get_locked(&mut tx.conn(), actor.organization_id, false).await?;
         store::get(&mut tx.conn(), org.id, id).await?;
-        let now = now_millis();
+        let now = self.clock.now();
         store::put_logo(&mut tx.conn(), id, variant, &logo, now).await?;
         store::touch(&mut tx.conn(), id, 0, Some(actor.staff_id), now).await?;
         audit::Event { org: org.id, actor: Some(actor), action: "group.logo_changed", object: ("group", id.0), group: Some(id), client: None, cause: Cause::Manual, before: None, after: Some(serde_json::json!({ "variant": variant, "width": logo.width, "height": logo.height, "bytes": logo.png.len() })) }.record(&mut tx.conn()).await?;
@@ -261,7 +272,7 @@ impl App {
         let mut tx = self.begin().await?;
         store::get(&mut tx.conn(), actor.organization_id, id).await?;
         if store::delete_logo(&mut tx.conn(), id, variant).await? {
-            store::touch(&mut tx.conn(), id, 0, Some(actor.staff_id), now_millis()).await?;
+            store::touch(&mut tx.conn(), id, 0, Some(actor.staff_id), self.clock.now()).await?;
             audit::Event {
                 org: actor.organization_id,
                 actor: Some(actor),
@@ -281,7 +292,7 @@ impl App {
 
     /// The PNG and when it was stored.
     pub async fn logo(&self, actor: &Actor, id: GroupId, variant: LogoVariant) -> Result<(Vec<u8>, i64)> {
-        decide::view_group(&self.access, actor.viewer(), id, now_millis())?;
+        decide::view_group(&self.access, actor.viewer(), id, self.clock.now())?;
         let mut conn = self.db.read().await?;
         store::get(&mut conn.conn(), actor.organization_id, id).await?;
         store::logo(&mut conn.conn(), id, variant)
@@ -299,6 +310,7 @@ pub(crate) async fn create_in(
     new: NewGroup,
     cause: Cause,
     changes: &mut Vec<Change>,
+    now: clientele_domain::Millis,
 ) -> Result<ClientGroup> {
     let name = Name::parse("name", &new.name)?;
     if org.policies.require_first_member && new.kind == GroupKind::Clients && new.members.is_empty() {
@@ -317,7 +329,7 @@ pub(crate) async fn create_in(
     };
     check_business_unit(&mut tx.conn(), org.id, fields.business_unit_id).await?;
     check_name_free(&mut tx.conn(), org.id, &fields, None).await?;
-    let id = store::insert(&mut tx.conn(), org.id, new.kind, &fields, actor.staff_id, now_millis()).await?;
+    let id = store::insert(&mut tx.conn(), org.id, new.kind, &fields, actor.staff_id, now).await?;
     let mut group = store::get(&mut tx.conn(), org.id, id).await?;
     audit::Event {
         org: org.id,
@@ -334,7 +346,7 @@ pub(crate) async fn create_in(
     .await?;
     changes.push(group_change(org.id, &group));
     for (row, &member) in new.members.iter().enumerate() {
-        add_one(tx, org, actor, &group, member, cause, changes)
+        add_one(tx, org, actor, &group, member, cause, changes, now)
             .await
             .map_err(|e| {
                 let detail = format!("members[{row}]: {}", e.detail);
@@ -383,6 +395,7 @@ pub(crate) async fn update_in(
     if_match: Option<i64>,
     cause: Cause,
     changes: &mut Vec<Change>,
+    now: clientele_domain::Millis,
 ) -> Result<ClientGroup> {
     tx.conn().lock(Locked::Group, id.0).await?;
     let before = store::get(&mut tx.conn(), org, id).await?;
@@ -390,7 +403,7 @@ pub(crate) async fn update_in(
     let fields = patched_fields(&before, &patch)?;
     check_business_unit(&mut tx.conn(), org, fields.business_unit_id).await?;
     check_name_free(&mut tx.conn(), org, &fields, Some(id)).await?;
-    store::update(&mut tx.conn(), org, id, &fields, actor.staff_id, now_millis()).await?;
+    store::update(&mut tx.conn(), org, id, &fields, actor.staff_id, now).await?;
     let after = store::get(&mut tx.conn(), org, id).await?;
     audit::Event {
         org,

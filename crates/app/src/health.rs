@@ -1,7 +1,7 @@
 //! What an operator watches besides HTTP: the process request queue, how far this process's
 //! access index trails the change log, and the report ledger's size (served on `/metrics`).
 
-use clientele_domain::{Result, now_millis};
+use clientele_domain::Result;
 use clientele_store::{changes, process_requests};
 
 use crate::App;
@@ -31,7 +31,7 @@ impl App {
         Ok(Gauges {
             requests_pending: pending,
             requests_running: running,
-            oldest_pending_seconds: oldest.map_or(0.0, |at| (now_millis() - at).max(0) as f64 / 1000.0),
+            oldest_pending_seconds: oldest.map_or(0.0, |at| (self.clock.now() - at).max(0) as f64 / 1000.0),
             access_index_lag: (logged - self.access.applied()).max(0),
             report_ledger_entries: self.reports.ledger.entries(),
         })

@@ -11,7 +11,7 @@
 
 use std::sync::{Arc, OnceLock};
 
-use clientele_domain::{Error, ErrorCode, Result, StaffId, now_millis};
+use clientele_domain::{Error, ErrorCode, Result, StaffId};
 use clientele_store::Tx;
 use clientele_store::idempotency::{self as store, Answer, Claimed};
 use sha2::{Digest, Sha256};
@@ -124,7 +124,7 @@ impl App {
                 &claim.key,
                 &hash,
                 &claim.token,
-                now_millis(),
+                self.clock.now(),
             )
             .await?;
             if !ours {
@@ -146,7 +146,7 @@ impl App {
     /// with the same key. Old answers are forgotten on the way.
     pub async fn answer_claim(&self, claim: &IdempotencyClaim, answer: &Answer) -> Result<bool> {
         let mut tx = self.db.begin().await?;
-        store::purge(&mut tx.conn(), now_millis() - RETENTION_MS).await?;
+        store::purge(&mut tx.conn(), self.clock.now() - RETENTION_MS).await?;
         let stored = store::answer(&mut tx.conn(), claim.staff, &claim.key, &claim.token, answer).await?;
         tx.commit().await?;
         Ok(stored)

@@ -56,11 +56,18 @@ pub struct App {
     /// How many password checks run at once, and where.
     hashing: std::sync::Arc<sessions::HashingGate>,
     hashing_threads: std::sync::Arc<sessions::HashingThreads>,
+    /// Where every use case reads the time.
+    pub clock: clientele_domain::Clock,
 }
 
 impl App {
     /// Opens the service on a migrated database and loads the access index from it.
     pub async fn open(db: Db) -> Result<App> {
+        App::open_with_clock(db, clientele_domain::Clock::system()).await
+    }
+
+    /// [`App::open`] with a clock of the caller's (tests move it forward instead of sleeping).
+    pub async fn open_with_clock(db: Db, clock: clientele_domain::Clock) -> Result<App> {
         let app = App {
             db,
             access: Default::default(),
@@ -70,6 +77,7 @@ impl App {
             catch_up_owed: Default::default(),
             hashing: Default::default(),
             hashing_threads: Default::default(),
+            clock,
         };
         app.reload_access().await?;
         Ok(app)

@@ -7,7 +7,7 @@ use clientele_domain::entities::{ClientGroup, Member, Organization};
 use clientele_domain::membership::{Admission, ClientJoining, admit_client, place, takes_clients};
 use clientele_domain::nesting::{NestingNode, check_nesting};
 use clientele_domain::policy::MembershipMode;
-use clientele_domain::{ClientId, Error, ErrorCode, GroupId, Millis, OrganizationId, Result, now_millis};
+use clientele_domain::{ClientId, Error, ErrorCode, GroupId, Millis, OrganizationId, Result};
 use clientele_store::members::Provenance;
 use clientele_store::{Conn, Locked, Tx, clients, groups, members as store, organizations};
 use serde::Serialize;
@@ -96,7 +96,7 @@ impl App {
         if_match: Option<i64>,
         valid_until: Option<Millis>,
     ) -> Result<Vec<MemberOutcome>> {
-        let now = now_millis();
+        let now = self.clock.now();
         if let Some(until) = valid_until
             && until <= now
         {
@@ -124,7 +124,17 @@ impl App {
                     if let MemberRef::Client(client) = item {
                         end_lapsed_memberships(&mut tx.conn(), org.id, client, now, &mut changes).await?;
                     }
-                    let added = add_one(&mut tx, &org, actor, &target, item, cause, &mut changes).await;
+                    let added = add_one(
+                        &mut tx,
+                        &org,
+                        actor,
+                        &target,
+                        item,
+                        cause,
+                        &mut changes,
+                        self.clock.now(),
+                    )
+                    .await;
                     match (added, item) {
                         (Ok(o), MemberRef::Client(client)) if valid_until.is_some() || o == Outcome::AlreadyMember => {
                             set_validity(
@@ -181,7 +191,7 @@ impl App {
         cause: Cause,
         if_match: Option<i64>,
     ) -> Result<Vec<MemberOutcome>> {
-        decide::manage_members(&self.access, actor.viewer(), group, now_millis())?;
+        decide::manage_members(&self.access, actor.viewer(), group, self.clock.now())?;
         let mut tx = self.begin().await?;
         let org = actor.organization_id;
         organizations::get_locked(&mut tx.conn(), org, false).await?;
@@ -191,7 +201,7 @@ impl App {
         let mut results = Vec::with_capacity(items.len());
         let mut changes = Vec::new();
         for (index, item) in in_lock_order(items) {
-            let outcome = remove_one(&mut tx, org, actor, group, item, cause, &mut changes).await?;
+            let outcome = remove_one(&mut tx, org, actor, group, item, cause, &mut changes, self.clock.now()).await?;
             results.push((index, MemberOutcome::ok(item, outcome)));
         }
         access::record(&mut tx.conn(), &changes).await?;
@@ -207,12 +217,20 @@ impl App {
         cursor: Option<&str>,
         limit: Option<i64>,
     ) -> Result<Page<Member>> {
-        decide::view_group(&self.access, actor.viewer(), group, now_millis())?;
+        decide::view_group(&self.access, actor.viewer(), group, self.clock.now())?;
         let limit = paging::limit(limit)?;
         let cursor = Cursor::decode(cursor)?;
         let mut conn = self.db.read().await?;
         let g = groups::get(&mut conn.conn(), actor.organization_id, group).await?;
-        let rows = store::list(&mut conn.conn(), group, g.kind, cursor.as_after(), limit + 1).await?;
+        let rows = store::list(
+            &mut conn.conn(),
+            group,
+            g.kind,
+            cursor.as_after(),
+            limit + 1,
+            self.clock.now(),
+        )
+        .await?;
         Ok(paging::keyed_page(rows, limit, |m| match m {
             Member::Client { id, .. } => id.0,
             Member::Group { id, .. } => id.0,
@@ -283,6 +301,10 @@ fn in_request_order(mut results: Vec<(usize, MemberOutcome)>) -> Vec<MemberOutco
 
 /// Adds one member inside the caller's transaction, pushing the access change to record. `Err` is
 /// a refusal of this item only.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "a single edit and a batch row name the same facts; grouping them would only rename them"
+)]
 pub(crate) async fn add_one(
     tx: &mut Tx,
     org: &Organization,
@@ -291,8 +313,8 @@ pub(crate) async fn add_one(
     item: MemberRef,
     cause: Cause,
     changes: &mut Vec<Change>,
+    now: clientele_domain::Millis,
 ) -> Result<Outcome> {
-    let now = now_millis();
     let how = Provenance {
         by: Some(actor.staff_id),
         cause,
@@ -362,6 +384,10 @@ pub(crate) async fn add_one(
 }
 
 /// Removes one member inside the caller's transaction (never deletes the client or group itself).
+#[expect(
+    clippy::too_many_arguments,
+    reason = "a single edit and a batch row name the same facts; grouping them would only rename them"
+)]
 pub(crate) async fn remove_one(
     tx: &mut Tx,
     org: OrganizationId,
@@ -370,9 +396,10 @@ pub(crate) async fn remove_one(
     item: MemberRef,
     cause: Cause,
     changes: &mut Vec<Change>,
+    now: clientele_domain::Millis,
 ) -> Result<Outcome> {
     let removed = match item {
-        MemberRef::Client(client) => store::remove_client(&mut tx.conn(), group, client).await?,
+        MemberRef::Client(client) => store::remove_client(&mut tx.conn(), group, client, now).await?,
         MemberRef::Group(child) => store::remove_child(&mut tx.conn(), group, child).await?,
     };
     if !removed {
@@ -386,7 +413,7 @@ pub(crate) async fn remove_one(
         added: false,
     };
     event.record(&mut tx.conn(), Some(actor), changes).await?;
-    groups::touch(&mut tx.conn(), group, -1, Some(actor.staff_id), now_millis()).await?;
+    groups::touch(&mut tx.conn(), group, -1, Some(actor.staff_id), now).await?;
     Ok(Outcome::Removed)
 }
 
@@ -467,8 +494,9 @@ pub(crate) async fn remove_from_all_groups(
     client: ClientId,
     actor: Option<&Actor>,
     cause: Cause,
+    now: clientele_domain::Millis,
 ) -> Result<usize> {
-    let groups_left = store::remove_client_everywhere(c, client).await?;
+    let groups_left = store::remove_client_everywhere(c, client, now).await?;
     let mut changes = Vec::with_capacity(groups_left.len());
     for &group in &groups_left {
         let event = MembershipEvent {
@@ -479,7 +507,7 @@ pub(crate) async fn remove_from_all_groups(
             added: false,
         };
         event.record(c, actor, &mut changes).await?;
-        groups::touch(c, group, -1, actor.map(|a| a.staff_id), now_millis()).await?;
+        groups::touch(c, group, -1, actor.map(|a| a.staff_id), now).await?;
     }
     access::record(c, &changes).await?;
     Ok(groups_left.len())
@@ -496,7 +524,7 @@ async fn end_lapsed_memberships(
 ) -> Result<()> {
     for (o, group, lapsed_client) in store::lapsed_of_client(c, client, now).await? {
         if o == org {
-            end_membership(c, o, group, lapsed_client, changes).await?;
+            end_membership(c, o, group, lapsed_client, changes, now).await?;
         }
     }
     Ok(())
@@ -509,8 +537,9 @@ pub(crate) async fn end_membership(
     group: GroupId,
     client: ClientId,
     changes: &mut Vec<Change>,
+    now: clientele_domain::Millis,
 ) -> Result<bool> {
-    if !store::remove_client(c, group, client).await? {
+    if !store::remove_client(c, group, client, now).await? {
         return Ok(false);
     }
     let event = MembershipEvent {
@@ -521,7 +550,7 @@ pub(crate) async fn end_membership(
         added: false,
     };
     event.record(c, None, changes).await?;
-    groups::touch(c, group, -1, None, now_millis()).await?;
+    groups::touch(c, group, -1, None, now).await?;
     Ok(true)
 }
 
@@ -573,13 +602,13 @@ impl App {
         let mut ended = 0;
         loop {
             let mut tx = self.begin().await?;
-            let batch = store::lapsed(&mut tx.conn(), now_millis(), 500).await?;
+            let batch = store::lapsed(&mut tx.conn(), self.clock.now(), 500).await?;
             if batch.is_empty() {
                 return Ok(ended);
             }
             let mut changes = Vec::with_capacity(batch.len());
             for (org, group, client) in batch {
-                if end_membership(&mut tx.conn(), org, group, client, &mut changes).await? {
+                if end_membership(&mut tx.conn(), org, group, client, &mut changes, self.clock.now()).await? {
                     ended += 1;
                 }
             }

@@ -3,7 +3,7 @@
 use clientele_domain::audit::Cause;
 use clientele_domain::entities::Organization;
 use clientele_domain::policy::{MembershipMode, Policies};
-use clientele_domain::{Error, ErrorCode, Result, now_millis};
+use clientele_domain::{Error, ErrorCode, Result};
 use clientele_store::{members, organizations as store};
 
 use crate::{Actor, Admin, App, audit, check_version};
@@ -57,7 +57,7 @@ impl App {
             )
             .await?;
         }
-        let now = now_millis();
+        let now = self.clock.now();
         let after = store::update_policies(&mut tx.conn(), actor.organization_id, &policies, now).await?;
         let mut changes = Vec::new();
         if before.policies.require_active_relationship != policies.require_active_relationship {

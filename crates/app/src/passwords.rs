@@ -4,7 +4,7 @@
 
 use clientele_access::Change;
 use clientele_domain::audit::Cause;
-use clientele_domain::{Error, ErrorCode, Millis, Result, StaffId, now_millis};
+use clientele_domain::{Error, ErrorCode, Millis, Result, StaffId};
 use clientele_store::credentials as store;
 use clientele_store::staff as staff_store;
 use serde::Serialize;
@@ -113,7 +113,7 @@ impl App {
         }
         let hash = self.hash_new_password(new, &me.email).await?;
         let mut tx = self.begin().await?;
-        store::set_password(&mut tx.conn(), actor.staff_id, &hash, false, now_millis()).await?;
+        store::set_password(&mut tx.conn(), actor.staff_id, &hash, false, self.clock.now()).await?;
         let keep = keep_session.map(hash_token);
         let ended = store::end_sessions(&mut tx.conn(), actor.staff_id, keep.as_deref()).await?;
         audit::Event {
@@ -148,7 +148,7 @@ impl App {
             );
         }
         let code = new_secret();
-        let now = now_millis();
+        let now = self.clock.now();
         let expires_at = now + RESET_LIFETIME_MS;
         let mut tx = self.begin().await?;
         store::cancel_resets(&mut tx.conn(), staff, now).await?;
@@ -192,7 +192,7 @@ impl App {
                 "this reset link is not valid: it was used, it expired, or a newer one was issued",
             )
         };
-        let now = now_millis();
+        let now = self.clock.now();
         let staff = {
             let mut conn = self.db.read().await?;
             clientele_store::credentials::reset_owner(&mut conn.conn(), &hash_token(code), now).await?

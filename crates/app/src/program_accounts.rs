@@ -6,7 +6,7 @@
 use clientele_access::decide;
 use clientele_domain::audit::Cause;
 use clientele_domain::program_account::{AccountNumber, AccountStatus, ProgramAccount, parse_program};
-use clientele_domain::{ClientId, Error, ErrorCode, ProgramAccountId, Result, now_millis};
+use clientele_domain::{ClientId, Error, ErrorCode, ProgramAccountId, Result};
 use clientele_store::program_accounts::{self as store, Fields};
 use clientele_store::{Locked, Tx, clients as client_store};
 use serde::Deserialize;
@@ -80,7 +80,7 @@ pub(crate) enum Upserted {
 impl App {
     /// A client's program accounts, by number (refused as "not found" to whoever cannot see it).
     pub async fn program_accounts(&self, actor: &Actor, client: ClientId) -> Result<Vec<ProgramAccount>> {
-        decide::view_client(&self.access, actor.viewer(), client, now_millis())?;
+        decide::view_client(&self.access, actor.viewer(), client, self.clock.now())?;
         let mut conn = self.db.read().await?;
         client_store::get(&mut conn.conn(), actor.organization_id, client).await?;
         Ok(store::of_client(&mut conn.conn(), actor.organization_id, client).await?)
@@ -89,7 +89,7 @@ impl App {
     pub async fn program_account(&self, actor: &Actor, id: ProgramAccountId) -> Result<ProgramAccount> {
         let mut conn = self.db.read().await?;
         let account = store::get(&mut conn.conn(), actor.organization_id, id).await?;
-        decide::view_client(&self.access, actor.viewer(), account.client_id, now_millis())
+        decide::view_client(&self.access, actor.viewer(), account.client_id, self.clock.now())
             .map_err(|_| Error::not_found("program account"))?;
         Ok(account)
     }
@@ -102,10 +102,10 @@ impl App {
         input: ProgramAccountInput,
     ) -> Result<ProgramAccount> {
         crate::retry_conflicts(|| async {
-            decide::edit_client(&self.access, actor.viewer(), client, now_millis())?;
+            decide::edit_client(&self.access, actor.viewer(), client, self.clock.now())?;
             let checked = Checked::of(&input, None)?;
             let mut tx = self.begin().await?;
-            let account = create_in(&mut tx, actor, client, &checked, Cause::Manual).await?;
+            let account = create_in(&mut tx, actor, client, &checked, Cause::Manual, self.clock.now()).await?;
             self.commit(tx).await?;
             Ok(account)
         })
@@ -125,7 +125,7 @@ impl App {
             let before = self.lock_account(&mut tx, actor, id).await?;
             check_version(if_match, before.version)?;
             let checked = Checked::of(&input, Some(&before))?;
-            let after = update_in(&mut tx, actor, &before, &checked, Cause::Manual).await?;
+            let after = update_in(&mut tx, actor, &before, &checked, Cause::Manual, self.clock.now()).await?;
             self.commit(tx).await?;
             Ok(after)
         })
@@ -168,7 +168,7 @@ impl App {
     async fn lock_account(&self, tx: &mut Tx, actor: &Actor, id: ProgramAccountId) -> Result<ProgramAccount> {
         let org = actor.organization_id;
         let seen = store::get(&mut tx.conn(), org, id).await?;
-        let now = now_millis();
+        let now = self.clock.now();
         decide::view_client(&self.access, actor.viewer(), seen.client_id, now)
             .map_err(|_| Error::not_found("program account"))?;
         decide::edit_client(&self.access, actor.viewer(), seen.client_id, now)?;
@@ -218,12 +218,13 @@ async fn create_in(
     client: ClientId,
     checked: &Checked,
     cause: Cause,
+    now: clientele_domain::Millis,
 ) -> Result<ProgramAccount> {
     let org = actor.organization_id;
     tx.conn().lock(Locked::Client, client.0).await?;
     client_store::get(&mut tx.conn(), org, client).await?;
     number_is_free(tx, actor, &checked.number, client, None).await?;
-    insert_in(tx, actor, client, checked, cause).await
+    insert_in(tx, actor, client, checked, cause, now).await
 }
 
 /// Writes a new account whose client is locked and whose number is known to be free, with its
@@ -234,9 +235,10 @@ async fn insert_in(
     client: ClientId,
     checked: &Checked,
     cause: Cause,
+    now: clientele_domain::Millis,
 ) -> Result<ProgramAccount> {
     let org = actor.organization_id;
-    let account = store::insert(&mut tx.conn(), org, client, &checked.fields(), now_millis()).await?;
+    let account = store::insert(&mut tx.conn(), org, client, &checked.fields(), now).await?;
     audit::Event {
         org,
         actor: Some(actor),
@@ -259,12 +261,13 @@ async fn update_in(
     before: &ProgramAccount,
     checked: &Checked,
     cause: Cause,
+    now: clientele_domain::Millis,
 ) -> Result<ProgramAccount> {
     let org = actor.organization_id;
     if AccountNumber::parse(&before.number)?.key() != checked.number.key() {
         number_is_free(tx, actor, &checked.number, before.client_id, Some(before.id)).await?;
     }
-    let after = store::update(&mut tx.conn(), org, before.id, &checked.fields(), now_millis()).await?;
+    let after = store::update(&mut tx.conn(), org, before.id, &checked.fields(), now).await?;
     audit::Event {
         org,
         actor: Some(actor),
@@ -289,6 +292,7 @@ pub(crate) async fn upsert_in(
     actor: &Actor,
     client: ClientId,
     input: &ProgramAccountInput,
+    now: clientele_domain::Millis,
 ) -> Result<Upserted> {
     let org = actor.organization_id;
     let number = AccountNumber::parse(input.number.as_deref().unwrap_or_default())?;
@@ -298,7 +302,7 @@ pub(crate) async fn upsert_in(
             // The caller found the client, and the lock above and this lookup cover the rest.
             let checked = Checked::of(input, None)?;
             Ok(Upserted::Created(
-                insert_in(tx, actor, client, &checked, Cause::Import).await?,
+                insert_in(tx, actor, client, &checked, Cause::Import, now).await?,
             ))
         }
         Some(held) if held.client_id != client => Err(taken(tx, actor, &held, client).await),
@@ -313,7 +317,7 @@ pub(crate) async fn upsert_in(
                 return Ok(Upserted::Unchanged(before));
             }
             Ok(Upserted::Updated(
-                update_in(tx, actor, &before, &checked, Cause::Import).await?,
+                update_in(tx, actor, &before, &checked, Cause::Import, now).await?,
             ))
         }
     }

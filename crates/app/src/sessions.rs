@@ -4,7 +4,7 @@
 //! and across servers sharing one PostgreSQL.
 
 use clientele_domain::entities::Staff;
-use clientele_domain::{Error, Millis, Result, now_millis};
+use clientele_domain::{Error, Millis, Result};
 use clientele_store::{sessions as store, staff};
 use sha2::{Digest, Sha256};
 
@@ -174,7 +174,7 @@ impl App {
             (format!("address|{client_address}"), MAX_ATTEMPTS_PER_ADDRESS),
             (format!("account|{email}"), MAX_ATTEMPTS_PER_ACCOUNT),
         ];
-        let now = now_millis();
+        let now = self.clock.now();
         let since = now - FAILURE_WINDOW_MS;
         // Every attempt is counted before it is checked, in its own transaction: concurrent
         // guesses cannot all pass a count read before any of them was recorded.
@@ -278,7 +278,7 @@ impl App {
             return Ok(None);
         }
         let mut conn = self.db.read().await?;
-        let Some((staff_id, org)) = store::find(&mut conn.conn(), &hash_token(token), now_millis()).await? else {
+        let Some((staff_id, org)) = store::find(&mut conn.conn(), &hash_token(token), self.clock.now()).await? else {
             return Ok(None);
         };
         let staff = staff::get(&mut conn.conn(), org, staff_id).await?;

@@ -6,7 +6,7 @@ use clientele_domain::entities::{Organization, Staff};
 use clientele_domain::names::{Email, Name};
 use clientele_domain::policy::Policies;
 use clientele_domain::staff::StaffRole;
-use clientele_domain::{Error, Result, now_millis};
+use clientele_domain::{Error, Result};
 use clientele_store::{business_units, organizations, staff};
 
 use crate::auth::{hash_password, new_secret};
@@ -57,7 +57,7 @@ impl App {
         if organizations::first(&mut tx.conn()).await?.is_some() {
             return Ok(None);
         }
-        let now = now_millis();
+        let now = self.clock.now();
         let org = organizations::insert(&mut tx.conn(), name.as_str(), &Policies::default(), now).await?;
         let unit = Name::parse("name", "Main office")?;
         business_units::insert(&mut tx.conn(), org.id, unit.as_str(), &unit.key(), now).await?;
@@ -122,7 +122,7 @@ impl App {
             role,
             password_hash: hash.as_deref(),
         };
-        let created = staff::insert(&mut tx.conn(), org.id, &new, now_millis()).await?;
+        let created = staff::insert(&mut tx.conn(), org.id, &new, self.clock.now()).await?;
         audit::Event {
             org: org.id,
             actor: None,

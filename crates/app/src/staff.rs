@@ -4,7 +4,7 @@ use clientele_domain::audit::Cause;
 use clientele_domain::entities::{Colleague, Staff};
 use clientele_domain::names::{Email, Name};
 use clientele_domain::staff::StaffRole;
-use clientele_domain::{Error, ErrorCode, Result, StaffId, now_millis};
+use clientele_domain::{Error, ErrorCode, Result, StaffId};
 use clientele_store::Locked;
 use clientele_store::staff as store;
 
@@ -115,7 +115,7 @@ impl App {
             role: new.role,
             password_hash: hash.as_deref(),
         };
-        let staff = store::insert(&mut tx.conn(), actor.organization_id, &record, now_millis()).await?;
+        let staff = store::insert(&mut tx.conn(), actor.organization_id, &record, self.clock.now()).await?;
         audit::Event {
             org: actor.organization_id,
             actor: Some(actor),
@@ -162,7 +162,7 @@ impl App {
             )
             .with_field("role"));
         }
-        let now = now_millis();
+        let now = self.clock.now();
         let after = store::update(&mut tx.conn(), actor.organization_id, id, &name, role, active, now).await?;
         if before.active && !active {
             // Deactivation ends every way in, for good: reactivating does not bring back old

@@ -5,7 +5,7 @@
 use clientele_access::Change;
 use clientele_domain::audit::Cause;
 use clientele_domain::entities::rfc3339_millis;
-use clientele_domain::{Error, Millis, Result, StaffId, now_millis};
+use clientele_domain::{Error, Millis, Result, StaffId};
 use clientele_store::credentials::{self as store, TokenRow};
 use serde::Serialize;
 
@@ -77,7 +77,7 @@ impl App {
     ) -> Result<NewToken> {
         let owner = self.token_owner(actor, staff)?;
         let name = clientele_domain::names::Name::parse("name", name)?;
-        let now = now_millis();
+        let now = self.clock.now();
         if expires_at.is_some_and(|at| at <= now) {
             return Err(Error::invalid("expires_at", "must be in the future"));
         }
@@ -121,7 +121,7 @@ impl App {
         let owner = self.token_owner(actor, staff)?;
         self.staff_by_id(actor.organization_id, owner).await?;
         let mut conn = self.db.read().await?;
-        let now = now_millis();
+        let now = self.clock.now();
         Ok(store::tokens_of(&mut conn.conn(), owner)
             .await?
             .into_iter()
@@ -145,7 +145,7 @@ impl App {
         if owner != actor.staff_id && !actor.viewer().admin {
             return Err(not_found());
         }
-        let now = now_millis();
+        let now = self.clock.now();
         let mut tx = self.begin().await?;
         if store::revoke_token(&mut tx.conn(), id, now).await? {
             audit::Event {

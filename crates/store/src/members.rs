@@ -4,7 +4,7 @@ use clientele_domain::audit::Cause;
 use clientele_domain::client::ClientStatus;
 use clientele_domain::entities::{GroupRef, Member};
 use clientele_domain::group::GroupKind;
-use clientele_domain::{ClientId, GroupId, Millis, OrganizationId, StaffId, now_millis};
+use clientele_domain::{ClientId, GroupId, Millis, OrganizationId, StaffId};
 
 use crate::sql::{Param, Sql};
 use crate::{Backend, Conn, Result, bind_params, on};
@@ -53,11 +53,10 @@ const REMOVED: &str = "RETURNING organization_id, group_id, client_id, added_at,
 
 /// Writes the closed periods of memberships just removed: each ended now, or when its validity
 /// ran out if that came first (a lapsed membership the sweep removes late).
-async fn close_periods(c: &mut Conn<'_>, removed: &[Removed]) -> Result<()> {
+async fn close_periods(c: &mut Conn<'_>, removed: &[Removed], now: Millis) -> Result<()> {
     if removed.is_empty() {
         return Ok(());
     }
-    let now = now_millis();
     let values = removed
         .iter()
         .flat_map(|&(org, group, client, added_at, valid_until)| {
@@ -325,18 +324,23 @@ pub async fn group_of_exclusive_client(c: &mut Conn<'_>, client: ClientId) -> Re
     }))
 }
 
-pub async fn remove_client(c: &mut Conn<'_>, group: GroupId, client: ClientId) -> Result<bool> {
+pub async fn remove_client(c: &mut Conn<'_>, group: GroupId, client: ClientId, now: Millis) -> Result<bool> {
     let sql = format!("DELETE FROM group_clients WHERE group_id = $1 AND client_id = $2 {REMOVED}");
     let removed: Vec<Removed> = on!(c, c => sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(group.0).bind(client.0).fetch_all(&mut **c).await)?;
-    close_periods(c, &removed).await?;
+    close_periods(c, &removed, now).await?;
     Ok(!removed.is_empty())
 }
 
 /// Removes many clients from one group (a batch of a bulk removal, or of a large group being
 /// deleted), closing each membership's period as [`remove_client`] does. Returns the clients that
 /// were members, each once, whatever order or repeats `clients` has.
-pub async fn remove_clients(c: &mut Conn<'_>, group: GroupId, clients: &[ClientId]) -> Result<Vec<ClientId>> {
+pub async fn remove_clients(
+    c: &mut Conn<'_>,
+    group: GroupId,
+    clients: &[ClientId],
+    now: Millis,
+) -> Result<Vec<ClientId>> {
     let removed: Vec<Removed> = match c {
         Conn::Sqlite(s) => {
             crate::fast::with_sqlite(s, |db| {
@@ -364,7 +368,7 @@ pub async fn remove_clients(c: &mut Conn<'_>, group: GroupId, clients: &[ClientI
                 .await?
         }
     };
-    close_periods(c, &removed).await?;
+    close_periods(c, &removed, now).await?;
     Ok(removed.iter().map(|r| ClientId(r.2)).collect())
 }
 
@@ -391,11 +395,15 @@ pub async fn remove_child(c: &mut Conn<'_>, parent: GroupId, child: GroupId) -> 
 
 /// Removes every membership of and in a group being deleted; returns (clients, child groups,
 /// parent groups) that were detached. Clients themselves are never touched.
-pub async fn detach_all(c: &mut Conn<'_>, group: GroupId) -> Result<(Vec<ClientId>, Vec<GroupId>, Vec<GroupId>)> {
+pub async fn detach_all(
+    c: &mut Conn<'_>,
+    group: GroupId,
+    now: Millis,
+) -> Result<(Vec<ClientId>, Vec<GroupId>, Vec<GroupId>)> {
     let sql = format!("DELETE FROM group_clients WHERE group_id = $1 {REMOVED}");
     let removed: Vec<Removed> = on!(c, c => sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(group.0).fetch_all(&mut **c).await)?;
-    close_periods(c, &removed).await?;
+    close_periods(c, &removed, now).await?;
     let clients: Vec<i64> = removed.iter().map(|r| r.2).collect();
     let children: Vec<i64> = on!(c, c => sqlx::query_scalar("DELETE FROM group_children WHERE parent_id = $1 RETURNING child_id")
         .bind(group.0).fetch_all(&mut **c).await)?;
@@ -468,6 +476,7 @@ pub async fn list(
     kind: GroupKind,
     after: (&str, i64),
     limit: i64,
+    now: Millis,
 ) -> Result<Vec<(Member, String)>> {
     match kind {
         GroupKind::Clients => {
@@ -494,7 +503,7 @@ pub async fn list(
                             AND (cl.relationship = 'expired' OR cl.relationship_expires_at <= $5))
                    AND (cl.name_key > $2 OR (cl.name_key = $2 AND cl.id > $3))
                  ORDER BY cl.name_key, cl.id LIMIT $4")
-                .bind(group.0).bind(after.0).bind(after.1).bind(limit).bind(now_millis())
+                .bind(group.0).bind(after.0).bind(after.1).bind(limit).bind(now)
                 .fetch_all(&mut **c).await)?;
             rows.into_iter()
                 .map(|r| {
@@ -578,11 +587,11 @@ pub async fn set_exclusive(c: &mut Conn<'_>, org: OrganizationId, exclusive: boo
 }
 
 /// Removes the client from every group it is in; returns those groups.
-pub async fn remove_client_everywhere(c: &mut Conn<'_>, client: ClientId) -> Result<Vec<GroupId>> {
+pub async fn remove_client_everywhere(c: &mut Conn<'_>, client: ClientId, now: Millis) -> Result<Vec<GroupId>> {
     let sql = format!("DELETE FROM group_clients WHERE client_id = $1 {REMOVED}");
     let removed: Vec<Removed> = on!(c, c => sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(client.0).fetch_all(&mut **c).await)?;
-    close_periods(c, &removed).await?;
+    close_periods(c, &removed, now).await?;
     Ok(removed.iter().map(|r| GroupId(r.1)).collect())
 }
 

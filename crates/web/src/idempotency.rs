@@ -147,7 +147,7 @@ async fn answer_known(
         if let Some(answer) = known.answer {
             return replayed(answer);
         }
-        if clientele_domain::now_millis() - known.claimed_at > ANSWER_LOST_AFTER_MS {
+        if app.clock.now() - known.claimed_at > ANSWER_LOST_AFTER_MS {
             return ApiError(
                 Error::new(
                     ErrorCode::IdempotencyKeyInProgress,

@@ -21,7 +21,7 @@ use clientele_domain::group::GroupKind;
 use clientele_domain::membership::{Admission, ClientJoining, admit_client, place, takes_clients};
 use clientele_domain::names::Name;
 use clientele_domain::policy::MembershipMode;
-use clientele_domain::{ClientId, Error, ErrorCode, GroupId, Result, now_millis};
+use clientele_domain::{ClientId, Error, ErrorCode, GroupId, Result};
 use clientele_store::audit::{self as audit_store, EventRow};
 use clientele_store::clients::{self as client_store, MemberFacts};
 use clientele_store::members::{self as member_store, Provenance};
@@ -166,7 +166,7 @@ async fn create_group(
         // the single-edit check is not asked here.
         let mut org = ctx.org.clone();
         org.policies.require_first_member = false;
-        crate::groups::create_in(tx, &org, ctx.actor, new, cause, changes).await
+        crate::groups::create_in(tx, &org, ctx.actor, new, cause, changes, ctx.now).await
     }
     .await;
     match made {
@@ -217,7 +217,7 @@ pub(crate) async fn membership_rows(
 ) -> Result<Vec<(i64, RowOutcome)>> {
     let org = ctx.org.id;
     let cause = if bulk_add { Cause::Bulk } else { Cause::Import };
-    let now = now_millis();
+    let now = ctx.now;
 
     // 1. Read every row.
     let mut parsed = Vec::with_capacity(rows.len());
@@ -504,7 +504,7 @@ pub(crate) async fn membership_rows(
                 let target = group_store::get(&mut tx.conn(), org, target).await?;
                 let item = MemberRef::Group(child);
                 super::rows::under_savepoint(tx, changes, async |tx, changes| {
-                    let outcome = add_one(tx, ctx.org, ctx.actor, &target, item, cause, changes).await?;
+                    let outcome = add_one(tx, ctx.org, ctx.actor, &target, item, cause, changes, ctx.now).await?;
                     Ok(member_outcome(target.id, item, outcome))
                 })
                 .await?
@@ -634,7 +634,7 @@ pub(crate) async fn removal_rows(
             (Ok(Member::GroupId(child)), None) => {
                 let item = MemberRef::Group(GroupId(child));
                 super::rows::under_savepoint(tx, changes, async |tx, changes| {
-                    let outcome = remove_one(tx, org, ctx.actor, group, item, cause, changes).await?;
+                    let outcome = remove_one(tx, org, ctx.actor, group, item, cause, changes, ctx.now).await?;
                     Ok(member_outcome(group, item, outcome))
                 })
                 .await?
@@ -648,7 +648,7 @@ pub(crate) async fn removal_rows(
         return Ok(outcomes);
     }
     let clients: Vec<ClientId> = removals.iter().map(|&(_, c)| c).collect();
-    let mut were_members = remove_clients(tx, ctx.actor, group, cause, &clients, changes).await?;
+    let mut were_members = remove_clients(tx, ctx.actor, group, cause, &clients, changes, ctx.now).await?;
     phases.mark("memberships and audit");
     for &(index, client) in &removals {
         // The first row naming a member removes it; any later one finds it gone.
@@ -669,13 +669,13 @@ pub(crate) async fn remove_clients(
     cause: Cause,
     clients: &[ClientId],
     changes: &mut Vec<Change>,
+    now: clientele_domain::Millis,
 ) -> Result<HashSet<ClientId>> {
     let org = actor.organization_id;
-    let were_members: HashSet<ClientId> = member_store::remove_clients(&mut tx.conn(), group, clients)
+    let were_members: HashSet<ClientId> = member_store::remove_clients(&mut tx.conn(), group, clients, now)
         .await?
         .into_iter()
         .collect();
-    let now = now_millis();
     let mut recorded: HashSet<ClientId> = HashSet::with_capacity(were_members.len());
     let mut events = Vec::with_capacity(were_members.len());
     for &client in clients {

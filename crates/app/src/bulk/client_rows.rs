@@ -18,7 +18,7 @@ use std::collections::{HashMap, HashSet};
 use clientele_access::Change;
 use clientele_domain::audit::Cause;
 use clientele_domain::entities::Client;
-use clientele_domain::{BusinessUnitId, ErrorCode, Result, now_millis};
+use clientele_domain::{BusinessUnitId, ErrorCode, Result};
 use clientele_store::Tx;
 use clientele_store::audit::{self as audit_store, EventRow};
 use clientele_store::clients::{self as client_store, ClientFields};
@@ -188,7 +188,7 @@ async fn write_new(
         return Ok(());
     }
     let org = ctx.org.id;
-    let now = now_millis();
+    let now = ctx.now;
     let fields: Vec<ClientFields> = pending.iter().map(|(_, f)| f.clone()).collect();
     let created = client_store::insert_many(&mut tx.conn(), org, &fields, now).await?;
     let mut events = Vec::with_capacity(created.len());

@@ -227,6 +227,8 @@ pub(crate) struct Ctx<'a> {
     pub actor: &'a Actor,
     /// The group of a bulk add or remove.
     pub group: Option<GroupId>,
+    /// The batch's instant, from the service's clock.
+    pub now: clientele_domain::Millis,
 }
 
 fn done(outcome: &'static str) -> RowOutcome {
@@ -306,7 +308,7 @@ pub(crate) async fn client_row(
         }
     };
     let Some(before) = existing else {
-        let client = create_client(tx, ctx.actor, input, Cause::Import, changes).await?;
+        let client = create_client(tx, ctx.actor, input, Cause::Import, changes, ctx.now).await?;
         return Ok(RowOutcome {
             client_id: Some(client.id.0),
             ..done("created")
@@ -319,7 +321,18 @@ pub(crate) async fn client_row(
             ..done("unchanged")
         });
     }
-    update_client(tx, ctx.org, ctx.actor, before.id, input, None, Cause::Import, changes).await?;
+    update_client(
+        tx,
+        ctx.org,
+        ctx.actor,
+        before.id,
+        input,
+        None,
+        Cause::Import,
+        changes,
+        ctx.now,
+    )
+    .await?;
     Ok(RowOutcome {
         client_id: Some(before.id.0),
         ..done("updated")
@@ -352,7 +365,7 @@ pub(crate) async fn group_row(tx: &mut Tx, ctx: &Ctx<'_>, v: &Fields, changes: &
                 protected: false,
                 members: Vec::new(),
             };
-            let group = create_group(tx, ctx.org, ctx.actor, new, Cause::Import, changes).await?;
+            let group = create_group(tx, ctx.org, ctx.actor, new, Cause::Import, changes, ctx.now).await?;
             Ok(RowOutcome {
                 group_id: Some(group.id.0),
                 ..done("created")
@@ -386,7 +399,18 @@ pub(crate) async fn group_row(tx: &mut Tx, ctx: &Ctx<'_>, v: &Fields, changes: &
                     ..done("unchanged")
                 });
             }
-            update_group(tx, org, ctx.actor, group.id, patch, None, Cause::Import, changes).await?;
+            update_group(
+                tx,
+                org,
+                ctx.actor,
+                group.id,
+                patch,
+                None,
+                Cause::Import,
+                changes,
+                ctx.now,
+            )
+            .await?;
             Ok(RowOutcome {
                 group_id: Some(group.id.0),
                 ..done("updated")
@@ -428,7 +452,7 @@ pub(crate) async fn program_account_row(tx: &mut Tx, ctx: &Ctx<'_>, v: &Fields) 
             s => Some(AccountStatus::parse(s)?),
         },
     };
-    let (outcome, account) = match upsert_in(tx, ctx.actor, client, &input).await? {
+    let (outcome, account) = match upsert_in(tx, ctx.actor, client, &input, ctx.now).await? {
         Upserted::Created(a) => ("created", a),
         Upserted::Updated(a) => ("updated", a),
         Upserted::Unchanged(a) => ("unchanged", a),

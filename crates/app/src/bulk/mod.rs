@@ -16,7 +16,7 @@
 use std::io::Read;
 
 use clientele_domain::audit::Cause;
-use clientele_domain::{Error, GroupId, Result, now_millis};
+use clientele_domain::{Error, GroupId, Result};
 use clientele_store::groups as group_store;
 use clientele_store::process_requests::{self as store, InputRow, NewRequest};
 use serde::Serialize;
@@ -145,7 +145,7 @@ impl App {
             // received stay, for the report, and the request ends with the reason.
             Err(e) => {
                 let mut tx = self.db.begin().await?;
-                store::fail_receiving(&mut tx.conn(), id, &reason(&e), now_millis()).await?;
+                store::fail_receiving(&mut tx.conn(), id, &reason(&e), self.clock.now()).await?;
                 let failed = store::get_any(&mut tx.conn(), id).await?;
                 audit_state(&mut tx.conn(), &failed, Some(actor), "process_request.failed").await?;
                 tx.commit().await?;

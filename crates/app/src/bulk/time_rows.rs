@@ -11,7 +11,7 @@ use std::collections::{HashMap, HashSet};
 use clientele_domain::audit::Cause;
 use clientele_domain::names::Email;
 use clientele_domain::time_entry::{Day, TimeEntry, TimeEntryInput, parse_minutes};
-use clientele_domain::{ClientId, Error, ErrorCode, Result, StaffId, TimeEntryId, now_millis};
+use clientele_domain::{ClientId, Error, ErrorCode, Result, StaffId, TimeEntryId};
 use clientele_store::audit::{self as audit_store, EventRow};
 use clientele_store::process_requests::RowOutcome;
 use clientele_store::{Tx, clients as client_store, staff as staff_store, time_entries};
@@ -104,7 +104,7 @@ pub(crate) async fn time_entry_rows(
     rows: Vec<(i64, Result<Fields>)>,
 ) -> Result<Vec<(i64, RowOutcome)>> {
     let org = ctx.org.id;
-    let now = now_millis();
+    let now = ctx.now;
 
     // 1. Read every row.
     let parsed: Vec<(i64, Result<Parsed>)> = rows

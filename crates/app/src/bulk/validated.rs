@@ -3,7 +3,7 @@
 //! stored input is copied (header and data rows, with their numbers and lines); the dry run's
 //! outcomes and the rows a replace made up stay with the dry run.
 
-use clientele_domain::{Error, ErrorCode, Result, now_millis};
+use clientele_domain::{Error, ErrorCode, Result};
 use clientele_store::process_requests::{InputRow, NewRequest};
 
 use super::BATCH;
@@ -64,7 +64,7 @@ impl App {
             // Like an upload that broke off: the copy ends `failed` with the reason, never
             // `receiving` for ever.
             let mut tx = self.begin().await?;
-            store::fail_receiving(&mut tx.conn(), new_id, &reason(&e), now_millis()).await?;
+            store::fail_receiving(&mut tx.conn(), new_id, &reason(&e), self.clock.now()).await?;
             let failed = store::get_any(&mut tx.conn(), new_id).await?;
             audit_state(&mut tx.conn(), &failed, Some(actor), "process_request.failed").await?;
             tx.commit().await?;

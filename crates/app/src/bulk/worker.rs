@@ -5,7 +5,7 @@
 use clientele_access::Change;
 use clientele_domain::audit::Cause;
 use clientele_domain::staff::StaffRole;
-use clientele_domain::{Error, ErrorCode, GroupId, OrganizationId, Result, StaffId, now_millis};
+use clientele_domain::{Error, ErrorCode, GroupId, OrganizationId, Result, StaffId};
 use clientele_store::process_requests::{self as store, Request, RowOutcome};
 use clientele_store::{clients as client_store, groups as group_store, organizations};
 use tokio_util::sync::CancellationToken;
@@ -242,7 +242,7 @@ impl App {
     /// report). Returns false when a worker took it first.
     pub async fn run_now(&self, id: i64) -> Result<bool> {
         let owner = worker_name("inline");
-        let now = now_millis();
+        let now = self.clock.now();
         let mut tx = self.begin().await?;
         let Some(req) = store::claim_one(&mut tx.conn(), id, &owner, now, now + LEASE_MS).await? else {
             return Ok(false);
@@ -261,7 +261,7 @@ impl App {
 
     /// [`App::work_once`], handing the request back between two batches once `stop` is cancelled.
     async fn work_once_until(&self, owner: &str, lease_ms: i64, stop: &CancellationToken) -> Result<bool> {
-        let now = now_millis();
+        let now = self.clock.now();
         {
             let mut conn = self.db.read().await?;
             if !store::claimable(&mut conn.conn(), now).await? {
@@ -328,7 +328,7 @@ impl App {
                 let given_up = attempts >= MAX_ATTEMPTS || e.code != ErrorCode::Internal;
                 let message = format!("attempt {attempts}: {}", reason(&e));
                 let ended = if given_up {
-                    store::finish(&mut tx.conn(), id, owner, "failed", Some(&message), now_millis()).await?
+                    store::finish(&mut tx.conn(), id, owner, "failed", Some(&message), self.clock.now()).await?
                 } else {
                     store::release(&mut tx.conn(), id, owner, &message).await?
                 };
@@ -436,10 +436,11 @@ impl App {
                 &job.actor,
                 GroupId(group),
                 &mut changes,
+                self.clock.now(),
             )
             .await?;
         }
-        if store::finish(&mut tx.conn(), job.req.id, owner, "completed", None, now_millis()).await? {
+        if store::finish(&mut tx.conn(), job.req.id, owner, "completed", None, self.clock.now()).await? {
             let mut conn = tx.conn();
             let r = store::get_any(&mut conn, job.req.id).await?;
             audit_state(&mut conn, &r, None, "process_request.completed").await?;
@@ -492,6 +493,7 @@ impl App {
             org: &org,
             actor: &job.actor,
             group: req.group_id.map(GroupId),
+            now: self.clock.now(),
         };
         let mut changes: Vec<Change> = Vec::new();
         let rows: Vec<(i64, Result<formats::Fields>)> = rows
@@ -523,7 +525,7 @@ impl App {
         let failed = outcomes.iter().filter(|(_, o)| o.outcome == "rejected").count() as i64;
         store::record_outcomes(&mut tx.conn(), req.id, &outcomes).await?;
         phases.mark("outcomes");
-        let lease = now_millis() + job.lease_ms;
+        let lease = self.clock.now() + job.lease_ms;
         if !store::advance(
             &mut tx.conn(),
             req.id,
@@ -583,6 +585,7 @@ impl App {
                 Cause::Import,
                 &gone_clients,
                 &mut changes,
+                self.clock.now(),
             )
             .await?;
             let ids: Vec<i64> = gone_clients.iter().map(|c| c.0).collect();
@@ -622,6 +625,7 @@ impl App {
                     item,
                     Cause::Import,
                     &mut changes,
+                    self.clock.now(),
                 )
                 .await?;
                 let name = group_store::get(&mut tx.conn(), org.id, GroupId(child))

@@ -5,7 +5,7 @@
 
 use clientele_domain::audit::Cause;
 use clientele_domain::staff::StaffRole;
-use clientele_domain::{Error, ErrorCode, GroupId, OrganizationId, Result, StaffId, now_millis};
+use clientele_domain::{Error, ErrorCode, GroupId, OrganizationId, Result, StaffId};
 use clientele_store::Conn;
 use clientele_store::process_requests::{self as store, InputRow, NewRequest, Request, RequestFilter};
 use serde::Serialize;
@@ -298,7 +298,7 @@ pub fn worker_name(role: &str) -> String {
 impl App {
     pub(crate) async fn new_request(&self, new: &NewRequest<'_>) -> Result<i64> {
         let mut tx = self.begin().await?;
-        let id = store::insert(&mut tx.conn(), new, now_millis()).await?;
+        let id = store::insert(&mut tx.conn(), new, self.clock.now()).await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -421,14 +421,14 @@ impl App {
     /// transaction; returns how many requests were purged. Their counts, outcomes and reasons
     /// stay.
     pub async fn purge_old_inputs(&self, retention: std::time::Duration) -> Result<usize> {
-        let before = now_millis() - i64::try_from(retention.as_millis()).unwrap_or(i64::MAX);
+        let before = self.clock.now() - i64::try_from(retention.as_millis()).unwrap_or(i64::MAX);
         let ids = {
             let mut conn = self.db.read().await?;
             store::ended_with_input(&mut conn.conn(), before, 100).await?
         };
         for &id in &ids {
             let mut tx = self.db.begin().await?;
-            let rows = store::purge_input(&mut tx.conn(), id, now_millis()).await?;
+            let rows = store::purge_input(&mut tx.conn(), id, self.clock.now()).await?;
             tx.commit().await?;
             tracing::info!(
                 process_request = id,
@@ -446,7 +446,7 @@ impl App {
         let req = store::get(&mut tx.conn(), actor.organization_id, id)
             .await?
             .ok_or_else(|| Error::not_found("process request"))?;
-        if !store::cancel(&mut tx.conn(), actor.organization_id, id, now_millis()).await? {
+        if !store::cancel(&mut tx.conn(), actor.organization_id, id, self.clock.now()).await? {
             return Err(Error::new(
                 ErrorCode::Conflict,
                 format!(
@@ -497,7 +497,7 @@ impl App {
             initiator: Some(actor.staff_id),
             retry_of: Some(id),
         };
-        let new_id = store::insert(&mut tx.conn(), &new, now_millis()).await?;
+        let new_id = store::insert(&mut tx.conn(), &new, self.clock.now()).await?;
         store::copy_header(&mut tx.conn(), id, new_id).await?;
         let total = store::copy_to_retry(&mut tx.conn(), id, new_id).await? as i64;
         if total == 0 {

@@ -11,9 +11,7 @@ use clientele_domain::client::ClientStatus;
 use clientele_domain::group::GroupKind;
 use clientele_domain::report::{Grouping, MembershipBasis, ReportParams, SavedReport, Visibility, report_name};
 use clientele_domain::time_entry::{Day, TimeEntry, TimeEntryInput, parse_minutes};
-use clientele_domain::{
-    BusinessUnitId, ClientId, Error, OrganizationId, Result, SavedReportId, StaffId, TimeEntryId, now_millis,
-};
+use clientele_domain::{BusinessUnitId, ClientId, Error, OrganizationId, Result, SavedReportId, StaffId, TimeEntryId};
 use clientele_store::labels::{self, Named};
 use clientele_store::{Conn, Locked, members, saved_reports, time_entries};
 use serde::Serialize;
@@ -131,8 +129,11 @@ fn private() -> Visibility {
     Visibility::Private
 }
 
-fn today() -> Day {
-    Day::of_millis(now_millis())
+impl App {
+    /// Today, by the service's clock (reports' relative periods count from it).
+    fn today(&self) -> Day {
+        Day::of_millis(self.clock.now())
+    }
 }
 
 impl TimeEntryFields {
@@ -156,7 +157,7 @@ impl App {
         if self.access.client_org(e.client) != Some(actor.organization_id) {
             return Err(Error::not_found("client").with_field("client_id"));
         }
-        decide::edit_client(&self.access, actor.viewer(), e.client, now_millis())
+        decide::edit_client(&self.access, actor.viewer(), e.client, self.clock.now())
             .map_err(|err| err.with_field("client_id"))?;
         if e.staff != actor.staff_id {
             actor
@@ -184,7 +185,7 @@ impl App {
             &input,
             actor.staff_id,
             seq,
-            now_millis(),
+            self.clock.now(),
         )
         .await?;
         audit::Event {
@@ -209,7 +210,7 @@ impl App {
     /// `not_found` when the actor may not see the entry's client, `forbidden` when it is someone
     /// else's (and the actor is no admin) or the client is only theirs to read.
     pub fn may_change_time_entry(&self, actor: &Actor, entry: &TimeEntry) -> Result<()> {
-        let now = now_millis();
+        let now = self.clock.now();
         decide::view_client(&self.access, actor.viewer(), entry.client_id, now)
             .map_err(|_| Error::not_found("time entry"))?;
         if entry.staff_id != actor.staff_id && !actor.viewer().admin {
@@ -224,7 +225,7 @@ impl App {
     pub async fn time_entry(&self, actor: &Actor, id: TimeEntryId) -> Result<TimeEntry> {
         let mut conn = self.db.read().await?;
         let entry = time_entries::get(&mut conn.conn(), actor.organization_id, id).await?;
-        decide::view_client(&self.access, actor.viewer(), entry.client_id, now_millis())
+        decide::view_client(&self.access, actor.viewer(), entry.client_id, self.clock.now())
             .map_err(|_| Error::not_found("time entry"))?;
         Ok(entry)
     }
@@ -246,7 +247,7 @@ impl App {
         let input = fields.check(actor)?;
         self.may_log(actor, &input).await?;
         let seq = time_entries::next_seq(&mut tx.conn()).await?;
-        let after = time_entries::update(&mut tx.conn(), id, &input, seq, now_millis()).await?;
+        let after = time_entries::update(&mut tx.conn(), id, &input, seq, self.clock.now()).await?;
         audit::Event {
             org: actor.organization_id,
             actor: Some(actor),
@@ -269,7 +270,7 @@ impl App {
         let before = time_entries::get(&mut tx.conn(), actor.organization_id, id).await?;
         self.may_change_time_entry(actor, &before)?;
         let seq = time_entries::next_seq(&mut tx.conn()).await?;
-        if !time_entries::delete(&mut tx.conn(), id, seq, now_millis()).await? {
+        if !time_entries::delete(&mut tx.conn(), id, seq, self.clock.now()).await? {
             return Err(Error::not_found("time entry"));
         }
         audit::Event {
@@ -301,7 +302,7 @@ impl App {
     ) -> Result<Page<TimeEntry>> {
         match (client, staff) {
             (Some(c), _) => {
-                decide::view_client(&self.access, actor.viewer(), c, now_millis())?;
+                decide::view_client(&self.access, actor.viewer(), c, self.clock.now())?;
             }
             (None, Some(s)) if s == actor.staff_id => {}
             _ => {
@@ -329,7 +330,7 @@ impl App {
         });
         if !actor.viewer().admin && client.is_none() {
             // A staff member's own entries on clients they no longer see stay hidden.
-            let now = now_millis();
+            let now = self.clock.now();
             page.items
                 .retain(|e| decide::view_client(&self.access, actor.viewer(), e.client_id, now).is_ok());
         }
@@ -409,7 +410,7 @@ impl App {
             unit,
             applied: self.access.applied(),
         };
-        let now = now_millis();
+        let now = self.clock.now();
         if let Some((k, valid_until, view)) = &*self.reports.view.lock().unwrap_or_else(PoisonError::into_inner)
             && *k == key
             && now < *valid_until
@@ -432,7 +433,7 @@ impl App {
     /// Time by client group, client or staff over a date range, covering only the clients the
     /// actor may see. `limit` caps the rows returned (`total_rows` says how many there are).
     pub async fn time_report(&self, actor: &Actor, params: &ReportParams, limit: Option<usize>) -> Result<TimeReport> {
-        let query = params.parse(today())?;
+        let query = params.parse(self.today())?;
         if let Some(unit) = query.unit {
             let mut conn = self.db.read().await?;
             clientele_store::business_units::get(&mut conn.conn(), actor.organization_id, unit)
@@ -572,7 +573,7 @@ impl App {
     /// Saves a report under a name, for the owner or the whole office.
     pub async fn create_saved_report(&self, actor: &Actor, fields: &SavedReportFields) -> Result<SavedReport> {
         let name = report_name(&fields.name)?;
-        fields.params.parse(today())?;
+        fields.params.parse(self.today())?;
         let mut tx = self.begin().await?;
         let key = name.key();
         let stored = saved_reports::Fields {
@@ -586,7 +587,7 @@ impl App {
             actor.organization_id,
             actor.staff_id,
             &stored,
-            now_millis(),
+            self.clock.now(),
         )
         .await?;
         audit::Event {
@@ -633,7 +634,7 @@ impl App {
         if_match: Option<i64>,
     ) -> Result<SavedReport> {
         let name = report_name(&fields.name)?;
-        fields.params.parse(today())?;
+        fields.params.parse(self.today())?;
         let mut tx = self.begin().await?;
         let before = changeable_report(&mut tx.conn(), actor, id).await?;
         check_version(if_match, before.version)?;
@@ -644,7 +645,7 @@ impl App {
             visibility: fields.visibility,
             params: &fields.params,
         };
-        let after = saved_reports::update(&mut tx.conn(), id, &stored, now_millis()).await?;
+        let after = saved_reports::update(&mut tx.conn(), id, &stored, self.clock.now()).await?;
         audit::Event {
             org: actor.organization_id,
             actor: Some(actor),

@@ -111,7 +111,7 @@ pub async fn create_token(State(s): State<AppState>, f: SignedForm) -> Result<Re
     let SignedForm { session, form } = f;
     let name = form.text("name");
     let days: Option<i64> = form.text("expires_in_days").parse().ok().filter(|d| *d > 0);
-    let expires_at = days.map(|d| clientele_domain::now_millis() + d * 24 * 60 * 60 * 1000);
+    let expires_at = days.map(|d| s.app.clock.now() + d * 24 * 60 * 60 * 1000);
     match s.app.create_api_token(&session.actor, None, &name, expires_at).await {
         Ok(token) => {
             let mut page = build(&s, &session, String::new(), FieldErrors::default()).await?;

@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use clientele_app::reports::{TimeEntryFields, TimeEntryLine};
 use clientele_domain::time_entry::{Day, TimeEntry};
-use clientele_domain::{ClientId, Error, TimeEntryId, now_millis};
+use clientele_domain::{ClientId, Error, Millis, TimeEntryId};
 
 use super::{FieldErrors, FormData, Layout, Session, SignedForm, UiError, query, render, render_status, see_other};
 use crate::AppState;
@@ -42,10 +42,10 @@ pub struct TimeValues {
 
 impl TimeValues {
     /// A new entry: today (UTC, the day reports count in), billable, the rest empty.
-    pub fn fresh() -> TimeValues {
+    pub fn fresh(now: Millis) -> TimeValues {
         TimeValues {
             staff: String::new(),
-            date: Day::of_millis(now_millis()).to_string(),
+            date: Day::of_millis(now).to_string(),
             duration: String::new(),
             billable: true,
             service: String::new(),
@@ -200,7 +200,7 @@ pub async fn client_section(
         next: page.next_cursor.map(|c| query(&[("tcursor", &c)])),
         paged: cursor.is_some_and(|c| !c.is_empty()),
         can_log: s.app.may_edit_client(&session.actor, client).is_ok(),
-        v: TimeValues::fresh(),
+        v: TimeValues::fresh(s.app.clock.now()),
         errors: FieldErrors::default(),
         back: query(&[("back", &format!("/clients/{client}"))]),
     })
