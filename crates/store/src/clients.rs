@@ -7,7 +7,7 @@ use clientele_domain::{BusinessUnitId, ClientId, Error, GroupId, Millis, Organiz
 use crate::sql::Sql;
 use crate::{Conn, Result, bind_params, on};
 
-#[derive(sqlx::FromRow)]
+crate::fast::row_struct! {
 pub(crate) struct Row {
     id: i64,
     name: String,
@@ -22,6 +22,7 @@ pub(crate) struct Row {
     version: i64,
     created_at: i64,
     updated_at: i64,
+}
 }
 
 impl Row {
@@ -264,31 +265,14 @@ pub async fn by_ids(c: &mut Conn<'_>, org: OrganizationId, ids: &[ClientId]) -> 
 /// client import compares its rows with them). Order is not kept; a client named both ways comes
 /// twice.
 pub async fn find_many(c: &mut Conn<'_>, org: OrganizationId, ids: &[i64], refs: &[String]) -> Result<Vec<Client>> {
-    const COLUMNS: &str = "SELECT id, name, external_ref, email, phone, status, relationship,
-        relationship_expires_at, business_unit_id, notes, version, created_at, updated_at FROM clients";
+    let columns = format!("SELECT {} FROM clients", Row::COLUMNS);
     let rows: Vec<Row> = match c {
         // Point lookups by key, prepared once, as `member_facts` does.
         Conn::Sqlite(s) => {
             crate::fast::with_sqlite(s, |db| {
-                let mut by_id = db.prepare(&format!("{COLUMNS} WHERE organization_id = ?1 AND id = ?2"))?;
-                let mut by_ref = db.prepare(&format!("{COLUMNS} WHERE organization_id = ?1 AND external_ref = ?2"))?;
-                let read = |r: &rusqlite::Row<'_>| {
-                    Ok(Row {
-                        id: r.get(0)?,
-                        name: r.get(1)?,
-                        external_ref: r.get(2)?,
-                        email: r.get(3)?,
-                        phone: r.get(4)?,
-                        status: r.get(5)?,
-                        relationship: r.get(6)?,
-                        relationship_expires_at: r.get(7)?,
-                        business_unit_id: r.get(8)?,
-                        notes: r.get(9)?,
-                        version: r.get(10)?,
-                        created_at: r.get(11)?,
-                        updated_at: r.get(12)?,
-                    })
-                };
+                let mut by_id = db.prepare(&format!("{columns} WHERE organization_id = ?1 AND id = ?2"))?;
+                let mut by_ref = db.prepare(&format!("{columns} WHERE organization_id = ?1 AND external_ref = ?2"))?;
+                let read = Row::from_sqlite;
                 let mut found = Vec::with_capacity(ids.len() + refs.len());
                 for id in ids {
                     found.extend(rusqlite::OptionalExtension::optional(
@@ -305,7 +289,7 @@ pub async fn find_many(c: &mut Conn<'_>, org: OrganizationId, ids: &[i64], refs:
             .await?
         }
         Conn::Postgres(pg) => {
-            let sql = format!("{COLUMNS} WHERE organization_id = $1 AND (id = ANY($2) OR external_ref = ANY($3))");
+            let sql = format!("{columns} WHERE organization_id = $1 AND (id = ANY($2) OR external_ref = ANY($3))");
             sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(org.0)
                 .bind(ids)
@@ -317,15 +301,17 @@ pub async fn find_many(c: &mut Conn<'_>, org: OrganizationId, ids: &[i64], refs:
     rows.into_iter().map(Row::into_entity).collect()
 }
 
+crate::fast::row_struct! {
 /// What a membership needs to know of a client: who it is and whether its relationship allows it
 /// to join a group.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct MemberFacts {
     pub id: i64,
     pub name: String,
     pub external_ref: Option<String>,
     pub relationship: String,
     pub relationship_expires_at: Option<i64>,
+}
 }
 
 /// [`MemberFacts`] of the organisation's clients with these ids or these external references (a
@@ -339,18 +325,10 @@ pub async fn member_facts(
     if let Conn::Sqlite(c) = c {
         // Point lookups by key, prepared once: no statement with 10,000 placeholders to parse.
         return crate::fast::with_sqlite(c, |db| {
-            const COLUMNS: &str = "SELECT id, name, external_ref, relationship, relationship_expires_at FROM clients";
-            let mut by_id = db.prepare(&format!("{COLUMNS} WHERE organization_id = ?1 AND id = ?2"))?;
-            let mut by_ref = db.prepare(&format!("{COLUMNS} WHERE organization_id = ?1 AND external_ref = ?2"))?;
-            let read = |r: &rusqlite::Row<'_>| {
-                Ok(MemberFacts {
-                    id: r.get(0)?,
-                    name: r.get(1)?,
-                    external_ref: r.get(2)?,
-                    relationship: r.get(3)?,
-                    relationship_expires_at: r.get(4)?,
-                })
-            };
+            let columns = format!("SELECT {} FROM clients", MemberFacts::COLUMNS);
+            let mut by_id = db.prepare(&format!("{columns} WHERE organization_id = ?1 AND id = ?2"))?;
+            let mut by_ref = db.prepare(&format!("{columns} WHERE organization_id = ?1 AND external_ref = ?2"))?;
+            let read = MemberFacts::from_sqlite;
             let mut found = Vec::with_capacity(ids.len() + refs.len());
             for id in ids {
                 if let Some(f) = rusqlite::OptionalExtension::optional(by_id.query_row((org.0, id), read))? {

@@ -9,8 +9,19 @@
 //! the same transaction's connection is locked out of the worker (`lock_handle`, sqlx's own door
 //! for direct SQLite API calls) and driven through rusqlite, which binds and reads values in place.
 //!
-//! Only bulk statements come here (multi-row inserts, batch lookups, export pages); everything else
-//! stays on sqlx, and PostgreSQL keeps its multi-row statements. The statements are the ones the
+//! Only bulk statements come here, and only where a benchmark showed the lane pays; everything
+//! else (every point read and every page of a list) stays on sqlx, and PostgreSQL keeps its
+//! multi-row statements. The users, and what moved when they came here (BENCHMARKS.md):
+//!
+//! | function | measured by | through sqlx | here |
+//! |---|---|---|---|
+//! | `changes::each_client`, `changes::all_group_clients` | `serve` start-up, medium set: the access index loaded | 3.5-4.2 s | 1.5-2.2 s |
+//! | `time_entries::changed_since` | `serve` start-up, medium set: the report ledger loaded | 55 s | 4.4-7.2 s |
+//! | `clients::each_by_id`, `time_entries::each_by_id` | `bench export` (clients) | 295k rows/s | 1.67M rows/s |
+//! | the import's batch statements: `bulk::insert_flat` (stored rows, memberships, audit), `clients::insert_many`, `clients::find_many`, `clients::member_facts`, `groups::facts`, `members::existing_memberships`, `members::remove_clients`, `members::each_client_member` (memberships export), `process_requests::rows`, `process_requests::record_outcomes` | `bench import` (memberships, 1M rows) | 9,073 rows/s (2026-11-23; profile: driver copies and parsing multi-row statements) | 42-47k rows/s with the rest of that stop's work |
+//!
+//! A row struct read here is declared once with [`row_struct!`], so both lanes read the same
+//! columns. The statements are the ones the
 //! callers would send through sqlx, so a rule enforced by the schema (a unique index, a foreign
 //! key) is enforced here exactly the same, inside the caller's transaction.
 
@@ -94,4 +105,72 @@ pub(crate) async fn insert_rows(
         Ok(changed)
     })
     .await
+}
+
+/// Declares a row struct that both lanes read: sqlx by column name (`sqlx::FromRow`), the fast
+/// lane by position, from `COLUMNS` (the fields' names in order, for the `SELECT`) and
+/// `from_sqlite`. The struct is the one place its columns are written, so the two readings
+/// cannot drift apart.
+macro_rules! row_struct {
+    (
+        $(#[$meta:meta])*
+        $vis:vis struct $name:ident {
+            $fvis:vis $first:ident: $first_ty:ty
+            $(, $rvis:vis $rest:ident: $rest_ty:ty)* $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(sqlx::FromRow)]
+        $vis struct $name {
+            $fvis $first: $first_ty,
+            $($rvis $rest: $rest_ty,)*
+        }
+
+        impl $name {
+            /// The columns, in the fields' order.
+            #[allow(dead_code)]
+            pub(crate) const COLUMNS: &'static str =
+                concat!(stringify!($first) $(, ", ", stringify!($rest))*);
+
+            /// Reads a row selected with [`Self::COLUMNS`] in the fast lane.
+            #[allow(dead_code)]
+            pub(crate) fn from_sqlite(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+                let mut column = 0usize..;
+                // Struct fields are evaluated in the order written: the columns' order.
+                Ok($name {
+                    $first: row.get(column.next().unwrap_or_default())?,
+                    $($rest: row.get(column.next().unwrap_or_default())?,)*
+                })
+            }
+        }
+    };
+}
+pub(crate) use row_struct;
+
+#[cfg(test)]
+mod tests {
+    row_struct! {
+        struct Sample {
+            id: i64,
+            name: String,
+            note: Option<String>,
+        }
+    }
+
+    #[test]
+    fn both_lanes_read_the_columns_the_struct_declares() {
+        assert_eq!(Sample::COLUMNS, "id, name, note");
+        let db = rusqlite::Connection::open_in_memory().unwrap();
+        let row = db
+            .query_row(
+                &format!(
+                    "SELECT {} FROM (SELECT 7 AS id, 'Seven' AS name, NULL AS note)",
+                    Sample::COLUMNS
+                ),
+                [],
+                Sample::from_sqlite,
+            )
+            .unwrap();
+        assert_eq!((row.id, row.name.as_str(), row.note), (7, "Seven", None));
+    }
 }

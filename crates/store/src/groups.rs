@@ -397,39 +397,35 @@ pub async fn by_ids(c: &mut Conn<'_>, org: OrganizationId, ids: &[GroupId]) -> R
     Ok(ids.iter().filter_map(|id| by_id.remove(&id.0)).collect())
 }
 
+crate::fast::row_struct! {
 /// What a batch of membership rows needs to know of a group.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct GroupFacts {
     pub id: i64,
     pub name: String,
     pub name_key: String,
     pub kind: String,
 }
+}
 
 /// [`GroupFacts`] of the organisation's live groups with these ids or these name keys (a batch of
 /// an import resolves all its rows' groups at once; no logo flags, which cost a subquery each).
 pub async fn facts(c: &mut Conn<'_>, org: OrganizationId, ids: &[i64], keys: &[String]) -> Result<Vec<GroupFacts>> {
-    const COLUMNS: &str = "SELECT id, name, name_key, kind FROM client_groups";
+    // Stays a literal (the query builder takes only fixed text); `GroupFacts::COLUMNS` in order.
     const HEAD: &str =
         "SELECT id, name, name_key, kind FROM client_groups WHERE deleted_at IS NULL AND organization_id = ";
     if let Conn::Sqlite(c) = c {
         // Point lookups by key, prepared once (see `fast.rs`): an `IN` list of 10,000 ids cost
         // more to bind and parse than the lookups themselves.
         return crate::fast::with_sqlite(c, |db| {
+            let columns = format!("SELECT {} FROM client_groups", GroupFacts::COLUMNS);
             let mut by_id = db.prepare(&format!(
-                "{COLUMNS} WHERE id = ?2 AND organization_id = ?1 AND deleted_at IS NULL"
+                "{columns} WHERE id = ?2 AND organization_id = ?1 AND deleted_at IS NULL"
             ))?;
             let mut by_key = db.prepare(&format!(
-                "{COLUMNS} WHERE organization_id = ?1 AND name_key = ?2 AND deleted_at IS NULL"
+                "{columns} WHERE organization_id = ?1 AND name_key = ?2 AND deleted_at IS NULL"
             ))?;
-            let read = |r: &rusqlite::Row<'_>| {
-                Ok(GroupFacts {
-                    id: r.get(0)?,
-                    name: r.get(1)?,
-                    name_key: r.get(2)?,
-                    kind: r.get(3)?,
-                })
-            };
+            let read = GroupFacts::from_sqlite;
             let mut found = Vec::with_capacity(ids.len() + keys.len());
             for id in ids {
                 found.extend(rusqlite::OptionalExtension::optional(

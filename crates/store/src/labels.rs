@@ -18,26 +18,6 @@ pub enum Named {
 
 /// The names of these ids within the organisation (unknown ids are left out), 500 at a time.
 pub async fn names(c: &mut Conn<'_>, what: Named, org: OrganizationId, ids: &[i64]) -> Result<HashMap<i64, String>> {
-    let table = match what {
-        Named::Clients => "clients",
-        Named::Groups => "client_groups",
-        Named::Staff => "staff",
-    };
-    if let Conn::Sqlite(c) = c {
-        // A report names a thousand rows: point lookups by key, prepared once (see `fast.rs`).
-        let sql = format!("SELECT name FROM {table} WHERE id = ?1 AND organization_id = ?2");
-        return crate::fast::with_sqlite(c, |db| {
-            let mut stmt = db.prepare(&sql)?;
-            let mut out = HashMap::with_capacity(ids.len());
-            for &id in ids {
-                if let Some(name) = rusqlite::OptionalExtension::optional(stmt.query_row((id, org.0), |r| r.get(0)))? {
-                    out.insert(id, name);
-                }
-            }
-            Ok(out)
-        })
-        .await;
-    }
     let mut out = HashMap::with_capacity(ids.len());
     for chunk in ids.chunks(500) {
         let mut sql = Sql::for_backend(

@@ -6,10 +6,12 @@
 //! type-checks the same code against each driver. The few places where the engines really differ
 //! (write-transaction start, row locks) are methods here, not scattered `if postgres` branches.
 //!
-//! One exception, measured: on SQLite, bulk writes, large scans and a few hot point lookups also
-//! have a second, hand-tuned form through rusqlite (`fast.rs`, reached by `fast::with_sqlite`),
-//! where sqlx's per-row overhead dominated; each says in its comment what it bought. Both forms
-//! are held to the same answers by the test suite, which runs every story on both engines.
+//! One exception, measured: on SQLite, bulk writes, the large scans of start-up and exports, and an
+//! import batch's lookups also have a second form through rusqlite (`fast.rs`, reached by
+//! `fast::with_sqlite`), where sqlx's per-row overhead dominated. `fast.rs` lists each of them with
+//! the benchmark that showed it pays; a row struct both forms read is declared once
+//! (`fast::row_struct!`). Both forms are held to the same answers by the test suite, which runs
+//! every story on both engines.
 //!
 //! Functions take a [`Conn`]: a borrowed connection from a [`Tx`] (writes, consistent reads) or
 //! from [`Db::read`] (plain reads).

@@ -341,8 +341,9 @@ pub async fn count(c: &mut Conn<'_>, org: OrganizationId, filter: &RequestFilter
     Ok(on!(c, c => bind_params!(sqlx::query_scalar::<_, i64>(text), params).fetch_one(&mut **c).await)?)
 }
 
+crate::fast::row_struct! {
 /// A stored row with its outcome, once it has one.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct Row {
     pub row_number: i64,
     pub line: i64,
@@ -353,27 +354,18 @@ pub struct Row {
     pub client_id: Option<i64>,
     pub child_id: Option<i64>,
 }
+}
 
 /// Rows numbered after `after` and at most `upto`, in order.
 pub async fn rows(c: &mut Conn<'_>, request: i64, after: i64, upto: i64, limit: i64) -> Result<Vec<Row>> {
     if let Conn::Sqlite(c) = c {
         return crate::fast::with_sqlite(c, |db| {
-            let mut stmt = db.prepare(
-                "SELECT row_number, line, fields, outcome, reason, group_id, client_id, child_id FROM process_request_rows
+            let mut stmt = db.prepare(&format!(
+                "SELECT {} FROM process_request_rows
                  WHERE request_id = ?1 AND row_number > ?2 AND row_number <= ?3 ORDER BY row_number LIMIT ?4",
-            )?;
-            let rows = stmt.query_map((request, after, upto, limit), |r| {
-                Ok(Row {
-                    row_number: r.get(0)?,
-                    line: r.get(1)?,
-                    fields: r.get(2)?,
-                    outcome: r.get(3)?,
-                    reason: r.get(4)?,
-                    group_id: r.get(5)?,
-                    client_id: r.get(6)?,
-                    child_id: r.get(7)?,
-                })
-            })?;
+                Row::COLUMNS
+            ))?;
+            let rows = stmt.query_map((request, after, upto, limit), Row::from_sqlite)?;
             rows.collect()
         })
         .await;
