@@ -17,7 +17,7 @@ mod index;
 pub use change::{Change, ChangeRow};
 pub use clientele_domain::client::{ClientOrder, ClientSort};
 pub use index::{
-    AccessIndex, ClientFilter, ClientPage, GrantPath, GroupPage, ListClients, ListGroups, ReportGroup, ReportView,
+    AccessIndex, ClientPage, ClientQuery, GrantPath, GroupPage, ListClients, ListGroups, ReportGroup, ReportView,
     Seeing,
 };
 

@@ -8,7 +8,8 @@
 //! every write returns (`Clientele-Seq`).
 
 use clientele_access::decide::{self, Permission};
-use clientele_access::{AccessRole, Change, ChangeRow, ClientFilter, GrantPath, ListClients, Seeing};
+use clientele_access::{AccessRole, Change, ChangeRow, ClientQuery, GrantPath, ListClients, Seeing};
+use clientele_domain::client::ClientFilter;
 use clientele_domain::client::ClientStatus;
 use clientele_domain::entities::Client;
 use clientele_domain::group::GroupKind;
@@ -368,7 +369,7 @@ impl App {
         self.list_seen(
             actor.organization_id,
             Seeing::Staff(actor.staff_id),
-            filter,
+            &crate::clients::access_query(filter),
             cursor,
             limit,
         )
@@ -389,7 +390,8 @@ impl App {
         }
         // Their group clients, admins included (see `my_clients`).
         self.staff_by_id(actor.organization_id, staff).await?;
-        self.list_seen(actor.organization_id, Seeing::Staff(staff), filter, cursor, limit)
+        let query = crate::clients::access_query(filter);
+        self.list_seen(actor.organization_id, Seeing::Staff(staff), &query, cursor, limit)
             .await
     }
 
@@ -397,7 +399,7 @@ impl App {
         &self,
         org: OrganizationId,
         seeing: Seeing,
-        filter: &ClientFilter,
+        filter: &ClientQuery,
         cursor: Option<&str>,
         limit: Option<i64>,
     ) -> Result<CountedPage<Client>> {
@@ -425,7 +427,7 @@ impl App {
 
     /// A search also finds a client by its exact external reference or e-mail (indexed in the
     /// database; the access index holds names only).
-    async fn with_references(&self, org: OrganizationId, filter: &ClientFilter) -> Result<ClientFilter> {
+    async fn with_references(&self, org: OrganizationId, filter: &ClientQuery) -> Result<ClientQuery> {
         let mut filter = filter.clone();
         if let Some(text) = filter.text.as_deref().map(str::trim)
             && !text.is_empty()
@@ -443,7 +445,7 @@ impl App {
         &self,
         org: OrganizationId,
         seeing: Seeing,
-        filter: &ClientFilter,
+        filter: &ClientQuery,
     ) -> Result<Vec<ClientId>> {
         const PAGE: usize = 50_000;
         let filter = &self.with_references(org, filter).await?;

@@ -1,10 +1,11 @@
 //! Reading the audit trail, and the helper every use case writes it with.
 
 use clientele_access::decide;
+use clientele_domain::audit::AuditFilter;
 use clientele_domain::audit::{AuditEvent, Cause};
 use clientele_domain::{ClientId, GroupId, Result};
 use clientele_store::Conn;
-use clientele_store::audit::{self as store, AuditFilter, NewEvent};
+use clientele_store::audit::{self as store, NewEvent};
 
 use crate::paging::{self, Cursor, Page};
 use crate::{Actor, App};

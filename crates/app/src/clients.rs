@@ -2,11 +2,12 @@
 
 use clientele_access::{Change, Seeing, decide};
 use clientele_domain::audit::Cause;
+use clientele_domain::client::ClientFilter;
 use clientele_domain::client::{ClientStatus, Relationship, relationship_is_active};
 use clientele_domain::entities::{Client, GroupRef};
 use clientele_domain::names::{Email, Name, optional_reference, optional_text};
 use clientele_domain::{BusinessUnitId, ClientId, Error, ErrorCode, Millis, Result};
-use clientele_store::clients::{self as store, ClientFields, ClientFilter};
+use clientele_store::clients::{self as store, ClientFields};
 use clientele_store::{Locked, business_units, members};
 
 use crate::access::CountedPage;
@@ -88,7 +89,7 @@ impl App {
         // loaded by id: one way of filtering for all, a group meaning the clients reached through
         // it, and a search that never scans the table.
         let seeing = self.seeing_for(actor, filter).await?;
-        self.list_seen(actor.organization_id, seeing, &access_filter(filter), cursor, limit)
+        self.list_seen(actor.organization_id, seeing, &access_query(filter), cursor, limit)
             .await
     }
 
@@ -96,7 +97,7 @@ impl App {
     /// "select all N matching this filter" selects, the N the list showed.
     pub async fn clients_matching(&self, actor: &Actor, filter: &ClientFilter) -> Result<Vec<ClientId>> {
         let seeing = self.seeing_for(actor, filter).await?;
-        self.matching_ids(actor.organization_id, seeing, &access_filter(filter))
+        self.matching_ids(actor.organization_id, seeing, &access_query(filter))
             .await
     }
 
@@ -453,8 +454,8 @@ pub(crate) fn client_change(actor: &Actor, client: &Client) -> Change {
 }
 
 /// The API's and the UI's client filter as the access index reads it.
-pub(crate) fn access_filter(filter: &ClientFilter) -> clientele_access::ClientFilter {
-    clientele_access::ClientFilter {
+pub(crate) fn access_query(filter: &ClientFilter) -> clientele_access::ClientQuery {
+    clientele_access::ClientQuery {
         text: filter.text.clone(),
         also: Vec::new(),
         statuses: filter.statuses.clone(),

@@ -3,11 +3,12 @@
 use clientele_access::{Change, ListGroups, decide};
 use clientele_domain::audit::Cause;
 use clientele_domain::entities::{ClientGroup, GroupDetail, Organization};
+use clientele_domain::group::GroupFilter;
 use clientele_domain::group::{DeletionFacts, GroupKind, delete_blockers};
 use clientele_domain::logo::{Logo, LogoVariant};
 use clientele_domain::names::{Name, optional_reference, optional_text};
 use clientele_domain::{BusinessUnitId, Error, ErrorCode, GroupId, OrganizationId, Result};
-use clientele_store::groups::{self as store, GroupFields, GroupFilter};
+use clientele_store::groups::{self as store, GroupFields};
 use clientele_store::{Conn, Locked, Tx, business_units, organizations};
 
 use crate::access::CountedPage;

@@ -13,7 +13,9 @@ use std::sync::{Arc, OnceLock};
 
 use clientele_domain::{Error, ErrorCode, Result, StaffId};
 use clientele_store::Tx;
-use clientele_store::idempotency::{self as store, Answer, Claimed};
+use clientele_store::idempotency as store;
+/// The stored answer to a key and what claiming one found: part of this module's interface.
+pub use clientele_store::idempotency::{Answer, Claimed};
 use sha2::{Digest, Sha256};
 
 use crate::App;

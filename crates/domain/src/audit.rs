@@ -66,3 +66,10 @@ pub struct AuditEvent {
     pub after: Option<serde_json::Value>,
     pub request_id: Option<String>,
 }
+
+/// Which part of the audit trail to read: a group's or a client's timeline, or (admins) all of it.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub group: Option<crate::GroupId>,
+    pub client: Option<crate::ClientId>,
+}

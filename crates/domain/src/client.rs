@@ -114,3 +114,24 @@ impl ClientOrder {
         }
     }
 }
+
+/// What a list of clients is narrowed to: the clients list, My group clients, pickers, exports
+/// and bulk selections all take this one filter.
+#[derive(Debug, Clone, Default)]
+pub struct ClientFilter {
+    /// Part of the name (case ignored), or the exact external reference or e-mail.
+    pub text: Option<String>,
+    /// Empty means every status.
+    pub statuses: Vec<ClientStatus>,
+    /// Only clients in at least one of these groups, directly or through groups nested in
+    /// them (none: no such filter).
+    pub groups: Vec<crate::GroupId>,
+    pub business_unit: Option<crate::BusinessUnitId>,
+    /// Only the clients that could join a group now (seed 004's "available" clients; the rule
+    /// is in `App::clients`).
+    pub available: bool,
+    /// Only the clients the caller could add to this group now (its "add clients" picker): not
+    /// in it already, and under exclusive membership in no group at all.
+    pub addable_to: Option<crate::GroupId>,
+    pub order: ClientOrder,
+}

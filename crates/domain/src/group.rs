@@ -240,3 +240,15 @@ pub enum MemberRef {
     Client(crate::ClientId),
     Group(crate::GroupId),
 }
+
+/// What a list of groups is narrowed to (the groups list, pickers, exports).
+#[derive(Debug, Clone, Default)]
+pub struct GroupFilter {
+    pub kind: Option<GroupKind>,
+    pub business_unit: Option<crate::BusinessUnitId>,
+    pub text: Option<String>,
+    /// Only the groups nested directly in this one (a group of client groups' members).
+    pub within: Option<crate::GroupId>,
+    /// The order of the list (not a filter, but every list that filters also sorts).
+    pub order: GroupOrder,
+}

@@ -1,6 +1,6 @@
 //! The audit trail, written in the same transaction as the change it records.
 
-use clientele_domain::audit::{AuditEvent, Cause};
+use clientele_domain::audit::{AuditEvent, AuditFilter, Cause};
 use clientele_domain::{AuditEventId, ClientId, GroupId, Millis, OrganizationId, StaffId};
 
 use crate::sql::{Param, Sql};
@@ -93,12 +93,6 @@ pub async fn record_many(c: &mut Conn<'_>, events: Vec<EventRow>, request_id: Op
     )
     .await?;
     Ok(())
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct AuditFilter {
-    pub group: Option<GroupId>,
-    pub client: Option<ClientId>,
 }
 
 /// Newest first; `before` is the id of the last event of the previous page.

@@ -2,7 +2,7 @@
 
 use clientele_domain::client::{ClientStatus, Relationship};
 use clientele_domain::entities::Client;
-use clientele_domain::{BusinessUnitId, ClientId, Error, GroupId, Millis, OrganizationId};
+use clientele_domain::{BusinessUnitId, ClientId, Error, Millis, OrganizationId};
 
 use crate::sql::Sql;
 use crate::{Conn, Result, bind_params, on};
@@ -189,25 +189,6 @@ pub async fn find_by_external_ref(c: &mut Conn<'_>, org: OrganizationId, externa
         .bind(org.0).bind(external_ref)
         .fetch_optional(&mut **c).await)?;
     row.map(Row::into_entity).transpose()
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct ClientFilter {
-    /// Part of the name (case ignored), or the exact external reference or e-mail.
-    pub text: Option<String>,
-    /// Empty means every status.
-    pub statuses: Vec<ClientStatus>,
-    /// Only clients in at least one of these groups, directly or through groups nested in
-    /// them (none: no such filter).
-    pub groups: Vec<GroupId>,
-    pub business_unit: Option<BusinessUnitId>,
-    /// Only the clients that could join a group now (seed 004's "available" clients; the rule
-    /// is in `App::clients`).
-    pub available: bool,
-    /// Only the clients the caller could add to this group now (its "add clients" picker): not
-    /// in it already, and under exclusive membership in no group at all.
-    pub addable_to: Option<GroupId>,
-    pub order: clientele_domain::client::ClientOrder,
 }
 
 /// Clients whose external reference is exactly `text`, or whose e-mail is `text` (case ignored):

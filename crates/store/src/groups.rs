@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use clientele_domain::entities::{ClientGroup, GroupRef};
-use clientele_domain::group::{GroupKind, GroupOrder, GroupSort};
+use clientele_domain::group::{GroupFilter, GroupKind, GroupSort};
 use clientele_domain::logo::{Logo, LogoVariant};
 use clientele_domain::nesting::Neighbourhood;
 use clientele_domain::{BusinessUnitId, Error, GroupId, Millis, OrganizationId, StaffId};
@@ -148,17 +148,6 @@ pub async fn name_reserved_by_tombstone(c: &mut Conn<'_>, org: OrganizationId, n
         "SELECT COUNT(*) FROM client_groups WHERE organization_id = $1 AND name_key = $2 AND holds_name AND deleted_at IS NOT NULL")
         .bind(org.0).bind(name_key).fetch_one(&mut **c).await)?;
     Ok(n > 0)
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct GroupFilter {
-    pub kind: Option<GroupKind>,
-    pub business_unit: Option<BusinessUnitId>,
-    pub text: Option<String>,
-    /// Only the groups nested directly in this one (a group of client groups' members).
-    pub within: Option<GroupId>,
-    /// The order of the list (not a filter, but every list that filters also sorts).
-    pub order: GroupOrder,
 }
 
 /// The organisation's live groups that pass `filter`.

@@ -20,9 +20,9 @@ use axum::response::{IntoResponse, Response};
 use http_body_util::BodyExt;
 
 use clientele_app::App;
+use clientele_app::idempotency::{Answer, Claimed};
 use clientele_app::idempotency::{IdempotencyClaim, RequestHasher, in_progress};
 use clientele_domain::{Error, ErrorCode, StaffId};
-use clientele_store::idempotency::{Answer, Claimed};
 
 use crate::extract::bearer_token;
 use crate::{ApiError, AppState};

@@ -218,8 +218,7 @@ pub async fn list(app: &App, ds: &Dataset) -> anyhow::Result<Report> {
         role: StaffRole::Staff,
         request_id: None,
     };
-    let filter = clientele_access::ClientFilter {
-        also: Vec::new(),
+    let filter = clientele_domain::client::ClientFilter {
         statuses: vec![ClientStatus::Active],
         ..Default::default()
     };

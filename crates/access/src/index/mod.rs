@@ -157,8 +157,10 @@ pub enum Seeing {
     Eligible(OrganizationId),
 }
 
+/// What the index is asked for when it lists clients: a list's `ClientFilter` (in the domain)
+/// as `App` translates it, with what only the database knows (`also`) already looked up.
 #[derive(Debug, Clone, Default)]
-pub struct ClientFilter {
+pub struct ClientQuery {
     /// Text that the name must contain (case ignored), unless the client is one of `also`.
     pub text: Option<String>,
     /// Clients that match `text` by something the index does not hold: their external reference
@@ -179,7 +181,7 @@ pub struct ClientFilter {
 #[derive(Debug, Clone)]
 pub struct ListClients<'a> {
     pub seeing: Seeing,
-    pub filter: &'a ClientFilter,
+    pub filter: &'a ClientQuery,
     /// The key (see [`ClientPage::keys`]) and id of the client the page starts after; `("", 0)`
     /// for the first page.
     pub after: (&'a str, i64),

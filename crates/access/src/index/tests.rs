@@ -222,7 +222,7 @@ fn assert_agrees(index: &AccessIndex, model: &Reference) {
             .map(|(&c, (name, _))| (name.clone(), c))
             .collect();
         expected.sort();
-        let filter = ClientFilter::default();
+        let filter = ClientQuery::default();
         let mut got = Vec::new();
         let mut after = (String::new(), 0);
         loop {
@@ -245,7 +245,7 @@ fn assert_agrees(index: &AccessIndex, model: &Reference) {
     // Admins see every client of the organisation.
     let all = index.list_clients(&ListClients {
         seeing: Seeing::All(ORG),
-        filter: &ClientFilter::default(),
+        filter: &ClientQuery::default(),
         after: ("", 0),
         backward: false,
         limit: 100,
@@ -463,7 +463,7 @@ fn lists_filter_by_status_text_and_group_before_paging() {
         });
     }
     index.load(1, changes);
-    let active = ClientFilter {
+    let active = ClientQuery {
         statuses: vec![ClientStatus::Active],
         ..Default::default()
     };
@@ -477,7 +477,7 @@ fn lists_filter_by_status_text_and_group_before_paging() {
     });
     assert_eq!(page.total, 200);
     assert_eq!(page.ids, [1, 2, 4, 5, 7].map(ClientId));
-    let text = ClientFilter {
+    let text = ClientQuery {
         text: Some("CLIENT 02".into()),
         groups: vec![GroupId(1)],
         ..Default::default()
@@ -595,7 +595,7 @@ proptest! {
             }
             let expected: Vec<i64> = expected.into_iter().map(|r| r.2).collect();
             for seeing in [Seeing::Staff(StaffId(1)), Seeing::All(ORG)] {
-                let filter = ClientFilter { groups: vec![GroupId(1)], order, ..ClientFilter::default() };
+                let filter = ClientQuery { groups: vec![GroupId(1)], order, ..ClientQuery::default() };
                 let read = |after: &(String, i64), backward: bool| index.list_clients(&ListClients {
                     seeing,
                     filter: &filter,

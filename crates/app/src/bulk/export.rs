@@ -4,10 +4,10 @@
 
 use std::collections::HashMap;
 
+use clientele_domain::client::ClientFilter;
 use clientele_domain::entities::{Client, ClientGroup};
+use clientele_domain::group::GroupFilter;
 use clientele_domain::{ClientId, Error, OrganizationId, Result};
-use clientele_store::clients::ClientFilter;
-use clientele_store::groups::GroupFilter;
 use clientele_store::{Conn, business_units, clients as client_store, groups as group_store};
 
 use super::formats::{Format, format_instant};
@@ -152,7 +152,7 @@ impl ExportQuery {
                         .collect::<std::result::Result<_, _>>()?,
                 };
                 Ok(ExportFilter {
-                    clients: Some(clientele_store::clients::ClientFilter {
+                    clients: Some(clientele_domain::client::ClientFilter {
                         text,
                         statuses,
                         groups,
@@ -170,7 +170,7 @@ impl ExportQuery {
                 };
                 Ok(ExportFilter {
                     clients: None,
-                    groups: Some(clientele_store::groups::GroupFilter {
+                    groups: Some(clientele_domain::group::GroupFilter {
                         kind,
                         business_unit: self.business_unit,
                         text,

@@ -20,7 +20,7 @@ pub async fn my_clients(
     Auth(actor): Auth,
     Q(q): Q<ClientQuery>,
 ) -> Result<axum::Json<CountedPage<Client>>, ApiError> {
-    let filter = q.access_filter()?;
+    let filter = q.filter()?;
     Ok(axum::Json(
         s.app.my_clients(&actor, &filter, q.cursor.as_deref(), q.limit).await?,
     ))
@@ -40,7 +40,7 @@ pub async fn staff_clients(
     P(id): P<StaffId>,
     Q(q): Q<ClientQuery>,
 ) -> Result<axum::Json<CountedPage<Client>>, ApiError> {
-    let filter = q.access_filter()?;
+    let filter = q.filter()?;
     Ok(axum::Json(
         s.app
             .staff_clients(&actor, id, &filter, q.cursor.as_deref(), q.limit)

@@ -3,8 +3,8 @@ use serde::Deserialize;
 
 use clientele_app::Page;
 use clientele_domain::audit::AuditEvent;
+use clientele_domain::audit::AuditFilter;
 use clientele_domain::{ClientId, GroupId};
-use clientele_store::audit::AuditFilter;
 
 use super::PROBLEM_JSON;
 use crate::error::Problem;

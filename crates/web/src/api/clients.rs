@@ -5,10 +5,10 @@ use serde::{Deserialize, Deserializer};
 
 use clientele_app::Page;
 use clientele_app::clients::ClientInput;
+use clientele_domain::client::ClientFilter;
 use clientele_domain::client::{ClientOrder, ClientStatus, Relationship};
 use clientele_domain::entities::{Client, GroupRef};
 use clientele_domain::{BusinessUnitId, ClientId, Error, GroupId, to_millis};
-use clientele_store::clients::ClientFilter;
 
 use super::{IfMatchHeader, PROBLEM_JSON};
 use crate::error::Problem;
@@ -101,7 +101,7 @@ pub struct ClientQuery {
 }
 
 impl ClientQuery {
-    fn filter(&self) -> Result<ClientFilter, Error> {
+    pub(crate) fn filter(&self) -> Result<ClientFilter, Error> {
         let statuses = match (&self.status, self.include_inactive) {
             (Some(list), _) => list
                 .split(',')
@@ -123,20 +123,6 @@ impl ClientQuery {
             available: self.available,
             addable_to: None,
             order,
-        })
-    }
-
-    /// The same filter, for lists answered by the access index.
-    pub(crate) fn access_filter(&self) -> Result<clientele_access::ClientFilter, Error> {
-        let f = self.filter()?;
-        Ok(clientele_access::ClientFilter {
-            also: Vec::new(),
-            text: f.text,
-            statuses: f.statuses,
-            groups: f.groups,
-            not_in: None,
-            unit: f.business_unit,
-            order: f.order,
         })
     }
 }

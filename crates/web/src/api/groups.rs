@@ -9,10 +9,10 @@ use clientele_app::Page;
 use clientele_app::groups::{GroupPatch, NewGroup};
 use clientele_app::members::MemberRef;
 use clientele_domain::entities::{ClientGroup, GroupDetail};
+use clientele_domain::group::GroupFilter;
 use clientele_domain::group::{GroupKind, GroupOrder};
 use clientele_domain::logo::LogoVariant;
 use clientele_domain::{BusinessUnitId, ClientId, Error, GroupId};
-use clientele_store::groups::GroupFilter;
 
 use super::{Binary, IfMatchHeader, PROBLEM_JSON};
 use crate::error::Problem;

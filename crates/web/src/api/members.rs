@@ -185,7 +185,7 @@ pub async fn bulk(
                 .collect::<Result<_, _>>()?,
             None => Vec::new(),
         };
-        let filter = clientele_store::clients::ClientFilter {
+        let filter = clientele_domain::client::ClientFilter {
             text: f.q.clone().filter(|q| !q.trim().is_empty()),
             statuses,
             groups: f.group.into_iter().collect(),

@@ -13,10 +13,10 @@ use clientele_app::members::{MemberRef, Outcome};
 use clientele_domain::audit::Cause;
 use clientele_domain::client::{ClientStatus, Relationship};
 use clientele_domain::entities::{BusinessUnit, Client, ClientGroup};
+use clientele_domain::group::GroupFilter;
 use clientele_domain::group::GroupKind;
 use clientele_domain::policy::MembershipMode;
 use clientele_domain::{BusinessUnitId, ClientId, Error, GroupId};
-use clientele_store::groups::GroupFilter;
 
 use super::{FieldErrors, FormData, Layout, Session, SignedForm, UiError, query, render, render_status, see_other};
 use crate::AppState;

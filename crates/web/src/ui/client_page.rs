@@ -13,10 +13,10 @@ use clientele_app::members::{MemberRef, Outcome};
 use clientele_app::program_accounts::ProgramAccountInput;
 use clientele_domain::audit::Cause;
 use clientele_domain::entities::{Client, ClientGroup, GroupRef};
+use clientele_domain::group::GroupFilter;
 use clientele_domain::group::GroupKind;
 use clientele_domain::program_account::{AccountStatus, ProgramAccount};
 use clientele_domain::{ClientId, Error, ErrorCode, GroupId, ProgramAccountId};
-use clientele_store::groups::GroupFilter;
 
 use super::time::{TimeSection, TimeValues, back_with, client_section, field_errors, is_refusal};
 use super::{FieldErrors, Layout, Session, SignedForm, UiError, query, render, render_status, see_other, when};

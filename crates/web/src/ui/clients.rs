@@ -10,12 +10,12 @@ use axum_extra::extract::Query;
 use serde::Deserialize;
 
 use clientele_app::members::MemberRef;
+use clientele_domain::client::ClientFilter;
 use clientele_domain::client::ClientOrder;
 use clientele_domain::entities::ClientGroup;
+use clientele_domain::group::GroupFilter;
 use clientele_domain::group::GroupKind;
 use clientele_domain::{ClientId, GroupId};
-use clientele_store::clients::ClientFilter;
-use clientele_store::groups::GroupFilter;
 
 use super::group_page::{Selection, confirm_page};
 use super::list::{ClientRow, Controls, ListView, Matching, rows_with_groups};

@@ -14,15 +14,15 @@ use base64::engine::general_purpose::STANDARD as B64;
 use clientele_app::groups::{GroupPatch, NewGroup};
 use clientele_app::members::{MemberRef, Outcome};
 use clientele_domain::audit::Cause;
+use clientele_domain::client::ClientFilter;
 use clientele_domain::client::ClientStatus;
 use clientele_domain::entities::{BusinessUnit, GroupDetail, Member};
+use clientele_domain::group::GroupFilter;
 use clientele_domain::group::GroupKind;
 use clientele_domain::logo::{Logo, LogoVariant};
 use clientele_domain::names::{Name, optional_reference, optional_text};
 use clientele_domain::policy::MembershipMode;
 use clientele_domain::{BusinessUnitId, Error, GroupId};
-use clientele_store::clients::ClientFilter;
-use clientele_store::groups::GroupFilter;
 
 use super::group_page::{ResultRow, ResultsPage, describe_outcomes};
 use super::groups::units;

@@ -12,14 +12,14 @@ use serde::Deserialize;
 
 use clientele_app::groups::GroupActions;
 use clientele_app::members::{MemberOutcome, MemberRef, Outcome};
+use clientele_domain::audit::AuditFilter;
 use clientele_domain::audit::{AuditEvent, Cause};
+use clientele_domain::client::ClientFilter;
 use clientele_domain::client::{ClientOrder, ClientStatus};
 use clientele_domain::entities::{GroupDetail, GroupRef};
+use clientele_domain::group::GroupFilter;
 use clientele_domain::group::{GroupKind, GroupOrder};
 use clientele_domain::{ClientId, GroupId, StaffId};
-use clientele_store::audit::AuditFilter;
-use clientele_store::clients::ClientFilter;
-use clientele_store::groups::GroupFilter;
 
 use super::groups::kind_label;
 use super::list::rows_with_groups;

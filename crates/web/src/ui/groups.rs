@@ -11,9 +11,9 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use clientele_domain::entities::{BusinessUnit, GroupDetail};
+use clientele_domain::group::GroupFilter;
 use clientele_domain::group::{GroupKind, GroupOrder};
 use clientele_domain::{BusinessUnitId, GroupId};
-use clientele_store::groups::GroupFilter;
 
 use super::list::{Controls, ListView};
 use super::{FieldErrors, Layout, Session, SignedForm, UiError, query, render, render_status, see_other, typed};

@@ -6,8 +6,8 @@
 use serde::Deserialize;
 
 use clientele_domain::GroupId;
+use clientele_domain::client::ClientFilter;
 use clientele_domain::client::ClientStatus;
-use clientele_store::clients::ClientFilter;
 
 /// The page sizes a list offers.
 pub const PAGE_SIZES: [i64; 4] = [25, 50, 100, 200];

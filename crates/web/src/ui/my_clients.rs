@@ -58,7 +58,7 @@ pub async fn list(
         cursor: q.cursor.clone(),
     };
     let group: Option<GroupId> = q.group.parse().ok().map(GroupId);
-    let filter = clientele_access::ClientFilter {
+    let filter = clientele_domain::client::ClientFilter {
         text: Some(q.q.trim().to_lowercase()).filter(|t| !t.is_empty()),
         statuses: if include_inactive {
             vec![]

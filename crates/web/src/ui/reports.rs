@@ -11,8 +11,8 @@ use axum::response::{IntoResponse, Response};
 use clientele_app::reports::{SavedReportFields, TimeReport, chart, report_csv};
 use clientele_domain::SavedReportId;
 use clientele_domain::entities::{BusinessUnit, ClientGroup, Staff};
+use clientele_domain::group::GroupFilter;
 use clientele_domain::report::{Grouping, ReportParams, SavedReport, Visibility};
-use clientele_store::groups::GroupFilter;
 
 use super::{FieldErrors, Layout, Session, SignedForm, UiError, render, see_other};
 use crate::AppState;

@@ -13,11 +13,11 @@ use serde::Deserialize;
 
 use clientele_access::AccessRole;
 use clientele_app::assignments::Assignment;
+use clientele_domain::client::ClientFilter;
 use clientele_domain::client::ClientOrder;
 use clientele_domain::entities::{ClientGroup, Staff};
 use clientele_domain::staff::StaffRole;
 use clientele_domain::{Error, GroupId, Millis, StaffId};
-use clientele_store::clients::ClientFilter;
 
 use super::client_form::{date_of, parse_date};
 use super::clients::any_groups;
@@ -262,7 +262,7 @@ pub async fn review(State(s): State<AppState>, f: SignedForm) -> Result<Response
         } else {
             None
         };
-        let seen = clientele_access::ClientFilter {
+        let seen = clientele_domain::client::ClientFilter {
             groups: vec![group_id],
             ..Default::default()
         };
@@ -411,7 +411,7 @@ pub async fn show(
         per_page: q.per_page,
         cursor: q.cursor,
     };
-    let filter = clientele_access::ClientFilter {
+    let filter = clientele_domain::client::ClientFilter {
         order: ClientOrder::parse(&controls.sort).unwrap_or_default(),
         ..Default::default()
     };
