@@ -123,7 +123,7 @@ impl App {
         let mut state = self.load_structure().await?;
         let clients = clients
             .await
-            .map_err(|e| Error::internal(format!("loading clients failed: {e}")))??;
+            .map_err(|e| Error::internal("loading clients failed").caused_by(e))??;
         let read = started.elapsed();
         state.extend(clients);
         self.access.load(seq, state);

@@ -39,7 +39,7 @@ pub fn hash_password(password: &str) -> Result<String> {
     Argon2::default()
         .hash_password(password.as_bytes())
         .map(|h| h.to_string())
-        .map_err(|e| Error::internal(format!("password hashing failed: {e}")))
+        .map_err(|e| Error::internal("password hashing failed").caused_by(e))
 }
 
 thread_local! {

@@ -97,7 +97,7 @@ impl ErrorCode {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[error("{detail}")]
 pub struct Error {
     pub code: ErrorCode,
@@ -106,6 +106,20 @@ pub struct Error {
     pub field: Option<String>,
     /// Structured details a client can act on (delete blockers, the nesting path, ...).
     pub extra: Option<serde_json::Value>,
+    /// What failed underneath (a driver's error, an I/O error), kept whole for the log: the
+    /// server logs [`Error::report`] once, and never sends it.
+    #[source]
+    pub cause: Option<ErrorCause>,
+}
+
+/// The underlying failure of an [`Error`], shared so that the error stays cheap to clone.
+pub type ErrorCause = std::sync::Arc<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Two errors are the same answer when everything but their cause agrees.
+impl PartialEq for Error {
+    fn eq(&self, other: &Self) -> bool {
+        (self.code, &self.detail, &self.field, &self.extra) == (other.code, &other.detail, &other.field, &other.extra)
+    }
 }
 
 impl Error {
@@ -115,6 +129,7 @@ impl Error {
             detail: detail.into(),
             field: None,
             extra: None,
+            cause: None,
         }
     }
 
@@ -127,6 +142,7 @@ impl Error {
             detail: format!("{field}: {rule}"),
             field: Some(field),
             extra: None,
+            cause: None,
         }
     }
 
@@ -159,5 +175,44 @@ impl Error {
     pub fn with_extra(mut self, extra: serde_json::Value) -> Self {
         self.extra = Some(extra);
         self
+    }
+
+    /// Keeps the failure underneath this one, for the log.
+    pub fn caused_by(mut self, cause: impl std::error::Error + Send + Sync + 'static) -> Self {
+        self.cause = Some(std::sync::Arc::new(cause));
+        self
+    }
+
+    /// The error and every cause under it, outermost first, as one line for the log:
+    /// "database error: error returned from database: disk I/O error".
+    pub fn report(&self) -> String {
+        let mut line = self.detail.clone();
+        let mut next = std::error::Error::source(self);
+        while let Some(cause) = next {
+            line.push_str(": ");
+            line.push_str(&cause.to_string());
+            next = cause.source();
+        }
+        line
+    }
+}
+
+#[cfg(test)]
+mod cause_tests {
+    use super::*;
+
+    #[test]
+    fn the_log_line_names_every_cause_and_the_answer_none() {
+        let io = std::io::Error::other("disk full");
+        let error = Error::internal("writing the CSV failed").caused_by(io);
+        assert_eq!(error.report(), "writing the CSV failed: disk full");
+        assert_eq!(
+            error.to_string(),
+            "writing the CSV failed",
+            "the answer's detail carries no cause"
+        );
+        assert!(std::error::Error::source(&error).is_some());
+        // The same answer with or without its cause.
+        assert_eq!(error, Error::internal("writing the CSV failed"));
     }
 }

@@ -111,44 +111,43 @@ fn transient(e: &sqlx::Error) -> Option<Error> {
 
 impl From<StoreError> for Error {
     fn from(e: StoreError) -> Error {
+        let e = match e {
+            StoreError::Domain(domain) => return domain,
+            other => other,
+        };
         if let StoreError::Sqlx(sqlx) = &e
             && let Some(error) = transient(sqlx)
         {
             tracing::warn!(error = %sqlx, "database unavailable or contended");
-            return error;
+            return error.caused_by(e);
         }
-        match e {
-            StoreError::Domain(e) => e,
+        // A constraint the check in code raced past: the answer the check would have given.
+        let violated = match &e {
             StoreError::Sqlx(sqlx::Error::Database(db)) => {
                 let constraint = db.constraint().unwrap_or_default();
                 let message = db.message();
-                for &(name, sqlite_fragment, code, field, detail) in VIOLATIONS {
-                    if constraint == name || message.contains(sqlite_fragment) {
-                        return Error::new(code, detail).with_field(field);
-                    }
-                }
-                Error::internal(format!("database error: {db}"))
+                VIOLATIONS.iter().find(|v| constraint == v.0 || message.contains(v.1))
             }
-            StoreError::Sqlite(rusqlite::Error::SqliteFailure(failure, _))
-                if matches!(
-                    failure.code,
-                    rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
-                ) =>
-            {
-                Error::new(
-                    ErrorCode::DatabaseUnavailable,
-                    "the database is busy; try again shortly",
-                )
+            StoreError::Sqlite(rusqlite::Error::SqliteFailure(_, Some(message))) => {
+                VIOLATIONS.iter().find(|v| message.contains(v.1))
             }
-            StoreError::Sqlite(rusqlite::Error::SqliteFailure(failure, Some(message))) => {
-                for &(_, sqlite_fragment, code, field, detail) in VIOLATIONS {
-                    if message.contains(sqlite_fragment) {
-                        return Error::new(code, detail).with_field(field);
-                    }
-                }
-                Error::internal(format!("database error: {message} ({failure})"))
-            }
-            other => Error::internal(other),
+            _ => None,
+        };
+        if let Some(&(_, _, code, field, detail)) = violated {
+            return Error::new(code, detail).with_field(field);
         }
+        if let StoreError::Sqlite(rusqlite::Error::SqliteFailure(failure, _)) = &e
+            && matches!(
+                failure.code,
+                rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+            )
+        {
+            return Error::new(
+                ErrorCode::DatabaseUnavailable,
+                "the database is busy; try again shortly",
+            )
+            .caused_by(e);
+        }
+        Error::internal("database error").caused_by(e)
     }
 }

@@ -366,7 +366,7 @@ pub async fn each_by_id(
     .fetch_one(&mut **pg)
     .await?;
     let rows: Vec<Json<'_>> =
-        serde_json::from_str(&json).map_err(|e| Error::internal(format!("an export page could not be read: {e}")))?;
+        serde_json::from_str(&json).map_err(|e| Error::internal("an export page could not be read").caused_by(e))?;
     for r in &rows {
         each(&ExportRow {
             id: r.0,

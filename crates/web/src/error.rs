@@ -117,7 +117,7 @@ pub fn render(mut response: Response, request_id: Option<&HeaderValue>) -> Respo
         None => return response,
     };
     if error.code == ErrorCode::Internal {
-        tracing::error!(request_id = request_id.as_deref().unwrap_or("-"), detail = %error.detail, "request failed");
+        tracing::error!(request_id = request_id.as_deref().unwrap_or("-"), error = %error.report(), "request failed");
     }
     let detail = if error.code == ErrorCode::Internal {
         "Something went wrong on our side. Quote the request id when you report it.".to_string()

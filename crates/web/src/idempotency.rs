@@ -217,7 +217,7 @@ async fn store_answer(
                 };
                 (answer, Body::from(bytes))
             }
-            Err(e) => return ApiError(Error::internal(format!("reading the answer failed: {e}"))).into_response(),
+            Err(e) => return ApiError(Error::internal("reading the answer failed").caused_by(e)).into_response(),
         }
     } else {
         let note = serde_json::json!({

@@ -277,7 +277,7 @@ impl App {
         let actor = admin.actor();
         let org = actor.organization_id;
         let mut w = page_writer(format, after)?;
-        let io = |e: csv::Error| Error::internal(e);
+        let io = |e: csv::Error| Error::internal("writing the CSV failed").caused_by(e);
         let next = match format {
             Format::Clients | Format::ProgramAccounts => {
                 let all = ClientFilter::default();
@@ -298,7 +298,9 @@ impl App {
                     // The accounts of this page of matching clients.
                     let accounts = clientele_store::program_accounts::of_clients(c, org, &ids).await?;
                     program_account_records(c, org, &mut w, &accounts).await?;
-                    let bytes = w.into_inner().map_err(|e| Error::internal(e.to_string()))?;
+                    let bytes = w
+                        .into_inner()
+                        .map_err(|e| Error::internal("writing the CSV failed").caused_by(e))?;
                     return Ok((bytes, more.then(|| ids.last().map(|c| c.0)).flatten()));
                 }
                 let units = unit_names(c, org).await?;
@@ -340,7 +342,8 @@ impl App {
                 } else {
                     // The full export's pages, keeping the matching groups' rows only.
                     let (bytes, next) = self.export_page(admin, format, after).await?;
-                    let text = String::from_utf8(bytes).map_err(|e| Error::internal(e.to_string()))?;
+                    let text = String::from_utf8(bytes)
+                        .map_err(|e| Error::internal("an export line was not UTF-8").caused_by(e))?;
                     let mut out = Vec::new();
                     for (i, line) in text.split_inclusive("\r\n").enumerate() {
                         if after == 0 && i == 0 {
@@ -351,7 +354,9 @@ impl App {
                             out.extend_from_slice(line.as_bytes());
                         }
                     }
-                    let mut head = w.into_inner().map_err(|e| Error::internal(e.to_string()))?;
+                    let mut head = w
+                        .into_inner()
+                        .map_err(|e| Error::internal("writing the CSV failed").caused_by(e))?;
                     head.extend(out);
                     return Ok((head, next));
                 }
@@ -363,7 +368,9 @@ impl App {
                 ));
             }
         };
-        let bytes = w.into_inner().map_err(|e| Error::internal(e.to_string()))?;
+        let bytes = w
+            .into_inner()
+            .map_err(|e| Error::internal("writing the CSV failed").caused_by(e))?;
         Ok((bytes, next))
     }
 
@@ -395,7 +402,7 @@ impl App {
         let mut conn = self.db.read().await?;
         let c = &mut conn.conn();
         let mut w = page_writer(format, after)?;
-        let io = |e: csv::Error| Error::internal(e);
+        let io = |e: csv::Error| Error::internal("writing the CSV failed").caused_by(e);
         let next = match format {
             Format::Clients => {
                 let units = unit_names(c, org).await?;
@@ -550,7 +557,9 @@ impl App {
                     .flatten()
             }
         };
-        let bytes = w.into_inner().map_err(|e| Error::internal(e.to_string()))?;
+        let bytes = w
+            .into_inner()
+            .map_err(|e| Error::internal("writing the CSV failed").caused_by(e))?;
         Ok((bytes, next))
     }
 }

@@ -134,7 +134,7 @@ impl App {
         }
         let read = reader
             .await
-            .map_err(|e| Error::internal(format!("the CSV reader stopped: {e}")))?;
+            .map_err(|e| Error::internal("the CSV reader stopped").caused_by(e))?;
         let queued = match (read, stored) {
             (Ok(total), Ok(())) => self.queue(actor, id, total).await,
             (_, Err(e)) | (Err(e), _) => Err(e),

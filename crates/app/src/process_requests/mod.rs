@@ -564,7 +564,7 @@ impl App {
             .terminator(csv::Terminator::CRLF)
             .flexible(true)
             .from_writer(Vec::new());
-        let io = |e: csv::Error| Error::internal(e);
+        let io = |e: csv::Error| Error::internal("writing the CSV failed").caused_by(e);
         if after == 0 {
             let mut head = vec!["row".to_string(), "line".into(), "outcome".into(), "reason".into()];
             head.extend(header);
@@ -586,7 +586,11 @@ impl App {
             record.extend(fields);
             cell::write_record(&mut w, &record).map_err(io)?;
         }
-        Ok((w.into_inner().map_err(|e| Error::internal(e.to_string()))?, next))
+        Ok((
+            w.into_inner()
+                .map_err(|e| Error::internal("writing the CSV failed").caused_by(e))?,
+            next,
+        ))
     }
 }
 

@@ -168,7 +168,7 @@ pub async fn import(
     };
     let received = receiving
         .await
-        .map_err(|e| Error::internal(format!("the upload task stopped: {e}")))??;
+        .map_err(|e| Error::internal("the upload task stopped").caused_by(e))??;
     if received.total <= SMALL {
         s.app.run_now(received.id).await?;
     }

@@ -642,7 +642,7 @@ pub fn render<T: Template>(template: &T) -> Response {
 pub fn render_status<T: Template>(status: StatusCode, template: &T) -> Response {
     match template.render() {
         Ok(html) => (status, [(header::CACHE_CONTROL, "no-store")], Html(html)).into_response(),
-        Err(e) => UiError(Error::internal(format!("template failed: {e}"))).into_response(),
+        Err(e) => UiError(Error::internal("template failed").caused_by(e)).into_response(),
     }
 }
 
@@ -703,7 +703,7 @@ impl IntoResponse for UiError {
         let status = crate::error::status_of(self.0.code);
         let (title, message) = match self.0.code {
             ErrorCode::Internal => {
-                tracing::error!(detail = %self.0.detail, "UI request failed");
+                tracing::error!(error = %self.0.report(), "UI request failed");
                 (
                     "Something went wrong",
                     "Something went wrong on our side. Try again; if it persists, tell your administrator the time it happened."

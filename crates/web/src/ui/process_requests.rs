@@ -503,7 +503,7 @@ pub async fn apply(State(s): State<AppState>, Path(id): Path<i64>, f: SignedForm
     // A file of many rows takes a while to copy; rather than keep the browser waiting (or time
     // out), show the table, where the new request appears as receiving, then pending.
     let result = match tokio::time::timeout(COPY_WAIT, &mut copying).await {
-        Ok(joined) => joined.map_err(|e| Error::internal(format!("copying the rows stopped: {e}")))?,
+        Ok(joined) => joined.map_err(|e| Error::internal("copying the rows stopped").caused_by(e))?,
         Err(_) => return Ok(see_other("/process-requests?done=applying")),
     };
     match result {

@@ -331,7 +331,7 @@ async fn receive(s: &AppState, request: Request) -> Result<Response, Response> {
         drop(tx);
         let received = receiving
             .await
-            .map_err(|e| UiError(Error::internal(format!("the upload task stopped: {e}"))).into_response())?;
+            .map_err(|e| UiError(Error::internal("the upload task stopped").caused_by(e)).into_response())?;
         return match received {
             Ok(request) => {
                 if request.total <= SMALL
