@@ -33,7 +33,7 @@ pub async fn run(app: &App, args: &ImportArgs) -> anyhow::Result<()> {
     );
     let runner = {
         let app = app.clone();
-        tokio::spawn(async move { app.run_now(id).await })
+        tokio::spawn(async move { app.run_now(id.0).await })
     };
     let bar = std::io::stderr().is_terminal().then(|| {
         let bar = indicatif::ProgressBar::new(total);

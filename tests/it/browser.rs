@@ -852,7 +852,8 @@ impl Server {
     async fn pending_import(&self, csv: &str) -> i64 {
         use clientele_app::bulk::Format;
         use clientele_app::process_requests::Mode;
-        self.app
+        let received = self
+            .app
             .receive_import(
                 self.admin.admin().unwrap(),
                 Format::Memberships,
@@ -861,8 +862,8 @@ impl Server {
                 std::io::Cursor::new(csv.as_bytes().to_vec()),
             )
             .await
-            .unwrap()
-            .id
+            .unwrap();
+        received.id.0
     }
 }
 

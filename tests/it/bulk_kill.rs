@@ -138,7 +138,7 @@ async fn a_killed_server_resumes_a_large_import_and_applies_every_row_once() {
     let unprocessed: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM process_request_rows WHERE request_id = $1 AND row_number > 0 AND outcome IS NULL",
     )
-    .bind(id)
+    .bind(id.0)
     .fetch_one(pool)
     .await
     .unwrap();
@@ -146,7 +146,7 @@ async fn a_killed_server_resumes_a_large_import_and_applies_every_row_once() {
     let lives: Vec<String> = sqlx::query_scalar(
         "SELECT action FROM audit_events WHERE object_type = 'process_request' AND object_id = $1 ORDER BY id",
     )
-    .bind(id)
+    .bind(id.0)
     .fetch_all(pool)
     .await
     .unwrap();

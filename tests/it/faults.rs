@@ -43,14 +43,17 @@ async fn queue_import(app: &App, n: usize) -> i64 {
         .await
         .unwrap();
     assert_eq!(request.status.as_str(), "pending");
-    request.id
+    request.id.0
 }
 
 async fn request_status(app: &App, id: i64) -> clientele_app::process_requests::ProcessRequest {
     let actor = app.cli_admin(None).await.unwrap();
     loop {
         // The database may be failing on purpose: ask again.
-        if let Ok(r) = app.process_request(&actor, id).await {
+        if let Ok(r) = app
+            .process_request(&actor, clientele_domain::ProcessRequestId(id))
+            .await
+        {
             return r;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -410,7 +413,10 @@ async fn sigterm_answers_every_request_already_sent_and_hands_the_import_back() 
     let pool = Db::connect(db.url()).await.unwrap();
     let app = App::open(pool).await.unwrap();
     let actor = app.cli_admin(None).await.unwrap();
-    let r = app.process_request(&actor, handed_back).await.unwrap();
+    let r = app
+        .process_request(&actor, clientele_domain::ProcessRequestId(handed_back))
+        .await
+        .unwrap();
     assert!(
         r.status == clientele_app::process_requests::RequestStatus::Pending
             || r.status == clientele_app::process_requests::RequestStatus::Completed,

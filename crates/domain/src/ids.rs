@@ -45,4 +45,6 @@ id_type! {
     SavedReportId;
     /// A program account of a client (seed 004).
     ProgramAccountId;
+    /// A tracked background operation (an upload, a bulk change, a large deletion).
+    ProcessRequestId;
 }

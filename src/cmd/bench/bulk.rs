@@ -124,7 +124,7 @@ async fn import_clients_twice(
         let request = app
             .receive_import(actor.admin()?, Format::Clients, Mode::Apply, false, input)
             .await?;
-        app.run_now(request.id).await?;
+        app.run_now(request.id.0).await?;
         took[run] = started.elapsed().as_secs_f64();
         let finished = app.process_request(actor, request.id).await?;
         anyhow::ensure!(
@@ -280,7 +280,7 @@ pub async fn import(app: &App, ds: &Dataset, url: &str, rows: Option<u64>) -> an
         let request = fresh
             .receive_import(actor.admin()?, Format::Memberships, Mode::Apply, false, input)
             .await?;
-        fresh.run_now(request.id).await?;
+        fresh.run_now(request.id.0).await?;
         ours.0.push(started.elapsed().as_secs_f64() * 1e6);
         if let Some(checking) = checking {
             checking.finish(&mut rep);

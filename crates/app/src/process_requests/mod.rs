@@ -5,7 +5,7 @@
 
 use clientele_domain::audit::Cause;
 use clientele_domain::staff::StaffRole;
-use clientele_domain::{Error, ErrorCode, GroupId, OrganizationId, Result, StaffId};
+use clientele_domain::{Error, ErrorCode, GroupId, OrganizationId, ProcessRequestId, Result, StaffId};
 use clientele_store::Conn;
 use clientele_store::process_requests::{self as store, InputRow, NewRequest, Request, RequestFilter};
 use serde::Serialize;
@@ -180,7 +180,7 @@ display_as_str!(RequestStatus, Operation, Mode);
 /// A durable background job and how far it got.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ProcessRequest {
-    pub id: i64,
+    pub id: ProcessRequestId,
     pub operation: Operation,
     /// `validate` (a dry run) or `apply`.
     pub mode: Mode,
@@ -191,7 +191,7 @@ pub struct ProcessRequest {
     /// Who asked for it.
     pub initiator: Option<StaffId>,
     /// The request whose failed rows this one retries.
-    pub retry_of: Option<i64>,
+    pub retry_of: Option<ProcessRequestId>,
     pub status: RequestStatus,
     #[schema(value_type = String, format = DateTime)]
     #[serde(with = "time::serde::rfc3339")]
@@ -240,13 +240,13 @@ impl TryFrom<Request> for ProcessRequest {
             ((r.done_rows * 100) / r.total_rows).clamp(0, 100) as u8
         };
         Ok(ProcessRequest {
-            id: r.id,
+            id: ProcessRequestId(r.id),
             operation: Operation::parse(&r.operation).map_err(Error::internal)?,
             mode: Mode::parse(&r.mode).map_err(Error::internal)?,
             replace: r.replace_members,
             group_id: r.group_id.map(GroupId),
             initiator: r.initiator_id.map(StaffId),
-            retry_of: r.retry_of,
+            retry_of: r.retry_of.map(ProcessRequestId),
             status: RequestStatus::parse(&r.status).map_err(Error::internal)?,
             created_at: clientele_domain::from_millis(r.created_at),
             started_at: at(r.started_at),
@@ -366,10 +366,10 @@ impl App {
         self.queue(actor, id, items.len() as i64).await
     }
 
-    pub async fn process_request(&self, actor: &Actor, id: i64) -> Result<ProcessRequest> {
+    pub async fn process_request(&self, actor: &Actor, id: ProcessRequestId) -> Result<ProcessRequest> {
         actor.admin()?;
         let mut conn = self.db.read().await?;
-        store::get(&mut conn.conn(), actor.organization_id, id)
+        store::get(&mut conn.conn(), actor.organization_id, id.0)
             .await?
             .map(ProcessRequest::try_from)
             .transpose()?
@@ -407,7 +407,7 @@ impl App {
         let items: Vec<ProcessRequest> = rows.into_iter().map(ProcessRequest::try_from).collect::<Result<_>>()?;
         let page = crate::paging::directed_page(items, limit, &position, |r| Cursor {
             key: String::new(),
-            id: r.id,
+            id: r.id.0,
         });
         Ok(crate::access::CountedPage {
             items: page.items,
@@ -440,13 +440,13 @@ impl App {
     }
 
     /// Cancels a request that has not finished; rows already applied stay applied.
-    pub async fn cancel_process_request(&self, admin: Admin<'_>, id: i64) -> Result<ProcessRequest> {
+    pub async fn cancel_process_request(&self, admin: Admin<'_>, id: ProcessRequestId) -> Result<ProcessRequest> {
         let actor = admin.actor();
         let mut tx = self.begin().await?;
-        let req = store::get(&mut tx.conn(), actor.organization_id, id)
+        let req = store::get(&mut tx.conn(), actor.organization_id, id.0)
             .await?
             .ok_or_else(|| Error::not_found("process request"))?;
-        if !store::cancel(&mut tx.conn(), actor.organization_id, id, self.clock.now()).await? {
+        if !store::cancel(&mut tx.conn(), actor.organization_id, id.0, self.clock.now()).await? {
             return Err(Error::new(
                 ErrorCode::Conflict,
                 format!(
@@ -455,7 +455,7 @@ impl App {
                 ),
             ));
         }
-        let after = store::get(&mut tx.conn(), actor.organization_id, id)
+        let after = store::get(&mut tx.conn(), actor.organization_id, id.0)
             .await?
             .ok_or_else(|| Error::not_found("process request"))?;
         audit_state(&mut tx.conn(), &after, Some(actor), "process_request.cancelled").await?;
@@ -466,10 +466,10 @@ impl App {
     /// A new request over what an ended one did not do: its rejected rows (after the data they
     /// needed was fixed) and, when it failed or was cancelled part-way, the rows it never reached,
     /// with their original line numbers.
-    pub async fn retry_process_request(&self, admin: Admin<'_>, id: i64) -> Result<ProcessRequest> {
+    pub async fn retry_process_request(&self, admin: Admin<'_>, id: ProcessRequestId) -> Result<ProcessRequest> {
         let actor = admin.actor();
         let mut tx = self.begin().await?;
-        let req = store::get(&mut tx.conn(), actor.organization_id, id)
+        let req = store::get(&mut tx.conn(), actor.organization_id, id.0)
             .await?
             .ok_or_else(|| Error::not_found("process request"))?;
         if !matches!(req.status.as_str(), "completed" | "failed" | "cancelled") {
@@ -495,11 +495,11 @@ impl App {
             replace_members: false,
             group_id: req.group_id,
             initiator: Some(actor.staff_id),
-            retry_of: Some(id),
+            retry_of: Some(id.0),
         };
         let new_id = store::insert(&mut tx.conn(), &new, self.clock.now()).await?;
-        store::copy_header(&mut tx.conn(), id, new_id).await?;
-        let total = store::copy_to_retry(&mut tx.conn(), id, new_id).await? as i64;
+        store::copy_header(&mut tx.conn(), id.0, new_id).await?;
+        let total = store::copy_to_retry(&mut tx.conn(), id.0, new_id).await? as i64;
         if total == 0 {
             return Err(Error::new(
                 ErrorCode::Conflict,
@@ -516,7 +516,13 @@ impl App {
     }
 
     /// Every row's outcome so far, in row order (at most `limit` rows after row `after`).
-    pub async fn report_rows(&self, actor: &Actor, id: i64, after: i64, limit: i64) -> Result<Vec<ReportRow>> {
+    pub async fn report_rows(
+        &self,
+        actor: &Actor,
+        id: ProcessRequestId,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<ReportRow>> {
         let (_, rows) = self.report_page(actor, id, after, limit).await?;
         Ok(rows
             .into_iter()
@@ -533,21 +539,21 @@ impl App {
     async fn report_page(
         &self,
         actor: &Actor,
-        id: i64,
+        id: ProcessRequestId,
         after: i64,
         limit: i64,
     ) -> Result<(Vec<String>, Vec<store::Row>)> {
         actor.admin()?;
         let mut conn = self.db.read().await?;
-        store::get(&mut conn.conn(), actor.organization_id, id)
+        store::get(&mut conn.conn(), actor.organization_id, id.0)
             .await?
             .ok_or_else(|| Error::not_found("process request"))?;
-        let header = store::rows(&mut conn.conn(), id, -1, 0, 1)
+        let header = store::rows(&mut conn.conn(), id.0, -1, 0, 1)
             .await?
             .pop()
             .map(|r| serde_json::from_str(&r.fields).unwrap_or_default())
             .unwrap_or_default();
-        let rows = store::rows(&mut conn.conn(), id, after.max(0), i64::MAX, limit)
+        let rows = store::rows(&mut conn.conn(), id.0, after.max(0), i64::MAX, limit)
             .await?
             .into_iter()
             .filter(|r| r.outcome.is_some())
@@ -557,7 +563,12 @@ impl App {
 
     /// The report as CSV: `row,line,outcome,reason` and then the row as uploaded. Pages of rows
     /// follow `after` (0 for the first, which carries the header); `None` after the last.
-    pub async fn report_csv_page(&self, actor: &Actor, id: i64, after: i64) -> Result<(Vec<u8>, Option<i64>)> {
+    pub async fn report_csv_page(
+        &self,
+        actor: &Actor,
+        id: ProcessRequestId,
+        after: i64,
+    ) -> Result<(Vec<u8>, Option<i64>)> {
         const PAGE: i64 = 5000;
         let (header, rows) = self.report_page(actor, id, after, PAGE).await?;
         let mut w = csv::WriterBuilder::new()

@@ -83,10 +83,10 @@ impl App {
             return Ok(None);
         }
         let mut conn = self.db.read().await?;
-        store::get(&mut conn.conn(), actor.organization_id, request.id)
+        store::get(&mut conn.conn(), actor.organization_id, request.id.0)
             .await?
             .ok_or_else(|| Error::not_found("process request"))?;
-        let (counts, groups_created) = store::outcome_counts(&mut conn.conn(), request.id).await?;
+        let (counts, groups_created) = store::outcome_counts(&mut conn.conn(), request.id.0).await?;
         let outcomes: BTreeMap<String, i64> = counts.into_iter().collect();
         let text = describe(
             request.operation.as_str(),

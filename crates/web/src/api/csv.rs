@@ -170,7 +170,7 @@ pub async fn import(
         .await
         .map_err(|e| Error::internal("the upload task stopped").caused_by(e))??;
     if received.total <= SMALL {
-        s.app.run_now(received.id).await?;
+        s.app.run_now(received.id.0).await?;
     }
     let request = s.app.process_request(&actor, received.id).await?;
     let finished = !request.status.is_active();

@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use clientele_app::Page;
 use clientele_app::process_requests::{Operation, ProcessRequest, ProcessRequestFilter, RequestStatus};
-use clientele_domain::{GroupId, StaffId};
+use clientele_domain::{GroupId, ProcessRequestId, StaffId};
 
 use super::{Binary, PROBLEM_JSON};
 use crate::error::Problem;
@@ -82,7 +82,7 @@ pub async fn list(
 pub async fn get_one(
     State(s): State<AppState>,
     Auth(actor): Auth,
-    P(id): P<i64>,
+    P(id): P<ProcessRequestId>,
 ) -> Result<axum::Json<ProcessRequest>, ApiError> {
     Ok(axum::Json(s.app.process_request(&actor, id).await?))
 }
@@ -96,13 +96,13 @@ pub async fn get_one(
         (status = 404, description = "`not_found`: no such process request.", body = Problem, content_type = PROBLEM_JSON),
     ))]
 pub async fn report(State(s): State<AppState>, Auth(actor): Auth, P(id): P<i64>) -> Result<Response, ApiError> {
-    let (first, next) = s.app.report_csv_page(&actor, id, 0).await?;
+    let (first, next) = s.app.report_csv_page(&actor, ProcessRequestId(id), 0).await?;
     let app = s.app.clone();
     let rest = futures_util::stream::unfold(next, move |after| {
         let (app, actor) = (app.clone(), actor.clone());
         async move {
             let after = after?;
-            Some(match app.report_csv_page(&actor, id, after).await {
+            Some(match app.report_csv_page(&actor, ProcessRequestId(id), after).await {
                 Ok((bytes, next)) => (Ok::<_, io::Error>(Bytes::from(bytes)), next),
                 Err(e) => (Err(io::Error::other(e.detail)), None),
             })
@@ -137,7 +137,7 @@ pub async fn report(State(s): State<AppState>, Auth(actor): Auth, P(id): P<i64>)
 pub async fn cancel(
     State(s): State<AppState>,
     Auth(actor): Auth,
-    P(id): P<i64>,
+    P(id): P<ProcessRequestId>,
 ) -> Result<axum::Json<ProcessRequest>, ApiError> {
     Ok(axum::Json(s.app.cancel_process_request(actor.admin()?, id).await?))
 }
@@ -155,7 +155,7 @@ pub async fn cancel(
 pub async fn retry(
     State(s): State<AppState>,
     Auth(actor): Auth,
-    P(id): P<i64>,
+    P(id): P<ProcessRequestId>,
 ) -> Result<(axum::http::StatusCode, axum::Json<ProcessRequest>), ApiError> {
     let request = s.app.retry_process_request(actor.admin()?, id).await?;
     Ok((axum::http::StatusCode::ACCEPTED, axum::Json(request)))

@@ -17,7 +17,7 @@ use serde::Deserialize;
 use clientele_app::process_requests::{
     Mode, Operation, ProcessRequest, ProcessRequestFilter, ReportRow, RequestStatus, SMALL,
 };
-use clientele_domain::{Error, GroupId, StaffId};
+use clientele_domain::{Error, GroupId, ProcessRequestId, StaffId};
 
 use super::list::{Controls, ListView};
 use super::{Layout, Session, SignedForm, UiError, query, render, render_status, see_other, when};
@@ -151,7 +151,7 @@ impl Names {
         let active = r.status.is_active();
         let finished = !active;
         RequestView {
-            id: r.id,
+            id: r.id.0,
             operation: label(OPERATIONS, r.operation.as_str()),
             dry_run: r.mode == Mode::Validate,
             replace: r.replace,
@@ -168,7 +168,7 @@ impl Names {
             failed: r.failed,
             progress: r.progress,
             attempts: r.attempts,
-            retry_of: r.retry_of,
+            retry_of: r.retry_of.map(|id| id.0),
             active,
             can_cancel: matches!(r.status, RequestStatus::Pending | RequestStatus::Running),
             // A dry run's rejected rows are checked again by uploading the fixed file, or applied
@@ -336,7 +336,7 @@ pub struct ShowQuery {
 async fn show_page(
     s: &AppState,
     session: &Session,
-    id: i64,
+    id: ProcessRequestId,
     q: ShowQuery,
     refusal: Option<String>,
 ) -> Result<ShowPage, UiError> {
@@ -407,7 +407,7 @@ async fn show_page(
 pub async fn show(
     State(s): State<AppState>,
     session: Session,
-    Path(id): Path<i64>,
+    Path(id): Path<ProcessRequestId>,
     Query(q): Query<ShowQuery>,
 ) -> Result<Response, UiError> {
     let page = show_page(&s, &session, id, q, None).await?;
@@ -415,7 +415,11 @@ pub async fn show(
 }
 
 /// The report as CSV (`row,line,outcome,reason` and the row as uploaded), streamed page by page.
-pub async fn report(State(s): State<AppState>, session: Session, Path(id): Path<i64>) -> Result<Response, UiError> {
+pub async fn report(
+    State(s): State<AppState>,
+    session: Session,
+    Path(id): Path<ProcessRequestId>,
+) -> Result<Response, UiError> {
     let actor = session.actor;
     let (first, next) = s.app.report_csv_page(&actor, id, 0).await?;
     let app = s.app.clone();
@@ -453,7 +457,7 @@ pub fn csv_download(filename: &str, body: Body) -> Response {
 }
 
 /// The page again with why an action was refused (e.g. the request ended meanwhile).
-async fn refused(s: &AppState, session: &Session, id: i64, e: Error) -> Result<Response, UiError> {
+async fn refused(s: &AppState, session: &Session, id: ProcessRequestId, e: Error) -> Result<Response, UiError> {
     let status = crate::error::status_of(e.code);
     let page = show_page(s, session, id, ShowQuery::default(), Some(e.detail)).await?;
     Ok(render_status(status, &page))
@@ -463,7 +467,7 @@ async fn refused(s: &AppState, session: &Session, id: i64, e: Error) -> Result<R
 /// the next page already shows their report; larger ones wait for the worker.
 async fn started(s: &AppState, request: ProcessRequest, done: &str) -> Result<Response, UiError> {
     if request.total <= SMALL {
-        s.app.run_now(request.id).await?;
+        s.app.run_now(request.id.0).await?;
     }
     Ok(see_other(&format!(
         "/process-requests/{}?{}",
@@ -472,7 +476,11 @@ async fn started(s: &AppState, request: ProcessRequest, done: &str) -> Result<Re
     )))
 }
 
-pub async fn cancel(State(s): State<AppState>, Path(id): Path<i64>, f: SignedForm) -> Result<Response, UiError> {
+pub async fn cancel(
+    State(s): State<AppState>,
+    Path(id): Path<ProcessRequestId>,
+    f: SignedForm,
+) -> Result<Response, UiError> {
     let session = f.session;
     match s.app.cancel_process_request(session.actor.admin()?, id).await {
         Ok(_) => Ok(see_other(&format!("/process-requests/{id}?done=cancelled"))),
@@ -480,7 +488,11 @@ pub async fn cancel(State(s): State<AppState>, Path(id): Path<i64>, f: SignedFor
     }
 }
 
-pub async fn retry(State(s): State<AppState>, Path(id): Path<i64>, f: SignedForm) -> Result<Response, UiError> {
+pub async fn retry(
+    State(s): State<AppState>,
+    Path(id): Path<ProcessRequestId>,
+    f: SignedForm,
+) -> Result<Response, UiError> {
     let session = f.session;
     match s.app.retry_process_request(session.actor.admin()?, id).await {
         Ok(request) => started(&s, request, "retry").await,
@@ -492,13 +504,17 @@ pub async fn retry(State(s): State<AppState>, Path(id): Path<i64>, f: SignedForm
 const COPY_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// "Apply this file": the dry run's stored rows, applied for real.
-pub async fn apply(State(s): State<AppState>, Path(id): Path<i64>, f: SignedForm) -> Result<Response, UiError> {
+pub async fn apply(
+    State(s): State<AppState>,
+    Path(id): Path<ProcessRequestId>,
+    f: SignedForm,
+) -> Result<Response, UiError> {
     let session = f.session;
     session.actor.admin()?;
     // Its own task, like an upload: the copy ends properly whatever happens to this request.
     let mut copying = {
         let (app, actor) = (s.app.clone(), session.actor.clone());
-        tokio::spawn(async move { app.apply_validated(actor.admin()?, id).await })
+        tokio::spawn(async move { app.apply_validated(actor.admin()?, id.0).await })
     };
     // A file of many rows takes a while to copy; rather than keep the browser waiting (or time
     // out), show the table, where the new request appears as receiving, then pending.

@@ -335,7 +335,7 @@ async fn receive(s: &AppState, request: Request) -> Result<Response, Response> {
         return match received {
             Ok(request) => {
                 if request.total <= SMALL
-                    && let Err(e) = s.app.run_now(request.id).await
+                    && let Err(e) = s.app.run_now(request.id.0).await
                 {
                     return Err(UiError(e).into_response());
                 }
